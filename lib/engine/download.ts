@@ -1,0 +1,96 @@
+/**
+ * The engine's front door: jobs in, outcomes out, as they complete.
+ *
+ * Starts the writer Worker, runs {@linkcode fetchOne} over the jobs in a
+ * {@linkcode pool} (global and per-host limits), and closes the Worker when
+ * the jobs are done, the consumer stops early, or the signal aborts.
+ *
+ * @module
+ */
+
+import type { Job, Outcome } from "./job.ts";
+import { fetchOne, type FetchOneOptions } from "./fetch_one.ts";
+import { pool } from "./pool.ts";
+import { AttemptError, describeNetworkError } from "./classify.ts";
+import { openWriter, type Writer } from "../writer/client.ts";
+
+/** Options for {@linkcode download}. */
+export interface DownloadOptions extends Omit<FetchOneOptions, "writer"> {
+  /** Directory every job's `dest` is relative to. @default "." */
+  outDir?: string;
+  /** Most downloads in progress at once. @default 16 */
+  concurrency?: number;
+  /** Most downloads in progress at once from one host (`host:port`). @default Infinity */
+  perHost?: number;
+  /** Bytes queued for the writer before downloads wait for it. @default 16777216 */
+  maxInFlightBytes?: number;
+  /**
+   * Called in the job's pool slot before its download, e.g. to name the file
+   * after a lookup. A throw ends the job: an `AttemptError` with verdict
+   * `not_found` as "not found", anything else as "error".
+   * @default undefined
+   */
+  prepare?: (job: Job, signal?: AbortSignal) => Promise<Job>;
+}
+
+/** Default global concurrency. */
+export const DEFAULT_CONCURRENCY = 16;
+
+/**
+ * Downloads every job and yields each outcome as soon as it is known.
+ *
+ * @example
+ * ```ts ignore
+ * import { download } from "./download.ts";
+ * const jobs = [{ url: "http://127.0.0.1:8001/flags/br/br.gif", dest: "br.gif" }];
+ * for await (const outcome of download(jobs, { outDir: "downloads" })) {
+ *   console.log(outcome.job.dest, outcome.status);
+ * }
+ * ```
+ *
+ * @param jobs The jobs, taken lazily.
+ * @param options Limits, policy, events and cancellation.
+ * @returns The outcomes, in completion order.
+ */
+export async function* download(
+  jobs: AsyncIterable<Job> | Iterable<Job>,
+  options: DownloadOptions = {},
+): AsyncGenerator<Outcome> {
+  const writer: Writer = openWriter({
+    outDir: options.outDir ?? ".",
+    maxInFlightBytes: options.maxInFlightBytes,
+  });
+  try {
+    yield* pool(
+      jobs,
+      async (job, signal) => {
+        const began = performance.now();
+        try {
+          if (options.prepare) job = await options.prepare(job, signal);
+        } catch (error) {
+          const notFound = error instanceof AttemptError && error.verdict === "not_found";
+          const outcome: Outcome = {
+            job,
+            status: signal?.aborted ? "cancelled" : notFound ? "not_found" : "error",
+            bytes: 0,
+            attempts: 1,
+            httpStatus: error instanceof AttemptError ? error.status : undefined,
+            reason: describeNetworkError(error),
+            elapsedMs: performance.now() - began,
+          };
+          options.onEvent?.({ type: "done", outcome });
+          return outcome;
+        }
+        return fetchOne(job, { ...options, writer, signal });
+      },
+      {
+        poolLimit: options.concurrency ?? DEFAULT_CONCURRENCY,
+        perKeyLimit: options.perHost,
+        keyOf: options.perHost === undefined ? undefined : (job) => new URL(job.url).host,
+        signal: options.signal,
+      },
+    );
+  } finally {
+    await writer.close();
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The one stream of events the engine emits while it works. Progress bars,
+ * CI log lines and `-v` output all read these; the engine never imports them.
+ *
+ * @module
+ */
+
+import type { Job, Outcome } from "./job.ts";
+
+/** A job's first request is about to be sent. */
+export interface StartedEvent {
+  type: "started";
+  job: Job;
+}
+
+/** Body bytes arrived for a job (emitted per chunk, so progress can count bytes). */
+export interface BytesEvent {
+  type: "bytes";
+  job: Job;
+  /** Bytes in this chunk. */
+  bytes: number;
+  /** Total expected for the whole body, when the server said. */
+  total?: number;
+}
+
+/** An attempt failed in a way worth retrying; the next one starts after `delayMs`. */
+export interface RetryingEvent {
+  type: "retrying";
+  job: Job;
+  /** The attempt that just failed, counting from 1. */
+  attempt: number;
+  /** Why it failed. */
+  reason: string;
+  /** Wait before the next attempt. */
+  delayMs: number;
+}
+
+/** A job reached its outcome (any status). */
+export interface DoneEvent {
+  type: "done";
+  outcome: Outcome;
+}
+
+/** Everything the engine reports while it runs. */
+export type EngineEvent = StartedEvent | BytesEvent | RetryingEvent | DoneEvent;
+
+/** Receives engine events; must not throw and should return quickly. */
+export type EventListener = (event: EngineEvent) => void;

@@ -1,0 +1,318 @@
+/**
+ * One job, several attempts: request, follow redirects, judge the response,
+ * stream the body to the writer, and retry what is worth retrying.
+ *
+ * Never throws: every failure becomes an {@linkcode Outcome}, like the
+ * book's `Result(status, cc)`.
+ *
+ * @module
+ */
+
+import type { Job, Outcome, OutcomeStatus } from "./job.ts";
+import type { EventListener } from "./events.ts";
+import { AttemptError, classifyStatus, describeNetworkError } from "./classify.ts";
+import { type BackoffOptions, backoffDelay, parseRetryAfter, sleep } from "./retry.ts";
+import { type Deadlines, DEADLINE_DEFAULTS, startDeadline } from "./deadline.ts";
+import { DEFAULT_MAX_REDIRECTS, headersForHop, redirectTarget } from "./redirect.ts";
+import type { Writer } from "../writer/client.ts";
+import type { Expectation, PartMeta, ProbeResult, WrittenFile } from "../writer/protocol.ts";
+
+/** Options for {@linkcode fetchOne}. */
+export interface FetchOneOptions {
+  /** Where bodies go. */
+  writer: Writer;
+  /** Attempts after the first, for retryable failures. @default 5 */
+  retries?: number;
+  /** Backoff between attempts. @default BACKOFF_DEFAULTS */
+  backoff?: BackoffOptions;
+  /** Connect, idle and total deadlines per attempt. @default DEADLINE_DEFAULTS */
+  deadlines?: Partial<Deadlines>;
+  /** Headers sent with every request (a job's own headers win). */
+  headers?: Record<string, string>;
+  /** Most redirect hops per request. @default 10 */
+  maxRedirects?: number;
+  /** Largest body accepted, in bytes; larger is a fatal error. @default Infinity */
+  maxSize?: number;
+  /**
+   * What to do when the final file already exists: `"skip"` it when it
+   * matches the job's size and checksum (when known), or `"overwrite"` it.
+   * @default "skip"
+   */
+  existing?: "skip" | "overwrite";
+  /** Continue a `.part` left by an earlier run with `Range` / `If-Range`. @default true */
+  resume?: boolean;
+  /** Bodies of at most this many bytes (by `Content-Length`) are read whole and written in one go. @default 1048576 */
+  smallBodyLimit?: number;
+  /** Receives started, bytes, retrying and done events. */
+  onEvent?: EventListener;
+  /** Cancels the job: it ends as "cancelled", keeping a resumable `.part`. */
+  signal?: AbortSignal;
+  /** HTTP client for `fetch` (connection pool settings). */
+  client?: Deno.HttpClient;
+  /** Waits between attempts; replaceable so tests need not wait. @default sleep */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Default attempts after the first for general downloads. */
+export const DEFAULT_RETRIES = 5;
+
+/**
+ * Downloads one job to disk, with retries.
+ *
+ * @param job What to download.
+ * @param options Writer, policy and cancellation.
+ * @returns The job's outcome; never rejects.
+ */
+export async function fetchOne(job: Job, options: FetchOneOptions): Promise<Outcome> {
+  const began = performance.now();
+  const retries = options.retries ?? DEFAULT_RETRIES;
+  const wait = options.sleep ?? sleep;
+  let attempts = 0;
+  let httpStatus: number | undefined;
+  const finish = (status: OutcomeStatus, extra: Partial<Outcome> = {}): Outcome => {
+    const outcome: Outcome = {
+      job,
+      status,
+      bytes: 0,
+      attempts,
+      httpStatus,
+      elapsedMs: performance.now() - began,
+      ...extra,
+    };
+    options.onEvent?.({ type: "done", outcome });
+    return outcome;
+  };
+
+  try {
+    const resume = options.resume ?? true;
+    const existing = options.existing ?? "skip";
+    let probe = existing === "skip" || resume ? await options.writer.probe(job.dest) : {};
+    if (existing === "skip" && probe.finalSize !== undefined) {
+      const kept = await keptFile(job, probe.finalSize, options.writer);
+      if (kept) return finish("skipped", { bytes: kept.bytes, sha256: kept.sha256 });
+    }
+    options.onEvent?.({ type: "started", job });
+    while (true) {
+      if (options.signal?.aborted) return finish("cancelled", { reason: "interrupted" });
+      attempts++;
+      try {
+        const written = await attempt(job, resume ? probe.part : undefined, options);
+        return finish("ok", { bytes: written.bytes, sha256: written.sha256 });
+      } catch (error) {
+        if (options.signal?.aborted) return finish("cancelled", { reason: "interrupted" });
+        const failure = asAttemptError(error);
+        httpStatus = failure.status ?? httpStatus;
+        if (failure.verdict === "not_found") return finish("not_found", { reason: failure.message });
+        if (failure.verdict === "fatal" || attempts > retries) {
+          return finish("error", { reason: failure.message });
+        }
+        const delayMs = backoffDelay(attempts, failure.retryAfterMs, options.backoff);
+        options.onEvent?.({ type: "retrying", job, attempt: attempts, reason: failure.message, delayMs });
+        try {
+          await wait(delayMs, options.signal);
+        } catch {
+          return finish("cancelled", { reason: "interrupted" });
+        }
+        if (resume) probe = await options.writer.probe(job.dest);
+      }
+    }
+  } catch (error) {
+    // Only the writer can get here (the disk refused): not worth retrying.
+    return finish("error", { reason: `write failed: ${describeNetworkError(error)}` });
+  }
+}
+
+/** The existing final file when it is complete (size and checksum as known), else undefined. */
+async function keptFile(job: Job, size: number, writer: Writer): Promise<WrittenFile | undefined> {
+  if (job.size !== undefined && size !== job.size) return undefined;
+  if (job.sha256 === undefined) return { bytes: size, sha256: "" };
+  try {
+    return await writer.verify(job.dest, { size: job.size, sha256: job.sha256 });
+  } catch {
+    return undefined; // wrong bytes: download again
+  }
+}
+
+/** One attempt: request (following redirects), judge, and write the body. */
+async function attempt(
+  job: Job,
+  part: ProbeResult["part"],
+  options: FetchOneOptions,
+): Promise<WrittenFile> {
+  const deadline = startDeadline({ ...DEADLINE_DEFAULTS, ...options.deadlines }, options.signal);
+  try {
+    const headers = new Headers(options.headers);
+    for (const [name, value] of Object.entries(job.headers ?? {})) headers.set(name, value);
+    const validator = part?.meta?.url === job.url ? part.meta.etag ?? part.meta.lastModified : undefined;
+    const offset = validator !== undefined && part!.size > 0 ? part!.size : 0;
+    if (offset > 0) {
+      headers.set("range", `bytes=${offset}-`);
+      headers.set("if-range", validator!);
+    }
+
+    const response = await request(job.url, headers, deadline.signal, options);
+    deadline.headersArrived();
+    const verdict = classifyStatus(response.status);
+    if (verdict !== "ok") {
+      await response.body?.cancel();
+      if (response.status === 416 && offset > 0) {
+        await discardPart(job.dest, options.writer);
+        throw new AttemptError("HTTP error 416 - resume refused, restarting", "retryable", {
+          status: 416,
+          retryAfterMs: 0,
+        });
+      }
+      throw new AttemptError(`HTTP error ${response.status} - ${response.statusText}`, verdict, {
+        status: response.status,
+        retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
+      });
+    }
+
+    const length = contentLength(response.headers);
+    const resumed = offset > 0 && response.status === 206 && rangeStart(response.headers) === offset;
+    if (offset > 0 && response.status === 206 && !resumed) {
+      await response.body?.cancel();
+      await discardPart(job.dest, options.writer);
+      throw new AttemptError("server answered an unexpected range, restarting", "retryable", {
+        status: 206,
+        retryAfterMs: 0,
+      });
+    }
+    const start = resumed ? offset : 0;
+    const total = length === undefined ? undefined : start + length;
+    const maxSize = options.maxSize ?? Infinity;
+    if (total !== undefined && total > maxSize) {
+      await response.body?.cancel();
+      throw new AttemptError(`too big: ${total} bytes is over --max-size ${maxSize}`, "fatal");
+    }
+    const expect: Expectation = { size: job.size ?? total, sha256: job.sha256 };
+
+    if (!resumed && length !== undefined && length <= (options.smallBodyLimit ?? 1 << 20)) {
+      const body = await readSmallBody(response, deadline.signal);
+      if (body.byteLength !== length) {
+        throw new AttemptError(`truncated body: got ${body.byteLength} of ${length} bytes`, "retryable");
+      }
+      options.onEvent?.({ type: "bytes", job, bytes: body.byteLength, total });
+      return await options.writer.put(job.dest, body, expect).catch(verifyFailure);
+    }
+
+    const etag = response.headers.get("etag") ?? undefined;
+    const lastModified = response.headers.get("last-modified") ?? undefined;
+    const resumable = (etag !== undefined || lastModified !== undefined) &&
+      response.headers.get("accept-ranges") === "bytes";
+    const meta: PartMeta | undefined = resumable ? { url: job.url, etag, lastModified, total } : undefined;
+    const file = await options.writer.open(job.dest, start, meta);
+    let received = 0;
+    try {
+      if (response.body === null) throw new AttemptError("response has no body", "retryable");
+      for await (const chunk of response.body) {
+        deadline.activity();
+        received += chunk.byteLength;
+        if (start + received > maxSize) {
+          throw new AttemptError(`too big: over --max-size ${maxSize} bytes`, "fatal");
+        }
+        options.onEvent?.({ type: "bytes", job, bytes: chunk.byteLength, total });
+        await options.writer.write(file, chunk);
+      }
+      if (length !== undefined && received !== length) {
+        throw new AttemptError(`truncated body: got ${received} of ${length} bytes`, "retryable");
+      }
+    } catch (error) {
+      const failure = bodyFailure(error, deadline.signal);
+      await options.writer.abort(file, resumable && failure.verdict === "retryable");
+      throw failure;
+    }
+    return await options.writer.commit(file, expect).catch(verifyFailure);
+  } finally {
+    deadline.dispose();
+  }
+}
+
+/** Sends the request and follows redirects by hand, dropping credentials across origins. */
+async function request(
+  url: string,
+  headers: Headers,
+  signal: AbortSignal,
+  options: FetchOneOptions,
+): Promise<Response> {
+  const first = new URL(url);
+  const seen = new Set([first.href]);
+  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
+  let current = first;
+  for (let hop = 0;; hop++) {
+    let response: Response;
+    try {
+      response = await fetch(current, {
+        headers: headersForHop(headers, first, current),
+        redirect: "manual",
+        signal,
+        client: options.client,
+      });
+    } catch (error) {
+      throw networkFailure(error, signal);
+    }
+    const next = redirectTarget(response, current);
+    if (next === undefined) return response;
+    await response.body?.cancel();
+    if (next.protocol !== "http:" && next.protocol !== "https:") {
+      throw new AttemptError(`redirect to unsupported scheme ${next.protocol}`, "fatal");
+    }
+    if (seen.has(next.href)) throw new AttemptError(`redirect loop after ${hop + 1} hops`, "fatal");
+    if (hop + 1 > maxRedirects) {
+      throw new AttemptError(`too many redirects (more than ${maxRedirects})`, "fatal");
+    }
+    seen.add(next.href);
+    current = next;
+  }
+}
+
+async function readSmallBody(response: Response, signal: AbortSignal): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await response.arrayBuffer());
+  } catch (error) {
+    throw bodyFailure(error, signal);
+  }
+}
+
+/** Removes a `.part` whose resume the server refused. */
+async function discardPart(dest: string, writer: Writer): Promise<void> {
+  await writer.abort(await writer.open(dest, 0), false);
+}
+
+function networkFailure(error: unknown, signal: AbortSignal): AttemptError {
+  if (error instanceof AttemptError) return error;
+  const cause = signal.aborted ? signal.reason : error;
+  return new AttemptError(describeNetworkError(cause), "retryable", { cause: error });
+}
+
+function bodyFailure(error: unknown, signal: AbortSignal): AttemptError {
+  if (error instanceof AttemptError) return error;
+  if (error instanceof Error && error.name === "WriterCrashed") {
+    return new AttemptError(error.message, "fatal", { cause: error });
+  }
+  return networkFailure(error, signal);
+}
+
+/** A size or checksum mismatch is worth another download (the bytes may have been damaged on the way). */
+function verifyFailure(error: unknown): never {
+  if (error instanceof Error && error.name === "VerifyError") {
+    throw new AttemptError(error.message, "retryable", { cause: error });
+  }
+  throw error;
+}
+
+function asAttemptError(error: unknown): AttemptError {
+  if (error instanceof AttemptError) return error;
+  throw error; // a writer failure or a bug: handled by fetchOne's outer catch
+}
+
+function contentLength(headers: Headers): number | undefined {
+  const value = headers.get("content-length");
+  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
+  return Number(value);
+}
+
+function rangeStart(headers: Headers): number | undefined {
+  const match = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(headers.get("content-range") ?? "");
+  return match ? Number(match[1]) : undefined;
+}

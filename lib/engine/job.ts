@@ -1,0 +1,64 @@
+/**
+ * The unit of work: one thing to download, and what became of it.
+ *
+ * Job sources (`lib/source/`) only describe jobs; the engine turns each into
+ * exactly one {@linkcode Outcome}.
+ *
+ * @module
+ */
+
+/** One file to download. */
+export interface Job {
+  /** Absolute `http:` or `https:` URL. */
+  url: string;
+  /** Destination path relative to the output directory, `/`-separated, already sanitised. */
+  dest: string;
+  /** Expected lower-case hex SHA-256 of the body, checked before the final rename. */
+  sha256?: string;
+  /** Expected size in bytes, checked before the final rename. */
+  size?: number;
+  /** Extra request headers for this job only. */
+  headers?: Record<string, string>;
+  /** Short name for progress and report lines (the flags demo uses the country code). */
+  label?: string;
+  /** Where the job came from, e.g. `list.txt:12`, for error messages. */
+  origin?: string;
+}
+
+/**
+ * What became of a job.
+ *
+ * - `ok`: the file is on disk under its final name, verified.
+ * - `skipped`: a complete, verified file was already there.
+ * - `not_modified`: `--update` found the file unchanged on the server.
+ * - `not_found`: the server answered 404 or 410.
+ * - `error`: every attempt failed; `reason` says why.
+ * - `cancelled`: the run was interrupted before the job finished.
+ */
+export type OutcomeStatus =
+  | "ok"
+  | "skipped"
+  | "not_modified"
+  | "not_found"
+  | "error"
+  | "cancelled";
+
+/** The result of one job; never thrown, always yielded. */
+export interface Outcome {
+  /** The job this outcome answers. */
+  job: Job;
+  /** What became of it. */
+  status: OutcomeStatus;
+  /** Body bytes now on disk under the final name (0 unless ok or skipped). */
+  bytes: number;
+  /** Lower-case hex SHA-256 of the file, when it was written or verified. */
+  sha256?: string;
+  /** HTTP requests made for this job (a redirect hop is not an attempt). */
+  attempts: number;
+  /** Last HTTP status seen, when a response arrived. */
+  httpStatus?: number;
+  /** Why it failed, for people: e.g. `HTTP error 503 - Service Unavailable`. */
+  reason?: string;
+  /** Wall time spent on this job, in milliseconds. */
+  elapsedMs: number;
+}

@@ -1,0 +1,200 @@
+/**
+ * The main thread's side of the writer Worker.
+ *
+ * Requests are queued and sent in batches (one `postMessage` per
+ * `maxBatch` requests or `batchDelayMs`), body buffers are transferred, not
+ * copied, and the bytes sent but not yet written are bounded: a caller of
+ * {@linkcode Writer.write} waits while more than `maxInFlightBytes` are
+ * queued, so memory stays flat whatever the file sizes.
+ *
+ * @module
+ */
+
+import type {
+  Expectation,
+  PartMeta,
+  ProbeResult,
+  WriterBatch,
+  WriterReply,
+  WriterRequest,
+  WrittenFile,
+} from "./protocol.ts";
+
+/** Options for {@linkcode openWriter}. */
+export interface WriterOptions {
+  /** Directory every destination is relative to. */
+  outDir: string;
+  /** Bytes sent to the Worker but not yet written before writers must wait. @default 16777216 (16 MiB) */
+  maxInFlightBytes?: number;
+  /** Requests per message at most. @default 64 */
+  maxBatch?: number;
+  /** Longest a request waits for more to share its message, in ms. @default 1 */
+  batchDelayMs?: number;
+}
+
+/** A file being streamed to the Worker. */
+export interface OpenHandle {
+  /** The Worker's handle for the file. */
+  readonly handle: number;
+}
+
+/** The writer's API, used by the engine. */
+export interface Writer {
+  /** Writes a whole body as `dest` (via `.part`, verified, renamed). */
+  put(dest: string, data: Uint8Array, expect: Expectation): Promise<WrittenFile>;
+  /** What is on disk for `dest`: a final file, a `.part` with resume facts. */
+  probe(dest: string): Promise<ProbeResult>;
+  /** Hashes the final file and checks it; rejects with a `VerifyError` on mismatch. */
+  verify(dest: string, expect: Expectation): Promise<WrittenFile>;
+  /** Opens `dest.part` to stream into, continuing at `offset` (0 truncates). */
+  open(dest: string, offset: number, meta?: PartMeta): Promise<OpenHandle>;
+  /** Queues a chunk; resolves when there is room for more. */
+  write(file: OpenHandle, data: Uint8Array): Promise<void>;
+  /** Verifies and renames the file into place. */
+  commit(file: OpenHandle, expect: Expectation): Promise<WrittenFile>;
+  /** Closes the file; keeps the `.part` for a later resume when asked. */
+  abort(file: OpenHandle, keepPart: boolean): Promise<void>;
+  /** Flushes everything, closes open files (keeping their `.part`) and ends the Worker. */
+  close(): Promise<void>;
+}
+
+/** Options defaults, in one place. */
+const DEFAULTS = { maxInFlightBytes: 16 << 20, maxBatch: 64, batchDelayMs: 1 };
+
+/** Raised in the main thread for a failure the Worker reported. */
+export class WriteError extends Error {
+  /**
+   * @param name The Worker-side error's name (e.g. `VerifyError`, `NotCapable`).
+   * @param message Its message.
+   */
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/**
+ * Starts the writer Worker.
+ *
+ * @example
+ * ```ts ignore
+ * import { openWriter } from "./client.ts";
+ * const writer = openWriter({ outDir: "downloads" });
+ * await writer.put("hello.txt", new TextEncoder().encode("hi"), {});
+ * await writer.close();
+ * ```
+ *
+ * @param options Where to write and how to batch.
+ * @returns The writer.
+ */
+export function openWriter(options: WriterOptions): Writer {
+  const o = { ...DEFAULTS, ...options };
+  const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+  worker.postMessage({ init: { outDir: o.outDir } });
+
+  let nextId = 1;
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; bytes: number }>();
+  let queue: WriterRequest[] = [];
+  let transfer: ArrayBuffer[] = [];
+  let queuedBytes = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let inFlightBytes = 0;
+  let roomWaiters: (() => void)[] = [];
+  let closed = false;
+  let failure: Error | undefined;
+
+  worker.onmessage = (event: MessageEvent<WriterBatch<WriterReply>>) => {
+    for (const reply of event.data.items) {
+      const entry = pending.get(reply.id);
+      if (!entry) continue;
+      pending.delete(reply.id);
+      inFlightBytes -= entry.bytes;
+      if (reply.ok) entry.resolve(reply.value);
+      else entry.reject(new WriteError(reply.error.name, reply.error.message));
+    }
+    if (inFlightBytes <= o.maxInFlightBytes && roomWaiters.length > 0) {
+      const waiters = roomWaiters;
+      roomWaiters = [];
+      for (const wake of waiters) wake();
+    }
+  };
+  worker.onerror = (event: ErrorEvent) => {
+    event.preventDefault();
+    failure = new WriteError("WriterCrashed", `The writer stopped: ${event.message}`);
+    for (const entry of pending.values()) entry.reject(failure);
+    pending.clear();
+  };
+
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (queue.length === 0) return;
+    worker.postMessage({ items: queue }, transfer);
+    queue = [];
+    transfer = [];
+    queuedBytes = 0;
+  };
+
+  function send<T>(request: WriterRequest, data?: Uint8Array): Promise<T> {
+    if (failure) return Promise.reject(failure);
+    if (closed) return Promise.reject(new WriteError("WriterClosed", "The writer is closed"));
+    const bytes = data?.byteLength ?? 0;
+    const promise = new Promise<T>((resolve, reject) => {
+      pending.set(request.id, { resolve: resolve as (v: unknown) => void, reject, bytes });
+    });
+    queue.push(request);
+    if (data) transfer.push((request as { data: ArrayBuffer }).data);
+    inFlightBytes += bytes;
+    queuedBytes += bytes;
+    if (queue.length >= o.maxBatch || queuedBytes >= 1 << 20 || request.op === "close") flush();
+    else if (timer === undefined) timer = setTimeout(flush, o.batchDelayMs);
+    return promise;
+  }
+
+  return {
+    put(dest, data, expect) {
+      return send({ op: "put", id: nextId++, dest, data: ownBuffer(data), expect }, data);
+    },
+    probe(dest) {
+      return send({ op: "probe", id: nextId++, dest });
+    },
+    verify(dest, expect) {
+      return send({ op: "verify", id: nextId++, dest, expect });
+    },
+    async open(dest, offset, meta) {
+      const handle = await send<number>({ op: "open", id: nextId++, dest, offset, meta });
+      return { handle };
+    },
+    async write(file, data) {
+      const sent = send<void>({ op: "chunk", id: nextId++, handle: file.handle, data: ownBuffer(data) }, data);
+      sent.catch(() => {}); // a write failure surfaces again at commit
+      if (inFlightBytes > o.maxInFlightBytes) {
+        flush();
+        await new Promise<void>((resolve) => roomWaiters.push(resolve));
+      }
+      if (failure) throw failure;
+    },
+    commit(file, expect) {
+      return send({ op: "commit", id: nextId++, handle: file.handle, expect });
+    },
+    abort(file, keepPart) {
+      return send({ op: "abort", id: nextId++, handle: file.handle, keepPart });
+    },
+    async close() {
+      if (closed) return;
+      try {
+        if (!failure) await send({ op: "close", id: nextId++ });
+      } finally {
+        closed = true;
+        worker.terminate();
+      }
+    },
+  };
+}
+
+/** A buffer that can be transferred: the view's own bytes, copied only when it shares a larger buffer. */
+function ownBuffer(data: Uint8Array): ArrayBuffer {
+  const buffer = data.buffer as ArrayBuffer;
+  if (data.byteOffset === 0 && data.byteLength === buffer.byteLength) return buffer;
+  return data.slice().buffer as ArrayBuffer;
+}

@@ -1,0 +1,63 @@
+/**
+ * Messages between the writer client (main thread) and the writer Worker.
+ * Both sides batch: one `postMessage` carries many requests or replies.
+ *
+ * @module
+ */
+
+/** What a finished file must match before it gets its final name. */
+export interface Expectation {
+  /** Exact size in bytes (from `Content-Length` or the job). */
+  size?: number;
+  /** Lower-case hex SHA-256 (from the job). */
+  sha256?: string;
+}
+
+/** Resume facts kept beside a `.part` file, so a later run can continue it. */
+export interface PartMeta {
+  /** The URL the bytes came from. */
+  url: string;
+  /** The response's `ETag`, used for `If-Range`. */
+  etag?: string;
+  /** The response's `Last-Modified`, used for `If-Range` when there is no ETag. */
+  lastModified?: string;
+  /** The full size of the body, when known. */
+  total?: number;
+}
+
+/** A request from the client; `id` pairs it with its reply. */
+export type WriterRequest =
+  | { op: "put"; id: number; dest: string; data: ArrayBuffer; expect: Expectation }
+  | { op: "probe"; id: number; dest: string }
+  | { op: "verify"; id: number; dest: string; expect: Expectation }
+  | { op: "open"; id: number; dest: string; offset: number; meta?: PartMeta }
+  | { op: "chunk"; id: number; handle: number; data: ArrayBuffer }
+  | { op: "commit"; id: number; handle: number; expect: Expectation }
+  | { op: "abort"; id: number; handle: number; keepPart: boolean }
+  | { op: "close"; id: number };
+
+/** What `probe` finds on disk for a destination. */
+export interface ProbeResult {
+  /** Size of the complete file under the final name, if there is one. */
+  finalSize?: number;
+  /** Size of a `.part` left by an earlier run, with its resume facts. */
+  part?: { size: number; meta?: PartMeta };
+}
+
+/** A successful reply's value, by request kind. */
+export interface WrittenFile {
+  /** Bytes in the final file. */
+  bytes: number;
+  /** Its lower-case hex SHA-256. */
+  sha256: string;
+}
+
+/** A reply from the Worker. */
+export type WriterReply =
+  | { id: number; ok: true; value?: WrittenFile | ProbeResult | number }
+  | { id: number; ok: false; error: { name: string; message: string } };
+
+/** One batch in either direction. */
+export interface WriterBatch<T> {
+  items: T[];
+}

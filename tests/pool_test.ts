@@ -1,0 +1,101 @@
+import assert from "node:assert/strict";
+import { pool } from "../lib/engine/pool.ts";
+
+/** Resolves after the given number of macrotask turns (no wall-clock timing). */
+function turns(n: number): Promise<void> {
+  return n <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(() => turns(n - 1).then(r), 0));
+}
+
+Deno.test("pool yields results in completion order and runs at most poolLimit at once", async () => {
+  let active = 0;
+  let peak = 0;
+  const results: number[] = [];
+  for await (
+    const value of pool([5, 1, 3, 2, 4], async (n) => {
+      active++;
+      peak = Math.max(peak, active);
+      await turns(n);
+      active--;
+      return n;
+    }, { poolLimit: 2 })
+  ) results.push(value);
+  assert.equal(peak, 2);
+  assert.deepEqual([...results].sort(), [1, 2, 3, 4, 5]);
+  assert.notDeepEqual(results, [5, 1, 3, 2, 4], "a slow first item must not hold back the others");
+  assert.equal(results[0], 1);
+});
+
+Deno.test("pool takes items lazily from an async iterable", async () => {
+  let pulled = 0;
+  async function* source() {
+    for (let i = 0; i < 1_000_000; i++) {
+      pulled++;
+      yield i;
+    }
+  }
+  let seen = 0;
+  for await (const _ of pool(source(), async (n) => n, { poolLimit: 4 })) {
+    if (++seen === 10) break;
+  }
+  assert.ok(pulled < 100, `pulled ${pulled} items to yield 10`);
+});
+
+Deno.test("pool bounds calls per key", async () => {
+  const activeByKey = new Map<string, number>();
+  let peakA = 0;
+  let peakAll = 0;
+  let active = 0;
+  const items = [...Array(30)].map((_, i) => ({ key: i % 3 === 0 ? "b" : "a", i }));
+  let count = 0;
+  for await (
+    const _ of pool(items, async (item) => {
+      active++;
+      activeByKey.set(item.key, (activeByKey.get(item.key) ?? 0) + 1);
+      peakA = Math.max(peakA, activeByKey.get("a") ?? 0);
+      peakAll = Math.max(peakAll, active);
+      await turns(2);
+      activeByKey.set(item.key, activeByKey.get(item.key)! - 1);
+      active--;
+    }, { poolLimit: 5, perKeyLimit: 2, keyOf: (item) => item.key })
+  ) count++;
+  assert.equal(count, 30);
+  assert.equal(peakA, 2);
+  assert.ok(peakAll <= 4, `two keys with 2 each allow 4, saw ${peakAll}`);
+});
+
+Deno.test("pool stops starting work when the signal aborts and still yields running results", async () => {
+  const controller = new AbortController();
+  const started: number[] = [];
+  const results: string[] = [];
+  for await (
+    const r of pool([1, 2, 3, 4, 5, 6], async (n, signal) => {
+      started.push(n);
+      if (n === 2) controller.abort();
+      await turns(1);
+      return signal?.aborted ? `cancelled ${n}` : `done ${n}`;
+    }, { poolLimit: 2, signal: controller.signal })
+  ) results.push(r);
+  assert.deepEqual(started, [1, 2]);
+  assert.deepEqual(results.sort(), ["cancelled 1", "cancelled 2"]);
+});
+
+Deno.test("pool rethrows a bug in fn after the running calls settle", async () => {
+  const settled: number[] = [];
+  await assert.rejects(async () => {
+    for await (
+      const _ of pool([1, 2, 3], async (n) => {
+        await turns(n);
+        settled.push(n);
+        if (n === 1) throw new TypeError("bug");
+        return n;
+      }, { poolLimit: 2 })
+    ) { /* drain */ }
+  }, TypeError);
+  assert.ok(settled.includes(2), "the call in progress was allowed to finish");
+});
+
+Deno.test("pool refuses a limit that is not a positive integer", async () => {
+  await assert.rejects(async () => {
+    for await (const _ of pool([1], async (n) => n, { poolLimit: 0 })) { /* none */ }
+  }, RangeError);
+});

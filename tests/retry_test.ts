@@ -1,0 +1,40 @@
+import assert from "node:assert/strict";
+import { BACKOFF_DEFAULTS, backoffDelay, parseRetryAfter, sleep } from "../lib/engine/retry.ts";
+import { classifyStatus } from "../lib/engine/classify.ts";
+
+Deno.test("classifyStatus follows the design's table", () => {
+  for (const s of [200, 204, 206]) assert.equal(classifyStatus(s), "ok");
+  for (const s of [404, 410]) assert.equal(classifyStatus(s), "not_found");
+  for (const s of [408, 425, 429, 500, 502, 503, 504]) assert.equal(classifyStatus(s), "retryable");
+  for (const s of [400, 401, 403, 405, 413, 501, 505, 304]) assert.equal(classifyStatus(s), "fatal");
+});
+
+Deno.test("backoffDelay is full jitter of a capped exponential", () => {
+  const top = (attempt: number) => backoffDelay(attempt, undefined, { random: () => 0.999999 });
+  assert.equal(backoffDelay(3, undefined, { random: () => 0 }), 0);
+  assert.equal(top(1), Math.round(0.999999 * BACKOFF_DEFAULTS.minTimeout));
+  assert.equal(top(2), Math.round(0.999999 * BACKOFF_DEFAULTS.minTimeout * 2));
+  assert.equal(top(30), Math.round(0.999999 * BACKOFF_DEFAULTS.maxTimeout));
+});
+
+Deno.test("backoffDelay uses Retry-After as given, capped, without jitter", () => {
+  assert.equal(backoffDelay(1, 2000, { random: () => 0 }), 2000);
+  assert.equal(backoffDelay(1, 10 * 60_000), BACKOFF_DEFAULTS.maxRetryAfter);
+  assert.equal(backoffDelay(1, -5), 0);
+});
+
+Deno.test("parseRetryAfter reads seconds and HTTP dates", () => {
+  const now = Date.parse("Sun, 29 Nov 2026 18:00:00 GMT");
+  assert.equal(parseRetryAfter("3", now), 3000);
+  assert.equal(parseRetryAfter("Sun, 29 Nov 2026 18:00:05 GMT", now), 5000);
+  assert.equal(parseRetryAfter("Sun, 29 Nov 2026 17:00:00 GMT", now), 0);
+  assert.equal(parseRetryAfter(null, now), undefined);
+  assert.equal(parseRetryAfter("soon", now), undefined);
+});
+
+Deno.test("sleep rejects with the signal's reason when aborted", async () => {
+  const controller = new AbortController();
+  const waiting = sleep(60_000, controller.signal);
+  controller.abort(new Error("stop"));
+  await assert.rejects(waiting, /stop/);
+});
