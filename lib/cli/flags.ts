@@ -1,0 +1,339 @@
+/**
+ * `bulkget flags`: the *Fluent Python* flags downloader (`flags2_asyncio.py`,
+ * and `flags3` with `--names`), with the book's command line and output.
+ *
+ * stdout carries the book's lines and nothing else; notices (a started
+ * server, retries) go to stderr.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { download } from "../engine/download.ts";
+import { AttemptError } from "../engine/classify.ts";
+import type { Job, Outcome } from "../engine/job.ts";
+import type { EngineEvent } from "../engine/events.ts";
+import { flagCodes, selectCodes } from "../source/country_codes.ts";
+import { startProgressBar } from "../report/progress.ts";
+import { plural } from "../report/format.ts";
+import { parseSeconds, parseWholeNumber, UsageError } from "./usage.ts";
+import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
+import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
+import { type RunningServer, startServer } from "../server/server.ts";
+
+/** The book's servers. */
+export const FLAG_SERVERS = {
+  LOCAL: "http://localhost:8001/flags",
+  DELAY: "http://localhost:8002/flags",
+  ERROR: "http://localhost:8003/flags",
+  REMOTE: "https://www.fluentpython.com/data/flags",
+} as const;
+
+/** A server label. */
+export type ServerLabel = keyof typeof FLAG_SERVERS;
+
+const USAGE =
+  "usage: bulkget flags [-h] [-a] [-e] [-l N] [-m CONCURRENT] [-s LABEL] [-v] [-o DIR] [--retries N] [--base-url URL] [--names] [--timeout S] [CC ...]";
+
+const HELP = `${USAGE}
+
+Download flags for country codes. Default: top 20 countries by population.
+
+positional arguments:
+  CC                    country code or 1st letter (eg. B for BA...BZ)
+
+options:
+  -h, --help            show this help message and exit
+  -a, --all             get all available flags (AD to ZW)
+  -e, --every           get flags for every possible code (AA...ZZ)
+  -l N, --limit N       limit to N first codes
+  -m CONCURRENT, --max_req CONCURRENT
+                        maximum concurrent requests (default=5)
+  -s LABEL, --server LABEL
+                        Server to hit; one of DELAY, ERROR, LOCAL, REMOTE (default=LOCAL)
+  -v, --verbose         output detailed progress info
+
+bulkget additions:
+  -o DIR, --output DIR  where to save the flags (default=downloads)
+  --retries N           retries per flag for errors worth retrying (default=0, as in the book)
+  --base-url URL        any server with the book's layout (overrides -s)
+  --names               also fetch metadata.json and name each file after its country (flags3)
+  --timeout S           seconds before a request is given up (default=30)
+`;
+
+/** Parsed `bulkget flags` options. */
+export interface FlagsOptions {
+  codes: string[];
+  label: ServerLabel;
+  baseUrl: string;
+  concurrency: number;
+  verbose: boolean;
+  outDir: string;
+  retries: number;
+  names: boolean;
+  timeoutMs: number;
+  help: boolean;
+}
+
+/**
+ * Parses the command line of `bulkget flags`.
+ *
+ * @param args The arguments after `flags`.
+ * @returns The options.
+ * @throws {UsageError} For anything the book would refuse.
+ */
+export async function parseFlagsArgs(args: string[]): Promise<FlagsOptions> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        all: { type: "boolean", short: "a" },
+        every: { type: "boolean", short: "e" },
+        limit: { type: "string", short: "l" },
+        max_req: { type: "string", short: "m" },
+        "max-req": { type: "string" },
+        server: { type: "string", short: "s" },
+        verbose: { type: "boolean", short: "v" },
+        output: { type: "string", short: "o" },
+        retries: { type: "string" },
+        "base-url": { type: "string" },
+        names: { type: "boolean" },
+        timeout: { type: "string" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  const concurrency = parseWholeNumber(v.max_req ?? v["max-req"] ?? "5", "--max_req CONCURRENT", 1);
+  const limit = v.limit === undefined ? undefined : parseWholeNumber(v.limit, "--limit N", 1);
+  const label = (v.server ?? "LOCAL").toUpperCase();
+  if (!(label in FLAG_SERVERS)) {
+    throw new UsageError("--server LABEL must be one of DELAY, ERROR, LOCAL, REMOTE");
+  }
+  let baseUrl = FLAG_SERVERS[label as ServerLabel] as string;
+  if (v["base-url"] !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(v["base-url"]);
+    } catch {
+      throw new UsageError(`--base-url must be an http(s) URL, got "${v["base-url"]}"`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new UsageError(`--base-url must be an http(s) URL, got "${v["base-url"]}"`);
+    }
+    baseUrl = url.href.replace(/\/+$/, "");
+  }
+  const wantsFlagList = v.all && !v.every;
+  let codes: string[];
+  try {
+    codes = selectCodes(
+      { every: v.every, all: v.all, codes: parsed.positionals, limit },
+      wantsFlagList ? await flagCodes() : [],
+    );
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  return {
+    codes,
+    label: label as ServerLabel,
+    baseUrl,
+    concurrency,
+    verbose: v.verbose ?? false,
+    outDir: v.output ?? "downloads",
+    retries: v.retries === undefined ? 0 : parseWholeNumber(v.retries, "--retries N", 0),
+    names: v.names ?? false,
+    timeoutMs: v.timeout === undefined ? 30_000 : parseSeconds(v.timeout, "--timeout S"),
+    help: v.help ?? false,
+  };
+}
+
+/**
+ * The book's first three lines.
+ *
+ * @param options The parsed options.
+ * @param connections Connections that will be used.
+ * @returns The lines, without newlines.
+ */
+export function headerLines(options: FlagsOptions, connections: number): string[] {
+  const { codes } = options;
+  const list = codes.length <= 10 ? codes.join(", ") : `from ${codes[0]} to ${codes[codes.length - 1]}`;
+  return [
+    `${options.label} site: ${options.baseUrl}`,
+    `Searching for ${plural(codes.length, "flag")}: ${list}`,
+    connections === 1 ? "1 connection will be used." : `${connections} concurrent connections will be used.`,
+  ];
+}
+
+/** Counts of a flags run. */
+export interface FlagCounts {
+  ok: number;
+  notFound: number;
+  error: number;
+}
+
+/**
+ * The book's closing lines.
+ *
+ * @param counts What happened.
+ * @param elapsedSeconds Wall time of the downloads.
+ * @returns The lines, without newlines.
+ */
+export function summaryLines(counts: FlagCounts, elapsedSeconds: number): string[] {
+  const pad = (n: number) => String(n).padStart(3);
+  const lines = ["-".repeat(20), `${pad(counts.ok)} flag${counts.ok === 1 ? "" : "s"} downloaded.`];
+  if (counts.notFound > 0) lines.push(`${pad(counts.notFound)} not found.`);
+  if (counts.error > 0) lines.push(`${pad(counts.error)} error${counts.error === 1 ? "" : "s"}.`);
+  lines.push(`Elapsed time: ${elapsedSeconds.toFixed(2)}s`);
+  return lines;
+}
+
+/**
+ * The `-v` line for one outcome: `BR OK`, `ZZ not found: URL`, `BA error: reason`.
+ *
+ * @param outcome The flag's outcome.
+ * @returns The line.
+ */
+export function verboseLine(outcome: Outcome): string {
+  const cc = outcome.job.label ?? outcome.job.dest;
+  switch (outcome.status) {
+    case "ok":
+      return `${cc} OK`;
+    case "not_found":
+      return `${cc} not found: ${outcome.job.url}`;
+    default:
+      return `${cc} error: ${outcome.reason ?? outcome.status}`;
+  }
+}
+
+/**
+ * Runs `bulkget flags`.
+ *
+ * @param args The arguments after `flags`.
+ * @returns The exit code: 0 no errors, 1 some errors, 2 usage, 130/143 interrupted.
+ */
+export async function flagsCommand(args: string[]): Promise<number> {
+  let options: FlagsOptions;
+  try {
+    options = await parseFlagsArgs(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.log(`*** Usage error: ${error.message}`);
+    console.log(USAGE);
+    return USAGE_EXIT_CODE;
+  }
+  if (options.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const base = new URL(options.baseUrl);
+  const denied = missingPermission([
+    { name: "net", host: base.host },
+    { name: "write", path: options.outDir },
+  ]);
+  if (denied) {
+    console.error(`bulkget flags: ${denied}`);
+    return USAGE_EXIT_CODE;
+  }
+
+  let server: RunningServer | undefined;
+  if (options.baseUrl === FLAG_SERVERS[options.label] && options.label !== "REMOTE") {
+    server = await startBuiltInServerIfNeeded(options.label, base);
+  }
+  const interrupts = listenForInterrupts();
+  try {
+    const connections = Math.min(options.concurrency, 1000, options.codes.length);
+    for (const line of headerLines(options, connections)) console.log(line);
+    const began = performance.now();
+    const counts = await runDownloads(options, connections, interrupts.signal);
+    for (const line of summaryLines(counts, (performance.now() - began) / 1000)) console.log(line);
+    const signal = interrupts.received();
+    if (signal) return INTERRUPT_EXIT_CODES[signal];
+    return counts.error > 0 ? 1 : 0;
+  } finally {
+    interrupts.dispose();
+    await server?.close();
+  }
+}
+
+async function runDownloads(options: FlagsOptions, connections: number, signal: AbortSignal): Promise<FlagCounts> {
+  const jobs: Job[] = options.codes.map((cc) => {
+    const lower = cc.toLowerCase();
+    return { url: `${options.baseUrl}/${lower}/${lower}.gif`, dest: `${lower}.gif`, label: cc };
+  });
+  const bar = !options.verbose && Deno.stderr.isTerminal() ? startProgressBar({ total: jobs.length, unit: "flags" }) : undefined;
+  const onEvent = (event: EngineEvent) => {
+    bar?.update(event);
+    if (options.verbose && event.type === "retrying") {
+      console.error(
+        `${event.job.label} retry ${event.attempt}: ${event.reason} (waiting ${(event.delayMs / 1000).toFixed(1)}s)`,
+      );
+    }
+  };
+  const counts: FlagCounts = { ok: 0, notFound: 0, error: 0 };
+  try {
+    for await (
+      const outcome of download(jobs, {
+        outDir: options.outDir,
+        concurrency: connections,
+        retries: options.retries,
+        existing: "overwrite",
+        resume: false,
+        deadlines: { connectMs: options.timeoutMs, totalMs: options.timeoutMs, idleMs: options.timeoutMs },
+        prepare: options.names ? (job, s) => nameAfterCountry(job, options, s) : undefined,
+        onEvent,
+        signal,
+      })
+    ) {
+      if (outcome.status === "cancelled") continue;
+      if (outcome.status === "ok") counts.ok++;
+      else if (outcome.status === "not_found") counts.notFound++;
+      else counts.error++;
+      if (options.verbose) console.log(verboseLine(outcome));
+    }
+  } finally {
+    bar?.stop();
+  }
+  return counts;
+}
+
+/** flags3: fetch the country's metadata and name the file after it, e.g. `Brazil.gif`. */
+async function nameAfterCountry(job: Job, options: FlagsOptions, signal?: AbortSignal): Promise<Job> {
+  const lower = job.label!.toLowerCase();
+  const url = `${options.baseUrl}/${lower}/metadata.json`;
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+  if (!response.ok) {
+    await response.body?.cancel();
+    throw new AttemptError(`HTTP error ${response.status} - ${response.statusText}`, response.status === 404 ? "not_found" : "fatal", { status: response.status });
+  }
+  const metadata = await response.json() as { country?: unknown };
+  if (typeof metadata.country !== "string" || metadata.country.trim() === "") {
+    throw new AttemptError(`metadata.json has no country name`, "fatal");
+  }
+  const name = metadata.country.replace(/ /g, "_").replace(/[\/\\\0-\x1f]/g, "_");
+  return { ...job, dest: `${name}.gif` };
+}
+
+/** Starts the built-in server for a book label when nothing answers on its port. */
+async function startBuiltInServerIfNeeded(label: "LOCAL" | "DELAY" | "ERROR", base: URL): Promise<RunningServer | undefined> {
+  const port = Number(base.port);
+  if (await answers(base.hostname, port)) return undefined;
+  const server = await startServer({ preset: label, port, hostname: "127.0.0.1", alt: false });
+  console.error(`bulkget: nothing answered on ${base.host}; started the built-in ${label} server at ${server.url}`);
+  return server;
+}
+
+async function answers(hostname: string, port: number): Promise<boolean> {
+  try {
+    const connection = await Deno.connect({ hostname, port });
+    connection.close();
+    return true;
+  } catch {
+    return false;
+  }
+}

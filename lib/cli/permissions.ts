@@ -1,0 +1,60 @@
+/**
+ * Checks the permissions a command needs before it starts, so a missing one
+ * is one clear line naming the flag to add, never a stack trace.
+ *
+ * @module
+ */
+
+/** Exit code for a usage or permission error. */
+export const USAGE_EXIT_CODE = 2;
+
+/**
+ * The `--allow-…` flag that would grant a permission.
+ *
+ * @param descriptor The permission.
+ * @returns e.g. `--allow-write=downloads`.
+ */
+export function flagFor(descriptor: Deno.PermissionDescriptor): string {
+  switch (descriptor.name) {
+    case "read":
+    case "write":
+      return `--allow-${descriptor.name}${descriptor.path ? `=${descriptor.path}` : ""}`;
+    case "net":
+      return `--allow-net${descriptor.host ? `=${descriptor.host}` : ""}`;
+    case "env":
+      return `--allow-env${descriptor.variable ? `=${descriptor.variable}` : ""}`;
+    case "run":
+      return `--allow-run${descriptor.command ? `=${descriptor.command}` : ""}`;
+    default:
+      return `--allow-${descriptor.name}`;
+  }
+}
+
+/**
+ * The first permission of `needed` that is not granted, as a message.
+ *
+ * @param needed The permissions the command will use.
+ * @returns `missing permission: add --allow-…`, or undefined when all are granted.
+ */
+export function missingPermission(needed: Deno.PermissionDescriptor[]): string | undefined {
+  for (const descriptor of needed) {
+    if (Deno.permissions.querySync(descriptor).state !== "granted") {
+      return `missing permission: run again with ${flagFor(descriptor)}`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Turns Deno's `NotCapable` error (a permission used without its flag) into
+ * the one line we print; Deno's message already names the flag.
+ *
+ * @param error Anything thrown.
+ * @returns The line, or undefined when `error` is not a missing permission.
+ */
+export function permissionMessage(error: unknown): string | undefined {
+  if (error instanceof Deno.errors.NotCapable) {
+    return `missing permission: ${error.message.replace(/\s+/g, " ")}`;
+  }
+  return undefined;
+}

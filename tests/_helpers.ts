@@ -1,0 +1,89 @@
+/**
+ * Shared test helpers: run bulkget as a child process, compare files with the
+ * data set, and make temporary directories.
+ *
+ * @module
+ */
+
+import { fileURLToPath as fromFileUrl } from "node:url";
+
+/** The project's root directory. */
+export const ROOT: string = fromFileUrl(new URL("../", import.meta.url));
+/** `main.ts`'s path. */
+export const MAIN: string = `${ROOT}main.ts`;
+/** The flag data set. */
+export const DATA: string = `${ROOT}data`;
+
+/** What a finished child process printed. */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options for {@linkcode runBulkget}. */
+export interface RunOptions {
+  /** Working directory. @default a new temporary directory */
+  cwd?: string;
+  /** Deno permission flags. @default ["--allow-all"] */
+  permissions?: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+  /** Text for standard input. */
+  stdin?: string;
+  /** The program to run instead of `deno run main.ts` (e.g. the compiled binary). */
+  binary?: string;
+}
+
+/**
+ * Runs `bulkget ARGS` as a child process (`deno run main.ts`) and waits for it.
+ *
+ * @param args bulkget's arguments.
+ * @param options Where and with which permissions.
+ * @returns Exit code and output.
+ */
+export async function runBulkget(args: string[], options: RunOptions = {}): Promise<RunResult> {
+  const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "bulkget-test-" });
+  const command = options.binary
+    ? new Deno.Command(options.binary, { args, cwd, env: { NO_COLOR: "1", ...options.env }, stdin: options.stdin === undefined ? "null" : "piped", stdout: "piped", stderr: "piped" })
+    : new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...(options.permissions ?? ["--allow-all"]), MAIN, ...args],
+      cwd,
+      env: { NO_COLOR: "1", ...options.env },
+      stdin: options.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+    });
+  const child = command.spawn();
+  if (options.stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.stdin));
+    await writer.close();
+  }
+  const { code, stdout, stderr } = await child.output();
+  const decoder = new TextDecoder();
+  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+}
+
+/** Names in a directory (sorted), or [] when it does not exist. */
+export function listDir(dir: string): string[] {
+  try {
+    return [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+/** Whether two files hold the same bytes. */
+export function sameBytes(a: string, b: string): boolean {
+  const x = Deno.readFileSync(a);
+  const y = Deno.readFileSync(b);
+  return x.length === y.length && x.every((byte, i) => byte === y[i]);
+}
+
+/** The served flag file for a country code. */
+export function flagFile(cc: string): string {
+  const lower = cc.toLowerCase();
+  return `${DATA}/flags/${lower}/${lower}.gif`;
+}
