@@ -5,10 +5,13 @@
  */
 
 /** The 20 most populous countries, used when no code is given (as in the book). */
-export const POPULOUS_20 = "BD BR CD CN DE EG ET FR ID IN IR JP MX NG PH PK RU TR US VN".split(" ");
+export const POPULOUS_20 =
+  "BD BR CD CN DE EG ET FR ID IN IR JP MX NG PH PK RU TR US VN".split(" ");
 
 /** The country codes that have flags, from the data set. */
-export async function flagCodes(dataDir: URL = new URL("../../data/", import.meta.url)): Promise<string[]> {
+export async function flagCodes(
+  dataDir: URL = new URL("../../data/", import.meta.url),
+): Promise<string[]> {
   const text = await Deno.readTextFile(new URL("country_codes.txt", dataDir));
   return text.split(/\s+/).filter((code) => code.length === 2);
 }
@@ -41,7 +44,10 @@ export interface CodeSelection {
  * @returns The codes to fetch.
  * @throws {RangeError} When an argument is not A–Z or AA–ZZ.
  */
-export function selectCodes(selection: CodeSelection, flagged: string[]): string[] {
+export function selectCodes(
+  selection: CodeSelection,
+  flagged: string[],
+): string[] {
   let codes: string[];
   if (selection.every) codes = everyCode();
   else if (selection.all) codes = flagged;
@@ -49,12 +55,15 @@ export function selectCodes(selection: CodeSelection, flagged: string[]): string
     codes = [];
     for (const arg of selection.codes ?? []) {
       const cc = arg.toUpperCase();
-      if (/^[A-Z]$/.test(cc)) codes.push(...[..."ABCDEFGHIJKLMNOPQRSTUVWXYZ"].map((b) => cc + b));
-      else if (/^[A-Z]{2}$/.test(cc)) codes.push(cc);
+      if (/^[A-Z]$/.test(cc)) {
+        codes.push(...[..."ABCDEFGHIJKLMNOPQRSTUVWXYZ"].map((b) => cc + b));
+      } else if (/^[A-Z]{2}$/.test(cc)) codes.push(cc);
       else throw new RangeError("each CC argument must be A to Z or AA to ZZ.");
     }
     if (codes.length === 0) codes = POPULOUS_20;
   }
   const sorted = [...new Set(codes.map((c) => c.toUpperCase()))].sort();
-  return selection.limit === undefined ? sorted : sorted.slice(0, selection.limit);
+  return selection.limit === undefined
+    ? sorted
+    : sorted.slice(0, selection.limit);
 }

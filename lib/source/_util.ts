@@ -1,0 +1,109 @@
+// Helpers shared by the job sources; not part of the public API.
+
+import { destFromUrl, safeDest, UnsafeNameError } from "../writer/safe_name.ts";
+import { SourceError } from "./source_error.ts";
+
+/** Quotes a value for a message: JSON escapes, cut to 200 characters. */
+export function quote(text: string): string {
+  const short = text.length > 200 ? text.slice(0, 200) + "…" : text;
+  return JSON.stringify(short);
+}
+
+/** Quotes URL-like text for a message, hiding any `user:password@`. */
+export function quoteUrl(text: string): string {
+  return quote(text.replace(/\/\/[^/@\s]*@/g, "//***@"));
+}
+
+/**
+ * Parses an absolute `http:`/`https:` URL.
+ *
+ * @throws {SourceError} `ORIGIN: not an http(s) URL: "…"`.
+ */
+export function parseHttpUrl(text: string, origin: string): URL {
+  const url = URL.parse(text);
+  if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new SourceError(origin, `not an http(s) URL: ${quoteUrl(text)}`);
+  }
+  return url;
+}
+
+/**
+ * Checks a destination the user wrote, refusing it when unsafe.
+ *
+ * @throws {SourceError} `ORIGIN: unsafe FIELD "…": REASON`.
+ */
+export function userDest(path: string, field: string, origin: string): string {
+  try {
+    return safeDest(path);
+  } catch (error) {
+    throw unsafe(error, field, origin);
+  }
+}
+
+/**
+ * Derives the destination of a URL.
+ *
+ * @throws {SourceError} `ORIGIN: unsafe name from URL "…": REASON`.
+ */
+export function urlDest(url: URL, keepPaths: boolean, origin: string): string {
+  try {
+    return destFromUrl(url, { keepPaths });
+  } catch (error) {
+    throw unsafe(error, "name from URL", origin);
+  }
+}
+
+function unsafe(error: unknown, field: string, origin: string): unknown {
+  if (!(error instanceof UnsafeNameError)) return error;
+  return new SourceError(
+    origin,
+    `unsafe ${field} ${quote(error.path)}: ${error.reason}`,
+    { cause: error },
+  );
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Adds one request header to `headers`, joining a repeated name with `, `.
+ *
+ * @returns A reason when the name or value is not valid HTTP, else undefined.
+ */
+export function addHeader(
+  headers: Record<string, string>,
+  name: string,
+  value: string,
+): string | undefined {
+  if (!TOKEN.test(name)) return `invalid header name ${quote(name)}`;
+  // deno-lint-ignore no-control-regex -- control characters are what it finds
+  if (/[\u0000\r\n]|[^\u0000-\u00ff]/.test(value)) {
+    return `invalid value for header ${quote(name)}`;
+  }
+  const existing = Object.keys(headers).find((key) =>
+    key.toLowerCase() === name.toLowerCase()
+  );
+  if (existing === undefined) {
+    // defineProperty: a "__proto__" header must be data, not a prototype.
+    Object.defineProperty(headers, name, {
+      value: value.trim(),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else headers[existing] += ", " + value.trim();
+  return undefined;
+}
+
+/** Checks a lower- or upper-case hex SHA-256; returns it in lower case. */
+export function parseSha256(text: string): string | undefined {
+  return /^[0-9a-f]{64}$/i.test(text) ? text.toLowerCase() : undefined;
+}
+
+/** Throws a TypeError unless `value` is a string. */
+export function checkName(value: unknown): void {
+  if (value !== undefined && typeof value !== "string") {
+    throw new TypeError(
+      `Invalid option "name": expected a string, got ${typeof value}`,
+    );
+  }
+}

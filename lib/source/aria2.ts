@@ -1,0 +1,253 @@
+/**
+ * Jobs from an aria2c input file (`aria2c -i`), so aria2 users can reuse
+ * their files.
+ *
+ * @module
+ */
+
+import type { Job } from "../engine/job.ts";
+import {
+  addHeader,
+  checkName,
+  parseHttpUrl,
+  parseSha256,
+  quote,
+  quoteUrl,
+  urlDest,
+  userDest,
+} from "./_util.ts";
+import { inputName, type Line, type LineInput, readLines } from "./lines.ts";
+import { SourceError } from "./source_error.ts";
+
+/** Options for {@linkcode jobsFromAria2}. */
+export interface Aria2Options {
+  /**
+   * Mirror each URL's path under the output directory when no `out=` names
+   * the file (see `destFromUrl`).
+   *
+   * @default {false}
+   */
+  keepPaths?: boolean;
+  /**
+   * The input's name in origins and errors (`NAME:LINE`).
+   *
+   * @default {the path; "stdin" for "-"; "input" for a stream}
+   */
+  name?: string;
+}
+
+/** The aria2 options understood, for the error that lists them. */
+const OPTIONS = ["out", "dir", "checksum", "header"];
+
+interface Entry {
+  url: URL;
+  line: number;
+  out?: { value: string; line: number };
+  dir?: { value: string; line: number };
+  sha256?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Reads an aria2c input file, streamed.
+ *
+ * A line starting with a non-blank character other than `#` holds a URL;
+ * the lines after it that start with a space or a tab are its options,
+ * `name=value`:
+ *
+ * - `out=NAME`: the file name, relative to `dir` (checked, never rewritten:
+ *   unsafe names are refused);
+ * - `dir=DIR`: a directory relative to the output directory (checked the
+ *   same way; trailing `/` and a leading `./` are allowed, `.` means the
+ *   output directory itself); absolute directories are refused;
+ * - `checksum=sha-256=HEX` (`sha256` accepted too); other algorithms are an
+ *   error;
+ * - `header=Name: value`, repeatable.
+ *
+ * Any other option is an error naming its line. Blank lines and lines whose
+ * first non-blank character is `#` are skipped. aria2 allows several URLs of
+ * the same file (mirrors) on one line, separated by tabs: bulkget downloads
+ * from the first and ignores the others (they are not checked).
+ *
+ * Each job's `origin` is the line of its URL; it is yielded once its option
+ * lines have been read.
+ *
+ * @example Usage
+ * ```ts
+ * import { jobsFromAria2 } from "./aria2.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const text = "https://example.com/a.gif\n  dir=flags\n  out=br.gif\n";
+ * const stream = ReadableStream.from([new TextEncoder().encode(text)]);
+ * const jobs = await Array.fromAsync(jobsFromAria2(stream, { name: "in" }));
+ * deepEqual(jobs, [{
+ *   url: "https://example.com/a.gif",
+ *   dest: "flags/br.gif",
+ *   origin: "in:1",
+ * }]);
+ * ```
+ *
+ * @param input A file path, `-` for standard input, or a byte stream.
+ * @param options `keepPaths` and the input's name.
+ * @returns The jobs, in order, as the input is read.
+ * @throws {SourceError} (while iterating) When the input cannot be read or a
+ * line is bad: `in.txt:4: unknown aria2 option "split" (supported: out, dir,
+ * checksum, header)`.
+ */
+export function jobsFromAria2(
+  input: LineInput,
+  options: Aria2Options = {},
+): AsyncGenerator<Job, void, undefined> {
+  checkName(options.name);
+  const name = options.name ?? inputName(input);
+  return generate(readLines(input, { name }), name, options.keepPaths ?? false);
+}
+
+async function* generate(
+  lines: AsyncIterable<Line>,
+  name: string,
+  keepPaths: boolean,
+): AsyncGenerator<Job, void, undefined> {
+  let entry: Entry | undefined;
+  for await (const { line, text } of lines) {
+    const trimmed = text.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) continue;
+    const origin = `${name}:${line}`;
+    if (text[0] === " " || text[0] === "\t") {
+      if (entry === undefined) {
+        throw new SourceError(
+          origin,
+          `option line without a URL line before it: ${
+            quote(trimmed.split("=")[0])
+          }`,
+        );
+      }
+      addOption(entry, text.trimStart(), origin, line);
+      continue;
+    }
+    if (entry !== undefined) yield toJob(entry, name, keepPaths);
+    // Mirrors after the first URL are ignored.
+    const first = trimmed.split("\t")[0].trim();
+    if (/\s/.test(first)) {
+      throw new SourceError(
+        origin,
+        `expected URLs separated by tabs, got ${
+          quoteUrl(first)
+        } (write spaces in a URL as %20)`,
+      );
+    }
+    entry = { url: parseHttpUrl(first, origin), line };
+  }
+  if (entry !== undefined) yield toJob(entry, name, keepPaths);
+}
+
+function addOption(
+  entry: Entry,
+  option: string,
+  origin: string,
+  line: number,
+): void {
+  const eq = option.indexOf("=");
+  if (eq <= 0) {
+    throw new SourceError(
+      origin,
+      // Not quoted: a line missing its "header=" may hold a secret.
+      `expected an option "name=value", got ${eq === 0 ? "no name" : 'no "="'}`,
+    );
+  }
+  const key = option.slice(0, eq).trim();
+  const value = option.slice(eq + 1);
+  const once = (given: { line: number } | string | undefined) => {
+    if (given !== undefined) {
+      throw new SourceError(origin, `option "${key}" is given twice`);
+    }
+  };
+  switch (key) {
+    case "out":
+      once(entry.out);
+      if (value === "") throw new SourceError(origin, `option "out" is empty`);
+      entry.out = { value, line };
+      return;
+    case "dir":
+      once(entry.dir);
+      if (value === "") throw new SourceError(origin, `option "dir" is empty`);
+      entry.dir = { value, line };
+      return;
+    case "checksum": {
+      once(entry.sha256);
+      const sep = value.indexOf("=");
+      const algorithm = value.slice(0, sep).toLowerCase();
+      if (sep <= 0) {
+        throw new SourceError(
+          origin,
+          `expected "checksum=sha-256=HEX", got ${quote(option)}`,
+        );
+      }
+      if (algorithm !== "sha-256" && algorithm !== "sha256") {
+        throw new SourceError(
+          origin,
+          `unsupported checksum algorithm ${
+            quote(value.slice(0, sep))
+          } (only sha-256 is supported)`,
+        );
+      }
+      const sha256 = parseSha256(value.slice(sep + 1).trim());
+      if (sha256 === undefined) {
+        throw new SourceError(
+          origin,
+          `expected 64 hex digits after "sha-256=", got ${
+            quote(value.slice(sep + 1))
+          }`,
+        );
+      }
+      entry.sha256 = sha256;
+      return;
+    }
+    case "header": {
+      const colon = value.indexOf(":");
+      if (colon <= 0) {
+        throw new SourceError(
+          origin,
+          `expected "header=Name: value", got no ":"`, // values can be secrets
+        );
+      }
+      entry.headers ??= {};
+      const problem = addHeader(
+        entry.headers,
+        value.slice(0, colon).trim(),
+        value.slice(colon + 1),
+      );
+      if (problem !== undefined) throw new SourceError(origin, problem);
+      return;
+    }
+    default:
+      throw new SourceError(
+        origin,
+        `unknown aria2 option ${quote(key)} (supported: ${OPTIONS.join(", ")})`,
+      );
+  }
+}
+
+function toJob(entry: Entry, name: string, keepPaths: boolean): Job {
+  const origin = `${name}:${entry.line}`;
+  let dir = "";
+  if (entry.dir !== undefined) {
+    // "sub/", "./sub" and "." are spellings of safe directories, not risks.
+    dir = entry.dir.value.replace(/(.)\/+$/, "$1").replace(/^\.\//, "");
+    if (dir !== "" && dir !== ".") {
+      dir = userDest(dir, "dir", `${name}:${entry.dir.line}`);
+    } else dir = "";
+  }
+  const dest = entry.out === undefined
+    ? urlDest(entry.url, keepPaths, origin)
+    : userDest(entry.out.value, "out", `${name}:${entry.out.line}`);
+  const job: Job = { url: entry.url.href, dest, origin };
+  if (dir !== "") {
+    // Each part is safe; together they may still be too long.
+    const blame = `${name}:${(entry.out ?? entry.dir)!.line}`;
+    job.dest = userDest(`${dir}/${dest}`, "destination", blame);
+  }
+  if (entry.sha256 !== undefined) job.sha256 = entry.sha256;
+  if (entry.headers !== undefined) job.headers = entry.headers;
+  return job;
+}

@@ -1,0 +1,179 @@
+/**
+ * Reads text lines, streamed, with their line numbers: the one reader under
+ * every line-based job source.
+ *
+ * @module
+ */
+
+import { openInput } from "./open_input.ts";
+import { SourceError } from "./source_error.ts";
+
+/** Longest line accepted by default, in bytes. */
+export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
+
+/** One line of input. */
+export interface Line {
+  /** Line number, counting from 1. */
+  line: number;
+  /** The text, without its `\n` or `\r\n` (and, on line 1, without a BOM). */
+  text: string;
+}
+
+/** What {@linkcode readLines} reads: a path, `-` for stdin, or a byte stream. */
+export type LineInput = string | ReadableStream<Uint8Array>;
+
+/** Options for {@linkcode readLines}. */
+export interface ReadLinesOptions {
+  /**
+   * The input's name in error messages and origins (`NAME:LINE`).
+   *
+   * @default {the path; "stdin" for "-"; "input" for a stream}
+   */
+  name?: string;
+  /**
+   * Longest line accepted, in bytes; a longer one is an error, so an input
+   * without newlines cannot fill memory.
+   *
+   * @default {1048576}
+   */
+  maxLineBytes?: number;
+}
+
+/**
+ * The name {@linkcode readLines} gives an input by default.
+ *
+ * @param input A path, `-`, or a stream.
+ * @returns The path; `stdin` for `-`; `input` for a stream.
+ */
+export function inputName(input: LineInput): string {
+  if (typeof input !== "string") return "input";
+  return input === "-" ? "stdin" : input;
+}
+
+/**
+ * Yields the lines of `input` one at a time, reading it chunk by chunk: a
+ * million-line file starts yielding at once and runs in flat memory.
+ *
+ * Lines end with `\n` or `\r\n`; a last line without a newline counts; a
+ * UTF-8 byte-order mark at the start is dropped. The input must be UTF-8.
+ * Breaking out of the loop cancels the stream (closing the file).
+ *
+ * @example Usage
+ * ```ts
+ * import { readLines } from "./lines.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const stream = ReadableStream.from([new TextEncoder().encode("a\r\nb")]);
+ * const lines = await Array.fromAsync(readLines(stream));
+ * deepEqual(lines, [{ line: 1, text: "a" }, { line: 2, text: "b" }]);
+ * ```
+ *
+ * @param input A file path, `-` for standard input, or a byte stream.
+ * @param options The name used in errors, the line length limit.
+ * @returns The lines, in order.
+ * @throws {SourceError} (while iterating) When the file cannot be opened, a
+ * line is not valid UTF-8 or is too long: `NAME:LINE: invalid UTF-8`.
+ * @throws {TypeError} When `input` is neither a string nor a stream.
+ * @throws {RangeError} When `maxLineBytes` is not a positive integer.
+ */
+export function readLines(
+  input: LineInput,
+  options: ReadLinesOptions = {},
+): AsyncGenerator<Line, void, undefined> {
+  if (typeof input !== "string" && !(input instanceof ReadableStream)) {
+    throw new TypeError(
+      `Cannot read lines: expected a path or a ReadableStream, got ${typeof input}`,
+    );
+  }
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
+    throw new RangeError(
+      `Invalid option "maxLineBytes": expected a positive integer, got ${maxLineBytes}`,
+    );
+  }
+  return lines(input, options.name ?? inputName(input), maxLineBytes);
+}
+
+async function* lines(
+  input: LineInput,
+  name: string,
+  maxLineBytes: number,
+): AsyncGenerator<Line, void, undefined> {
+  const stream = typeof input === "string" ? await openInput(input) : input;
+  const reader = stream.getReader();
+  // One decoder per line keeps errors on the right line; BOMs are ours to drop.
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+  let number = 0;
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+
+  const tooLong = () =>
+    new SourceError(
+      `${name}:${number + 1}`,
+      `line is longer than ${maxLineBytes} bytes`,
+    );
+  const toLine = (bytes: Uint8Array): Line => {
+    const length = bytes.length - (bytes[bytes.length - 1] === 13 ? 1 : 0);
+    if (length > maxLineBytes) throw tooLong();
+    number++;
+    if (
+      number === 1 && bytes[0] === 0xef && bytes[1] === 0xbb &&
+      bytes[2] === 0xbf
+    ) {
+      bytes = bytes.subarray(3);
+    }
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch (error) {
+      throw new SourceError(`${name}:${number}`, "invalid UTF-8", {
+        cause: error,
+      });
+    }
+    if (text.endsWith("\r")) text = text.slice(0, -1);
+    return { line: number, text };
+  };
+
+  try {
+    while (true) {
+      const { done, value: chunk } = await reader.read();
+      if (done) break;
+      let start = 0;
+      while (start < chunk.length) {
+        const newline = chunk.indexOf(10, start);
+        const end = newline === -1 ? chunk.length : newline;
+        // + 1 leaves room for the "\r" of a "\r\n"; toLine checks exactly.
+        if (pendingBytes + end - start > maxLineBytes + 1) throw tooLong();
+        if (newline === -1) {
+          // Copied: a stream may reuse its chunk's buffer.
+          pending.push(chunk.slice(start));
+          pendingBytes += chunk.length - start;
+          break;
+        }
+        let bytes = chunk.subarray(start, newline);
+        if (pending.length > 0) {
+          pending.push(bytes);
+          bytes = concat(pending, pendingBytes + bytes.length);
+          pending = [];
+          pendingBytes = 0;
+        }
+        yield toLine(bytes);
+        start = newline + 1;
+      }
+    }
+    if (pendingBytes > 0) yield toLine(concat(pending, pendingBytes));
+  } finally {
+    await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+}
+
+function concat(parts: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

@@ -1,0 +1,191 @@
+/**
+ * Jobs from a JSONL manifest (`--manifest FILE`): one JSON object per line.
+ *
+ * @module
+ */
+
+import type { Job } from "../engine/job.ts";
+import {
+  addHeader,
+  checkName,
+  parseHttpUrl,
+  parseSha256,
+  quote,
+  urlDest,
+  userDest,
+} from "./_util.ts";
+import { inputName, type Line, type LineInput, readLines } from "./lines.ts";
+import { SourceError } from "./source_error.ts";
+
+/** Options for {@linkcode jobsFromManifest}. */
+export interface ManifestOptions {
+  /**
+   * Mirror each URL's path under the output directory when no `dest` is
+   * given (see `destFromUrl`).
+   *
+   * @default {false}
+   */
+  keepPaths?: boolean;
+  /**
+   * The input's name in origins and errors (`NAME:LINE`).
+   *
+   * @default {the path; "stdin" for "-"; "input" for a stream}
+   */
+  name?: string;
+}
+
+const FIELDS = ["url", "dest", "sha256", "size", "headers", "label"];
+
+/**
+ * Reads a JSONL manifest, streamed. Each non-blank line is one object:
+ *
+ * - `url` (required): an absolute http(s) URL;
+ * - `dest`: the destination relative to the output directory, checked and
+ *   refused when unsafe, never rewritten (default: from the URL);
+ * - `sha256`: 64 hex digits (stored in lower case);
+ * - `size`: the expected size in bytes, a non-negative integer;
+ * - `headers`: an object of header names to string values;
+ * - `label`: a short name for progress lines.
+ *
+ * A `null` optional field counts as absent. Any other field is an error, so
+ * a typo (`sha265`) does not silently skip a check. Each job's `origin` is
+ * `NAME:LINE`.
+ *
+ * @example Usage
+ * ```ts
+ * import { jobsFromManifest } from "./manifest.ts";
+ * import { deepEqual } from "node:assert/strict";
+ *
+ * const text = '{"url": "https://example.com/x", "dest": "d/x.bin", "size": 3}\n';
+ * const stream = ReadableStream.from([new TextEncoder().encode(text)]);
+ * const jobs = await Array.fromAsync(jobsFromManifest(stream, { name: "m" }));
+ * deepEqual(jobs, [{
+ *   url: "https://example.com/x",
+ *   dest: "d/x.bin",
+ *   size: 3,
+ *   origin: "m:1",
+ * }]);
+ * ```
+ *
+ * @param input A file path, `-` for standard input, or a byte stream.
+ * @param options `keepPaths` and the input's name.
+ * @returns The jobs, in order, as the input is read.
+ * @throws {SourceError} (while iterating) When the input cannot be read or a
+ * line is bad: `m.jsonl:3: "size" must be a non-negative integer, got "3"`.
+ */
+export function jobsFromManifest(
+  input: LineInput,
+  options: ManifestOptions = {},
+): AsyncGenerator<Job, void, undefined> {
+  checkName(options.name);
+  const name = options.name ?? inputName(input);
+  return generate(readLines(input, { name }), name, options.keepPaths ?? false);
+}
+
+async function* generate(
+  lines: AsyncIterable<Line>,
+  name: string,
+  keepPaths: boolean,
+): AsyncGenerator<Job, void, undefined> {
+  for await (const { line, text } of lines) {
+    if (text.trim() === "") continue;
+    yield toJob(text, `${name}:${line}`, keepPaths);
+  }
+}
+
+function toJob(text: string, origin: string, keepPaths: boolean): Job {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new SourceError(
+      origin,
+      `invalid JSON: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const kind = value === null
+      ? "null"
+      : Array.isArray(value)
+      ? "an array"
+      : typeof value;
+    throw new SourceError(origin, `expected a JSON object, got ${kind}`);
+  }
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!FIELDS.includes(key)) {
+      throw new SourceError(
+        origin,
+        `unknown field ${quote(key)} (known: ${FIELDS.join(", ")})`,
+      );
+    }
+  }
+  const field = (key: string) => record[key] ?? undefined;
+  const wrong = (key: string, expected: string) =>
+    new SourceError(
+      origin,
+      `"${key}" must be ${expected}, got ${
+        shorten(JSON.stringify(record[key]))
+      }`,
+    );
+
+  const urlText = field("url");
+  if (urlText === undefined) {
+    throw new SourceError(origin, `missing field "url"`);
+  }
+  if (typeof urlText !== "string") throw wrong("url", "a string");
+  const url = parseHttpUrl(urlText, origin);
+  const job: Job = { url: url.href, dest: "", origin };
+
+  const dest = field("dest");
+  if (dest === undefined) job.dest = urlDest(url, keepPaths, origin);
+  else if (typeof dest !== "string") throw wrong("dest", "a string");
+  else job.dest = userDest(dest, "dest", origin);
+
+  const sha256 = field("sha256");
+  if (sha256 !== undefined) {
+    const parsed = typeof sha256 === "string" ? parseSha256(sha256) : undefined;
+    if (parsed === undefined) throw wrong("sha256", "64 hex digits");
+    job.sha256 = parsed;
+  }
+
+  const size = field("size");
+  if (size !== undefined) {
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+      throw wrong("size", "a non-negative integer");
+    }
+    job.size = size;
+  }
+
+  const headers = field("headers");
+  if (headers !== undefined) {
+    if (typeof headers !== "object" || Array.isArray(headers)) {
+      throw wrong("headers", "an object of strings");
+    }
+    job.headers = {};
+    for (const [key, value] of Object.entries(headers as object)) {
+      if (typeof value !== "string") {
+        throw new SourceError(
+          origin,
+          `header ${quote(key)} must be a string, got ${
+            shorten(JSON.stringify(value))
+          }`,
+        );
+      }
+      const problem = addHeader(job.headers, key, value);
+      if (problem !== undefined) throw new SourceError(origin, problem);
+    }
+  }
+
+  const label = field("label");
+  if (label !== undefined) {
+    if (typeof label !== "string") throw wrong("label", "a string");
+    job.label = label;
+  }
+  return job;
+}
+
+function shorten(text: string): string {
+  return text.length > 200 ? text.slice(0, 200) + "…" : text;
+}

@@ -1,0 +1,69 @@
+/**
+ * Opens a job source's input: a file path, or `-` for standard input.
+ *
+ * @module
+ */
+
+import { SourceError } from "./source_error.ts";
+
+/**
+ * Opens `path` for reading as a byte stream; `-` means standard input.
+ *
+ * The file is closed when the stream ends or is cancelled.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { openInput } from "./open_input.ts";
+ *
+ * const stream = await openInput("urls.txt");
+ * ```
+ *
+ * @param path A file path, or `-` for standard input.
+ * @returns The file's bytes.
+ * @throws {SourceError} When the file does not exist, is a directory, or the
+ * operating system refuses to open it (origin: the path).
+ * @throws {Deno.errors.NotCapable} When Deno lacks `--allow-read` for it (its
+ * message names the flag).
+ */
+export async function openInput(
+  path: string,
+): Promise<ReadableStream<Uint8Array>> {
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(
+      `Cannot open input: expected a path or "-", got ${JSON.stringify(path)}`,
+    );
+  }
+  if (path === "-") return Deno.stdin.readable;
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    throw openError(path, error);
+  }
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await file.stat()).isDirectory;
+  } catch (error) {
+    file.close();
+    throw openError(path, error);
+  }
+  if (isDirectory) {
+    file.close();
+    throw new SourceError(path, "cannot read: it is a directory");
+  }
+  return file.readable;
+}
+
+function openError(path: string, error: unknown): unknown {
+  if (error instanceof Deno.errors.NotFound) {
+    return new SourceError(path, "cannot read: no such file", {
+      cause: error,
+    });
+  }
+  if (error instanceof Deno.errors.PermissionDenied) {
+    return new SourceError(path, "cannot read: permission denied", {
+      cause: error,
+    });
+  }
+  return error;
+}

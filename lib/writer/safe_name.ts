@@ -1,0 +1,428 @@
+/**
+ * Safe destination names: checking a relative path a user gave
+ * ({@linkcode safeDest}), deriving one from a URL ({@linkcode destFromUrl}) and
+ * from a `Content-Disposition` header ({@linkcode nameFromContentDisposition}).
+ *
+ * A destination is a `/`-separated path relative to the output directory. It
+ * is safe when it stays inside that directory and names a file that every
+ * common file system can hold, so the same input works on Linux, macOS and
+ * Windows:
+ *
+ * - not empty, not absolute (`/x`, `C:x`), no backslash;
+ * - no empty, `.` or `..` segment (so `a//b`, `./a` and `a/` are refused too);
+ * - no control character (U+0000–U+001F, U+007F–U+009F) and well-formed
+ *   Unicode;
+ * - no Windows device name as a segment (CON, PRN, AUX, NUL, COM0–9, LPT0–9,
+ *   also with superscript digits, CONIN$, CONOUT$), with or without an
+ *   extension, in any case;
+ * - no segment ending with a dot or a space (Windows drops them);
+ * - no segment ending with `.part` or `.part.json` (any case): those names are
+ *   the writer's own temporary files, and a job named like another job's
+ *   temporary file would corrupt it;
+ * - at most 245 UTF-8 bytes per segment (the common 255-byte limit minus room
+ *   for the writer's `.part.json` suffix) and 4096 bytes in all.
+ *
+ * Names a user wrote (a manifest `dest`, an aria2 `out`) are only checked:
+ * anything unsafe is refused, never rewritten. Names derived from a URL or a
+ * server header are made safe where the fix is obvious; see
+ * {@linkcode destFromUrl}.
+ *
+ * `:` and the other characters Windows refuses (`<>"|?*`) are allowed after
+ * the first segment's start: they are valid on POSIX file systems, and on
+ * Windows the write fails for that one job instead of escaping the directory.
+ *
+ * @module
+ */
+
+import { META_SUFFIX, PART_SUFFIX } from "./paths.ts";
+
+/** The common file-system limit on one name, in bytes. */
+const FS_NAME_BYTES = 255;
+
+/** Longest segment accepted by default, leaving room for the writer's suffixes. */
+export const DEFAULT_MAX_SEGMENT_BYTES = FS_NAME_BYTES - META_SUFFIX.length;
+
+/** Longest destination accepted by default, in UTF-8 bytes. */
+export const DEFAULT_MAX_PATH_BYTES = 4096;
+
+/** Options for {@linkcode safeDest}. */
+export interface SafeNameOptions {
+  /**
+   * Longest segment (file or directory name) accepted, in UTF-8 bytes.
+   *
+   * @default {245}
+   */
+  maxSegmentBytes?: number;
+  /**
+   * Longest destination accepted, in UTF-8 bytes.
+   *
+   * @default {4096}
+   */
+  maxPathBytes?: number;
+}
+
+/** Options for {@linkcode destFromUrl}. */
+export interface DestFromUrlOptions extends SafeNameOptions {
+  /**
+   * Mirror the URL's path under the output directory (`http://h/a/b.gif` →
+   * `a/b.gif`) instead of keeping only its last segment (`b.gif`). The host
+   * is not included.
+   *
+   * @default {false}
+   */
+  keepPaths?: boolean;
+}
+
+/** A destination name that is not safe; `reason` says why. */
+export class UnsafeNameError extends RangeError {
+  /** The name that was refused. */
+  readonly path: string;
+  /** Why, e.g. `".." segments are not allowed`. */
+  readonly reason: string;
+
+  /**
+   * Makes the error.
+   *
+   * @param path The refused name.
+   * @param reason Why it was refused.
+   */
+  constructor(path: string, reason: string) {
+    super(`Unsafe destination ${quote(path)}: ${reason}`);
+    this.name = "UnsafeNameError";
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+// deno-lint-ignore no-control-regex -- control characters are what it finds
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// deno-lint-ignore no-control-regex -- control characters are what it replaces
+const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
+const DEVICE =
+  /^(con|prn|aux|nul|com[0-9\u00b9\u00b2\u00b3]|lpt[0-9\u00b9\u00b2\u00b3]|conin\$|conout\$) *(\..*)?$/i;
+const DRIVE = /^[a-z]:/i;
+const TEMP_SUFFIX = new RegExp(
+  `(${escapeRegExp(META_SUFFIX)}|${escapeRegExp(PART_SUFFIX)})$`,
+  "i",
+);
+const EXTENSION = /\.[^.]{1,16}$/;
+
+/**
+ * Checks that `path` is a safe destination and returns it unchanged.
+ *
+ * @example Usage
+ * ```ts
+ * import { safeDest } from "./safe_name.ts";
+ * import { throws } from "node:assert/strict";
+ *
+ * safeDest("flags/br.gif"); // "flags/br.gif"
+ * throws(() => safeDest("../etc/passwd"));
+ * throws(() => safeDest("con.txt"));
+ * ```
+ *
+ * @param path A `/`-separated path relative to the output directory.
+ * @param options Limits.
+ * @returns `path`, unchanged.
+ * @throws {UnsafeNameError} When `path` is not safe (see the module doc).
+ * @throws {RangeError} When an option is out of range.
+ */
+export function safeDest(path: string, options: SafeNameOptions = {}): string {
+  const { maxSegmentBytes, maxPathBytes } = limits(options);
+  const reason = unsafeReason(path, maxSegmentBytes, maxPathBytes);
+  if (reason !== undefined) throw new UnsafeNameError(path, reason);
+  return path;
+}
+
+/**
+ * Derives a destination from a URL: the last segment of its path,
+ * percent-decoded, or with `keepPaths` the whole path (host excluded). The
+ * query and fragment are ignored. A path ending with `/` gives `index.html`,
+ * as wget does.
+ *
+ * The URL parser has already resolved `.` and `..` segments (also when
+ * spelled `%2e`). Each segment is then made safe where the fix is obvious:
+ *
+ * - a decoded `/` or `\` or control character becomes `_`, so a decoded
+ *   name never creates directories (`%2e%2e%2fx` → `.._x`);
+ * - trailing dots and spaces are dropped (a name left empty becomes `_`);
+ * - a Windows device name gets a `_` prefix (`CON` → `_CON`), as does a
+ *   drive-like first segment (`C:x` → `_C:x`);
+ * - a name ending in `.part` or `.part.json` gets a `_` suffix;
+ * - a name that is too long is cut to the limit, keeping its extension;
+ * - empty segments (`a//b`) are skipped.
+ *
+ * A `.` or `..` segment that survives decoding, or a path still too long, is
+ * refused.
+ *
+ * @example Usage
+ * ```ts
+ * import { destFromUrl } from "./safe_name.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const url = new URL("https://example.com/flags/br/br%20flag.gif?x=1");
+ * equal(destFromUrl(url), "br flag.gif");
+ * equal(destFromUrl(url, { keepPaths: true }), "flags/br/br flag.gif");
+ * equal(destFromUrl(new URL("https://example.com/docs/")), "index.html");
+ * ```
+ *
+ * @param url The URL.
+ * @param options `keepPaths` and limits.
+ * @returns A safe destination.
+ * @throws {UnsafeNameError} When no safe name can be made.
+ * @throws {RangeError} When an option is out of range.
+ */
+export function destFromUrl(
+  url: URL,
+  options: DestFromUrlOptions = {},
+): string {
+  const { maxSegmentBytes, maxPathBytes } = limits(options);
+  const raw = url.pathname.split("/").slice(1);
+  const last = raw.pop() ?? "";
+  const dirs = options.keepPaths ? raw.filter((s) => s !== "") : [];
+  const segments = dirs.map((s) => makeSafeSegment(decode(s), maxSegmentBytes));
+  segments.push(
+    last === "" ? "index.html" : makeSafeSegment(decode(last), maxSegmentBytes),
+  );
+  if (DRIVE.test(segments[0])) segments[0] = "_" + segments[0];
+  const path = segments.join("/");
+  const reason = unsafeReason(path, maxSegmentBytes, maxPathBytes);
+  if (reason !== undefined) throw new UnsafeNameError(path, reason);
+  return path;
+}
+
+/**
+ * Reads the file name from a `Content-Disposition` header (RFC 6266):
+ * `filename*=UTF-8''…` (percent-encoded UTF-8 or ISO-8859-1) wins over
+ * `filename="…"` or `filename=…`. Any directory part the server sent is
+ * dropped, and the name is made safe as {@linkcode destFromUrl} makes a URL
+ * segment safe.
+ *
+ * @example Usage
+ * ```ts
+ * import { nameFromContentDisposition } from "./safe_name.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * equal(
+ *   nameFromContentDisposition(
+ *     `attachment; filename="x.bin"; filename*=UTF-8''%E2%82%AC%20rates.txt`,
+ *   ),
+ *   "€ rates.txt",
+ * );
+ * equal(nameFromContentDisposition("inline"), undefined);
+ * ```
+ *
+ * @param header The header's value (`null` and `undefined` are accepted, as
+ * `Headers.get` returns `null`).
+ * @param options Limits.
+ * @returns A single safe file name, or `undefined` when the header gives none
+ * that can be used.
+ */
+export function nameFromContentDisposition(
+  header: string | null | undefined,
+  options: SafeNameOptions = {},
+): string | undefined {
+  if (!header) return undefined;
+  const { maxSegmentBytes, maxPathBytes } = limits(options);
+  const params = dispositionParams(header);
+  const extended = params.get("filename*");
+  let name = extended === undefined ? undefined : decodeExtValue(extended);
+  name ??= params.get("filename");
+  if (name === undefined) return undefined;
+  name = name.split(/[/\\]/).pop()!.trim();
+  if (name === "" || name === "." || name === "..") return undefined;
+  let safe = makeSafeSegment(name, maxSegmentBytes);
+  if (DRIVE.test(safe)) safe = "_" + safe;
+  try {
+    return safeDest(safe, { maxSegmentBytes, maxPathBytes });
+  } catch (error) {
+    if (error instanceof UnsafeNameError) return undefined;
+    throw error;
+  }
+}
+
+const DEFAULT_LIMITS = {
+  maxSegmentBytes: DEFAULT_MAX_SEGMENT_BYTES,
+  maxPathBytes: DEFAULT_MAX_PATH_BYTES,
+};
+
+function limits(options: SafeNameOptions) {
+  if (
+    options.maxSegmentBytes === undefined && options.maxPathBytes === undefined
+  ) return DEFAULT_LIMITS;
+  const maxSegmentBytes = options.maxSegmentBytes ??
+    DEFAULT_MAX_SEGMENT_BYTES;
+  const maxPathBytes = options.maxPathBytes ?? DEFAULT_MAX_PATH_BYTES;
+  // The made-safe segments need room for "_" plus a short extension.
+  if (!Number.isSafeInteger(maxSegmentBytes) || maxSegmentBytes < 32) {
+    throw new RangeError(
+      `Invalid option "maxSegmentBytes": expected an integer of at least 32, got ${maxSegmentBytes}`,
+    );
+  }
+  if (!Number.isSafeInteger(maxPathBytes) || maxPathBytes < maxSegmentBytes) {
+    throw new RangeError(
+      `Invalid option "maxPathBytes": expected an integer of at least "maxSegmentBytes" (${maxSegmentBytes}), got ${maxPathBytes}`,
+    );
+  }
+  return { maxSegmentBytes, maxPathBytes };
+}
+
+function unsafeReason(
+  path: string,
+  maxSegmentBytes: number,
+  maxPathBytes: number,
+): string | undefined {
+  if (typeof path !== "string") return "it is not a string";
+  if (path === "") return "it is empty";
+  if (!path.isWellFormed()) return "it is not well-formed Unicode";
+  if (CONTROL.test(path)) return "control characters are not allowed";
+  if (path.includes("\\")) return "backslashes are not allowed";
+  if (path.startsWith("/")) return "absolute paths are not allowed";
+  if (DRIVE.test(path)) return "Windows drive paths are not allowed";
+  const pathBytes = utf8Length(path);
+  if (pathBytes > maxPathBytes) {
+    return `it is ${pathBytes} bytes long, the limit is ${maxPathBytes}`;
+  }
+  for (const segment of path.split("/")) {
+    if (segment === "") return "empty segments are not allowed";
+    if (segment === "." || segment === "..") {
+      return `"${segment}" segments are not allowed`;
+    }
+    if (DEVICE.test(segment)) {
+      return `${quote(segment)} is a reserved device name on Windows`;
+    }
+    if (/[. ]$/.test(segment)) {
+      return `${quote(segment)} ends with a dot or a space`;
+    }
+    if (TEMP_SUFFIX.test(segment)) {
+      return `${
+        quote(segment)
+      } ends like the writer's temporary files (${PART_SUFFIX}, ${META_SUFFIX})`;
+    }
+    const bytes = utf8Length(segment);
+    if (bytes > maxSegmentBytes) {
+      return `a segment is ${bytes} bytes long, the limit is ${maxSegmentBytes}`;
+    }
+  }
+  return undefined;
+}
+
+/** Makes one decoded name safe, or throws when it is `.` or `..`. */
+function makeSafeSegment(name: string, maxBytes: number): string {
+  if (name === "." || name === "..") {
+    throw new UnsafeNameError(name, `"${name}" segments are not allowed`);
+  }
+  let safe = name.isWellFormed() ? name : name.toWellFormed();
+  if (CONTROL.test(safe)) safe = safe.replace(CONTROL_ALL, "_");
+  if (/[/\\]/.test(safe)) safe = safe.replace(/[/\\]/g, "_");
+  if (/[. ]$/.test(safe)) safe = safe.replace(/[. ]+$/, "");
+  if (safe === "") return "_";
+  if (DEVICE.test(safe)) safe = "_" + safe;
+  if (TEMP_SUFFIX.test(safe)) safe += "_";
+  if (utf8Length(safe) > maxBytes) safe = truncate(safe, maxBytes);
+  return safe;
+}
+
+/** Cuts `name` to `maxBytes` UTF-8 bytes, keeping a short extension. */
+function truncate(name: string, maxBytes: number): string {
+  const ext = EXTENSION.exec(name)?.[0] ?? "";
+  const base = name.slice(0, name.length - ext.length);
+  let cut = cutBytes(base, maxBytes - utf8Length(ext)).replace(/[. ]+$/, "");
+  if (cut === "") cut = "_";
+  return cut + ext;
+}
+
+/** The longest prefix of `text` that fits in `maxBytes` UTF-8 bytes. */
+function cutBytes(text: string, maxBytes: number): string {
+  let bytes = 0;
+  let end = 0;
+  for (const char of text) {
+    const size = utf8Length(char);
+    if (bytes + size > maxBytes) break;
+    bytes += size;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}
+
+/** UTF-8 length of a well-formed string, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
+function decode(segment: string): string {
+  if (!segment.includes("%")) return segment;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment; // not valid percent-encoded UTF-8: keep it as written
+  }
+}
+
+/** Parses the `name=value` parameters after the disposition type. */
+function dispositionParams(header: string): Map<string, string> {
+  const params = new Map<string, string>();
+  let i = header.indexOf(";");
+  if (i === -1) return params;
+  i++;
+  while (i < header.length) {
+    const eq = header.indexOf("=", i);
+    if (eq === -1) break;
+    const name = header.slice(i, eq).trim().toLowerCase();
+    i = eq + 1;
+    while (header[i] === " " || header[i] === "\t") i++;
+    let value = "";
+    if (header[i] === '"') {
+      for (i++; i < header.length && header[i] !== '"'; i++) {
+        if (header[i] === "\\" && i + 1 < header.length) i++;
+        value += header[i];
+      }
+      const semi = header.indexOf(";", i);
+      i = semi === -1 ? header.length : semi + 1;
+    } else {
+      const semi = header.indexOf(";", i);
+      const end = semi === -1 ? header.length : semi;
+      value = header.slice(i, end).trim();
+      i = end + 1;
+    }
+    if (name !== "" && !params.has(name)) params.set(name, value);
+  }
+  return params;
+}
+
+/** Decodes an RFC 8187 `charset'lang'value`; `undefined` when it cannot. */
+function decodeExtValue(value: string): string | undefined {
+  const match = /^([^']*)'[^']*'(.*)$/.exec(value);
+  if (match === null) return undefined;
+  const charset = match[1].toLowerCase();
+  try {
+    if (charset === "utf-8") return decodeURIComponent(match[2]);
+    if (charset === "iso-8859-1") {
+      return match[2].replace(
+        /%([0-9a-f]{2})/gi,
+        (_, hex) => String.fromCharCode(parseInt(hex, 16)),
+      );
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function quote(text: string): string {
+  const short = text.length > 200 ? text.slice(0, 200) + "…" : text;
+  return JSON.stringify(short);
+}
