@@ -3,7 +3,9 @@ import { pool } from "../lib/engine/pool.ts";
 
 /** Resolves after the given number of macrotask turns (no wall-clock timing). */
 function turns(n: number): Promise<void> {
-  return n <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(() => turns(n - 1).then(r), 0));
+  return n <= 0
+    ? Promise.resolve()
+    : new Promise((r) => setTimeout(() => turns(n - 1).then(r), 0));
 }
 
 Deno.test("pool yields results in completion order and runs at most poolLimit at once", async () => {
@@ -21,7 +23,11 @@ Deno.test("pool yields results in completion order and runs at most poolLimit at
   ) results.push(value);
   assert.equal(peak, 2);
   assert.deepEqual([...results].sort(), [1, 2, 3, 4, 5]);
-  assert.notDeepEqual(results, [5, 1, 3, 2, 4], "a slow first item must not hold back the others");
+  assert.notDeepEqual(
+    results,
+    [5, 1, 3, 2, 4],
+    "a slow first item must not hold back the others",
+  );
   assert.equal(results[0], 1);
 });
 
@@ -45,7 +51,10 @@ Deno.test("pool bounds calls per key", async () => {
   let peakA = 0;
   let peakAll = 0;
   let active = 0;
-  const items = [...Array(30)].map((_, i) => ({ key: i % 3 === 0 ? "b" : "a", i }));
+  const items = [...Array(30)].map((_, i) => ({
+    key: i % 3 === 0 ? "b" : "a",
+    i,
+  }));
   let count = 0;
   for await (
     const _ of pool(items, async (item) => {
@@ -96,6 +105,26 @@ Deno.test("pool rethrows a bug in fn after the running calls settle", async () =
 
 Deno.test("pool refuses a limit that is not a positive integer", async () => {
   await assert.rejects(async () => {
-    for await (const _ of pool([1], async (n) => n, { poolLimit: 0 })) { /* none */ }
+    for await (
+      const _ of pool([1], async (n) => n, { poolLimit: 0 })
+    ) { /* none */ }
   }, RangeError);
+});
+
+Deno.test("pool yields running results before rethrowing a source error", async () => {
+  async function* source() {
+    yield 1;
+    yield 2;
+    throw new SyntaxError("bad line 3");
+  }
+  const results: number[] = [];
+  await assert.rejects(async () => {
+    for await (
+      const n of pool(source(), async (n) => {
+        await turns(3);
+        return n;
+      }, { poolLimit: 4 })
+    ) results.push(n);
+  }, SyntaxError);
+  assert.deepEqual(results.sort(), [1, 2]);
 });

@@ -5,14 +5,13 @@
  */
 
 import { permissionMessage, USAGE_EXIT_CODE } from "./permissions.ts";
-import denoJson from "../../deno.json" with { type: "json" };
-
-/** bulkget's version, from `deno.json`. */
-export const VERSION: string = denoJson.version;
+import { VERSION } from "./version.ts";
 
 const USAGE = `bulkget ${VERSION}: a fast, fault-tolerant bulk downloader
 
 usage:
+  bulkget get [options] [URL ...]      download URLs, lists, aria2 input files, manifests (see: bulkget get -h)
+  bulkget URL ...                      the same as bulkget get URL ...
   bulkget flags [options] [CC ...]     the Fluent Python flags downloader (see: bulkget flags -h)
   bulkget serve [options]              the built-in fault-injecting test server (see: bulkget serve -h)
   bulkget -h | --help | --version`;
@@ -21,6 +20,7 @@ type Command = (args: string[]) => Promise<number>;
 
 /** Commands by name, loaded on first use so start-up stays fast. */
 const COMMANDS: Record<string, () => Promise<Command>> = {
+  get: async () => (await import("./get.ts")).getCommand,
   flags: async () => (await import("./flags.ts")).flagsCommand,
   serve: async () => (await import("./serve.ts")).serveCommand,
 };
@@ -32,8 +32,11 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
  * @returns The exit code.
  */
 export async function main(args: string[]): Promise<number> {
+  if (/^https?:\/\//i.test(args[0] ?? "")) args = ["get", ...args];
   const [name, ...rest] = args;
-  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+  if (
+    name === undefined || name === "-h" || name === "--help" || name === "help"
+  ) {
     console.log(USAGE);
     return name === undefined ? USAGE_EXIT_CODE : 0;
   }

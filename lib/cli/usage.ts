@@ -23,7 +23,11 @@ export class UsageError extends Error {
  * @returns The number.
  * @throws {UsageError} When it is not a whole number at least `min`.
  */
-export function parseWholeNumber(text: string, what: string, min: number): number {
+export function parseWholeNumber(
+  text: string,
+  what: string,
+  min: number,
+): number {
   const value = Number(text);
   if (!/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(value)) {
     throw new UsageError(`${what} must be a whole number, got "${text}"`);
@@ -43,7 +47,56 @@ export function parseWholeNumber(text: string, what: string, min: number): numbe
 export function parseSeconds(text: string, what: string): number {
   const value = Number(text);
   if (text.trim() === "" || !Number.isFinite(value) || value <= 0) {
-    throw new UsageError(`${what} must be a positive number of seconds, got "${text}"`);
+    throw new UsageError(
+      `${what} must be a positive number of seconds, got "${text}"`,
+    );
   }
   return Math.round(value * 1000);
+}
+
+const SIZE_UNITS: Record<string, number> = {
+  "": 1,
+  k: 1024,
+  m: 1024 ** 2,
+  g: 1024 ** 3,
+  t: 1024 ** 4,
+};
+
+/**
+ * Parses a byte size: a whole number with an optional binary unit
+ * (`K`, `M`, `G`, `T`, with or without `iB`/`B`), e.g. `10M` = 10 MiB.
+ *
+ * @param text The option's value as typed.
+ * @param what How the error names the option.
+ * @returns Bytes.
+ * @throws {UsageError} When it is not a size.
+ */
+export function parseByteSize(text: string, what: string): number {
+  const match = /^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
+  if (!match) {
+    throw new UsageError(
+      `${what} must be a size such as 500000, 64K or 10M, got "${text}"`,
+    );
+  }
+  return Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()];
+}
+
+/**
+ * Parses a `Name: value` header.
+ *
+ * @param text The option's value as typed.
+ * @returns The name and the value.
+ * @throws {UsageError} When it is not a valid header.
+ */
+export function parseHeader(text: string): [string, string] {
+  const colon = text.indexOf(":");
+  const name = colon > 0 ? text.slice(0, colon).trim() : "";
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+    throw new UsageError(`-H must be "Name: value", got "${text}"`);
+  }
+  const value = text.slice(colon + 1).trim();
+  if (/[\r\n\0]/.test(value)) {
+    throw new UsageError(`-H ${name}: the value must not contain line breaks`);
+  }
+  return [name, value];
 }

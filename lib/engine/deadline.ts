@@ -21,7 +21,11 @@ export interface Deadlines {
 }
 
 /** Default deadlines, in one place. */
-export const DEADLINE_DEFAULTS: Deadlines = { connectMs: 30_000, idleMs: 30_000, totalMs: 0 };
+export const DEADLINE_DEFAULTS: Deadlines = {
+  connectMs: 30_000,
+  idleMs: 30_000,
+  totalMs: 0,
+};
 
 /** A running set of deadlines for one attempt. */
 export interface AttemptDeadline {
@@ -42,13 +46,21 @@ export interface AttemptDeadline {
  * @param parent The run's signal (cancellation), if any.
  * @returns The attempt's deadline.
  */
-export function startDeadline(deadlines: Deadlines, parent?: AbortSignal): AttemptDeadline {
+export function startDeadline(
+  deadlines: Deadlines,
+  parent?: AbortSignal,
+): AttemptDeadline {
   const controller = new AbortController();
   const timers: ReturnType<typeof setTimeout>[] = [];
   let lastActivity = 0;
   let idleTimer: ReturnType<typeof setTimeout> | undefined;
   const fire = (kind: string, ms: number) =>
-    controller.abort(new DOMException(`${kind} timeout after ${formatSeconds(ms)}`, "TimeoutError"));
+    controller.abort(
+      new DOMException(
+        `${kind} timeout after ${formatSeconds(ms)}`,
+        "TimeoutError",
+      ),
+    );
   const arm = (ms: number, onFire: () => void) => {
     const id = setTimeout(onFire, ms);
     timers.push(id);
@@ -62,7 +74,9 @@ export function startDeadline(deadlines: Deadlines, parent?: AbortSignal): Attem
   const connectTimer = deadlines.connectMs > 0
     ? arm(deadlines.connectMs, () => fire("connect", deadlines.connectMs))
     : undefined;
-  if (deadlines.totalMs > 0) arm(deadlines.totalMs, () => fire("total", deadlines.totalMs));
+  if (deadlines.totalMs > 0) {
+    arm(deadlines.totalMs, () => fire("total", deadlines.totalMs));
+  }
   const onParentAbort = () => controller.abort(parent!.reason);
   if (parent?.aborted) onParentAbort();
   else parent?.addEventListener("abort", onParentAbort, { once: true });

@@ -68,13 +68,20 @@ export async function* download(
         try {
           if (options.prepare) job = await options.prepare(job, signal);
         } catch (error) {
-          const notFound = error instanceof AttemptError && error.verdict === "not_found";
+          const notFound = error instanceof AttemptError &&
+            error.verdict === "not_found";
           const outcome: Outcome = {
             job,
-            status: signal?.aborted ? "cancelled" : notFound ? "not_found" : "error",
+            status: signal?.aborted
+              ? "cancelled"
+              : notFound
+              ? "not_found"
+              : "error",
             bytes: 0,
             attempts: 1,
-            httpStatus: error instanceof AttemptError ? error.status : undefined,
+            httpStatus: error instanceof AttemptError
+              ? error.status
+              : undefined,
             reason: describeNetworkError(error),
             elapsedMs: performance.now() - began,
           };
@@ -86,7 +93,9 @@ export async function* download(
       {
         poolLimit: options.concurrency ?? DEFAULT_CONCURRENCY,
         perKeyLimit: options.perHost,
-        keyOf: options.perHost === undefined ? undefined : (job) => new URL(job.url).host,
+        keyOf: options.perHost === undefined
+          ? undefined
+          : (job) => new URL(job.url).host,
         signal: options.signal,
       },
     );

@@ -10,12 +10,34 @@
 
 import type { Job, Outcome, OutcomeStatus } from "./job.ts";
 import type { EventListener } from "./events.ts";
-import { AttemptError, classifyStatus, describeNetworkError } from "./classify.ts";
-import { type BackoffOptions, backoffDelay, parseRetryAfter, sleep } from "./retry.ts";
-import { type Deadlines, DEADLINE_DEFAULTS, startDeadline } from "./deadline.ts";
-import { DEFAULT_MAX_REDIRECTS, headersForHop, redirectTarget } from "./redirect.ts";
+import {
+  AttemptError,
+  classifyStatus,
+  describeNetworkError,
+} from "./classify.ts";
+import {
+  backoffDelay,
+  type BackoffOptions,
+  parseRetryAfter,
+  sleep,
+} from "./retry.ts";
+import {
+  DEADLINE_DEFAULTS,
+  type Deadlines,
+  startDeadline,
+} from "./deadline.ts";
+import {
+  DEFAULT_MAX_REDIRECTS,
+  headersForHop,
+  redirectTarget,
+} from "./redirect.ts";
 import type { Writer } from "../writer/client.ts";
-import type { Expectation, PartMeta, ProbeResult, WrittenFile } from "../writer/protocol.ts";
+import type {
+  Expectation,
+  PartMeta,
+  ProbeResult,
+  WrittenFile,
+} from "../writer/protocol.ts";
 
 /** Options for {@linkcode fetchOne}. */
 export interface FetchOneOptions {
@@ -63,13 +85,19 @@ export const DEFAULT_RETRIES = 5;
  * @param options Writer, policy and cancellation.
  * @returns The job's outcome; never rejects.
  */
-export async function fetchOne(job: Job, options: FetchOneOptions): Promise<Outcome> {
+export async function fetchOne(
+  job: Job,
+  options: FetchOneOptions,
+): Promise<Outcome> {
   const began = performance.now();
   const retries = options.retries ?? DEFAULT_RETRIES;
   const wait = options.sleep ?? sleep;
   let attempts = 0;
   let httpStatus: number | undefined;
-  const finish = (status: OutcomeStatus, extra: Partial<Outcome> = {}): Outcome => {
+  const finish = (
+    status: OutcomeStatus,
+    extra: Partial<Outcome> = {},
+  ): Outcome => {
     const outcome: Outcome = {
       job,
       status,
@@ -86,28 +114,56 @@ export async function fetchOne(job: Job, options: FetchOneOptions): Promise<Outc
   try {
     const resume = options.resume ?? true;
     const existing = options.existing ?? "skip";
-    let probe = existing === "skip" || resume ? await options.writer.probe(job.dest) : {};
+    let probe = existing === "skip" || resume
+      ? await options.writer.probe(job.dest)
+      : {};
     if (existing === "skip" && probe.finalSize !== undefined) {
       const kept = await keptFile(job, probe.finalSize, options.writer);
-      if (kept) return finish("skipped", { bytes: kept.bytes, sha256: kept.sha256 });
+      if (kept) {
+        return finish("skipped", { bytes: kept.bytes, sha256: kept.sha256 });
+      }
     }
     options.onEvent?.({ type: "started", job });
     while (true) {
-      if (options.signal?.aborted) return finish("cancelled", { reason: "interrupted" });
+      if (options.signal?.aborted) {
+        return finish("cancelled", { reason: "interrupted" });
+      }
       attempts++;
       try {
-        const written = await attempt(job, resume ? probe.part : undefined, options);
-        return finish("ok", { bytes: written.bytes, sha256: written.sha256 });
+        const written = await attempt(
+          job,
+          resume ? probe.part : undefined,
+          options,
+        );
+        return finish("ok", {
+          bytes: written.bytes,
+          sha256: written.sha256,
+          httpStatus: written.status,
+        });
       } catch (error) {
-        if (options.signal?.aborted) return finish("cancelled", { reason: "interrupted" });
+        if (options.signal?.aborted) {
+          return finish("cancelled", { reason: "interrupted" });
+        }
         const failure = asAttemptError(error);
         httpStatus = failure.status ?? httpStatus;
-        if (failure.verdict === "not_found") return finish("not_found", { reason: failure.message });
+        if (failure.verdict === "not_found") {
+          return finish("not_found", { reason: failure.message });
+        }
         if (failure.verdict === "fatal" || attempts > retries) {
           return finish("error", { reason: failure.message });
         }
-        const delayMs = backoffDelay(attempts, failure.retryAfterMs, options.backoff);
-        options.onEvent?.({ type: "retrying", job, attempt: attempts, reason: failure.message, delayMs });
+        const delayMs = backoffDelay(
+          attempts,
+          failure.retryAfterMs,
+          options.backoff,
+        );
+        options.onEvent?.({
+          type: "retrying",
+          job,
+          attempt: attempts,
+          reason: failure.message,
+          delayMs,
+        });
         try {
           await wait(delayMs, options.signal);
         } catch {
@@ -118,16 +174,25 @@ export async function fetchOne(job: Job, options: FetchOneOptions): Promise<Outc
     }
   } catch (error) {
     // Only the writer can get here (the disk refused): not worth retrying.
-    return finish("error", { reason: `write failed: ${describeNetworkError(error)}` });
+    return finish("error", {
+      reason: `write failed: ${describeNetworkError(error)}`,
+    });
   }
 }
 
 /** The existing final file when it is complete (size and checksum as known), else undefined. */
-async function keptFile(job: Job, size: number, writer: Writer): Promise<WrittenFile | undefined> {
+async function keptFile(
+  job: Job,
+  size: number,
+  writer: Writer,
+): Promise<WrittenFile | undefined> {
   if (job.size !== undefined && size !== job.size) return undefined;
   if (job.sha256 === undefined) return { bytes: size, sha256: "" };
   try {
-    return await writer.verify(job.dest, { size: job.size, sha256: job.sha256 });
+    return await writer.verify(job.dest, {
+      size: job.size,
+      sha256: job.sha256,
+    });
   } catch {
     return undefined; // wrong bytes: download again
   }
@@ -138,12 +203,19 @@ async function attempt(
   job: Job,
   part: ProbeResult["part"],
   options: FetchOneOptions,
-): Promise<WrittenFile> {
-  const deadline = startDeadline({ ...DEADLINE_DEFAULTS, ...options.deadlines }, options.signal);
+): Promise<WrittenFile & { status: number }> {
+  const deadline = startDeadline(
+    { ...DEADLINE_DEFAULTS, ...options.deadlines },
+    options.signal,
+  );
   try {
     const headers = new Headers(options.headers);
-    for (const [name, value] of Object.entries(job.headers ?? {})) headers.set(name, value);
-    const validator = part?.meta?.url === job.url ? part.meta.etag ?? part.meta.lastModified : undefined;
+    for (const [name, value] of Object.entries(job.headers ?? {})) {
+      headers.set(name, value);
+    }
+    const validator = part?.meta?.url === job.url
+      ? part.meta.etag ?? part.meta.lastModified
+      : undefined;
     const offset = validator !== undefined && part!.size > 0 ? part!.size : 0;
     if (offset > 0) {
       headers.set("range", `bytes=${offset}-`);
@@ -157,72 +229,116 @@ async function attempt(
       await response.body?.cancel();
       if (response.status === 416 && offset > 0) {
         await discardPart(job.dest, options.writer);
-        throw new AttemptError("HTTP error 416 - resume refused, restarting", "retryable", {
-          status: 416,
-          retryAfterMs: 0,
-        });
+        throw new AttemptError(
+          "HTTP error 416 - resume refused, restarting",
+          "retryable",
+          {
+            status: 416,
+            retryAfterMs: 0,
+          },
+        );
       }
-      throw new AttemptError(`HTTP error ${response.status} - ${response.statusText}`, verdict, {
-        status: response.status,
-        retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
-      });
+      throw new AttemptError(
+        `HTTP error ${response.status} - ${response.statusText}`,
+        verdict,
+        {
+          status: response.status,
+          retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
+        },
+      );
     }
 
     const length = contentLength(response.headers);
-    const resumed = offset > 0 && response.status === 206 && rangeStart(response.headers) === offset;
+    const resumed = offset > 0 && response.status === 206 &&
+      rangeStart(response.headers) === offset;
     if (offset > 0 && response.status === 206 && !resumed) {
       await response.body?.cancel();
       await discardPart(job.dest, options.writer);
-      throw new AttemptError("server answered an unexpected range, restarting", "retryable", {
-        status: 206,
-        retryAfterMs: 0,
-      });
+      throw new AttemptError(
+        "server answered an unexpected range, restarting",
+        "retryable",
+        {
+          status: 206,
+          retryAfterMs: 0,
+        },
+      );
     }
     const start = resumed ? offset : 0;
     const total = length === undefined ? undefined : start + length;
     const maxSize = options.maxSize ?? Infinity;
     if (total !== undefined && total > maxSize) {
       await response.body?.cancel();
-      throw new AttemptError(`too big: ${total} bytes is over --max-size ${maxSize}`, "fatal");
+      throw new AttemptError(
+        `too big: ${total} bytes is over --max-size ${maxSize}`,
+        "fatal",
+      );
     }
     const expect: Expectation = { size: job.size ?? total, sha256: job.sha256 };
 
-    if (!resumed && length !== undefined && length <= (options.smallBodyLimit ?? 1 << 20)) {
+    if (
+      !resumed && length !== undefined &&
+      length <= (options.smallBodyLimit ?? 1 << 20)
+    ) {
       const body = await readSmallBody(response, deadline.signal);
       if (body.byteLength !== length) {
-        throw new AttemptError(`truncated body: got ${body.byteLength} of ${length} bytes`, "retryable");
+        throw new AttemptError(
+          `truncated body: got ${body.byteLength} of ${length} bytes`,
+          "retryable",
+        );
       }
       options.onEvent?.({ type: "bytes", job, bytes: body.byteLength, total });
-      return await options.writer.put(job.dest, body, expect).catch(verifyFailure);
+      const written = await options.writer.put(job.dest, body, expect)
+        .catch(verifyFailure);
+      return { ...written, status: response.status };
     }
 
     const etag = response.headers.get("etag") ?? undefined;
     const lastModified = response.headers.get("last-modified") ?? undefined;
     const resumable = (etag !== undefined || lastModified !== undefined) &&
       response.headers.get("accept-ranges") === "bytes";
-    const meta: PartMeta | undefined = resumable ? { url: job.url, etag, lastModified, total } : undefined;
+    const meta: PartMeta | undefined = resumable
+      ? { url: job.url, etag, lastModified, total }
+      : undefined;
     const file = await options.writer.open(job.dest, start, meta);
     let received = 0;
     try {
-      if (response.body === null) throw new AttemptError("response has no body", "retryable");
+      if (response.body === null) {
+        throw new AttemptError("response has no body", "retryable");
+      }
       for await (const chunk of response.body) {
         deadline.activity();
         received += chunk.byteLength;
         if (start + received > maxSize) {
-          throw new AttemptError(`too big: over --max-size ${maxSize} bytes`, "fatal");
+          throw new AttemptError(
+            `too big: over --max-size ${maxSize} bytes`,
+            "fatal",
+          );
         }
-        options.onEvent?.({ type: "bytes", job, bytes: chunk.byteLength, total });
+        options.onEvent?.({
+          type: "bytes",
+          job,
+          bytes: chunk.byteLength,
+          total,
+        });
         await options.writer.write(file, chunk);
       }
       if (length !== undefined && received !== length) {
-        throw new AttemptError(`truncated body: got ${received} of ${length} bytes`, "retryable");
+        throw new AttemptError(
+          `truncated body: got ${received} of ${length} bytes`,
+          "retryable",
+        );
       }
     } catch (error) {
       const failure = bodyFailure(error, deadline.signal);
-      await options.writer.abort(file, resumable && failure.verdict === "retryable");
+      await options.writer.abort(
+        file,
+        resumable && failure.verdict === "retryable",
+      );
       throw failure;
     }
-    return await options.writer.commit(file, expect).catch(verifyFailure);
+    const written = await options.writer.commit(file, expect)
+      .catch(verifyFailure);
+    return { ...written, status: response.status };
   } finally {
     deadline.dispose();
   }
@@ -255,18 +371,29 @@ async function request(
     if (next === undefined) return response;
     await response.body?.cancel();
     if (next.protocol !== "http:" && next.protocol !== "https:") {
-      throw new AttemptError(`redirect to unsupported scheme ${next.protocol}`, "fatal");
+      throw new AttemptError(
+        `redirect to unsupported scheme ${next.protocol}`,
+        "fatal",
+      );
     }
-    if (seen.has(next.href)) throw new AttemptError(`redirect loop after ${hop + 1} hops`, "fatal");
+    if (seen.has(next.href)) {
+      throw new AttemptError(`redirect loop after ${hop + 1} hops`, "fatal");
+    }
     if (hop + 1 > maxRedirects) {
-      throw new AttemptError(`too many redirects (more than ${maxRedirects})`, "fatal");
+      throw new AttemptError(
+        `too many redirects (more than ${maxRedirects})`,
+        "fatal",
+      );
     }
     seen.add(next.href);
     current = next;
   }
 }
 
-async function readSmallBody(response: Response, signal: AbortSignal): Promise<Uint8Array> {
+async function readSmallBody(
+  response: Response,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   try {
     return new Uint8Array(await response.arrayBuffer());
   } catch (error) {
@@ -282,7 +409,9 @@ async function discardPart(dest: string, writer: Writer): Promise<void> {
 function networkFailure(error: unknown, signal: AbortSignal): AttemptError {
   if (error instanceof AttemptError) return error;
   const cause = signal.aborted ? signal.reason : error;
-  return new AttemptError(describeNetworkError(cause), "retryable", { cause: error });
+  return new AttemptError(describeNetworkError(cause), "retryable", {
+    cause: error,
+  });
 }
 
 function bodyFailure(error: unknown, signal: AbortSignal): AttemptError {
@@ -313,6 +442,8 @@ function contentLength(headers: Headers): number | undefined {
 }
 
 function rangeStart(headers: Headers): number | undefined {
-  const match = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(headers.get("content-range") ?? "");
+  const match = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(
+    headers.get("content-range") ?? "",
+  );
   return match ? Number(match[1]) : undefined;
 }

@@ -13,7 +13,9 @@
  *   (a download's `fn` turns a cancel into a "cancelled" outcome).
  *
  * `fn` is expected never to throw; if it does, that is a bug and the pool
- * rethrows it once the calls in progress have settled.
+ * rethrows it once the calls in progress have settled. An error thrown by the
+ * source (a bad input line) is rethrown the same way, after the results of
+ * the calls in progress have been yielded.
  *
  * @module
  */
@@ -75,6 +77,7 @@ export async function* pool<T, R>(
   const waiting: T[] = [];
   const results: R[] = [];
   let bug: { error: unknown } | undefined;
+  let sourceError: { error: unknown } | undefined;
   let wake: (() => void) | undefined;
   const notify = () => {
     const w = wake;
@@ -88,7 +91,9 @@ export async function* pool<T, R>(
   const start = (item: T) => {
     active++;
     const key = keyOf?.(item);
-    if (key !== undefined) activeByKey.set(key, (activeByKey.get(key) ?? 0) + 1);
+    if (key !== undefined) {
+      activeByKey.set(key, (activeByKey.get(key) ?? 0) + 1);
+    }
     fn(item, signal).then(
       (result) => results.push(result),
       (error) => bug ??= { error },
@@ -109,14 +114,25 @@ export async function* pool<T, R>(
       // Fill free slots: first from items waiting for their key, then from the
       // source; stop to hand over finished results first, so a fast `fn`
       // cannot make the pool drain the whole source before yielding.
-      while (active < poolLimit && results.length === 0 && !signal?.aborted && !bug) {
+      while (
+        active < poolLimit && results.length === 0 && !signal?.aborted && !bug
+      ) {
         const index = waiting.findIndex(hasRoom);
         if (index >= 0) {
           start(waiting.splice(index, 1)[0]);
           continue;
         }
         if (exhausted || waiting.length >= maxWaiting) break;
-        const next = await source.next();
+        let next: IteratorResult<T>;
+        try {
+          next = await source.next();
+        } catch (error) {
+          // A bad input line: start nothing more, let running calls finish
+          // and hand over their results, then report it.
+          sourceError = { error };
+          exhausted = true;
+          break;
+        }
         if (next.done) {
           exhausted = true;
           break;
@@ -130,6 +146,7 @@ export async function* pool<T, R>(
       }
       if (active === 0) {
         if (bug) throw bug.error;
+        if (sourceError) throw sourceError.error;
         if (signal?.aborted || (exhausted && waiting.length === 0)) return;
       }
       await woken;

@@ -13,7 +13,11 @@
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /** Headers that carry credentials, dropped when a redirect changes origin. */
-export const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"];
+export const CREDENTIAL_HEADERS = [
+  "authorization",
+  "cookie",
+  "proxy-authorization",
+];
 
 /** Default most redirect hops for one request. */
 export const DEFAULT_MAX_REDIRECTS = 10;
@@ -25,7 +29,10 @@ export const DEFAULT_MAX_REDIRECTS = 10;
  * @param current The URL that was requested.
  * @returns The next URL, or undefined when this is not a redirect.
  */
-export function redirectTarget(response: Response, current: URL): URL | undefined {
+export function redirectTarget(
+  response: Response,
+  current: URL,
+): URL | undefined {
   if (!REDIRECT_STATUSES.has(response.status)) return undefined;
   const location = response.headers.get("location");
   if (location === null) return undefined;
@@ -41,7 +48,11 @@ export function redirectTarget(response: Response, current: URL): URL | undefine
  * @param next The URL about to be requested.
  * @returns Headers safe to send to `next`.
  */
-export function headersForHop(headers: Headers, first: URL, next: URL): Headers {
+export function headersForHop(
+  headers: Headers,
+  first: URL,
+  next: URL,
+): Headers {
   if (next.origin === first.origin) return headers;
   const safe = new Headers(headers);
   for (const name of CREDENTIAL_HEADERS) safe.delete(name);

@@ -44,6 +44,10 @@ export function formatClock(seconds: number): string {
  * @param plural The noun for many. @default singular + "s"
  * @returns The count and the noun.
  */
-export function plural(n: number, singular: string, plural = singular + "s"): string {
+export function plural(
+  n: number,
+  singular: string,
+  plural = singular + "s",
+): string {
   return `${n} ${n === 1 ? singular : plural}`;
 }

@@ -40,7 +40,9 @@ export interface ProgressBar {
  * @param options Where and how to draw.
  * @returns The bar; feed it events, then stop it.
  */
-export function startProgressBar(options: ProgressBarOptions = {}): ProgressBar {
+export function startProgressBar(
+  options: ProgressBarOptions = {},
+): ProgressBar {
   const output = options.output ?? Deno.stderr;
   const intervalMs = options.intervalMs ?? 100;
   const unit = options.unit ?? "files";
@@ -61,20 +63,29 @@ export function startProgressBar(options: ProgressBarOptions = {}): ProgressBar 
     dirty = false;
     const elapsed = (performance.now() - began) / 1000;
     const rate = elapsed > 0 ? done / elapsed : 0;
-    const remaining = total !== undefined && rate > 0 ? (total - done) / rate : NaN;
+    const remaining = total !== undefined && rate > 0
+      ? (total - done) / rate
+      : NaN;
     const count = total === undefined ? `${done}` : `${done}/${total}`;
     const extras = [
       bytes > 0 ? formatBytes(bytes) : "",
       retries > 0 ? `${retries} retries` : "",
       failed > 0 ? `${failed} failed` : "",
     ].filter(Boolean).join(", ");
-    const tail = ` ${count} [${formatClock(elapsed)}<${formatClock(remaining)}, ${rate.toFixed(1)} ${unit}/s]` +
+    const tail =
+      ` ${count} [${formatClock(elapsed)}<${formatClock(remaining)}, ${
+        rate.toFixed(1)
+      } ${unit}/s]` +
       (extras ? ` ${extras}` : "");
     const width = Math.max(10, Math.min(40, columns() - tail.length - 2));
     const share = total ? Math.min(1, done / total) : 0;
     const filled = Math.round(share * width);
-    const percent = total ? `${String(Math.floor(share * 100)).padStart(3)}%` : "";
-    const line = `${percent}|${"█".repeat(filled)}${" ".repeat(width - filled)}|${tail}`;
+    const percent = total
+      ? `${String(Math.floor(share * 100)).padStart(3)}%`
+      : "";
+    const line = `${percent}|${"█".repeat(filled)}${
+      " ".repeat(width - filled)
+    }|${tail}`;
     output.writeSync(encoder.encode(`\r\x1b[K${line.slice(0, columns() - 1)}`));
   };
   const timer = setInterval(() => dirty && draw(), intervalMs);

@@ -1,0 +1,440 @@
+/**
+ * `bulkget get`: download URLs from arguments, lists, aria2 input files and
+ * JSONL manifests, with retries, resume, verification, and output for people
+ * (a progress bar) and for CI (status lines, GitHub annotations, a JSON
+ * report).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { download } from "../engine/download.ts";
+import { DEFAULT_RETRIES } from "../engine/fetch_one.ts";
+import { DEADLINE_DEFAULTS } from "../engine/deadline.ts";
+import type { Job, Outcome } from "../engine/job.ts";
+import type { EngineEvent } from "../engine/events.ts";
+import { jobsFromUrls } from "../source/args.ts";
+import { jobsFromAria2 } from "../source/aria2.ts";
+import { jobsFromManifest } from "../source/manifest.ts";
+import { openInput } from "../source/open_input.ts";
+import { dedupeDestinations } from "../source/dedupe.ts";
+import { SourceError } from "../source/source_error.ts";
+import { startProgressBar } from "../report/progress.ts";
+import {
+  failureLine,
+  githubAnnotation,
+  githubSummary,
+  startStatusLines,
+} from "../report/ci_log.ts";
+import {
+  addOutcome,
+  emptyTotals,
+  exitCodeFor,
+  type Totals,
+} from "../report/tally.ts";
+import { openReport, type ReportWriter } from "../report/json_report.ts";
+import { formatBytes } from "../report/format.ts";
+import { redactText } from "../report/redact.ts";
+import {
+  parseByteSize,
+  parseHeader,
+  parseSeconds,
+  parseWholeNumber,
+  UsageError,
+} from "./usage.ts";
+import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
+import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = "usage: bulkget get [options] [URL ...]   (or: bulkget URL ...)";
+
+const HELP = `${USAGE}
+
+Download every URL given as an argument, in the lists (-i) and in the
+manifests (--manifest), at once, with retries, resume and verification.
+
+inputs:
+  URL ...                    http(s) URLs
+  -i, --input FILE           a URL list or an aria2 input file (- for stdin); repeatable
+  --manifest FILE            JSONL: {"url", "dest"?, "sha256"?, "size"?, "headers"?} per line; repeatable
+
+where:
+  -o, --output DIR           output directory (default: .)
+  --keep-paths               mirror each URL's path under DIR (default: last path segment)
+  --force                    download again even when a complete, verified file exists
+
+how:
+  -m, --max-concurrent N     downloads at once (default: 16)
+  --per-host N               downloads at once per host (default: no limit)
+  --retries N                retries per file for retryable failures (default: ${DEFAULT_RETRIES})
+  --connect-timeout S        seconds until response headers (default: ${
+  DEADLINE_DEFAULTS.connectMs / 1000
+})
+  --idle-timeout S           seconds without a body byte (default: ${
+  DEADLINE_DEFAULTS.idleMs / 1000
+})
+  --timeout S                seconds for a whole attempt (default: no limit)
+  --max-size SIZE            refuse bodies larger than SIZE, e.g. 100M (default: no limit)
+  --no-resume                restart .part files instead of resuming them
+  -H, --header "Name: value" send a header with every request; repeatable
+  --token-env NAME           send "Authorization: Bearer $NAME" (the token stays off the command line)
+
+output:
+  -q, --quiet                only failures and the summary
+  -v, --verbose              one line per file
+  --report FILE              write a JSON report (see README)
+
+exit codes: 0 all downloaded, 1 some failed, 2 usage or permission error, 130 interrupted (143 on SIGTERM)`;
+
+/** Parsed `bulkget get` options. */
+export interface GetOptions {
+  urls: string[];
+  lists: string[];
+  manifests: string[];
+  outDir: string;
+  keepPaths: boolean;
+  force: boolean;
+  concurrency: number;
+  perHost?: number;
+  retries: number;
+  connectMs: number;
+  idleMs: number;
+  totalMs: number;
+  maxSize?: number;
+  resume: boolean;
+  headers: Record<string, string>;
+  tokenEnv?: string;
+  quiet: boolean;
+  verbose: boolean;
+  report?: string;
+  help: boolean;
+}
+
+/**
+ * Parses the command line of `bulkget get`.
+ *
+ * @param args The arguments after `get`.
+ * @returns The options.
+ * @throws {UsageError} For bad input.
+ */
+export function parseGetArgs(args: string[]): GetOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        input: { type: "string", short: "i", multiple: true },
+        manifest: { type: "string", multiple: true },
+        output: { type: "string", short: "o" },
+        "keep-paths": { type: "boolean" },
+        force: { type: "boolean" },
+        "max-concurrent": { type: "string", short: "m" },
+        "per-host": { type: "string" },
+        retries: { type: "string" },
+        "connect-timeout": { type: "string" },
+        "idle-timeout": { type: "string" },
+        timeout: { type: "string" },
+        "max-size": { type: "string" },
+        "no-resume": { type: "boolean" },
+        header: { type: "string", short: "H", multiple: true },
+        "token-env": { type: "string" },
+        quiet: { type: "boolean", short: "q" },
+        verbose: { type: "boolean", short: "v" },
+        report: { type: "string" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  const headers: Record<string, string> = {};
+  for (const text of v.header ?? []) {
+    const [name, value] = parseHeader(text);
+    headers[name] = value;
+  }
+  const options: GetOptions = {
+    urls: parsed.positionals,
+    lists: v.input ?? [],
+    manifests: v.manifest ?? [],
+    outDir: v.output ?? ".",
+    keepPaths: v["keep-paths"] ?? false,
+    force: v.force ?? false,
+    concurrency: parseWholeNumber(v["max-concurrent"] ?? "16", "-m", 1),
+    perHost: v["per-host"] === undefined
+      ? undefined
+      : parseWholeNumber(v["per-host"], "--per-host", 1),
+    retries: v.retries === undefined
+      ? DEFAULT_RETRIES
+      : parseWholeNumber(v.retries, "--retries", 0),
+    connectMs: v["connect-timeout"] === undefined
+      ? DEADLINE_DEFAULTS.connectMs
+      : parseSeconds(v["connect-timeout"], "--connect-timeout"),
+    idleMs: v["idle-timeout"] === undefined
+      ? DEADLINE_DEFAULTS.idleMs
+      : parseSeconds(v["idle-timeout"], "--idle-timeout"),
+    totalMs: v.timeout === undefined ? 0 : parseSeconds(v.timeout, "--timeout"),
+    maxSize: v["max-size"] === undefined
+      ? undefined
+      : parseByteSize(v["max-size"], "--max-size"),
+    resume: !(v["no-resume"] ?? false),
+    headers,
+    tokenEnv: v["token-env"],
+    quiet: v.quiet ?? false,
+    verbose: v.verbose ?? false,
+    report: v.report,
+    help: v.help ?? false,
+  };
+  if (options.quiet && options.verbose) {
+    throw new UsageError("-q and -v cannot be used together");
+  }
+  if (
+    !options.help &&
+    options.urls.length + options.lists.length + options.manifests.length === 0
+  ) {
+    throw new UsageError(
+      "nothing to download: give URLs, -i FILE or --manifest FILE",
+    );
+  }
+  if (
+    options.lists.filter((p) => p === "-").length +
+        options.manifests.filter((p) => p === "-").length > 1
+  ) {
+    throw new UsageError("standard input (-) can be read only once");
+  }
+  return options;
+}
+
+/** The jobs of every input, in order: arguments, then lists, then manifests. */
+async function* allJobs(options: GetOptions): AsyncGenerator<Job> {
+  const keepPaths = options.keepPaths;
+  yield* jobsFromUrls(options.urls, { keepPaths });
+  for (const path of options.lists) {
+    yield* jobsFromAria2(await openInput(path), {
+      keepPaths,
+      name: path === "-" ? "stdin" : path,
+    });
+  }
+  for (const path of options.manifests) {
+    yield* jobsFromManifest(await openInput(path), {
+      keepPaths,
+      name: path === "-" ? "stdin" : path,
+    });
+  }
+}
+
+/** Most failed jobs listed at the end of a run (the report has them all). */
+const MAX_LISTED_FAILURES = 20;
+
+/**
+ * Runs `bulkget get`.
+ *
+ * @param args The arguments after `get`.
+ * @returns The exit code.
+ */
+export async function getCommand(args: string[]): Promise<number> {
+  let options: GetOptions;
+  try {
+    options = parseGetArgs(args);
+    if (options.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const denied = missingPermission([
+      { name: "write", path: options.outDir },
+      ...[...options.lists, ...options.manifests].filter((p) => p !== "-").map((
+        path,
+      ) => ({ name: "read" as const, path })),
+      ...(options.report
+        ? [{ name: "write" as const, path: options.report }]
+        : []),
+      ...(options.tokenEnv
+        ? [{ name: "env" as const, variable: options.tokenEnv }]
+        : []),
+    ]);
+    if (denied) {
+      console.error(`bulkget get: ${denied}`);
+      return USAGE_EXIT_CODE;
+    }
+    if (options.tokenEnv) {
+      const token = Deno.env.get(options.tokenEnv);
+      if (!token) {
+        throw new UsageError(
+          `--token-env ${options.tokenEnv}: the variable is not set or empty`,
+        );
+      }
+      options.headers.Authorization = `Bearer ${token}`;
+    }
+    for (const path of [...options.lists, ...options.manifests]) {
+      if (path !== "-") await checkReadable(path);
+    }
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`bulkget get: ${error.message}\n${USAGE}`);
+    return USAGE_EXIT_CODE;
+  }
+  return await run(options);
+}
+
+async function checkReadable(path: string): Promise<void> {
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw new UsageError(`${path}: not a file`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(`${path}: no such file`);
+    }
+    throw error;
+  }
+}
+
+async function run(options: GetOptions): Promise<number> {
+  const secrets = Object.values(options.headers);
+  const secretsOf = (
+    outcome: Outcome,
+  ) => [...secrets, ...Object.values(outcome.job.headers ?? {})];
+  const github = Deno.env.get("GITHUB_ACTIONS") === "true";
+  const tty = Deno.stderr.isTerminal();
+  const bar = tty && !options.quiet && !options.verbose
+    ? startProgressBar()
+    : undefined;
+  const status = !tty && !options.quiet ? startStatusLines() : undefined;
+  const report: ReportWriter | undefined = options.report
+    ? openReport(options.report, `bulkget ${VERSION}`, secrets)
+    : undefined;
+  const interrupts = listenForInterrupts((name) => {
+    bar?.stop();
+    console.error(
+      `bulkget: ${name}: stopping; press Ctrl-C again to quit at once`,
+    );
+  });
+  const totals: Totals = emptyTotals();
+  const failures: Outcome[] = [];
+  const onEvent = (event: EngineEvent) => {
+    bar?.update(event);
+    status?.update(event);
+    if (options.verbose && event.type === "retrying") {
+      console.error(
+        redactText(
+          `retry ${event.attempt} ${event.job.dest}: ${event.reason} (waiting ${
+            (event.delayMs / 1000).toFixed(1)
+          } s)`,
+          secrets,
+        ),
+      );
+    }
+  };
+  const record = (outcome: Outcome) => {
+    addOutcome(totals, outcome);
+    report?.add(outcome);
+    if (outcome.status === "error" || outcome.status === "not_found") {
+      if (failures.length < MAX_LISTED_FAILURES) failures.push(outcome);
+      if (!tty || options.verbose) {
+        console.error(failureLine(outcome, secretsOf(outcome)));
+      }
+      if (github) console.log(githubAnnotation(outcome, secretsOf(outcome)));
+    } else if (options.verbose && outcome.status !== "cancelled") {
+      console.error(
+        `${outcome.status.toUpperCase()} ${outcome.job.dest} (${
+          formatBytes(outcome.bytes)
+        })`,
+      );
+    }
+  };
+  const jobs = dedupeDestinations(allJobs(options), {
+    onDuplicate: (error, job) =>
+      record({
+        job,
+        status: "error",
+        bytes: 0,
+        attempts: 0,
+        reason: error.message,
+        elapsedMs: 0,
+      }),
+  });
+
+  const began = performance.now();
+  let inputError: SourceError | undefined;
+  try {
+    for await (
+      const outcome of download(jobs, {
+        outDir: options.outDir,
+        concurrency: options.concurrency,
+        perHost: options.perHost,
+        retries: options.retries,
+        deadlines: {
+          connectMs: options.connectMs,
+          idleMs: options.idleMs,
+          totalMs: options.totalMs,
+        },
+        maxSize: options.maxSize,
+        existing: options.force ? "overwrite" : "skip",
+        resume: options.resume,
+        headers: options.headers,
+        onEvent,
+        signal: interrupts.signal,
+      })
+    ) record(outcome);
+  } catch (error) {
+    if (!(error instanceof SourceError)) throw error;
+    inputError = error;
+  } finally {
+    bar?.stop();
+    status?.stop();
+    interrupts.dispose();
+  }
+  const elapsedMs = performance.now() - began;
+  const signal = interrupts.received();
+  report?.finish(totals, { elapsedMs, interrupted: signal !== undefined });
+  printSummary(totals, failures, elapsedMs, secrets);
+  if (github) {
+    await appendStepSummary(
+      githubSummary(totals, failures, elapsedMs, secrets),
+    );
+  }
+  if (inputError) {
+    console.error(`bulkget get: ${redactText(inputError.message, secrets)}`);
+    return USAGE_EXIT_CODE;
+  }
+  if (signal) return INTERRUPT_EXIT_CODES[signal];
+  return exitCodeFor(totals);
+}
+
+function printSummary(
+  totals: Totals,
+  failures: Outcome[],
+  elapsedMs: number,
+  secrets: string[],
+): void {
+  const seconds = elapsedMs / 1000;
+  const parts = [`${totals.ok} downloaded`];
+  if (totals.skipped) parts.push(`${totals.skipped} already complete`);
+  if (totals.not_modified) parts.push(`${totals.not_modified} unchanged`);
+  if (totals.not_found) parts.push(`${totals.not_found} not found`);
+  if (totals.error) parts.push(`${totals.error} failed`);
+  if (totals.cancelled) parts.push(`${totals.cancelled} interrupted`);
+  const rate = seconds > 0 ? `, ${formatBytes(totals.bytes / seconds)}/s` : "";
+  console.log(
+    `bulkget: ${parts.join(", ")}; ${formatBytes(totals.bytes)} in ${
+      seconds.toFixed(2)
+    } s${rate}` +
+      (totals.retries ? `; ${totals.retries} retries` : ""),
+  );
+  if (failures.length > 0) {
+    const more = totals.error + totals.not_found - failures.length;
+    console.log("failed:");
+    for (const outcome of failures) {
+      console.log(`  ${failureLine(outcome, secrets).replace(/^FAILED /, "")}`);
+    }
+    if (more > 0) {
+      console.log(`  … and ${more} more (--report FILE lists them all)`);
+    }
+  }
+}
+
+async function appendStepSummary(markdown: string): Promise<void> {
+  const path = Deno.env.get("GITHUB_STEP_SUMMARY");
+  if (!path) return;
+  await Deno.writeTextFile(path, markdown, { append: true });
+}

@@ -1,0 +1,162 @@
+/**
+ * Output for logs that are not terminals (CI): a plain status line every few
+ * seconds and one line per failure, so a log stays readable; and, under
+ * GitHub Actions, an `::error::` annotation per failure and a summary table
+ * for `$GITHUB_STEP_SUMMARY`.
+ *
+ * @module
+ */
+
+import type { Outcome } from "../engine/job.ts";
+import type { EngineEvent } from "../engine/events.ts";
+import type { Totals } from "./tally.ts";
+import { formatBytes } from "./format.ts";
+import { redactText, redactUrl } from "./redact.ts";
+
+/** Options for {@linkcode startStatusLines}. */
+export interface StatusLineOptions {
+  /** Seconds between status lines. @default 5 */
+  intervalMs?: number;
+  /** Where lines go. @default console.error */
+  write?: (line: string) => void;
+}
+
+/** Periodic status lines. */
+export interface StatusLines {
+  /** Counts an event. */
+  update(event: EngineEvent): void;
+  /** Stops the timer. */
+  stop(): void;
+}
+
+/**
+ * Prints `[bulkget] 120 done (2 failed), 3.4 MiB, 1 retries, 12.0 s` every `intervalMs`.
+ *
+ * @param options Interval and output.
+ * @returns The status printer.
+ */
+export function startStatusLines(options: StatusLineOptions = {}): StatusLines {
+  const write = options.write ?? ((line: string) => console.error(line));
+  const began = performance.now();
+  let done = 0, failed = 0, retries = 0, bytes = 0;
+  const timer = setInterval(() => {
+    const seconds = ((performance.now() - began) / 1000).toFixed(1);
+    write(
+      `[bulkget] ${done} done${failed ? ` (${failed} failed)` : ""}, ${
+        formatBytes(bytes)
+      }` +
+        `${retries ? `, ${retries} retries` : ""}, ${seconds} s`,
+    );
+  }, options.intervalMs ?? 5000);
+  return {
+    update(event) {
+      if (event.type === "bytes") bytes += event.bytes;
+      else if (event.type === "retrying") retries++;
+      else if (event.type === "done") {
+        done++;
+        if (
+          event.outcome.status === "error" ||
+          event.outcome.status === "not_found"
+        ) failed++;
+      }
+    },
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
+
+/**
+ * One line for a failed job: `FAILED dest <- url: reason`.
+ *
+ * @param outcome The failed job.
+ * @param secrets Strings never to show.
+ * @returns The line.
+ */
+export function failureLine(
+  outcome: Outcome,
+  secrets: readonly string[] = [],
+): string {
+  const what = outcome.status === "not_found"
+    ? "not found"
+    : outcome.reason ?? outcome.status;
+  return redactText(
+    `FAILED ${outcome.job.dest} <- ${redactUrl(outcome.job.url)}: ${what}`,
+    secrets,
+  );
+}
+
+/**
+ * A GitHub Actions error annotation for a failed job.
+ *
+ * @param outcome The failed job.
+ * @param secrets Strings never to show.
+ * @returns `::error title=…::message`, escaped as GitHub requires.
+ */
+export function githubAnnotation(
+  outcome: Outcome,
+  secrets: readonly string[] = [],
+): string {
+  const what = outcome.status === "not_found"
+    ? "not found"
+    : outcome.reason ?? outcome.status;
+  const message = redactText(`${redactUrl(outcome.job.url)}: ${what}`, secrets);
+  return `::error title=${escapeProperty(`bulkget: ${outcome.job.dest}`)}::${
+    escapeData(message)
+  }`;
+}
+
+/**
+ * A Markdown summary for `$GITHUB_STEP_SUMMARY`: totals, then up to
+ * `maxFailures` failed jobs.
+ *
+ * @param totals The run's totals.
+ * @param failures Failed jobs.
+ * @param elapsedMs The run's wall time.
+ * @param secrets Strings never to show.
+ * @returns Markdown text.
+ */
+export function githubSummary(
+  totals: Totals,
+  failures: readonly Outcome[],
+  elapsedMs: number,
+  secrets: readonly string[] = [],
+): string {
+  const rows = [
+    "### bulkget",
+    "",
+    "| ok | skipped | not found | errors | bytes | retries | time |",
+    "|---:|---:|---:|---:|---:|---:|---:|",
+    `| ${totals.ok} | ${
+      totals.skipped + totals.not_modified
+    } | ${totals.not_found} | ${totals.error + totals.cancelled} | ${
+      formatBytes(totals.bytes)
+    } | ${totals.retries} | ${(elapsedMs / 1000).toFixed(1)} s |`,
+  ];
+  if (failures.length > 0) {
+    rows.push("", "| failed | URL | reason |", "|---|---|---|");
+    for (const outcome of failures) {
+      const reason = outcome.status === "not_found"
+        ? "not found"
+        : outcome.reason ?? outcome.status;
+      rows.push(
+        `| ${cell(outcome.job.dest)} | ${
+          cell(redactText(redactUrl(outcome.job.url), secrets))
+        } | ${cell(redactText(reason, secrets))} |`,
+      );
+    }
+  }
+  return rows.join("\n") + "\n";
+}
+
+function cell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
+
+function escapeData(text: string): string {
+  return text.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}
+
+function escapeProperty(text: string): string {
+  return escapeData(text).replace(/:/g, "%3A").replace(/,/g, "%2C");
+}

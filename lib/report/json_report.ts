@@ -1,0 +1,156 @@
+/**
+ * The JSON report (`--report FILE`), streamed to disk as jobs finish so a
+ * million-job run never holds its items in memory.
+ *
+ * Shape (version 1):
+ *
+ * ```json
+ * {
+ *   "version": 1,
+ *   "tool": "bulkget 0.1.0",
+ *   "startedAt": "2026-11-29T18:00:00.000Z",
+ *   "items": [
+ *     { "url": "https://host/a.bin?sig=***", "dest": "a.bin", "status": "ok",
+ *       "bytes": 1024, "sha256": "…", "attempts": 1, "httpStatus": 200,
+ *       "reason": null, "elapsedMs": 12.5, "origin": "list.txt:1" }
+ *   ],
+ *   "totals": { "ok": 1, "skipped": 0, "not_modified": 0, "not_found": 0,
+ *               "error": 0, "cancelled": 0, "jobs": 1, "bytes": 1024, "retries": 0 },
+ *   "elapsedMs": 40.1,
+ *   "interrupted": false,
+ *   "shard": { "index": 1, "count": 3 }
+ * }
+ * ```
+ *
+ * `status` is one of `ok`, `skipped`, `not_modified`, `not_found`, `error`,
+ * `cancelled`. URLs are redacted; `reason` is null unless the job failed.
+ * `shard` is present only for a `--shard` run. A reader must ignore fields it
+ * does not know; `version` changes when a field changes meaning.
+ *
+ * @module
+ */
+
+import type { Outcome } from "../engine/job.ts";
+import type { Totals } from "./tally.ts";
+import { redactText, redactUrl } from "./redact.ts";
+
+/** The report format's version. */
+export const REPORT_VERSION = 1;
+
+/** One job in the report. */
+export interface ReportItem {
+  url: string;
+  dest: string;
+  status: Outcome["status"];
+  bytes: number;
+  sha256: string | null;
+  attempts: number;
+  httpStatus: number | null;
+  reason: string | null;
+  elapsedMs: number;
+  origin: string | null;
+}
+
+/** A whole report, as read back. */
+export interface Report {
+  version: number;
+  tool: string;
+  startedAt: string;
+  items: ReportItem[];
+  totals: Totals;
+  elapsedMs: number;
+  interrupted: boolean;
+  shard?: { index: number; count: number };
+}
+
+/**
+ * The report's view of an outcome, with secrets masked.
+ *
+ * @param outcome A finished job.
+ * @param secrets Strings never to show.
+ * @returns The item.
+ */
+export function reportItem(
+  outcome: Outcome,
+  secrets: readonly string[] = [],
+): ReportItem {
+  return {
+    url: redactText(redactUrl(outcome.job.url), secrets),
+    dest: outcome.job.dest,
+    status: outcome.status,
+    bytes: outcome.bytes,
+    sha256: outcome.sha256 || null,
+    attempts: outcome.attempts,
+    httpStatus: outcome.httpStatus ?? null,
+    reason: outcome.reason === undefined
+      ? null
+      : redactText(outcome.reason, secrets),
+    elapsedMs: Math.round(outcome.elapsedMs * 10) / 10,
+    origin: outcome.job.origin ?? null,
+  };
+}
+
+/** A report being written. */
+export interface ReportWriter {
+  /** Appends one item. */
+  add(outcome: Outcome): void;
+  /** Writes the totals and closes the file. */
+  finish(
+    totals: Totals,
+    extra: { elapsedMs: number; interrupted: boolean; shard?: Report["shard"] },
+  ): void;
+}
+
+/**
+ * Opens `path` and starts the report. Items are buffered and written in
+ * blocks, synchronously (a report line is small and the file is local).
+ *
+ * @param path Where to write.
+ * @param tool The `tool` field, e.g. `bulkget 0.1.0`.
+ * @param secrets Strings never to write.
+ * @returns The writer.
+ */
+export function openReport(
+  path: string,
+  tool: string,
+  secrets: readonly string[] = [],
+): ReportWriter {
+  const file = Deno.openSync(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const encoder = new TextEncoder();
+  let buffer = "";
+  let first = true;
+  const flush = () => {
+    const bytes = encoder.encode(buffer);
+    let written = 0;
+    while (written < bytes.length) {
+      written += file.writeSync(bytes.subarray(written));
+    }
+    buffer = "";
+  };
+  buffer +=
+    `{\n  "version": ${REPORT_VERSION},\n  "tool": ${JSON.stringify(tool)},\n` +
+    `  "startedAt": ${JSON.stringify(new Date().toISOString())},\n  "items": [`;
+  return {
+    add(outcome) {
+      buffer += (first ? "\n    " : ",\n    ") +
+        JSON.stringify(reportItem(outcome, secrets));
+      first = false;
+      if (buffer.length > 64 * 1024) flush();
+    },
+    finish(totals, extra) {
+      buffer +=
+        `${first ? "" : "\n  "}],\n  "totals": ${JSON.stringify(totals)},\n` +
+        `  "elapsedMs": ${
+          Math.round(extra.elapsedMs * 10) / 10
+        },\n  "interrupted": ${extra.interrupted}` +
+        (extra.shard ? `,\n  "shard": ${JSON.stringify(extra.shard)}` : "") +
+        "\n}\n";
+      flush();
+      file.close();
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Counts of a run by status, with bytes and retries: what every report
+ * (text, JSON, GitHub summary) and the exit code are made from.
+ *
+ * @module
+ */
+
+import type { Outcome, OutcomeStatus } from "../engine/job.ts";
+import type { EngineEvent } from "../engine/events.ts";
+
+/** Totals of a run. */
+export interface Totals extends Record<OutcomeStatus, number> {
+  /** Jobs that reached an outcome. */
+  jobs: number;
+  /** Bytes now on disk for ok and skipped jobs. */
+  bytes: number;
+  /** Retries made (attempts after the first). */
+  retries: number;
+}
+
+/** An empty set of totals. */
+export function emptyTotals(): Totals {
+  return {
+    ok: 0,
+    skipped: 0,
+    not_modified: 0,
+    not_found: 0,
+    error: 0,
+    cancelled: 0,
+    jobs: 0,
+    bytes: 0,
+    retries: 0,
+  };
+}
+
+/**
+ * Adds an outcome to the totals (in place).
+ *
+ * @param totals The running totals.
+ * @param outcome A finished job.
+ */
+export function addOutcome(totals: Totals, outcome: Outcome): void {
+  totals[outcome.status]++;
+  totals.jobs++;
+  totals.bytes += outcome.bytes;
+  totals.retries += Math.max(0, outcome.attempts - 1);
+}
+
+/**
+ * Counts retry events (for live displays; the totals count retries from outcomes).
+ *
+ * @param event An engine event.
+ * @returns 1 for a retry, else 0.
+ */
+export function retryCount(event: EngineEvent): number {
+  return event.type === "retrying" ? 1 : 0;
+}
+
+/**
+ * The exit code a run's totals call for: 0 when every job ended ok, skipped
+ * or not modified; 1 otherwise.
+ *
+ * @param totals The run's totals.
+ * @returns 0 or 1.
+ */
+export function exitCodeFor(totals: Totals): 0 | 1 {
+  return totals.error + totals.not_found + totals.cancelled > 0 ? 1 : 0;
+}
