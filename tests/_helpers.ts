@@ -42,12 +42,29 @@ export interface RunOptions {
  * @param options Where and with which permissions.
  * @returns Exit code and output.
  */
-export async function runBulkget(args: string[], options: RunOptions = {}): Promise<RunResult> {
-  const cwd = options.cwd ?? await Deno.makeTempDir({ prefix: "bulkget-test-" });
+export async function runBulkget(
+  args: string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const cwd = options.cwd ??
+    await Deno.makeTempDir({ prefix: "bulkget-test-" });
   const command = options.binary
-    ? new Deno.Command(options.binary, { args, cwd, env: { NO_COLOR: "1", ...options.env }, stdin: options.stdin === undefined ? "null" : "piped", stdout: "piped", stderr: "piped" })
+    ? new Deno.Command(options.binary, {
+      args,
+      cwd,
+      env: { NO_COLOR: "1", ...options.env },
+      stdin: options.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+    })
     : new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", ...(options.permissions ?? ["--allow-all"]), MAIN, ...args],
+      args: [
+        "run",
+        "--quiet",
+        ...(options.permissions ?? ["--allow-all"]),
+        MAIN,
+        ...args,
+      ],
       cwd,
       env: { NO_COLOR: "1", ...options.env },
       stdin: options.stdin === undefined ? "null" : "piped",
@@ -62,7 +79,11 @@ export async function runBulkget(args: string[], options: RunOptions = {}): Prom
   }
   const { code, stdout, stderr } = await child.output();
   const decoder = new TextDecoder();
-  return { code, stdout: decoder.decode(stdout), stderr: decoder.decode(stderr) };
+  return {
+    code,
+    stdout: decoder.decode(stdout),
+    stderr: decoder.decode(stderr),
+  };
 }
 
 /** Names in a directory (sorted), or [] when it does not exist. */

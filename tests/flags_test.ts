@@ -1,15 +1,39 @@
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import { flagFile, listDir, runBulkget, sameBytes } from "./_helpers.ts";
-import { everyCode, flagCodes, POPULOUS_20, selectCodes } from "../lib/source/country_codes.ts";
-import { headerLines, parseFlagsArgs, summaryLines, verboseLine } from "../lib/cli/flags.ts";
+import {
+  everyCode,
+  flagCodes,
+  POPULOUS_20,
+  selectCodes,
+} from "../lib/source/country_codes.ts";
+import {
+  headerLines,
+  parseFlagsArgs,
+  summaryLines,
+  verboseLine,
+} from "../lib/cli/flags.ts";
 
 const ALL = await flagCodes();
 
 Deno.test("flags -s ERROR -al 100 -m 100: the book's lines, counts that add up, every OK file intact", async () => {
-  await using server = await startServer({ preset: "ERROR", seed: 7, alt: false });
+  await using server = await startServer({
+    preset: "ERROR",
+    seed: 7,
+    alt: false,
+  });
   const cwd = await Deno.makeTempDir();
-  const result = await runBulkget(["flags", "-s", "ERROR", "--base-url", `${server.url}/flags`, "-al", "100", "-m", "100"], { cwd });
+  const result = await runBulkget([
+    "flags",
+    "-s",
+    "ERROR",
+    "--base-url",
+    `${server.url}/flags`,
+    "-al",
+    "100",
+    "-m",
+    "100",
+  ], { cwd });
   const lines = result.stdout.trimEnd().split("\n");
   assert.equal(lines[0], `ERROR site: ${server.url}/flags`);
   assert.equal(lines[1], "Searching for 100 flags: from AD to LK");
@@ -25,28 +49,58 @@ Deno.test("flags -s ERROR -al 100 -m 100: the book's lines, counts that add up, 
   const files = listDir(`${cwd}/downloads`);
   assert.equal(files.length, ok);
   assert.equal(files.filter((f) => f.includes(".part")).length, 0);
-  for (const file of files) assert.ok(sameBytes(`${cwd}/downloads/${file}`, flagFile(file.slice(0, 2))), file);
+  for (const file of files) {
+    assert.ok(
+      sameBytes(`${cwd}/downloads/${file}`, flagFile(file.slice(0, 2))),
+      file,
+    );
+  }
   assert.ok(server.stats().maxInFlight <= 100);
 });
 
 Deno.test("flags -e against LOCAL: 194 downloaded, 482 not found, nothing saved for not-found codes", async () => {
   await using server = await startServer({ preset: "LOCAL", alt: false });
   const cwd = await Deno.makeTempDir();
-  const result = await runBulkget(["flags", "--base-url", `${server.url}/flags`, "-e", "-m", "50"], { cwd });
+  const result = await runBulkget([
+    "flags",
+    "--base-url",
+    `${server.url}/flags`,
+    "-e",
+    "-m",
+    "50",
+  ], { cwd });
   const lines = result.stdout.trimEnd().split("\n");
   assert.equal(lines[0], `LOCAL site: ${server.url}/flags`);
   assert.equal(lines[1], "Searching for 676 flags: from AA to ZZ");
   assert.equal(lines[2], "50 concurrent connections will be used.");
-  assert.deepEqual(lines.slice(3, 6), ["-".repeat(20), "194 flags downloaded.", "482 not found."]);
+  assert.deepEqual(lines.slice(3, 6), [
+    "-".repeat(20),
+    "194 flags downloaded.",
+    "482 not found.",
+  ]);
   assert.match(lines[6], /^Elapsed time: \d+\.\d\ds$/);
   assert.equal(result.code, 0, "not found is a normal answer");
-  assert.deepEqual(listDir(`${cwd}/downloads`), ALL.map((cc) => `${cc.toLowerCase()}.gif`));
+  assert.deepEqual(
+    listDir(`${cwd}/downloads`),
+    ALL.map((cc) => `${cc.toLowerCase()}.gif`),
+  );
 });
 
 Deno.test("flags keeps -m requests in flight: DELAY with -m 20 reaches 20 and never more", async () => {
   await using server = await startServer({ preset: "DELAY", alt: false });
   const cwd = await Deno.makeTempDir();
-  const result = await runBulkget(["flags", "-s", "DELAY", "--base-url", `${server.url}/flags`, "-a", "-l", "60", "-m", "20"], { cwd });
+  const result = await runBulkget([
+    "flags",
+    "-s",
+    "DELAY",
+    "--base-url",
+    `${server.url}/flags`,
+    "-a",
+    "-l",
+    "60",
+    "-m",
+    "20",
+  ], { cwd });
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /\n 60 flags downloaded\.\n/);
   assert.equal(server.stats().maxInFlight, 20);
@@ -55,35 +109,85 @@ Deno.test("flags keeps -m requests in flight: DELAY with -m 20 reaches 20 and ne
 Deno.test("flags -v prints one book line per code", async () => {
   await using server = await startServer({ preset: "LOCAL", alt: false });
   const cwd = await Deno.makeTempDir();
-  const result = await runBulkget(["flags", "--base-url", `${server.url}/flags`, "-v", "br", "zz", "US"], { cwd });
+  const result = await runBulkget([
+    "flags",
+    "--base-url",
+    `${server.url}/flags`,
+    "-v",
+    "br",
+    "zz",
+    "US",
+  ], { cwd });
   const lines = result.stdout.trimEnd().split("\n");
   assert.equal(lines[1], "Searching for 3 flags: BR, US, ZZ");
   assert.equal(lines[2], "3 concurrent connections will be used.");
-  assert.deepEqual(lines.slice(3, 6).sort(), ["BR OK", "US OK", `ZZ not found: ${server.url}/flags/zz/zz.gif`]);
-  assert.deepEqual(lines.slice(6, 9), ["-".repeat(20), "  2 flags downloaded.", "  1 not found."]);
+  assert.deepEqual(lines.slice(3, 6).sort(), [
+    "BR OK",
+    "US OK",
+    `ZZ not found: ${server.url}/flags/zz/zz.gif`,
+  ]);
+  assert.deepEqual(lines.slice(6, 9), [
+    "-".repeat(20),
+    "  2 flags downloaded.",
+    "  1 not found.",
+  ]);
 });
 
 Deno.test("flags -v error lines name the HTTP error, and network errors their reason", async () => {
-  await using server = await startServer({ faults: { statuses: [{ status: 503, rate: 1 }] }, alt: false });
+  await using server = await startServer({
+    faults: { statuses: [{ status: 503, rate: 1 }] },
+    alt: false,
+  });
   const cwd = await Deno.makeTempDir();
-  const result = await runBulkget(["flags", "--base-url", `${server.url}/flags`, "-v", "BA"], { cwd });
+  const result = await runBulkget([
+    "flags",
+    "--base-url",
+    `${server.url}/flags`,
+    "-v",
+    "BA",
+  ], { cwd });
   const lines = result.stdout.trimEnd().split("\n");
   assert.equal(lines[1], "Searching for 1 flag: BA");
   assert.equal(lines[2], "1 connection will be used.");
   assert.equal(lines[3], "BA error: HTTP error 503 - Service Unavailable");
-  assert.deepEqual(lines.slice(4, 7), ["-".repeat(20), "  0 flags downloaded.", "  1 error."]);
+  assert.deepEqual(lines.slice(4, 7), [
+    "-".repeat(20),
+    "  0 flags downloaded.",
+    "  1 error.",
+  ]);
   assert.equal(result.code, 1);
-  const refused = await runBulkget(["flags", "--base-url", "http://127.0.0.1:9/flags", "-v", "BC"], { cwd });
+  const refused = await runBulkget([
+    "flags",
+    "--base-url",
+    "http://127.0.0.1:9/flags",
+    "-v",
+    "BC",
+  ], { cwd });
   assert.match(refused.stdout, /^BC error: \S.*$/m);
-  assert.doesNotMatch(refused.stdout, /127\.0\.0\.1:9\/flags\/bc/, "the reason does not repeat the URL");
+  assert.doesNotMatch(
+    refused.stdout,
+    /127\.0\.0\.1:9\/flags\/bc/,
+    "the reason does not repeat the URL",
+  );
 });
 
 Deno.test("flags --names fetches metadata.json and names files after the country", async () => {
   await using server = await startServer({ preset: "LOCAL", alt: false });
   const cwd = await Deno.makeTempDir();
-  const result = await runBulkget(["flags", "--base-url", `${server.url}/flags`, "--names", "BR", "US", "ZZ"], { cwd });
+  const result = await runBulkget([
+    "flags",
+    "--base-url",
+    `${server.url}/flags`,
+    "--names",
+    "BR",
+    "US",
+    "ZZ",
+  ], { cwd });
   assert.equal(result.code, 0, result.stderr);
-  assert.deepEqual(listDir(`${cwd}/downloads`), ["Brazil.gif", "United_States_of_America.gif"]);
+  assert.deepEqual(listDir(`${cwd}/downloads`), [
+    "Brazil.gif",
+    "United_States_of_America.gif",
+  ]);
   assert.ok(sameBytes(`${cwd}/downloads/Brazil.gif`, flagFile("br")));
   assert.match(result.stdout, /  1 not found\./);
 });
@@ -92,7 +196,10 @@ Deno.test("flags usage errors print the book's message and the usage line, exit 
   const cases: [string[], string][] = [
     [["-m", "0"], "--max_req CONCURRENT must be >= 1"],
     [["-l", "0"], "--limit N must be >= 1"],
-    [["-s", "NOPE"], "--server LABEL must be one of DELAY, ERROR, LOCAL, REMOTE"],
+    [
+      ["-s", "NOPE"],
+      "--server LABEL must be one of DELAY, ERROR, LOCAL, REMOTE",
+    ],
     [["ABC"], "each CC argument must be A to Z or AA to ZZ."],
     [["1"], "each CC argument must be A to Z or AA to ZZ."],
   ];
@@ -107,7 +214,12 @@ Deno.test("flags usage errors print the book's message and the usage line, exit 
 
 Deno.test("flags without write permission prints one line naming the flag and exits 2", async () => {
   await using server = await startServer({ preset: "LOCAL", alt: false });
-  const result = await runBulkget(["flags", "--base-url", `${server.url}/flags`, "BR"], {
+  const result = await runBulkget([
+    "flags",
+    "--base-url",
+    `${server.url}/flags`,
+    "BR",
+  ], {
     permissions: [`--allow-net=127.0.0.1`, `--allow-read=.`],
   });
   assert.equal(result.code, 2);
@@ -120,10 +232,22 @@ Deno.test("flags selection follows the book: -e over -a over CCs, one-letter cod
   assert.deepEqual(selectCodes({}, ALL), POPULOUS_20);
   assert.deepEqual(selectCodes({ limit: 3 }, ALL), ["BD", "BR", "CD"]);
   assert.equal(selectCodes({ all: true }, ALL).length, 194);
-  assert.equal(selectCodes({ every: true, all: true, codes: ["br"] }, ALL).length, 676);
-  assert.deepEqual(selectCodes({ all: true, codes: ["zz"], limit: 2 }, ALL), ["AD", "AE"]);
-  assert.deepEqual(selectCodes({ codes: ["b"] }, ALL), everyCode().filter((c) => c.startsWith("B")));
-  assert.deepEqual(selectCodes({ codes: ["us", "BR", "br", "c"], limit: 4 }, ALL), ["BR", "CA", "CB", "CC"]);
+  assert.equal(
+    selectCodes({ every: true, all: true, codes: ["br"] }, ALL).length,
+    676,
+  );
+  assert.deepEqual(selectCodes({ all: true, codes: ["zz"], limit: 2 }, ALL), [
+    "AD",
+    "AE",
+  ]);
+  assert.deepEqual(
+    selectCodes({ codes: ["b"] }, ALL),
+    everyCode().filter((c) => c.startsWith("B")),
+  );
+  assert.deepEqual(
+    selectCodes({ codes: ["us", "BR", "br", "c"], limit: 4 }, ALL),
+    ["BR", "CA", "CB", "CC"],
+  );
   assert.throws(() => selectCodes({ codes: ["é"] }, ALL), RangeError);
 });
 
@@ -140,19 +264,33 @@ Deno.test("flags option parsing: defaults, long forms, short groups", async () =
   assert.equal(grouped.codes.length, 100);
   assert.equal(grouped.concurrency, 100);
   assert.equal((await parseFlagsArgs(["--max-req", "7"])).concurrency, 7);
-  assert.equal((await parseFlagsArgs(["--max_req", "8", "--server", "REMOTE"])).baseUrl, "https://www.fluentpython.com/data/flags");
+  assert.equal(
+    (await parseFlagsArgs(["--max_req", "8", "--server", "REMOTE"])).baseUrl,
+    "https://www.fluentpython.com/data/flags",
+  );
 });
 
 Deno.test("flags header and summary lines: plurals, lists and 3-column padding", () => {
-  const opts = (codes: string[]) => ({ codes, label: "LOCAL", baseUrl: "http://localhost:8001/flags" }) as Parameters<typeof headerLines>[0];
+  const opts = (codes: string[]) =>
+    ({
+      codes,
+      label: "LOCAL",
+      baseUrl: "http://localhost:8001/flags",
+    }) as Parameters<typeof headerLines>[0];
   assert.deepEqual(headerLines(opts(["BR"]), 1), [
     "LOCAL site: http://localhost:8001/flags",
     "Searching for 1 flag: BR",
     "1 connection will be used.",
   ]);
   const ten = everyCode().slice(0, 10);
-  assert.equal(headerLines(opts(ten), 5)[1], `Searching for 10 flags: ${ten.join(", ")}`);
-  assert.equal(headerLines(opts(everyCode().slice(0, 11)), 5)[1], "Searching for 11 flags: from AA to AK");
+  assert.equal(
+    headerLines(opts(ten), 5)[1],
+    `Searching for 10 flags: ${ten.join(", ")}`,
+  );
+  assert.equal(
+    headerLines(opts(everyCode().slice(0, 11)), 5)[1],
+    "Searching for 11 flags: from AA to AK",
+  );
   assert.deepEqual(summaryLines({ ok: 1, notFound: 0, error: 1 }, 1.234), [
     "--------------------",
     "  1 flag downloaded.",
@@ -166,6 +304,61 @@ Deno.test("flags header and summary lines: plurals, lists and 3-column padding",
     "Elapsed time: 0.00s",
   ]);
   const job = { url: "http://h/flags/zz/zz.gif", dest: "zz.gif", label: "ZZ" };
-  assert.equal(verboseLine({ job, status: "not_found", bytes: 0, attempts: 1, elapsedMs: 1 }), "ZZ not found: http://h/flags/zz/zz.gif");
-  assert.equal(verboseLine({ job, status: "error", reason: "x", bytes: 0, attempts: 1, elapsedMs: 1 }), "ZZ error: x");
+  assert.equal(
+    verboseLine({
+      job,
+      status: "not_found",
+      bytes: 0,
+      attempts: 1,
+      elapsedMs: 1,
+    }),
+    "ZZ not found: http://h/flags/zz/zz.gif",
+  );
+  assert.equal(
+    verboseLine({
+      job,
+      status: "error",
+      reason: "x",
+      bytes: 0,
+      attempts: 1,
+      elapsedMs: 1,
+    }),
+    "ZZ error: x",
+  );
+});
+
+Deno.test("flags -s ERROR -al 100 -m 100 --retries 5 brings every flag home (fixed seed)", async () => {
+  await using server = await startServer({
+    preset: "ERROR",
+    seed: 7,
+    alt: false,
+  });
+  const cwd = await Deno.makeTempDir();
+  const result = await runBulkget(
+    [
+      "flags",
+      "-s",
+      "ERROR",
+      "--base-url",
+      `${server.url}/flags`,
+      "-al",
+      "100",
+      "-m",
+      "100",
+      "--retries",
+      "5",
+    ],
+    { cwd },
+  );
+  assert.equal(result.code, 0, result.stdout);
+  assert.match(result.stdout, /\n100 flags downloaded\.\nElapsed time: /);
+  const files = listDir(`${cwd}/downloads`);
+  assert.equal(files.length, 100);
+  for (const f of files) {
+    assert.ok(sameBytes(`${cwd}/downloads/${f}`, flagFile(f.slice(0, 2))), f);
+  }
+  assert.ok(
+    server.stats().requests > 100,
+    "some requests failed and were retried",
+  );
 });
