@@ -24,11 +24,14 @@ export const COMPILE_PERMISSIONS = [
 
 /** Where `deno compile` caches a downloaded denort, if it ever got one. */
 function cachedDenort(): string | undefined {
-  const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`;
+  const denoDir = Deno.env.get("DENO_DIR") ??
+    `${Deno.env.get("HOME")}/.cache/deno`;
   const version = Deno.version.deno;
   try {
     for (const entry of Deno.readDirSync(`${denoDir}/dl/release/v${version}`)) {
-      if (entry.name.startsWith("denort")) return `${denoDir}/dl/release/v${version}/${entry.name}`;
+      if (entry.name.startsWith("denort")) {
+        return `${denoDir}/dl/release/v${version}/${entry.name}`;
+      }
     }
   } catch {
     // no cache directory: nothing was downloaded before
@@ -65,13 +68,21 @@ async function main(): Promise<number> {
     output,
     `${root}main.ts`,
   ];
-  const built = await new Deno.Command(Deno.execPath(), { args, stdout: "inherit", stderr: "inherit" }).output();
+  const built = await new Deno.Command(Deno.execPath(), {
+    args,
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
   if (!built.success) {
     console.error("compile: deno compile failed (see above)");
     return 1;
   }
   // The full `deno` CLI accepted as DENORT_BIN builds a file that ignores its payload: catch that here.
-  const probe = await new Deno.Command(output, { args: ["--version"], stdout: "piped", stderr: "piped" }).output();
+  const probe = await new Deno.Command(output, {
+    args: ["--version"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
   const said = new TextDecoder().decode(probe.stdout);
   if (!said.startsWith("bulkget ")) {
     await Deno.remove(output).catch(() => {});

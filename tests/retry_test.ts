@@ -1,16 +1,26 @@
 import assert from "node:assert/strict";
-import { BACKOFF_DEFAULTS, backoffDelay, parseRetryAfter, sleep } from "../lib/engine/retry.ts";
+import {
+  BACKOFF_DEFAULTS,
+  backoffDelay,
+  parseRetryAfter,
+  sleep,
+} from "../lib/engine/retry.ts";
 import { classifyStatus } from "../lib/engine/classify.ts";
 
 Deno.test("classifyStatus follows the design's table", () => {
   for (const s of [200, 204, 206]) assert.equal(classifyStatus(s), "ok");
   for (const s of [404, 410]) assert.equal(classifyStatus(s), "not_found");
-  for (const s of [408, 425, 429, 500, 502, 503, 504]) assert.equal(classifyStatus(s), "retryable");
-  for (const s of [400, 401, 403, 405, 413, 501, 505, 304]) assert.equal(classifyStatus(s), "fatal");
+  for (const s of [408, 425, 429, 500, 502, 503, 504]) {
+    assert.equal(classifyStatus(s), "retryable");
+  }
+  for (const s of [400, 401, 403, 405, 413, 501, 505, 304]) {
+    assert.equal(classifyStatus(s), "fatal");
+  }
 });
 
 Deno.test("backoffDelay is full jitter of a capped exponential", () => {
-  const top = (attempt: number) => backoffDelay(attempt, undefined, { random: () => 0.999999 });
+  const top = (attempt: number) =>
+    backoffDelay(attempt, undefined, { random: () => 0.999999 });
   assert.equal(backoffDelay(3, undefined, { random: () => 0 }), 0);
   assert.equal(top(1), Math.round(0.999999 * BACKOFF_DEFAULTS.minTimeout));
   assert.equal(top(2), Math.round(0.999999 * BACKOFF_DEFAULTS.minTimeout * 2));

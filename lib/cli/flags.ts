@@ -108,11 +108,19 @@ export async function parseFlagsArgs(args: string[]): Promise<FlagsOptions> {
     throw new UsageError((error as Error).message);
   }
   const v = parsed.values;
-  const concurrency = parseWholeNumber(v.max_req ?? v["max-req"] ?? "5", "--max_req CONCURRENT", 1);
-  const limit = v.limit === undefined ? undefined : parseWholeNumber(v.limit, "--limit N", 1);
+  const concurrency = parseWholeNumber(
+    v.max_req ?? v["max-req"] ?? "5",
+    "--max_req CONCURRENT",
+    1,
+  );
+  const limit = v.limit === undefined
+    ? undefined
+    : parseWholeNumber(v.limit, "--limit N", 1);
   const label = (v.server ?? "LOCAL").toUpperCase();
   if (!(label in FLAG_SERVERS)) {
-    throw new UsageError("--server LABEL must be one of DELAY, ERROR, LOCAL, REMOTE");
+    throw new UsageError(
+      "--server LABEL must be one of DELAY, ERROR, LOCAL, REMOTE",
+    );
   }
   let baseUrl = FLAG_SERVERS[label as ServerLabel] as string;
   if (v["base-url"] !== undefined) {
@@ -120,10 +128,14 @@ export async function parseFlagsArgs(args: string[]): Promise<FlagsOptions> {
     try {
       url = new URL(v["base-url"]);
     } catch {
-      throw new UsageError(`--base-url must be an http(s) URL, got "${v["base-url"]}"`);
+      throw new UsageError(
+        `--base-url must be an http(s) URL, got "${v["base-url"]}"`,
+      );
     }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new UsageError(`--base-url must be an http(s) URL, got "${v["base-url"]}"`);
+      throw new UsageError(
+        `--base-url must be an http(s) URL, got "${v["base-url"]}"`,
+      );
     }
     baseUrl = url.href.replace(/\/+$/, "");
   }
@@ -145,9 +157,13 @@ export async function parseFlagsArgs(args: string[]): Promise<FlagsOptions> {
     concurrency,
     verbose: v.verbose ?? false,
     outDir: v.output ?? "downloads",
-    retries: v.retries === undefined ? 0 : parseWholeNumber(v.retries, "--retries N", 0),
+    retries: v.retries === undefined
+      ? 0
+      : parseWholeNumber(v.retries, "--retries N", 0),
     names: v.names ?? false,
-    timeoutMs: v.timeout === undefined ? 30_000 : parseSeconds(v.timeout, "--timeout S"),
+    timeoutMs: v.timeout === undefined
+      ? 30_000
+      : parseSeconds(v.timeout, "--timeout S"),
     help: v.help ?? false,
   };
 }
@@ -159,13 +175,20 @@ export async function parseFlagsArgs(args: string[]): Promise<FlagsOptions> {
  * @param connections Connections that will be used.
  * @returns The lines, without newlines.
  */
-export function headerLines(options: FlagsOptions, connections: number): string[] {
+export function headerLines(
+  options: FlagsOptions,
+  connections: number,
+): string[] {
   const { codes } = options;
-  const list = codes.length <= 10 ? codes.join(", ") : `from ${codes[0]} to ${codes[codes.length - 1]}`;
+  const list = codes.length <= 10
+    ? codes.join(", ")
+    : `from ${codes[0]} to ${codes[codes.length - 1]}`;
   return [
     `${options.label} site: ${options.baseUrl}`,
     `Searching for ${plural(codes.length, "flag")}: ${list}`,
-    connections === 1 ? "1 connection will be used." : `${connections} concurrent connections will be used.`,
+    connections === 1
+      ? "1 connection will be used."
+      : `${connections} concurrent connections will be used.`,
   ];
 }
 
@@ -183,11 +206,19 @@ export interface FlagCounts {
  * @param elapsedSeconds Wall time of the downloads.
  * @returns The lines, without newlines.
  */
-export function summaryLines(counts: FlagCounts, elapsedSeconds: number): string[] {
+export function summaryLines(
+  counts: FlagCounts,
+  elapsedSeconds: number,
+): string[] {
   const pad = (n: number) => String(n).padStart(3);
-  const lines = ["-".repeat(20), `${pad(counts.ok)} flag${counts.ok === 1 ? "" : "s"} downloaded.`];
+  const lines = [
+    "-".repeat(20),
+    `${pad(counts.ok)} flag${counts.ok === 1 ? "" : "s"} downloaded.`,
+  ];
   if (counts.notFound > 0) lines.push(`${pad(counts.notFound)} not found.`);
-  if (counts.error > 0) lines.push(`${pad(counts.error)} error${counts.error === 1 ? "" : "s"}.`);
+  if (counts.error > 0) {
+    lines.push(`${pad(counts.error)} error${counts.error === 1 ? "" : "s"}.`);
+  }
   lines.push(`Elapsed time: ${elapsedSeconds.toFixed(2)}s`);
   return lines;
 }
@@ -241,16 +272,25 @@ export async function flagsCommand(args: string[]): Promise<number> {
   }
 
   let server: RunningServer | undefined;
-  if (options.baseUrl === FLAG_SERVERS[options.label] && options.label !== "REMOTE") {
+  if (
+    options.baseUrl === FLAG_SERVERS[options.label] &&
+    options.label !== "REMOTE"
+  ) {
     server = await startBuiltInServerIfNeeded(options.label, base);
   }
   const interrupts = listenForInterrupts();
   try {
-    const connections = Math.min(options.concurrency, 1000, options.codes.length);
+    const connections = Math.min(
+      options.concurrency,
+      1000,
+      options.codes.length,
+    );
     for (const line of headerLines(options, connections)) console.log(line);
     const began = performance.now();
     const counts = await runDownloads(options, connections, interrupts.signal);
-    for (const line of summaryLines(counts, (performance.now() - began) / 1000)) console.log(line);
+    for (
+      const line of summaryLines(counts, (performance.now() - began) / 1000)
+    ) console.log(line);
     const signal = interrupts.received();
     if (signal) return INTERRUPT_EXIT_CODES[signal];
     return counts.error > 0 ? 1 : 0;
@@ -260,17 +300,29 @@ export async function flagsCommand(args: string[]): Promise<number> {
   }
 }
 
-async function runDownloads(options: FlagsOptions, connections: number, signal: AbortSignal): Promise<FlagCounts> {
+async function runDownloads(
+  options: FlagsOptions,
+  connections: number,
+  signal: AbortSignal,
+): Promise<FlagCounts> {
   const jobs: Job[] = options.codes.map((cc) => {
     const lower = cc.toLowerCase();
-    return { url: `${options.baseUrl}/${lower}/${lower}.gif`, dest: `${lower}.gif`, label: cc };
+    return {
+      url: `${options.baseUrl}/${lower}/${lower}.gif`,
+      dest: `${lower}.gif`,
+      label: cc,
+    };
   });
-  const bar = !options.verbose && Deno.stderr.isTerminal() ? startProgressBar({ total: jobs.length, unit: "flags" }) : undefined;
+  const bar = !options.verbose && Deno.stderr.isTerminal()
+    ? startProgressBar({ total: jobs.length, unit: "flags" })
+    : undefined;
   const onEvent = (event: EngineEvent) => {
     bar?.update(event);
     if (options.verbose && event.type === "retrying") {
       console.error(
-        `${event.job.label} retry ${event.attempt}: ${event.reason} (waiting ${(event.delayMs / 1000).toFixed(1)}s)`,
+        `${event.job.label} retry ${event.attempt}: ${event.reason} (waiting ${
+          (event.delayMs / 1000).toFixed(1)
+        }s)`,
       );
     }
   };
@@ -283,8 +335,14 @@ async function runDownloads(options: FlagsOptions, connections: number, signal: 
         retries: options.retries,
         existing: "overwrite",
         resume: false,
-        deadlines: { connectMs: options.timeoutMs, totalMs: options.timeoutMs, idleMs: options.timeoutMs },
-        prepare: options.names ? (job, s) => nameAfterCountry(job, options, s) : undefined,
+        deadlines: {
+          connectMs: options.timeoutMs,
+          totalMs: options.timeoutMs,
+          idleMs: options.timeoutMs,
+        },
+        prepare: options.names
+          ? (job, s) => nameAfterCountry(job, options, s)
+          : undefined,
         onEvent,
         signal,
       })
@@ -302,29 +360,52 @@ async function runDownloads(options: FlagsOptions, connections: number, signal: 
 }
 
 /** flags3: fetch the country's metadata and name the file after it, e.g. `Brazil.gif`. */
-async function nameAfterCountry(job: Job, options: FlagsOptions, signal?: AbortSignal): Promise<Job> {
+async function nameAfterCountry(
+  job: Job,
+  options: FlagsOptions,
+  signal?: AbortSignal,
+): Promise<Job> {
   const lower = job.label!.toLowerCase();
   const url = `${options.baseUrl}/${lower}/metadata.json`;
   const timeout = AbortSignal.timeout(options.timeoutMs);
-  const response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+  const response = await fetch(url, {
+    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+  });
   if (!response.ok) {
     await response.body?.cancel();
-    throw new AttemptError(`HTTP error ${response.status} - ${response.statusText}`, response.status === 404 ? "not_found" : "fatal", { status: response.status });
+    throw new AttemptError(
+      `HTTP error ${response.status} - ${response.statusText}`,
+      response.status === 404 ? "not_found" : "fatal",
+      { status: response.status },
+    );
   }
   const metadata = await response.json() as { country?: unknown };
   if (typeof metadata.country !== "string" || metadata.country.trim() === "") {
     throw new AttemptError(`metadata.json has no country name`, "fatal");
   }
-  const name = metadata.country.replace(/ /g, "_").replace(/[\/\\\0-\x1f]/g, "_");
+  const name = metadata.country.replace(/ /g, "_").replace(
+    /[\/\\\0-\x1f]/g,
+    "_",
+  );
   return { ...job, dest: `${name}.gif` };
 }
 
 /** Starts the built-in server for a book label when nothing answers on its port. */
-async function startBuiltInServerIfNeeded(label: "LOCAL" | "DELAY" | "ERROR", base: URL): Promise<RunningServer | undefined> {
+async function startBuiltInServerIfNeeded(
+  label: "LOCAL" | "DELAY" | "ERROR",
+  base: URL,
+): Promise<RunningServer | undefined> {
   const port = Number(base.port);
   if (await answers(base.hostname, port)) return undefined;
-  const server = await startServer({ preset: label, port, hostname: "127.0.0.1", alt: false });
-  console.error(`bulkget: nothing answered on ${base.host}; started the built-in ${label} server at ${server.url}`);
+  const server = await startServer({
+    preset: label,
+    port,
+    hostname: "127.0.0.1",
+    alt: false,
+  });
+  console.error(
+    `bulkget: nothing answered on ${base.host}; started the built-in ${label} server at ${server.url}`,
+  );
   return server;
 }
 

@@ -24,7 +24,9 @@ export interface Interrupts {
  * @param onFirst Called once when the first signal arrives (e.g. to print a note).
  * @returns The listener.
  */
-export function listenForInterrupts(onFirst?: (name: "SIGINT" | "SIGTERM") => void): Interrupts {
+export function listenForInterrupts(
+  onFirst?: (name: "SIGINT" | "SIGTERM") => void,
+): Interrupts {
   const controller = new AbortController();
   let received: "SIGINT" | "SIGTERM" | undefined;
   const handlers = (["SIGINT", "SIGTERM"] as const).map((name) => {
@@ -35,7 +37,9 @@ export function listenForInterrupts(onFirst?: (name: "SIGINT" | "SIGTERM") => vo
       }
       received = name;
       onFirst?.(name);
-      controller.abort(new DOMException(`interrupted by ${name}`, "AbortError"));
+      controller.abort(
+        new DOMException(`interrupted by ${name}`, "AbortError"),
+      );
     };
     try {
       Deno.addSignalListener(name, handler);
@@ -48,7 +52,9 @@ export function listenForInterrupts(onFirst?: (name: "SIGINT" | "SIGTERM") => vo
     signal: controller.signal,
     received: () => received,
     dispose() {
-      for (const entry of handlers) if (entry) Deno.removeSignalListener(entry[0], entry[1]);
+      for (const entry of handlers) {
+        if (entry) Deno.removeSignalListener(entry[0], entry[1]);
+      }
     },
   };
 }

@@ -18,11 +18,15 @@ export function flagFor(descriptor: Deno.PermissionDescriptor): string {
   switch (descriptor.name) {
     case "read":
     case "write":
-      return `--allow-${descriptor.name}${descriptor.path ? `=${descriptor.path}` : ""}`;
+      return `--allow-${descriptor.name}${
+        descriptor.path ? `=${descriptor.path}` : ""
+      }`;
     case "net":
       return `--allow-net${descriptor.host ? `=${descriptor.host}` : ""}`;
     case "env":
-      return `--allow-env${descriptor.variable ? `=${descriptor.variable}` : ""}`;
+      return `--allow-env${
+        descriptor.variable ? `=${descriptor.variable}` : ""
+      }`;
     case "run":
       return `--allow-run${descriptor.command ? `=${descriptor.command}` : ""}`;
     default:
@@ -36,7 +40,9 @@ export function flagFor(descriptor: Deno.PermissionDescriptor): string {
  * @param needed The permissions the command will use.
  * @returns `missing permission: add --allow-…`, or undefined when all are granted.
  */
-export function missingPermission(needed: Deno.PermissionDescriptor[]): string | undefined {
+export function missingPermission(
+  needed: Deno.PermissionDescriptor[],
+): string | undefined {
   for (const descriptor of needed) {
     if (Deno.permissions.querySync(descriptor).state !== "granted") {
       return `missing permission: run again with ${flagFor(descriptor)}`;

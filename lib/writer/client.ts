@@ -41,7 +41,11 @@ export interface OpenHandle {
 /** The writer's API, used by the engine. */
 export interface Writer {
   /** Writes a whole body as `dest` (via `.part`, verified, renamed). */
-  put(dest: string, data: Uint8Array, expect: Expectation): Promise<WrittenFile>;
+  put(
+    dest: string,
+    data: Uint8Array,
+    expect: Expectation,
+  ): Promise<WrittenFile>;
   /** What is on disk for `dest`: a final file, a `.part` with resume facts. */
   probe(dest: string): Promise<ProbeResult>;
   /** Hashes the final file and checks it; rejects with a `VerifyError` on mismatch. */
@@ -89,11 +93,16 @@ export class WriteError extends Error {
  */
 export function openWriter(options: WriterOptions): Writer {
   const o = { ...DEFAULTS, ...options };
-  const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+  const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+    type: "module",
+  });
   worker.postMessage({ init: { outDir: o.outDir } });
 
   let nextId = 1;
-  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; bytes: number }>();
+  const pending = new Map<
+    number,
+    { resolve(v: unknown): void; reject(e: Error): void; bytes: number }
+  >();
   let queue: WriterRequest[] = [];
   let transfer: ArrayBuffer[] = [];
   let queuedBytes = 0;
@@ -120,7 +129,10 @@ export function openWriter(options: WriterOptions): Writer {
   };
   worker.onerror = (event: ErrorEvent) => {
     event.preventDefault();
-    failure = new WriteError("WriterCrashed", `The writer stopped: ${event.message}`);
+    failure = new WriteError(
+      "WriterCrashed",
+      `The writer stopped: ${event.message}`,
+    );
     for (const entry of pending.values()) entry.reject(failure);
     pending.clear();
   };
@@ -137,23 +149,40 @@ export function openWriter(options: WriterOptions): Writer {
 
   function send<T>(request: WriterRequest, data?: Uint8Array): Promise<T> {
     if (failure) return Promise.reject(failure);
-    if (closed) return Promise.reject(new WriteError("WriterClosed", "The writer is closed"));
+    if (closed) {
+      return Promise.reject(
+        new WriteError("WriterClosed", "The writer is closed"),
+      );
+    }
     const bytes = data?.byteLength ?? 0;
     const promise = new Promise<T>((resolve, reject) => {
-      pending.set(request.id, { resolve: resolve as (v: unknown) => void, reject, bytes });
+      pending.set(request.id, {
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        bytes,
+      });
     });
     queue.push(request);
     if (data) transfer.push((request as { data: ArrayBuffer }).data);
     inFlightBytes += bytes;
     queuedBytes += bytes;
-    if (queue.length >= o.maxBatch || queuedBytes >= 1 << 20 || request.op === "close") flush();
+    if (
+      queue.length >= o.maxBatch || queuedBytes >= 1 << 20 ||
+      request.op === "close"
+    ) flush();
     else if (timer === undefined) timer = setTimeout(flush, o.batchDelayMs);
     return promise;
   }
 
   return {
     put(dest, data, expect) {
-      return send({ op: "put", id: nextId++, dest, data: ownBuffer(data), expect }, data);
+      return send({
+        op: "put",
+        id: nextId++,
+        dest,
+        data: ownBuffer(data),
+        expect,
+      }, data);
     },
     probe(dest) {
       return send({ op: "probe", id: nextId++, dest });
@@ -162,11 +191,22 @@ export function openWriter(options: WriterOptions): Writer {
       return send({ op: "verify", id: nextId++, dest, expect });
     },
     async open(dest, offset, meta) {
-      const handle = await send<number>({ op: "open", id: nextId++, dest, offset, meta });
+      const handle = await send<number>({
+        op: "open",
+        id: nextId++,
+        dest,
+        offset,
+        meta,
+      });
       return { handle };
     },
     async write(file, data) {
-      const sent = send<void>({ op: "chunk", id: nextId++, handle: file.handle, data: ownBuffer(data) }, data);
+      const sent = send<void>({
+        op: "chunk",
+        id: nextId++,
+        handle: file.handle,
+        data: ownBuffer(data),
+      }, data);
       sent.catch(() => {}); // a write failure surfaces again at commit
       if (inFlightBytes > o.maxInFlightBytes) {
         flush();
@@ -195,6 +235,8 @@ export function openWriter(options: WriterOptions): Writer {
 /** A buffer that can be transferred: the view's own bytes, copied only when it shares a larger buffer. */
 function ownBuffer(data: Uint8Array): ArrayBuffer {
   const buffer = data.buffer as ArrayBuffer;
-  if (data.byteOffset === 0 && data.byteLength === buffer.byteLength) return buffer;
+  if (data.byteOffset === 0 && data.byteLength === buffer.byteLength) {
+    return buffer;
+  }
   return data.slice().buffer as ArrayBuffer;
 }

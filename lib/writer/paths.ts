@@ -37,7 +37,9 @@ export function destPaths(outDir: string, dest: string): DestPaths {
   const final = join(root, dest);
   const rel = relative(root, final);
   if (rel === "" || rel.startsWith("..") || isAbsolute(rel)) {
-    throw new RangeError(`Destination "${dest}" is outside the output directory`);
+    throw new RangeError(
+      `Destination "${dest}" is outside the output directory`,
+    );
   }
   return {
     final,

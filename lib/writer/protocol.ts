@@ -27,7 +27,13 @@ export interface PartMeta {
 
 /** A request from the client; `id` pairs it with its reply. */
 export type WriterRequest =
-  | { op: "put"; id: number; dest: string; data: ArrayBuffer; expect: Expectation }
+  | {
+    op: "put";
+    id: number;
+    dest: string;
+    data: ArrayBuffer;
+    expect: Expectation;
+  }
   | { op: "probe"; id: number; dest: string }
   | { op: "verify"; id: number; dest: string; expect: Expectation }
   | { op: "open"; id: number; dest: string; offset: number; meta?: PartMeta }

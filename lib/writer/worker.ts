@@ -13,7 +13,7 @@
 /// <reference lib="deno.worker" />
 
 import { createHash, type Hash } from "node:crypto";
-import { destPaths, type DestPaths } from "./paths.ts";
+import { type DestPaths, destPaths } from "./paths.ts";
 import type {
   Expectation,
   PartMeta,
@@ -39,7 +39,9 @@ const openFiles = new Map<number, OpenFile>();
 let nextHandle = 1;
 
 self.onmessage = (event: MessageEvent) => {
-  const message = event.data as WriterBatch<WriterRequest> | { init: { outDir: string } };
+  const message = event.data as WriterBatch<WriterRequest> | {
+    init: { outDir: string };
+  };
   if ("init" in message) {
     outDir = message.init.outDir;
     return;
@@ -61,7 +63,9 @@ self.onmessage = (event: MessageEvent) => {
   if (closing) self.close();
 };
 
-function handle(request: WriterRequest): WrittenFile | ProbeResult | number | undefined {
+function handle(
+  request: WriterRequest,
+): WrittenFile | ProbeResult | number | undefined {
   switch (request.op) {
     case "put":
       return put(request.dest, new Uint8Array(request.data), request.expect);
@@ -92,7 +96,11 @@ function handle(request: WriterRequest): WrittenFile | ProbeResult | number | un
   }
 }
 
-function put(dest: string, bytes: Uint8Array, expect: Expectation): WrittenFile {
+function put(
+  dest: string,
+  bytes: Uint8Array,
+  expect: Expectation,
+): WrittenFile {
   const paths = destPaths(outDir, dest);
   const sha256 = createHash("sha256").update(bytes).digest("hex");
   check(expect, bytes.byteLength, sha256);
@@ -134,7 +142,11 @@ function verify(dest: string, expect: Expectation): WrittenFile {
   }
 }
 
-function open(dest: string, offset: number, meta: PartMeta | undefined): number {
+function open(
+  dest: string,
+  offset: number,
+  meta: PartMeta | undefined,
+): number {
   const paths = destPaths(outDir, dest);
   ensureDir(paths.dir);
   const hash = createHash("sha256");
@@ -149,7 +161,11 @@ function open(dest: string, offset: number, meta: PartMeta | undefined): number 
       throw new Error(`The .part of "${dest}" changed while resuming`);
     }
   } else {
-    file = Deno.openSync(paths.part, { write: true, create: true, truncate: true });
+    file = Deno.openSync(paths.part, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
   }
   if (meta) Deno.writeTextFileSync(paths.meta, JSON.stringify(meta));
   const handle = nextHandle++;
