@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
-import { flagFile, listDir, runBulkget, sameBytes } from "./_helpers.ts";
+import { DATA, flagFile, listDir, runBulkget, sameBytes } from "./_helpers.ts";
 import {
   everyCode,
   flagCodes,
@@ -189,7 +189,7 @@ Deno.test("flags --names fetches metadata.json and names files after the country
     "United_States_of_America.gif",
   ]);
   assert.ok(sameBytes(`${cwd}/downloads/Brazil.gif`, flagFile("br")));
-  assert.match(result.stdout, /  1 not found\./);
+  assert.match(result.stdout, /^ {2}1 not found\.$/m);
 });
 
 Deno.test("flags usage errors print the book's message and the usage line, exit 2", async () => {
@@ -361,4 +361,29 @@ Deno.test("flags -s ERROR -al 100 -m 100 --retries 5 brings every flag home (fix
     server.stats().requests > 100,
     "some requests failed and were retried",
   );
+});
+
+Deno.test("flags runs under the README's narrow permissions", async () => {
+  await using server = await startServer({ preset: "LOCAL", alt: false });
+  const cwd = await Deno.makeTempDir();
+  const result = await runBulkget([
+    "flags",
+    "--base-url",
+    `${server.url}/flags`,
+    "-a",
+    "-l",
+    "30",
+    "-m",
+    "10",
+  ], {
+    cwd,
+    permissions: [
+      `--allow-net=127.0.0.1:${server.port}`,
+      `--allow-read=${DATA},./downloads`,
+      "--allow-write=./downloads",
+    ],
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /\n 30 flags downloaded\.\n/);
+  assert.equal(listDir(`${cwd}/downloads`).length, 30);
 });

@@ -40,7 +40,9 @@ Deno.test("pool takes items lazily from an async iterable", async () => {
     }
   }
   let seen = 0;
-  for await (const _ of pool(source(), async (n) => n, { poolLimit: 4 })) {
+  for await (
+    const _ of pool(source(), (n) => Promise.resolve(n), { poolLimit: 4 })
+  ) {
     if (++seen === 10) break;
   }
   assert.ok(pulled < 100, `pulled ${pulled} items to yield 10`);
@@ -106,7 +108,7 @@ Deno.test("pool rethrows a bug in fn after the running calls settle", async () =
 Deno.test("pool refuses a limit that is not a positive integer", async () => {
   await assert.rejects(async () => {
     for await (
-      const _ of pool([1], async (n) => n, { poolLimit: 0 })
+      const _ of pool([1], (n) => Promise.resolve(n), { poolLimit: 0 })
     ) { /* none */ }
   }, RangeError);
 });

@@ -17,6 +17,7 @@ import { flagCodes, selectCodes } from "../source/country_codes.ts";
 import { startProgressBar } from "../report/progress.ts";
 import { plural } from "../report/format.ts";
 import { parseSeconds, parseWholeNumber, UsageError } from "./usage.ts";
+import { safeDest } from "../writer/safe_name.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
 import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
@@ -265,6 +266,8 @@ export async function flagsCommand(args: string[]): Promise<number> {
   const denied = missingPermission([
     { name: "net", host: base.host },
     { name: "write", path: options.outDir },
+    // The writer renames .part files into place, which Deno grants only with read too.
+    { name: "read", path: options.outDir },
   ]);
   if (denied) {
     console.error(`bulkget flags: ${denied}`);
@@ -383,11 +386,13 @@ async function nameAfterCountry(
   if (typeof metadata.country !== "string" || metadata.country.trim() === "") {
     throw new AttemptError(`metadata.json has no country name`, "fatal");
   }
-  const name = metadata.country.replace(/ /g, "_").replace(
-    /[\/\\\0-\x1f]/g,
-    "_",
-  );
-  return { ...job, dest: `${name}.gif` };
+  // The book's name (spaces to underscores), refused if a server sends an unsafe one.
+  const dest = `${metadata.country.replace(/ /g, "_")}.gif`;
+  try {
+    return { ...job, dest: safeDest(dest) };
+  } catch (error) {
+    throw new AttemptError((error as Error).message, "fatal");
+  }
 }
 
 /** Starts the built-in server for a book label when nothing answers on its port. */

@@ -64,3 +64,18 @@ export function permissionMessage(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Reads an environment variable only when `--allow-env` grants it, so an
+ * optional variable (such as `GITHUB_ACTIONS`) never costs a permission.
+ *
+ * @param name The variable.
+ * @returns Its value, or undefined when unset or not granted.
+ */
+export function optionalEnv(name: string): string | undefined {
+  if (
+    Deno.permissions.querySync({ name: "env", variable: name }).state !==
+      "granted"
+  ) return undefined;
+  return Deno.env.get(name);
+}

@@ -173,7 +173,12 @@ export async function fetchOne(
       }
     }
   } catch (error) {
-    // Only the writer can get here (the disk refused): not worth retrying.
+    // A missing permission stops the run (the CLI prints one line, exit 2);
+    // anything else here comes from the writer: the disk refused.
+    if (error instanceof Deno.errors.NotCapable) throw error;
+    if (error instanceof Error && error.name === "NotCapable") {
+      throw new Deno.errors.NotCapable(error.message);
+    }
     return finish("error", {
       reason: `write failed: ${describeNetworkError(error)}`,
     });
@@ -408,6 +413,8 @@ async function discardPart(dest: string, writer: Writer): Promise<void> {
 
 function networkFailure(error: unknown, signal: AbortSignal): AttemptError {
   if (error instanceof AttemptError) return error;
+  // A missing --allow-net is not a network problem: it stops the whole run.
+  if (error instanceof Deno.errors.NotCapable) throw error;
   const cause = signal.aborted ? signal.reason : error;
   return new AttemptError(describeNetworkError(cause), "retryable", {
     cause: error,

@@ -113,7 +113,10 @@ async function* generate(
     const trimmed = text.trim();
     if (trimmed === "" || trimmed.startsWith("#")) continue;
     const origin = `${name}:${line}`;
-    if (text[0] === " " || text[0] === "\t") {
+    // An indented line is an option, unless it is a URL: plain URL lists
+    // with leading spaces stay valid (an option name never holds "://").
+    const indented = text[0] === " " || text[0] === "\t";
+    if (indented && !/^https?:\/\//i.test(trimmed)) {
       if (entry === undefined) {
         throw new SourceError(
           origin,

@@ -19,6 +19,7 @@ import type {
   WriterRequest,
   WrittenFile,
 } from "./protocol.ts";
+import { writerWorkerUrl } from "./worker.ts";
 
 /** Options for {@linkcode openWriter}. */
 export interface WriterOptions {
@@ -93,7 +94,7 @@ export class WriteError extends Error {
  */
 export function openWriter(options: WriterOptions): Writer {
   const o = { ...DEFAULTS, ...options };
-  const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+  const worker = new Worker(writerWorkerUrl(), {
     type: "module",
   });
   worker.postMessage({ init: { outDir: o.outDir } });

@@ -27,6 +27,10 @@ export const META_SUFFIX = ".part.json";
 /**
  * Resolves `dest` under `outDir`, refusing anything that would land outside it.
  *
+ * The writer Worker runs this function from its source text, so it must use
+ * nothing but `node:path`'s `dirname`, `isAbsolute`, `join`, `relative`,
+ * `resolve` and the two suffix constants (see `writerWorkerUrl`).
+ *
  * @param outDir The output directory.
  * @param dest A relative, sanitised destination.
  * @returns The destination's paths.

@@ -7,13 +7,22 @@
  * file is written to `NAME.part`, hashed as it is written, checked against
  * its expected size and SHA-256, and only then renamed to `NAME`.
  *
+ * The Worker is started from a Blob URL made of this function's source (see
+ * {@linkcode writerWorkerUrl}), not from this file's path, so that loading
+ * it needs no `--allow-read` on bulkget's own code: under narrow permission
+ * flags only the output directory is readable. The function must therefore
+ * be self-contained: it uses only what `deps` passes in.
+ *
  * @module
  */
 
-/// <reference lib="deno.worker" />
-
-import { createHash, type Hash } from "node:crypto";
-import { type DestPaths, destPaths } from "./paths.ts";
+import type { createHash as CreateHash, Hash } from "node:crypto";
+import {
+  type DestPaths,
+  destPaths,
+  META_SUFFIX,
+  PART_SUFFIX,
+} from "./paths.ts";
 import type {
   Expectation,
   PartMeta,
@@ -24,254 +33,296 @@ import type {
   WrittenFile,
 } from "./protocol.ts";
 
-interface OpenFile {
-  paths: DestPaths;
-  file: Deno.FsFile;
-  hash: Hash;
-  bytes: number;
-  /** Set when a chunk could not be written; commit then fails with it. */
-  failed?: Error;
+/** What the Worker's code gets from the module that starts it. */
+export interface WriterWorkerDeps {
+  /** `node:crypto`'s `createHash`. */
+  createHash: typeof CreateHash;
+  /** Where a destination's files live (from `paths.ts`). */
+  destPaths: typeof destPaths;
 }
 
-let outDir = ".";
-const madeDirs = new Set<string>();
-const openFiles = new Map<number, OpenFile>();
-let nextHandle = 1;
+/** The global scope of the Worker, as this code uses it. */
+interface WorkerScope {
+  onmessage: ((event: MessageEvent) => void) | null;
+  postMessage(message: unknown): void;
+  close(): void;
+}
 
-self.onmessage = (event: MessageEvent) => {
-  const message = event.data as WriterBatch<WriterRequest> | {
-    init: { outDir: string };
-  };
-  if ("init" in message) {
-    outDir = message.init.outDir;
-    return;
+/**
+ * A Blob URL holding the writer Worker's code: this module's
+ * {@linkcode writerWorker} and `paths.ts`'s `destPaths`, with their imports.
+ *
+ * @returns A URL for `new Worker(url, { type: "module" })`.
+ */
+export function writerWorkerUrl(): string {
+  const source = [
+    `import { createHash } from "node:crypto";`,
+    `import { dirname, isAbsolute, join, relative, resolve } from "node:path";`,
+    `const PART_SUFFIX = ${JSON.stringify(PART_SUFFIX)};`,
+    `const META_SUFFIX = ${JSON.stringify(META_SUFFIX)};`,
+    destPaths.toString(),
+    `(${writerWorker.toString()})({ createHash, destPaths });`,
+  ].join("\n");
+  return URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+}
+
+/**
+ * The Worker's body: answers batches of {@linkcode WriterRequest}s.
+ *
+ * @param deps Hashing and path helpers (see {@linkcode WriterWorkerDeps}).
+ */
+export function writerWorker(deps: WriterWorkerDeps): void {
+  const { createHash, destPaths } = deps;
+  const scope = self as unknown as WorkerScope;
+  interface OpenFile {
+    paths: DestPaths;
+    file: Deno.FsFile;
+    hash: Hash;
+    bytes: number;
+    /** Set when a chunk could not be written; commit then fails with it. */
+    failed?: Error;
   }
-  const replies: WriterReply[] = [];
-  let closing = false;
-  for (const request of message.items) {
-    try {
-      replies.push({ id: request.id, ok: true, value: handle(request) });
-    } catch (error) {
-      const { name, message } = error instanceof Error
-        ? error
-        : { name: "Error", message: String(error) };
-      replies.push({ id: request.id, ok: false, error: { name, message } });
+
+  let outDir = ".";
+  const madeDirs = new Set<string>();
+  const openFiles = new Map<number, OpenFile>();
+  let nextHandle = 1;
+
+  scope.onmessage = (event: MessageEvent) => {
+    const message = event.data as WriterBatch<WriterRequest> | {
+      init: { outDir: string };
+    };
+    if ("init" in message) {
+      outDir = message.init.outDir;
+      return;
     }
-    if (request.op === "close") closing = true;
-  }
-  self.postMessage({ items: replies });
-  if (closing) self.close();
-};
-
-function handle(
-  request: WriterRequest,
-): WrittenFile | ProbeResult | number | undefined {
-  switch (request.op) {
-    case "put":
-      return put(request.dest, new Uint8Array(request.data), request.expect);
-    case "probe":
-      return probe(request.dest);
-    case "verify":
-      return verify(request.dest, request.expect);
-    case "open":
-      return open(request.dest, request.offset, request.meta);
-    case "chunk": {
-      const open = fileOf(request.handle);
+    const replies: WriterReply[] = [];
+    let closing = false;
+    for (const request of message.items) {
       try {
-        if (!open.failed) writeAll(open, new Uint8Array(request.data));
+        replies.push({ id: request.id, ok: true, value: handle(request) });
       } catch (error) {
-        open.failed = error as Error;
-        throw error;
+        const { name, message } = error instanceof Error
+          ? error
+          : { name: "Error", message: String(error) };
+        replies.push({ id: request.id, ok: false, error: { name, message } });
       }
-      return undefined;
+      if (request.op === "close") closing = true;
     }
-    case "commit":
-      return commit(request.handle, request.expect);
-    case "abort":
-      abort(request.handle, request.keepPart);
-      return undefined;
-    case "close":
-      for (const handle of openFiles.keys()) abort(handle, true);
-      return undefined;
+    scope.postMessage({ items: replies });
+    if (closing) scope.close();
+  };
+
+  function handle(
+    request: WriterRequest,
+  ): WrittenFile | ProbeResult | number | undefined {
+    switch (request.op) {
+      case "put":
+        return put(request.dest, new Uint8Array(request.data), request.expect);
+      case "probe":
+        return probe(request.dest);
+      case "verify":
+        return verify(request.dest, request.expect);
+      case "open":
+        return open(request.dest, request.offset, request.meta);
+      case "chunk": {
+        const open = fileOf(request.handle);
+        try {
+          if (!open.failed) writeAll(open, new Uint8Array(request.data));
+        } catch (error) {
+          open.failed = error as Error;
+          throw error;
+        }
+        return undefined;
+      }
+      case "commit":
+        return commit(request.handle, request.expect);
+      case "abort":
+        abort(request.handle, request.keepPart);
+        return undefined;
+      case "close":
+        for (const handle of openFiles.keys()) abort(handle, true);
+        return undefined;
+    }
   }
-}
 
-function put(
-  dest: string,
-  bytes: Uint8Array,
-  expect: Expectation,
-): WrittenFile {
-  const paths = destPaths(outDir, dest);
-  const sha256 = createHash("sha256").update(bytes).digest("hex");
-  check(expect, bytes.byteLength, sha256);
-  ensureDir(paths.dir);
-  Deno.writeFileSync(paths.part, bytes);
-  Deno.renameSync(paths.part, paths.final);
-  return { bytes: bytes.byteLength, sha256 };
-}
+  function put(
+    dest: string,
+    bytes: Uint8Array,
+    expect: Expectation,
+  ): WrittenFile {
+    const paths = destPaths(outDir, dest);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    check(expect, bytes.byteLength, sha256);
+    ensureDir(paths.dir);
+    Deno.writeFileSync(paths.part, bytes);
+    Deno.renameSync(paths.part, paths.final);
+    return { bytes: bytes.byteLength, sha256 };
+  }
 
-function probe(dest: string): ProbeResult {
-  const paths = destPaths(outDir, dest);
-  const result: ProbeResult = {};
-  const finalSize = sizeOf(paths.final);
-  if (finalSize !== undefined) result.finalSize = finalSize;
-  const partSize = sizeOf(paths.part);
-  if (partSize !== undefined) {
-    let meta: PartMeta | undefined;
+  function probe(dest: string): ProbeResult {
+    const paths = destPaths(outDir, dest);
+    const result: ProbeResult = {};
+    const finalSize = sizeOf(paths.final);
+    if (finalSize !== undefined) result.finalSize = finalSize;
+    const partSize = sizeOf(paths.part);
+    if (partSize !== undefined) {
+      let meta: PartMeta | undefined;
+      try {
+        meta = JSON.parse(Deno.readTextFileSync(paths.meta));
+      } catch {
+        meta = undefined; // no resume facts: the caller restarts the file
+      }
+      result.part = { size: partSize, meta };
+    }
+    return result;
+  }
+
+  function verify(dest: string, expect: Expectation): WrittenFile {
+    const paths = destPaths(outDir, dest);
+    const file = Deno.openSync(paths.final, { read: true });
     try {
-      meta = JSON.parse(Deno.readTextFileSync(paths.meta));
-    } catch {
-      meta = undefined; // no resume facts: the caller restarts the file
-    }
-    result.part = { size: partSize, meta };
-  }
-  return result;
-}
-
-function verify(dest: string, expect: Expectation): WrittenFile {
-  const paths = destPaths(outDir, dest);
-  const file = Deno.openSync(paths.final, { read: true });
-  try {
-    const hash = createHash("sha256");
-    const bytes = hashFrom(file, hash);
-    const sha256 = hash.digest("hex");
-    check(expect, bytes, sha256);
-    return { bytes, sha256 };
-  } finally {
-    file.close();
-  }
-}
-
-function open(
-  dest: string,
-  offset: number,
-  meta: PartMeta | undefined,
-): number {
-  const paths = destPaths(outDir, dest);
-  ensureDir(paths.dir);
-  const hash = createHash("sha256");
-  let file: Deno.FsFile;
-  let bytes = 0;
-  if (offset > 0) {
-    file = Deno.openSync(paths.part, { read: true, write: true });
-    file.truncateSync(offset);
-    bytes = hashFrom(file, hash);
-    if (bytes !== offset) {
+      const hash = createHash("sha256");
+      const bytes = hashFrom(file, hash);
+      const sha256 = hash.digest("hex");
+      check(expect, bytes, sha256);
+      return { bytes, sha256 };
+    } finally {
       file.close();
-      throw new Error(`The .part of "${dest}" changed while resuming`);
     }
-  } else {
-    file = Deno.openSync(paths.part, {
-      write: true,
-      create: true,
-      truncate: true,
-    });
   }
-  if (meta) Deno.writeTextFileSync(paths.meta, JSON.stringify(meta));
-  const handle = nextHandle++;
-  openFiles.set(handle, { paths, file, hash, bytes });
-  return handle;
-}
 
-function writeAll(open: OpenFile, chunk: Uint8Array): void {
-  open.hash.update(chunk);
-  open.bytes += chunk.byteLength;
-  let written = 0;
-  while (written < chunk.byteLength) {
-    written += open.file.writeSync(chunk.subarray(written));
+  function open(
+    dest: string,
+    offset: number,
+    meta: PartMeta | undefined,
+  ): number {
+    const paths = destPaths(outDir, dest);
+    ensureDir(paths.dir);
+    const hash = createHash("sha256");
+    let file: Deno.FsFile;
+    let bytes = 0;
+    if (offset > 0) {
+      file = Deno.openSync(paths.part, { read: true, write: true });
+      file.truncateSync(offset);
+      bytes = hashFrom(file, hash);
+      if (bytes !== offset) {
+        file.close();
+        throw new Error(`The .part of "${dest}" changed while resuming`);
+      }
+    } else {
+      file = Deno.openSync(paths.part, {
+        write: true,
+        create: true,
+        truncate: true,
+      });
+    }
+    if (meta) Deno.writeTextFileSync(paths.meta, JSON.stringify(meta));
+    const handle = nextHandle++;
+    openFiles.set(handle, { paths, file, hash, bytes });
+    return handle;
   }
-}
 
-function commit(handle: number, expect: Expectation): WrittenFile {
-  const open = fileOf(handle);
-  openFiles.delete(handle);
-  open.file.close();
-  const sha256 = open.hash.digest("hex");
-  try {
-    if (open.failed) throw open.failed;
-    check(expect, open.bytes, sha256);
-  } catch (error) {
-    removeQuietly(open.paths.part);
+  function writeAll(open: OpenFile, chunk: Uint8Array): void {
+    open.hash.update(chunk);
+    open.bytes += chunk.byteLength;
+    let written = 0;
+    while (written < chunk.byteLength) {
+      written += open.file.writeSync(chunk.subarray(written));
+    }
+  }
+
+  function commit(handle: number, expect: Expectation): WrittenFile {
+    const open = fileOf(handle);
+    openFiles.delete(handle);
+    open.file.close();
+    const sha256 = open.hash.digest("hex");
+    try {
+      if (open.failed) throw open.failed;
+      check(expect, open.bytes, sha256);
+    } catch (error) {
+      removeQuietly(open.paths.part);
+      removeQuietly(open.paths.meta);
+      throw error;
+    }
+    Deno.renameSync(open.paths.part, open.paths.final);
     removeQuietly(open.paths.meta);
-    throw error;
+    return { bytes: open.bytes, sha256 };
   }
-  Deno.renameSync(open.paths.part, open.paths.final);
-  removeQuietly(open.paths.meta);
-  return { bytes: open.bytes, sha256 };
-}
 
-function abort(handle: number, keepPart: boolean): void {
-  const open = openFiles.get(handle);
-  if (!open) return;
-  openFiles.delete(handle);
-  open.file.close();
-  if (!keepPart || open.bytes === 0) {
-    removeQuietly(open.paths.part);
-    removeQuietly(open.paths.meta);
+  function abort(handle: number, keepPart: boolean): void {
+    const open = openFiles.get(handle);
+    if (!open) return;
+    openFiles.delete(handle);
+    open.file.close();
+    if (!keepPart || open.bytes === 0) {
+      removeQuietly(open.paths.part);
+      removeQuietly(open.paths.meta);
+    }
   }
-}
 
-function fileOf(handle: number): OpenFile {
-  const open = openFiles.get(handle);
-  if (!open) throw new Error(`No open file with handle ${handle}`);
-  return open;
-}
-
-/** Throws a `VerifyError` when the bytes are not what was expected. */
-function check(expect: Expectation, bytes: number, sha256: string): void {
-  if (expect.size !== undefined && bytes !== expect.size) {
-    throw named(
-      "VerifyError",
-      `size mismatch: expected ${expect.size} bytes, got ${bytes}`,
-    );
+  function fileOf(handle: number): OpenFile {
+    const open = openFiles.get(handle);
+    if (!open) throw new Error(`No open file with handle ${handle}`);
+    return open;
   }
-  if (expect.sha256 !== undefined && sha256 !== expect.sha256.toLowerCase()) {
-    throw named(
-      "VerifyError",
-      `checksum mismatch: expected sha256 ${expect.sha256}, got ${sha256}`,
-    );
+
+  /** Throws a `VerifyError` when the bytes are not what was expected. */
+  function check(expect: Expectation, bytes: number, sha256: string): void {
+    if (expect.size !== undefined && bytes !== expect.size) {
+      throw named(
+        "VerifyError",
+        `size mismatch: expected ${expect.size} bytes, got ${bytes}`,
+      );
+    }
+    if (expect.sha256 !== undefined && sha256 !== expect.sha256.toLowerCase()) {
+      throw named(
+        "VerifyError",
+        `checksum mismatch: expected sha256 ${expect.sha256}, got ${sha256}`,
+      );
+    }
   }
-}
 
-function named(name: string, message: string): Error {
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
-
-/** Reads a file from its start into `hash`; returns the bytes read. */
-function hashFrom(file: Deno.FsFile, hash: Hash): number {
-  file.seekSync(0, Deno.SeekMode.Start);
-  const buffer = new Uint8Array(1 << 20);
-  let total = 0;
-  while (true) {
-    const n = file.readSync(buffer);
-    if (n === null || n === 0) break;
-    hash.update(buffer.subarray(0, n));
-    total += n;
+  function named(name: string, message: string): Error {
+    const error = new Error(message);
+    error.name = name;
+    return error;
   }
-  return total;
-}
 
-function ensureDir(dir: string): void {
-  if (madeDirs.has(dir)) return;
-  Deno.mkdirSync(dir, { recursive: true });
-  madeDirs.add(dir);
-}
-
-function sizeOf(path: string): number | undefined {
-  try {
-    return Deno.statSync(path).size;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
+  /** Reads a file from its start into `hash`; returns the bytes read. */
+  function hashFrom(file: Deno.FsFile, hash: Hash): number {
+    file.seekSync(0, Deno.SeekMode.Start);
+    const buffer = new Uint8Array(1 << 20);
+    let total = 0;
+    while (true) {
+      const n = file.readSync(buffer);
+      if (n === null || n === 0) break;
+      hash.update(buffer.subarray(0, n));
+      total += n;
+    }
+    return total;
   }
-}
 
-function removeQuietly(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  function ensureDir(dir: string): void {
+    if (madeDirs.has(dir)) return;
+    Deno.mkdirSync(dir, { recursive: true });
+    madeDirs.add(dir);
+  }
+
+  function sizeOf(path: string): number | undefined {
+    try {
+      return Deno.statSync(path).size;
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return undefined;
+      throw error;
+    }
+  }
+
+  function removeQuietly(path: string): void {
+    try {
+      Deno.removeSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
   }
 }
