@@ -3,6 +3,8 @@ import {
   BACKOFF_DEFAULTS,
   backoffDelay,
   parseRetryAfter,
+  retry,
+  RetryError,
   sleep,
 } from "../lib/engine/retry.ts";
 import { classifyStatus } from "../lib/engine/classify.ts";
@@ -47,4 +49,69 @@ Deno.test("sleep rejects with the signal's reason when aborted", async () => {
   const waiting = sleep(60_000, controller.signal);
   controller.abort(new Error("stop"));
   await assert.rejects(waiting, /stop/);
+});
+
+Deno.test("retry calls again until success, counting attempts", async () => {
+  const delays: number[] = [];
+  let calls = 0;
+  const value = await retry((n) => {
+    calls++;
+    assert.equal(n, calls);
+    return calls < 3
+      ? Promise.reject(new Error("flaky"))
+      : Promise.resolve("done");
+  }, {
+    sleep: (ms) => (delays.push(ms), Promise.resolve()),
+    random: () => 1 - 1e-9,
+  });
+  assert.equal(value, "done");
+  assert.equal(calls, 3);
+  assert.deepEqual(delays, [500, 1000]);
+});
+
+Deno.test("retry gives up with a RetryError whose cause is the last failure", async () => {
+  const noWait = () => Promise.resolve();
+  let calls = 0;
+  const error = await retry(
+    () => Promise.reject(new Error(`fail ${++calls}`)),
+    { maxAttempts: 3, sleep: noWait },
+  )
+    .catch((e) => e);
+  assert.ok(error instanceof RetryError);
+  assert.equal(error.attempts, 3);
+  assert.equal((error.cause as Error).message, "fail 3");
+});
+
+Deno.test("retry rethrows a non-retriable error at once and uses the wait an error asks for", async () => {
+  const delays: number[] = [];
+  let calls = 0;
+  await assert.rejects(
+    retry(() => Promise.reject(new TypeError(`bug ${++calls}`)), {
+      isRetriable: (e) => !(e instanceof TypeError),
+      sleep: () => Promise.resolve(),
+    }),
+    /bug 1/,
+  );
+  assert.equal(calls, 1);
+  await retry(
+    (n) => n === 1 ? Promise.reject(new Error("busy")) : Promise.resolve(),
+    {
+      retryAfter: () => 1234,
+      sleep: (ms) => (delays.push(ms), Promise.resolve()),
+    },
+  );
+  assert.deepEqual(delays, [1234]);
+  await assert.rejects(
+    retry(() => Promise.resolve(), { maxAttempts: 0 }),
+    RangeError,
+  );
+});
+
+Deno.test("retry stops when its signal aborts", async () => {
+  const controller = new AbortController();
+  const error = await retry(() => {
+    controller.abort(new Error("stopped"));
+    return Promise.reject(new Error("fail"));
+  }, { signal: controller.signal }).catch((e) => e);
+  assert.equal(error.message, "stopped");
 });

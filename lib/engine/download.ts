@@ -9,13 +9,13 @@
  */
 
 import type { Job, Outcome } from "./job.ts";
-import { fetchOne, type FetchOneOptions } from "./fetch_one.ts";
+import { fetchOne, type FetchPolicy } from "./fetch_one.ts";
 import { pool } from "./pool.ts";
 import { AttemptError, describeNetworkError } from "./classify.ts";
 import { openWriter, type Writer } from "../writer/client.ts";
 
 /** Options for {@linkcode download}. */
-export interface DownloadOptions extends Omit<FetchOneOptions, "writer"> {
+export interface DownloadOptions extends FetchPolicy {
   /** Directory every job's `dest` is relative to. @default "." */
   outDir?: string;
   /** Most downloads in progress at once. @default 16 */

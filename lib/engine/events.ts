@@ -9,13 +9,17 @@ import type { Job, Outcome } from "./job.ts";
 
 /** A job's first request is about to be sent. */
 export interface StartedEvent {
+  /** The event's kind. */
   type: "started";
+  /** The job. */
   job: Job;
 }
 
 /** Body bytes arrived for a job (emitted per chunk, so progress can count bytes). */
 export interface BytesEvent {
+  /** The event's kind. */
   type: "bytes";
+  /** The job. */
   job: Job;
   /** Bytes in this chunk. */
   bytes: number;
@@ -25,7 +29,9 @@ export interface BytesEvent {
 
 /** An attempt failed in a way worth retrying; the next one starts after `delayMs`. */
 export interface RetryingEvent {
+  /** The event's kind. */
   type: "retrying";
+  /** The job. */
   job: Job;
   /** The attempt that just failed, counting from 1. */
   attempt: number;
@@ -37,7 +43,9 @@ export interface RetryingEvent {
 
 /** A job reached its outcome (any status). */
 export interface DoneEvent {
+  /** The event's kind. */
   type: "done";
+  /** What became of the job. */
   outcome: Outcome;
 }
 

@@ -16,10 +16,10 @@ import {
   describeNetworkError,
 } from "./classify.ts";
 import {
-  backoffDelay,
   type BackoffOptions,
   parseRetryAfter,
-  sleep,
+  retry,
+  RetryError,
 } from "./retry.ts";
 import {
   DEADLINE_DEFAULTS,
@@ -39,10 +39,8 @@ import type {
   WrittenFile,
 } from "../writer/protocol.ts";
 
-/** Options for {@linkcode fetchOne}. */
-export interface FetchOneOptions {
-  /** Where bodies go. */
-  writer: Writer;
+/** How a job is fetched: retries, deadlines, headers, limits, events. */
+export interface FetchPolicy {
   /** Attempts after the first, for retryable failures. @default 5 */
   retries?: number;
   /** Backoff between attempts. @default BACKOFF_DEFAULTS */
@@ -75,6 +73,12 @@ export interface FetchOneOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** Options for {@linkcode fetchOne}: the policy and where bodies go. */
+export interface FetchOneOptions extends FetchPolicy {
+  /** Where bodies go. */
+  writer: Writer;
+}
+
 /** Default attempts after the first for general downloads. */
 export const DEFAULT_RETRIES = 5;
 
@@ -91,7 +95,6 @@ export async function fetchOne(
 ): Promise<Outcome> {
   const began = performance.now();
   const retries = options.retries ?? DEFAULT_RETRIES;
-  const wait = options.sleep ?? sleep;
   let attempts = 0;
   let httpStatus: number | undefined;
   const finish = (
@@ -124,53 +127,47 @@ export async function fetchOne(
       }
     }
     options.onEvent?.({ type: "started", job });
-    while (true) {
+    try {
+      const written = await retry(async (n) => {
+        attempts = n;
+        if (n > 1 && resume) probe = await options.writer.probe(job.dest);
+        return await attempt(job, resume ? probe.part : undefined, options);
+      }, {
+        ...options.backoff,
+        maxAttempts: retries + 1,
+        isRetriable: (error) =>
+          error instanceof AttemptError && error.verdict === "retryable",
+        retryAfter: (error) =>
+          error instanceof AttemptError ? error.retryAfterMs : undefined,
+        onRetry: ({ attempt, error, delayMs }) => {
+          httpStatus = (error as AttemptError).status ?? httpStatus;
+          options.onEvent?.({
+            type: "retrying",
+            job,
+            attempt,
+            reason: (error as Error).message,
+            delayMs,
+          });
+        },
+        signal: options.signal,
+        sleep: options.sleep,
+      });
+      return finish("ok", {
+        bytes: written.bytes,
+        sha256: written.sha256,
+        httpStatus: written.status,
+      });
+    } catch (error) {
       if (options.signal?.aborted) {
         return finish("cancelled", { reason: "interrupted" });
       }
-      attempts++;
-      try {
-        const written = await attempt(
-          job,
-          resume ? probe.part : undefined,
-          options,
-        );
-        return finish("ok", {
-          bytes: written.bytes,
-          sha256: written.sha256,
-          httpStatus: written.status,
-        });
-      } catch (error) {
-        if (options.signal?.aborted) {
-          return finish("cancelled", { reason: "interrupted" });
-        }
-        const failure = asAttemptError(error);
-        httpStatus = failure.status ?? httpStatus;
-        if (failure.verdict === "not_found") {
-          return finish("not_found", { reason: failure.message });
-        }
-        if (failure.verdict === "fatal" || attempts > retries) {
-          return finish("error", { reason: failure.message });
-        }
-        const delayMs = backoffDelay(
-          attempts,
-          failure.retryAfterMs,
-          options.backoff,
-        );
-        options.onEvent?.({
-          type: "retrying",
-          job,
-          attempt: attempts,
-          reason: failure.message,
-          delayMs,
-        });
-        try {
-          await wait(delayMs, options.signal);
-        } catch {
-          return finish("cancelled", { reason: "interrupted" });
-        }
-        if (resume) probe = await options.writer.probe(job.dest);
-      }
+      const failure = error instanceof RetryError ? error.cause : error;
+      if (!(failure instanceof AttemptError)) throw failure; // writer trouble or a bug: below
+      httpStatus = failure.status ?? httpStatus;
+      return finish(
+        failure.verdict === "not_found" ? "not_found" : "error",
+        { reason: failure.message },
+      );
     }
   } catch (error) {
     // A missing permission stops the run (the CLI prints one line, exit 2);
@@ -435,11 +432,6 @@ function verifyFailure(error: unknown): never {
     throw new AttemptError(error.message, "retryable", { cause: error });
   }
   throw error;
-}
-
-function asAttemptError(error: unknown): AttemptError {
-  if (error instanceof AttemptError) return error;
-  throw error; // a writer failure or a bug: handled by fetchOne's outer catch
 }
 
 function contentLength(headers: Headers): number | undefined {

@@ -109,3 +109,91 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/** Options for {@linkcode retry}. */
+export interface RetryOptions<E = unknown> extends BackoffOptions {
+  /** Attempts in all, the first included. @default 5 */
+  maxAttempts?: number;
+  /** Whether an error is worth another attempt; others are rethrown at once. @default () => true */
+  isRetriable?: (error: E) => boolean;
+  /** A wait the error asks for (e.g. from `Retry-After`), in ms; used instead of backoff. @default () => undefined */
+  retryAfter?: (error: E) => number | undefined;
+  /** Called before each wait, e.g. to report the retry. @default undefined */
+  onRetry?: (info: { attempt: number; error: E; delayMs: number }) => void;
+  /** Stops waiting and attempting; `retry` then rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Waits between attempts; replaceable so tests need not wait. @default sleep */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** Thrown by {@linkcode retry} when every attempt failed; `cause` is the last failure. */
+export class RetryError extends Error {
+  /** Attempts made. */
+  readonly attempts: number;
+  /**
+   * Makes the error.
+   *
+   * @param cause The last failure.
+   * @param attempts Attempts made.
+   */
+  constructor(cause: unknown, attempts: number) {
+    super(`Retrying exceeded the maxAttempts (${attempts}).`, { cause });
+    this.name = "RetryError";
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * Calls `fn` until it succeeds, waiting between attempts with
+ * {@linkcode backoffDelay} (or the wait the error asks for).
+ *
+ * Like `@std/async`'s `retry`: same option names, a {@linkcode RetryError}
+ * whose `cause` is the last failure. It differs in that a non-retriable
+ * error is rethrown as it is, at once, and `fn` receives the attempt number.
+ *
+ * @example
+ * ```ts
+ * import { retry } from "./retry.ts";
+ * let calls = 0;
+ * const value = await retry(async () => {
+ *   if (++calls < 3) throw new Error("flaky");
+ *   return "done";
+ * }, { minTimeout: 1 });
+ * // value === "done", calls === 3
+ * ```
+ *
+ * @param fn The work; gets the attempt number, counting from 1.
+ * @param options Attempts, backoff, which errors to retry, cancellation.
+ * @returns What `fn` returned.
+ * @throws {RetryError} When every attempt failed with a retriable error.
+ * @throws {RangeError} When `maxAttempts` is not a positive integer.
+ */
+export async function retry<T, E = unknown>(
+  fn: (attempt: number) => Promise<T>,
+  options: RetryOptions<E> = {},
+): Promise<T> {
+  const maxAttempts = options.maxAttempts ?? 5;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
+    throw new RangeError(
+      `Cannot use "maxAttempts": expected a positive integer, got "${maxAttempts}"`,
+    );
+  }
+  const wait = options.sleep ?? sleep;
+  for (let attempt = 1;; attempt++) {
+    options.signal?.throwIfAborted();
+    try {
+      return await fn(attempt);
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      if (options.isRetriable && !options.isRetriable(error as E)) throw error;
+      if (attempt >= maxAttempts) throw new RetryError(error, attempt);
+      const delayMs = backoffDelay(
+        attempt,
+        options.retryAfter?.(error as E),
+        options,
+      );
+      options.onRetry?.({ attempt, error: error as E, delayMs });
+      await wait(delayMs, options.signal);
+    }
+  }
+}

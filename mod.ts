@@ -1,0 +1,60 @@
+/**
+ * bulkget as a library: download many files at once from a Deno program,
+ * with the same engine as the `bulkget` command (pooled concurrency, retries
+ * with backoff, deadlines, resume, verified atomic writes by a writer
+ * Worker).
+ *
+ * @example Download a list of URLs
+ * ```ts ignore
+ * import { download, jobsFromUrls } from "./mod.ts";
+ *
+ * const jobs = jobsFromUrls(["http://127.0.0.1:8001/flags/br/br.gif"]);
+ * for await (const outcome of download(jobs, { outDir: "downloads", concurrency: 8 })) {
+ *   console.log(outcome.job.dest, outcome.status, outcome.reason ?? "");
+ * }
+ * ```
+ *
+ * @module
+ */
+
+export { download, type DownloadOptions } from "./lib/engine/download.ts";
+export type { FetchPolicy } from "./lib/engine/fetch_one.ts";
+export type { Job, Outcome, OutcomeStatus } from "./lib/engine/job.ts";
+export type {
+  BytesEvent,
+  DoneEvent,
+  EngineEvent,
+  EventListener,
+  RetryingEvent,
+  StartedEvent,
+} from "./lib/engine/events.ts";
+export { pool, type PoolOptions } from "./lib/engine/pool.ts";
+export {
+  backoffDelay,
+  type BackoffOptions,
+  parseRetryAfter,
+  retry,
+  RetryError,
+  type RetryOptions,
+} from "./lib/engine/retry.ts";
+export { classifyStatus, type Verdict } from "./lib/engine/classify.ts";
+export { type Deadlines } from "./lib/engine/deadline.ts";
+export { jobsFromUrls, type UrlArgsOptions } from "./lib/source/args.ts";
+export { jobsFromList, type ListOptions } from "./lib/source/url_list.ts";
+export { type Aria2Options, jobsFromAria2 } from "./lib/source/aria2.ts";
+export {
+  jobsFromManifest,
+  type ManifestOptions,
+} from "./lib/source/manifest.ts";
+export { dedupeDestinations, type DedupeOptions } from "./lib/source/dedupe.ts";
+export { SourceError } from "./lib/source/source_error.ts";
+export {
+  destFromUrl,
+  type DestFromUrlOptions,
+  safeDest,
+  type SafeNameOptions,
+  UnsafeNameError,
+} from "./lib/writer/safe_name.ts";
+export type { LineInput } from "./lib/source/lines.ts";
+
+export { redactUrl } from "./lib/report/redact.ts";
