@@ -441,3 +441,58 @@ Deno.test("get under narrow permissions works, and a missing one is one line nam
     assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
   }
 });
+
+Deno.test("get --update asks with the remembered validators and fetches only what changed", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const urls = [
+    `${server.url}/files/1000/a.bin`,
+    `${server.url}/files/3000000/b.bin`,
+  ];
+  const first = await runBulkget(["get", ...urls, "-o", "out", "--update"], {
+    cwd,
+  });
+  assert.equal(first.code, 0, first.stderr);
+  assert.ok(listDir(`${cwd}/out`).includes(".bulkget-state.jsonl"));
+  server.resetStats();
+  const second = await runBulkget([
+    "get",
+    ...urls,
+    "-o",
+    "out",
+    "--update",
+    "--report",
+    "r.json",
+  ], { cwd });
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /^bulkget: 0 downloaded, 2 unchanged;/m);
+  const recent = server.stats().recent;
+  assert.equal(recent.length, 2);
+  for (const r of recent) {
+    assert.ok(r.headers["if-none-match"], `${r.path} sent its ETag`);
+    assert.equal(r.status, 304);
+  }
+  const report = JSON.parse(await Deno.readTextFile(`${cwd}/r.json`)) as Report;
+  assert.equal(report.totals.not_modified, 2);
+  // A file whose remembered ETag no longer matches is fetched again, whole.
+  const state = `${cwd}/out/.bulkget-state.jsonl`;
+  await Deno.writeTextFile(
+    state,
+    JSON.stringify({ dest: "a.bin", etag: '"old"' }) + "\n",
+    { append: true },
+  );
+  server.resetStats();
+  const third = await runBulkget(["get", ...urls, "-o", "out", "--update"], {
+    cwd,
+  });
+  assert.equal(third.code, 0, third.stderr);
+  assert.match(third.stdout, /^bulkget: 1 downloaded, 1 unchanged;/m);
+  assert.deepEqual(
+    Deno.readFileSync(`${cwd}/out/a.bin`),
+    generatedBody("a.bin", 1000),
+  );
+  assert.equal(
+    (await runBulkget(["get", urls[0], "--update", "--force"], { cwd })).code,
+    2,
+  );
+});

@@ -32,10 +32,12 @@ import {
   redirectTarget,
 } from "./redirect.ts";
 import type { Writer } from "../writer/client.ts";
+import type { ValidatorStore } from "../writer/validators.ts";
 import type {
   Expectation,
   PartMeta,
   ProbeResult,
+  Validators,
   WrittenFile,
 } from "../writer/protocol.ts";
 
@@ -58,7 +60,22 @@ export interface FetchPolicy {
    * matches the job's size and checksum (when known), or `"overwrite"` it.
    * @default "skip"
    */
-  existing?: "skip" | "overwrite";
+  existing?: "skip" | "overwrite" | "update";
+  /**
+   * ETag / Last-Modified remembered from earlier runs, by destination, for
+   * `existing: "update"` (a conditional GET: 304 means unchanged). When
+   * given, the validators of every file written are recorded for the next
+   * run (the writer appends them to the output directory's state file).
+   * @default undefined
+   */
+  validators?: ValidatorStore;
+  /**
+   * Names the file from the response (e.g. its `Content-Disposition`);
+   * returns a safe destination, or undefined to keep the job's. Turns resume
+   * off, since the name is only known once the response arrives.
+   * @default undefined
+   */
+  nameFromResponse?: (job: Job, headers: Headers) => string | undefined;
   /** Continue a `.part` left by an earlier run with `Range` / `If-Range`. @default true */
   resume?: boolean;
   /** Bodies of at most this many bytes (by `Content-Length`) are read whole and written in one go. @default 1048576 */
@@ -77,6 +94,16 @@ export interface FetchPolicy {
 export interface FetchOneOptions extends FetchPolicy {
   /** Where bodies go. */
   writer: Writer;
+}
+
+/** What one successful attempt produced. */
+interface AttemptResult extends WrittenFile {
+  /** The response's status. */
+  status: number;
+  /** Where the file went (the job's, or the name the response gave). */
+  dest: string;
+  /** A conditional GET found the file unchanged (304). */
+  notModified?: boolean;
 }
 
 /** Default attempts after the first for general downloads. */
@@ -115,23 +142,31 @@ export async function fetchOne(
   };
 
   try {
-    const resume = options.resume ?? true;
+    const resume = (options.resume ?? true) && !options.nameFromResponse;
     const existing = options.existing ?? "skip";
-    let probe = existing === "skip" || resume
+    let probe = existing !== "overwrite" || resume
       ? await options.writer.probe(job.dest)
       : {};
-    if (existing === "skip" && probe.finalSize !== undefined) {
+    let conditional: Validators | undefined;
+    if (probe.finalSize !== undefined && existing === "skip") {
       const kept = await keptFile(job, probe.finalSize, options.writer);
       if (kept) {
         return finish("skipped", { bytes: kept.bytes, sha256: kept.sha256 });
       }
+    } else if (probe.finalSize !== undefined && existing === "update") {
+      conditional = options.validators?.get(job.dest);
     }
     options.onEvent?.({ type: "started", job });
     try {
       const written = await retry(async (n) => {
         attempts = n;
         if (n > 1 && resume) probe = await options.writer.probe(job.dest);
-        return await attempt(job, resume ? probe.part : undefined, options);
+        return await attempt(
+          job,
+          resume ? probe.part : undefined,
+          conditional,
+          options,
+        );
       }, {
         ...options.backoff,
         maxAttempts: retries + 1,
@@ -152,6 +187,13 @@ export async function fetchOne(
         signal: options.signal,
         sleep: options.sleep,
       });
+      if (written.notModified) {
+        return finish("not_modified", {
+          bytes: probe.finalSize ?? 0,
+          httpStatus: written.status,
+        });
+      }
+      if (written.dest !== job.dest) job = { ...job, dest: written.dest };
       return finish("ok", {
         bytes: written.bytes,
         sha256: written.sha256,
@@ -204,8 +246,9 @@ async function keptFile(
 async function attempt(
   job: Job,
   part: ProbeResult["part"],
+  conditional: Validators | undefined,
   options: FetchOneOptions,
-): Promise<WrittenFile & { status: number }> {
+): Promise<AttemptResult> {
   const deadline = startDeadline(
     { ...DEADLINE_DEFAULTS, ...options.deadlines },
     options.signal,
@@ -222,10 +265,24 @@ async function attempt(
     if (offset > 0) {
       headers.set("range", `bytes=${offset}-`);
       headers.set("if-range", validator!);
+    } else if (conditional?.etag) {
+      headers.set("if-none-match", conditional.etag);
+    } else if (conditional?.lastModified) {
+      headers.set("if-modified-since", conditional.lastModified);
     }
 
     const response = await request(job.url, headers, deadline.signal, options);
     deadline.headersArrived();
+    if (response.status === 304 && conditional) {
+      await response.body?.cancel();
+      return {
+        notModified: true,
+        status: 304,
+        dest: job.dest,
+        bytes: 0,
+        sha256: "",
+      };
+    }
     const verdict = classifyStatus(response.status);
     if (verdict !== "ok") {
       await response.body?.cancel();
@@ -276,6 +333,12 @@ async function attempt(
       );
     }
     const expect: Expectation = { size: job.size ?? total, sha256: job.sha256 };
+    const dest = options.nameFromResponse?.(job, response.headers) ?? job.dest;
+    const etag = response.headers.get("etag") ?? undefined;
+    const lastModified = response.headers.get("last-modified") ?? undefined;
+    const record = options.validators && (etag || lastModified)
+      ? { etag, lastModified }
+      : undefined;
 
     if (
       !resumed && length !== undefined &&
@@ -289,19 +352,17 @@ async function attempt(
         );
       }
       options.onEvent?.({ type: "bytes", job, bytes: body.byteLength, total });
-      const written = await options.writer.put(job.dest, body, expect)
+      const written = await options.writer.put(dest, body, expect, record)
         .catch(verifyFailure);
-      return { ...written, status: response.status };
+      return { ...written, status: response.status, dest };
     }
 
-    const etag = response.headers.get("etag") ?? undefined;
-    const lastModified = response.headers.get("last-modified") ?? undefined;
     const resumable = (etag !== undefined || lastModified !== undefined) &&
       response.headers.get("accept-ranges") === "bytes";
     const meta: PartMeta | undefined = resumable
       ? { url: job.url, etag, lastModified, total }
       : undefined;
-    const file = await options.writer.open(job.dest, start, meta);
+    const file = await options.writer.open(dest, start, meta);
     let received = 0;
     try {
       if (response.body === null) {
@@ -338,9 +399,9 @@ async function attempt(
       );
       throw failure;
     }
-    const written = await options.writer.commit(file, expect)
+    const written = await options.writer.commit(file, expect, record)
       .catch(verifyFailure);
-    return { ...written, status: response.status };
+    return { ...written, status: response.status, dest };
   } finally {
     deadline.dispose();
   }

@@ -14,6 +14,7 @@ import type {
   Expectation,
   PartMeta,
   ProbeResult,
+  Validators,
   WriterBatch,
   WriterReply,
   WriterRequest,
@@ -41,11 +42,15 @@ export interface OpenHandle {
 
 /** The writer's API, used by the engine. */
 export interface Writer {
-  /** Writes a whole body as `dest` (via `.part`, verified, renamed). */
+  /**
+   * Writes a whole body as `dest` (via `.part`, verified, renamed), and
+   * records its validators in the state file when `record` is given.
+   */
   put(
     dest: string,
     data: Uint8Array,
     expect: Expectation,
+    record?: Validators,
   ): Promise<WrittenFile>;
   /** What is on disk for `dest`: a final file, a `.part` with resume facts. */
   probe(dest: string): Promise<ProbeResult>;
@@ -55,8 +60,12 @@ export interface Writer {
   open(dest: string, offset: number, meta?: PartMeta): Promise<OpenHandle>;
   /** Queues a chunk; resolves when there is room for more. */
   write(file: OpenHandle, data: Uint8Array): Promise<void>;
-  /** Verifies and renames the file into place. */
-  commit(file: OpenHandle, expect: Expectation): Promise<WrittenFile>;
+  /** Verifies and renames the file into place (and records `record`, as `put` does). */
+  commit(
+    file: OpenHandle,
+    expect: Expectation,
+    record?: Validators,
+  ): Promise<WrittenFile>;
   /** Closes the file; keeps the `.part` for a later resume when asked. */
   abort(file: OpenHandle, keepPart: boolean): Promise<void>;
   /** Flushes everything, closes open files (keeping their `.part`) and ends the Worker. */
@@ -176,13 +185,14 @@ export function openWriter(options: WriterOptions): Writer {
   }
 
   return {
-    put(dest, data, expect) {
+    put(dest, data, expect, record) {
       return send({
         op: "put",
         id: nextId++,
         dest,
         data: ownBuffer(data),
         expect,
+        record,
       }, data);
     },
     probe(dest) {
@@ -215,8 +225,14 @@ export function openWriter(options: WriterOptions): Writer {
       }
       if (failure) throw failure;
     },
-    commit(file, expect) {
-      return send({ op: "commit", id: nextId++, handle: file.handle, expect });
+    commit(file, expect, record) {
+      return send({
+        op: "commit",
+        id: nextId++,
+        handle: file.handle,
+        expect,
+        record,
+      });
     },
     abort(file, keepPart) {
       return send({ op: "abort", id: nextId++, handle: file.handle, keepPart });

@@ -23,6 +23,8 @@ export interface DestPaths {
 export const PART_SUFFIX = ".part";
 /** Suffix of the resume facts beside a `.part`. */
 export const META_SUFFIX = ".part.json";
+/** The file in the output directory where `--update` runs keep validators. */
+export const STATE_FILE = ".bulkget-state.jsonl";
 
 /**
  * Resolves `dest` under `outDir`, refusing anything that would land outside it.

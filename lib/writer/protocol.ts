@@ -25,6 +25,14 @@ export interface PartMeta {
   total?: number;
 }
 
+/** HTTP validators of a written file, recorded for `--update` runs. */
+export interface Validators {
+  /** The response's `ETag`. */
+  etag?: string;
+  /** The response's `Last-Modified`. */
+  lastModified?: string;
+}
+
 /** A request from the client; `id` pairs it with its reply. */
 export type WriterRequest =
   | {
@@ -33,12 +41,19 @@ export type WriterRequest =
     dest: string;
     data: ArrayBuffer;
     expect: Expectation;
+    record?: Validators;
   }
   | { op: "probe"; id: number; dest: string }
   | { op: "verify"; id: number; dest: string; expect: Expectation }
   | { op: "open"; id: number; dest: string; offset: number; meta?: PartMeta }
   | { op: "chunk"; id: number; handle: number; data: ArrayBuffer }
-  | { op: "commit"; id: number; handle: number; expect: Expectation }
+  | {
+    op: "commit";
+    id: number;
+    handle: number;
+    expect: Expectation;
+    record?: Validators;
+  }
   | { op: "abort"; id: number; handle: number; keepPart: boolean }
   | { op: "close"; id: number };
 

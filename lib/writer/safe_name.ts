@@ -34,7 +34,7 @@
  * @module
  */
 
-import { META_SUFFIX, PART_SUFFIX } from "./paths.ts";
+import { META_SUFFIX, PART_SUFFIX, STATE_FILE } from "./paths.ts";
 
 /** The common file-system limit on one name, in bytes. */
 const FS_NAME_BYTES = 255;
@@ -281,6 +281,9 @@ function unsafeReason(
   const pathBytes = utf8Length(path);
   if (pathBytes > maxPathBytes) {
     return `it is ${pathBytes} bytes long, the limit is ${maxPathBytes}`;
+  }
+  if (path.toLowerCase() === STATE_FILE) {
+    return `${quote(path)} is bulkget's own state file`;
   }
   for (const segment of path.split("/")) {
     if (segment === "") return "empty segments are not allowed";

@@ -22,11 +22,13 @@ import {
   destPaths,
   META_SUFFIX,
   PART_SUFFIX,
+  STATE_FILE,
 } from "./paths.ts";
 import type {
   Expectation,
   PartMeta,
   ProbeResult,
+  Validators,
   WriterBatch,
   WriterReply,
   WriterRequest,
@@ -39,6 +41,8 @@ export interface WriterWorkerDeps {
   createHash: typeof CreateHash;
   /** Where a destination's files live (from `paths.ts`). */
   destPaths: typeof destPaths;
+  /** The state file's name in the output directory (validators for `--update`). */
+  stateFile: string;
 }
 
 /** The global scope of the Worker, as this code uses it. */
@@ -61,7 +65,9 @@ export function writerWorkerUrl(): string {
     `const PART_SUFFIX = ${JSON.stringify(PART_SUFFIX)};`,
     `const META_SUFFIX = ${JSON.stringify(META_SUFFIX)};`,
     destPaths.toString(),
-    `(${writerWorker.toString()})({ createHash, destPaths });`,
+    `(${writerWorker.toString()})({ createHash, destPaths, stateFile: ${
+      JSON.stringify(STATE_FILE)
+    } });`,
   ].join("\n");
   return URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
 }
@@ -72,9 +78,10 @@ export function writerWorkerUrl(): string {
  * @param deps Hashing and path helpers (see {@linkcode WriterWorkerDeps}).
  */
 export function writerWorker(deps: WriterWorkerDeps): void {
-  const { createHash, destPaths } = deps;
+  const { createHash, destPaths, stateFile } = deps;
   const scope = self as unknown as WorkerScope;
   interface OpenFile {
+    dest: string;
     paths: DestPaths;
     file: Deno.FsFile;
     hash: Hash;
@@ -85,6 +92,8 @@ export function writerWorker(deps: WriterWorkerDeps): void {
 
   let outDir = ".";
   const madeDirs = new Set<string>();
+  /** Validator lines waiting to be appended to the state file, one write per batch. */
+  let stateLines = "";
   const openFiles = new Map<number, OpenFile>();
   let nextHandle = 1;
 
@@ -109,6 +118,15 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       }
       if (request.op === "close") closing = true;
     }
+    if (stateLines !== "") {
+      try {
+        Deno.writeTextFileSync(`${outDir}/${stateFile}`, stateLines, {
+          append: true,
+        });
+      } finally {
+        stateLines = "";
+      }
+    }
     scope.postMessage({ items: replies });
     if (closing) scope.close();
   };
@@ -118,7 +136,11 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   ): WrittenFile | ProbeResult | number | undefined {
     switch (request.op) {
       case "put":
-        return put(request.dest, new Uint8Array(request.data), request.expect);
+        return remember(
+          request.dest,
+          put(request.dest, new Uint8Array(request.data), request.expect),
+          request.record,
+        );
       case "probe":
         return probe(request.dest);
       case "verify":
@@ -136,7 +158,11 @@ export function writerWorker(deps: WriterWorkerDeps): void {
         return undefined;
       }
       case "commit":
-        return commit(request.handle, request.expect);
+        return remember(
+          fileOf(request.handle).dest,
+          commit(request.handle, request.expect),
+          request.record,
+        );
       case "abort":
         abort(request.handle, request.keepPart);
         return undefined;
@@ -144,6 +170,16 @@ export function writerWorker(deps: WriterWorkerDeps): void {
         for (const handle of openFiles.keys()) abort(handle, true);
         return undefined;
     }
+  }
+
+  /** Queues a state line recording `dest`'s validators, after it was written. */
+  function remember(
+    dest: string,
+    written: WrittenFile,
+    record: Validators | undefined,
+  ): WrittenFile {
+    if (record) stateLines += JSON.stringify({ dest, ...record }) + "\n";
+    return written;
   }
 
   function put(
@@ -219,7 +255,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     }
     if (meta) Deno.writeTextFileSync(paths.meta, JSON.stringify(meta));
     const handle = nextHandle++;
-    openFiles.set(handle, { paths, file, hash, bytes });
+    openFiles.set(handle, { dest, paths, file, hash, bytes });
     return handle;
   }
 
