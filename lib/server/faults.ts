@@ -1,0 +1,542 @@
+/**
+ * The faults the test server injects, after Toxiproxy: latency with jitter,
+ * error statuses, connection resets, truncated bodies, stalls, slow bodies
+ * and corrupted bodies. Each is chosen by a rate from 0 to 1; they combine.
+ *
+ * ## Flag syntax (`bulkget serve --fault SPEC`, repeatable)
+ *
+ * `SPEC` is `KIND[=RATE][:PARAM]...`; `RATE` is a share from 0 to 1
+ * (default 1, every response). Durations are a number with `ms`, `s` or `m`
+ * (a bare number is milliseconds); sizes are bytes with an optional `k`, `m`
+ * or `g` (KiB, MiB, GiB).
+ *
+ * | spec | effect |
+ * |---|---|
+ * | `503=0.25` | any status 400 to 599 (500, 502, 503, 504, 408, 429, …): that share of responses is replaced by that status |
+ * | `429=0.1:retry-after=2` | … with `Retry-After: 2` (seconds form; every 429 has one, default 1) |
+ * | `429=0.1:retry-after-date=2` | … with `Retry-After` as an HTTP-date 2 s ahead |
+ * | `delay=0.5:500ms[:jitter=200ms]` | latency before the response headers, ± jitter |
+ * | `reset=0.1:2048` | the connection is closed after 2048 body bytes (default: half the body) |
+ * | `truncate=0.1[:BYTES]` | `Content-Length` is the full size but BYTES fewer are sent, then the connection closes (default 1) |
+ * | `stall=0.05:10s[:after=BYTES]` | headers (and BYTES of body, default 0) sent, then the body pauses |
+ * | `slow=1:65536` | the body is sent at most 65536 bytes per second |
+ * | `corrupt=0.1` | right length, but one byte (in the middle of the body) is flipped |
+ *
+ * The command line also has `--delay MS`, `--jitter MS` and `--slow BPS`,
+ * which set `delay` and `slow` (rate 1 unless a preset or `--fault` gave one).
+ *
+ * ## Draws
+ *
+ * Every request (except `/stats`) takes exactly {@linkcode DRAWS_PER_REQUEST}
+ * numbers from the server's seeded source, in arrival order and always in the
+ * same order (status, latency, jitter, reset, truncate, stall, slow,
+ * corrupt), whatever is configured; so the same seed and the same request
+ * order give the same faults. Status faults exclude each other (one draw
+ * walks their cumulative rates, so their rates must sum to at most 1); the
+ * others are independent. A status fault replaces the body, so body faults
+ * only apply to 200/206 responses with a body; reset wins over truncate.
+ *
+ * @module
+ */
+
+import type { Random } from "./random.ts";
+
+/** A share of responses replaced by an error status. */
+export interface StatusFault {
+  /** The status sent, 400 to 599. */
+  status: number;
+  /** Share of responses, 0 to 1. @default 1 */
+  rate?: number;
+  /** Seconds for `Retry-After`; every 429 carries one. @default 1 for 429, none otherwise */
+  retryAfter?: number;
+  /** Send `Retry-After` as an HTTP-date instead of seconds. @default false */
+  retryAfterDate?: boolean;
+}
+
+/** Latency before the response headers. */
+export interface LatencyFault {
+  /** Share of responses delayed. @default 1 */
+  rate?: number;
+  /** Fixed latency in milliseconds. @default 0 */
+  ms?: number;
+  /** Plus or minus this many milliseconds, uniformly (never below 0 in total). @default 0 */
+  jitter?: number;
+}
+
+/** The connection is closed after some bytes of the body. */
+export interface ResetFault {
+  /** Share of responses. @default 1 */
+  rate?: number;
+  /** Body bytes sent before closing. @default half the body */
+  after?: number;
+}
+
+/** `Content-Length` promises more than is sent, then the connection closes. */
+export interface TruncateFault {
+  /** Share of responses. @default 1 */
+  rate?: number;
+  /** Bytes left out at the end. @default 1 */
+  missing?: number;
+}
+
+/** The body pauses after the headers (and maybe some bytes). */
+export interface StallFault {
+  /** Share of responses. @default 1 */
+  rate?: number;
+  /** Pause in milliseconds. @default 10000 */
+  ms?: number;
+  /** Body bytes sent before the pause. @default 0 */
+  after?: number;
+}
+
+/** A bytes-per-second cap on the body. */
+export interface SlowFault {
+  /** Share of responses. @default 1 */
+  rate?: number;
+  /** The cap, bytes per second. @default 65536 */
+  bytesPerSecond?: number;
+}
+
+/** Right length, wrong bytes. */
+export interface CorruptFault {
+  /** Share of responses. @default 1 */
+  rate?: number;
+}
+
+/** Which faults a server injects, and how often. Every field is optional. */
+export interface FaultConfig {
+  /** Error statuses; their rates must sum to at most 1. @default [] */
+  statuses?: StatusFault[];
+  /** Latency and jitter. @default none */
+  latency?: LatencyFault;
+  /** Connection reset mid-body. @default none */
+  reset?: ResetFault;
+  /** Short body under a full `Content-Length`. @default none */
+  truncate?: TruncateFault;
+  /** A pause in the body. @default none */
+  stall?: StallFault;
+  /** A bytes-per-second cap. @default none */
+  slow?: SlowFault;
+  /** A flipped byte. @default none */
+  corrupt?: CorruptFault;
+}
+
+/** What happens to one request, drawn by {@linkcode drawFaults}. */
+export interface FaultPlan {
+  /** Milliseconds to wait before answering (0 for none). */
+  delayMs: number;
+  /** Replace the response by this status. */
+  status?: StatusFault;
+  /** Close after this many body bytes (`-1` for half the body). */
+  reset?: number;
+  /** Leave this many bytes out at the end. */
+  truncate?: number;
+  /** Pause the body. */
+  stall?: { ms: number; after: number };
+  /** Cap the body rate, bytes per second. */
+  slow?: number;
+  /** Flip one byte. */
+  corrupt: boolean;
+}
+
+/** How many numbers each request takes from the random source. */
+export const DRAWS_PER_REQUEST = 8;
+
+const KINDS = ["delay", "reset", "truncate", "stall", "slow", "corrupt"];
+
+/**
+ * Draws the faults for one request. Always takes exactly
+ * {@linkcode DRAWS_PER_REQUEST} numbers from `random`.
+ *
+ * @param config The (validated) fault configuration.
+ * @param random The server's seeded random source.
+ * @returns The plan for this request.
+ */
+export function drawFaults(config: FaultConfig, random: Random): FaultPlan {
+  const uStatus = random(), uLatency = random(), uJitter = random();
+  const uReset = random(), uTruncate = random(), uStall = random();
+  const uSlow = random(), uCorrupt = random();
+  const plan: FaultPlan = { delayMs: 0, corrupt: false };
+  if (config.statuses) {
+    let cumulative = 0;
+    for (const fault of config.statuses) {
+      cumulative += fault.rate ?? 1;
+      if (uStatus < cumulative) {
+        plan.status = fault;
+        break;
+      }
+    }
+  }
+  const { latency, reset, truncate, stall, slow, corrupt } = config;
+  if (latency && uLatency < (latency.rate ?? 1)) {
+    const jitter = latency.jitter ?? 0;
+    plan.delayMs = Math.max(
+      0,
+      Math.round((latency.ms ?? 0) + jitter * (2 * uJitter - 1)),
+    );
+  }
+  if (reset && uReset < (reset.rate ?? 1)) plan.reset = reset.after ?? -1;
+  else if (truncate && uTruncate < (truncate.rate ?? 1)) {
+    plan.truncate = truncate.missing ?? 1;
+  }
+  if (stall && uStall < (stall.rate ?? 1)) {
+    plan.stall = { ms: stall.ms ?? 10_000, after: stall.after ?? 0 };
+  }
+  if (slow && uSlow < (slow.rate ?? 1)) {
+    plan.slow = slow.bytesPerSecond ?? 65536;
+  }
+  if (corrupt && uCorrupt < (corrupt.rate ?? 1)) plan.corrupt = true;
+  return plan;
+}
+
+/**
+ * Combines two configurations: for each kind, the fields of `override` win
+ * over those of `base`; status faults are combined by status code.
+ *
+ * @param base For example a preset's faults.
+ * @param override For example the command line's.
+ * @returns A new configuration.
+ */
+export function mergeFaults(
+  base: FaultConfig = {},
+  override: FaultConfig = {},
+): FaultConfig {
+  const out: FaultConfig = {};
+  const byStatus = new Map<number, StatusFault>();
+  for (const f of [...(base.statuses ?? []), ...(override.statuses ?? [])]) {
+    byStatus.set(f.status, { ...byStatus.get(f.status), ...f });
+  }
+  if (byStatus.size > 0) out.statuses = [...byStatus.values()];
+  for (const key of OBJECT_KEYS) {
+    if (base[key] || override[key]) {
+      // deno-lint-ignore no-explicit-any -- the same key on the same type
+      (out as any)[key] = { ...base[key], ...override[key] };
+    }
+  }
+  return out;
+}
+
+const OBJECT_KEYS = [
+  "latency",
+  "reset",
+  "truncate",
+  "stall",
+  "slow",
+  "corrupt",
+] as const;
+
+/**
+ * Checks a configuration, so that a mistake fails at start rather than
+ * mid-run.
+ *
+ * @param config The configuration to check.
+ * @returns The same configuration.
+ * @throws {RangeError} When a rate, size, duration or status is out of range.
+ * @throws {TypeError} When a value is not a number.
+ */
+export function validateFaults(config: FaultConfig): FaultConfig {
+  let sum = 0;
+  for (const f of config.statuses ?? []) {
+    checkInteger(`status`, f.status, 400, 599);
+    sum += checkRate(`${f.status}`, f.rate);
+    if (f.retryAfter !== undefined) {
+      checkNumber(`${f.status} retry-after`, f.retryAfter, 0, 1e9);
+    }
+  }
+  if (sum > 1 + 1e-9) {
+    throw new RangeError(
+      `Cannot use status faults: their rates sum to ${sum}, more than 1`,
+    );
+  }
+  const { latency, reset, truncate, stall, slow, corrupt } = config;
+  if (latency) {
+    checkRate("delay", latency.rate);
+    if (latency.ms !== undefined) checkNumber("delay", latency.ms, 0, 3.6e6);
+    if (latency.jitter !== undefined) {
+      checkNumber("jitter", latency.jitter, 0, 3.6e6);
+    }
+  }
+  if (reset) {
+    checkRate("reset", reset.rate);
+    if (reset.after !== undefined) {
+      checkInteger("reset", reset.after, 0, Number.MAX_SAFE_INTEGER);
+    }
+  }
+  if (truncate) {
+    checkRate("truncate", truncate.rate);
+    if (truncate.missing !== undefined) {
+      checkInteger("truncate", truncate.missing, 1, Number.MAX_SAFE_INTEGER);
+    }
+  }
+  if (stall) {
+    checkRate("stall", stall.rate);
+    if (stall.ms !== undefined) checkNumber("stall", stall.ms, 0, 3.6e6);
+    if (stall.after !== undefined) {
+      checkInteger("stall after", stall.after, 0, Number.MAX_SAFE_INTEGER);
+    }
+  }
+  if (slow) {
+    checkRate("slow", slow.rate);
+    if (slow.bytesPerSecond !== undefined) {
+      checkNumber("slow", slow.bytesPerSecond, 1, Number.MAX_SAFE_INTEGER);
+    }
+  }
+  if (corrupt) checkRate("corrupt", corrupt.rate);
+  return config;
+}
+
+function checkNumber(what: string, value: unknown, min: number, max: number) {
+  if (typeof value !== "number" || Number.isNaN(value)) {
+    throw new TypeError(
+      `Cannot use ${what}: expected a number, got ${JSON.stringify(value)}`,
+    );
+  }
+  if (value < min || value > max) {
+    throw new RangeError(
+      `Cannot use ${what}: expected ${min} to ${max}, got ${value}`,
+    );
+  }
+  return value;
+}
+
+function checkInteger(what: string, value: unknown, min: number, max: number) {
+  checkNumber(what, value, min, max);
+  if (!Number.isInteger(value)) {
+    throw new RangeError(
+      `Cannot use ${what}: expected an integer, got ${value}`,
+    );
+  }
+}
+
+function checkRate(what: string, rate: number | undefined): number {
+  if (rate === undefined) return 1;
+  return checkNumber(`${what} rate`, rate, 0, 1);
+}
+
+/**
+ * Parses a duration: a number with `ms`, `s` or `m`; a bare number is
+ * milliseconds.
+ *
+ * @param text For example `"500ms"`, `"2s"`, `"1.5s"`, `"500"`.
+ * @returns Milliseconds.
+ * @throws {RangeError} When the text is not a duration.
+ */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/i.exec(text.trim());
+  if (!m) {
+    throw new RangeError(
+      `Cannot parse duration: expected e.g. "500ms" or "2s", got "${text}"`,
+    );
+  }
+  const unit = (m[2] ?? "ms").toLowerCase();
+  const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : 60_000;
+  return Math.round(Number(m[1]) * factor);
+}
+
+/**
+ * Parses a size: bytes with an optional `k`, `m` or `g` (binary units).
+ *
+ * @param text For example `"2048"`, `"64k"`, `"1m"`.
+ * @returns Bytes.
+ * @throws {RangeError} When the text is not a size.
+ */
+export function parseSize(text: string): number {
+  const m = /^(\d+)([kmg])?(?:i?b)?$/i.exec(text.trim());
+  if (!m) {
+    throw new RangeError(
+      `Cannot parse size: expected bytes such as "2048" or "64k", got "${text}"`,
+    );
+  }
+  const unit = (m[2] ?? "").toLowerCase();
+  const factor = unit === "k"
+    ? 1024
+    : unit === "m"
+    ? 1024 ** 2
+    : unit === "g"
+    ? 1024 ** 3
+    : 1;
+  return Number(m[1]) * factor;
+}
+
+function parseRate(spec: string, text: string | undefined): number {
+  if (text === undefined) return 1;
+  const rate = Number(text);
+  if (text.trim() === "" || !Number.isFinite(rate) || rate < 0 || rate > 1) {
+    throw new RangeError(
+      `Cannot parse fault "${spec}": expected a rate from 0 to 1, got "${text}"`,
+    );
+  }
+  return rate;
+}
+
+/**
+ * Parses one `--fault` spec (see the module documentation for the syntax).
+ *
+ * @param text For example `"503=0.25"`, `"reset=0.1:2048"`,
+ *   `"429=0.1:retry-after=2"`, `"stall=0.05:10s"`.
+ * @returns A configuration holding that one fault.
+ * @throws {RangeError} When the spec cannot be parsed.
+ *
+ * @example
+ * ```ts
+ * import { parseFault } from "./faults.ts";
+ * console.assert(parseFault("reset=0.1:2k").reset?.after === 2048);
+ * ```
+ */
+export function parseFault(text: string): FaultConfig {
+  const [head, ...params] = text.trim().split(":");
+  const eq = head.indexOf("=");
+  const kind = (eq < 0 ? head : head.slice(0, eq)).toLowerCase();
+  const rate = parseRate(text, eq < 0 ? undefined : head.slice(eq + 1));
+  const fail = (why: string): never => {
+    throw new RangeError(`Cannot parse fault "${text}": ${why}`);
+  };
+  const named = (param: string) => {
+    const i = param.indexOf("=");
+    return i < 0
+      ? [undefined, param] as const
+      : [param.slice(0, i).toLowerCase(), param.slice(i + 1)] as const;
+  };
+  const wrap = <T>(parse: () => T): T => {
+    try {
+      return parse();
+    } catch (error) {
+      return fail(error instanceof Error ? error.message : String(error));
+    }
+  };
+  if (/^\d{3}$/.test(kind)) {
+    const status = Number(kind);
+    if (status < 400 || status > 599) fail("a status must be 400 to 599");
+    const fault: StatusFault = { status, rate };
+    for (const param of params) {
+      const [key, value] = named(param);
+      if (key !== "retry-after" && key !== "retry-after-date") {
+        fail(`unknown parameter "${param}" (expected retry-after=SECONDS)`);
+      }
+      const seconds = Number(value);
+      if (value === "" || !Number.isInteger(seconds) || seconds < 0) {
+        fail(`retry-after must be whole seconds, got "${value}"`);
+      }
+      fault.retryAfter = seconds;
+      fault.retryAfterDate = key === "retry-after-date";
+    }
+    return { statuses: [fault] };
+  }
+  const tooMany = (n: number) => {
+    if (params.length > n) fail(`too many parameters`);
+  };
+  switch (kind) {
+    case "delay": {
+      tooMany(2);
+      const latency: LatencyFault = { rate };
+      for (const param of params) {
+        const [key, value] = named(param);
+        if (key === "jitter") latency.jitter = wrap(() => parseDuration(value));
+        else if (key === undefined) {
+          latency.ms = wrap(() => parseDuration(value));
+        } else fail(`unknown parameter "${param}"`);
+      }
+      return { latency };
+    }
+    case "reset": {
+      tooMany(1);
+      const reset: ResetFault = { rate };
+      if (params[0] !== undefined) {
+        reset.after = wrap(() => parseSize(params[0]));
+      }
+      return { reset };
+    }
+    case "truncate": {
+      tooMany(1);
+      const truncate: TruncateFault = { rate };
+      if (params[0] !== undefined) {
+        truncate.missing = wrap(() => parseSize(params[0]));
+        if (truncate.missing < 1) fail("at least 1 byte must be missing");
+      }
+      return { truncate };
+    }
+    case "stall": {
+      tooMany(2);
+      const stall: StallFault = { rate };
+      for (const param of params) {
+        const [key, value] = named(param);
+        if (key === "after") stall.after = wrap(() => parseSize(value));
+        else if (key === undefined) stall.ms = wrap(() => parseDuration(value));
+        else fail(`unknown parameter "${param}"`);
+      }
+      return { stall };
+    }
+    case "slow": {
+      tooMany(1);
+      const slow: SlowFault = { rate };
+      if (params[0] !== undefined) {
+        slow.bytesPerSecond = wrap(() => parseSize(params[0]));
+        if (slow.bytesPerSecond < 1) fail("the rate must be at least 1 B/s");
+      }
+      return { slow };
+    }
+    case "corrupt":
+      tooMany(0);
+      return { corrupt: { rate } };
+    default:
+      return fail(
+        `unknown kind "${kind}" (expected a status 400-599 or one of ${
+          KINDS.join(", ")
+        })`,
+      );
+  }
+}
+
+/**
+ * Parses several `--fault` specs and combines them (later ones win).
+ *
+ * @param list The specs.
+ * @returns The combined, validated configuration.
+ * @throws {RangeError} When a spec cannot be parsed or the status rates sum
+ *   to more than 1.
+ */
+export function parseFaults(list: readonly string[]): FaultConfig {
+  let config: FaultConfig = {};
+  for (const text of list) config = mergeFaults(config, parseFault(text));
+  return validateFaults(config);
+}
+
+/**
+ * Describes a configuration in a few words, for the listener lines of
+ * `bulkget serve`.
+ *
+ * @param config The configuration.
+ * @returns For example `"503 25 %, delay 500 ms on 50 %"`, or `"plain"`.
+ */
+export function describeFaults(config: FaultConfig): string {
+  const pct = (rate: number | undefined) =>
+    rate === undefined || rate === 1 ? "" : ` on ${+(rate * 100).toFixed(2)} %`;
+  const parts: string[] = [];
+  for (const f of config.statuses ?? []) {
+    const ra = f.retryAfter === undefined
+      ? ""
+      : ` retry-after ${f.retryAfter}s${f.retryAfterDate ? " (date)" : ""}`;
+    parts.push(`${f.status}${ra}${pct(f.rate) || " on 100 %"}`);
+  }
+  const { latency, reset, truncate, stall, slow, corrupt } = config;
+  if (latency) {
+    const j = latency.jitter ? ` ±${latency.jitter} ms` : "";
+    parts.push(`delay ${latency.ms ?? 0} ms${j}${pct(latency.rate)}`);
+  }
+  if (reset) {
+    parts.push(
+      `reset after ${reset.after ?? "half"}${
+        reset.after === undefined ? "" : " B"
+      }${pct(reset.rate)}`,
+    );
+  }
+  if (truncate) {
+    parts.push(`truncate by ${truncate.missing ?? 1} B${pct(truncate.rate)}`);
+  }
+  if (stall) parts.push(`stall ${stall.ms ?? 10_000} ms${pct(stall.rate)}`);
+  if (slow) {
+    parts.push(`slow ${slow.bytesPerSecond ?? 65536} B/s${pct(slow.rate)}`);
+  }
+  if (corrupt) parts.push(`corrupt${pct(corrupt.rate)}`);
+  return parts.length === 0 ? "plain" : parts.join(", ");
+}
