@@ -56,5 +56,8 @@ export {
   UnsafeNameError,
 } from "./lib/writer/safe_name.ts";
 export type { LineInput } from "./lib/source/lines.ts";
+export type { ValidatorStore } from "./lib/writer/validators.ts";
+export type { Validators } from "./lib/writer/protocol.ts";
 
 export { redactUrl } from "./lib/report/redact.ts";
+export { type Shard, shardJobs, shardOf } from "./lib/source/shard.ts";

@@ -8,7 +8,7 @@ import { flagFile, listDir, ROOT, runBulkget, sameBytes } from "./_helpers.ts";
 
 const denort = Deno.env.get("DENORT_BIN");
 
-async function portIsFree(port: number): Promise<boolean> {
+function portIsFree(port: number): boolean {
   try {
     const listener = Deno.listen({ hostname: "127.0.0.1", port });
     listener.close();
@@ -19,7 +19,7 @@ async function portIsFree(port: number): Promise<boolean> {
 }
 
 Deno.test("flags -s LOCAL starts the built-in server when nothing answers on :8001", async () => {
-  assert.ok(await portIsFree(8001), "port 8001 must be free for this test");
+  assert.ok(portIsFree(8001), "port 8001 must be free for this test");
   const cwd = await Deno.makeTempDir();
   const result = await runBulkget(["flags", "-s", "LOCAL", "-l", "5"], { cwd });
   assert.equal(result.code, 0, result.stderr);
@@ -40,7 +40,7 @@ Deno.test("flags -s LOCAL starts the built-in server when nothing answers on :80
     "cn.gif",
     "de.gif",
   ]);
-  assert.ok(await portIsFree(8001), "the server it started is closed again");
+  assert.ok(portIsFree(8001), "the server it started is closed again");
 });
 
 Deno.test("compile without a denort stops with one clear line", async () => {

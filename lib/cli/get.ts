@@ -18,7 +18,16 @@ import { jobsFromAria2 } from "../source/aria2.ts";
 import { jobsFromManifest } from "../source/manifest.ts";
 import { openInput } from "../source/open_input.ts";
 import { dedupeDestinations } from "../source/dedupe.ts";
+import {
+  resolveShard,
+  type Shard,
+  shardJobs,
+  shardVariable,
+} from "../source/shard.ts";
 import { SourceError } from "../source/source_error.ts";
+import { nameFromContentDisposition } from "../writer/safe_name.ts";
+import { loadValidators } from "../writer/validators.ts";
+import { AttemptError } from "../engine/classify.ts";
 import { startProgressBar } from "../report/progress.ts";
 import {
   failureLine,
@@ -34,7 +43,7 @@ import {
 } from "../report/tally.ts";
 import { openReport, type ReportWriter } from "../report/json_report.ts";
 import { formatBytes } from "../report/format.ts";
-import { redactText } from "../report/redact.ts";
+import { redactText, redactUrl } from "../report/redact.ts";
 import {
   parseByteSize,
   parseHeader,
@@ -43,7 +52,11 @@ import {
   UsageError,
 } from "./usage.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
-import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
+import {
+  missingPermission,
+  optionalEnv,
+  USAGE_EXIT_CODE,
+} from "./permissions.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = "usage: bulkget get [options] [URL ...]   (or: bulkget URL ...)";
@@ -62,6 +75,14 @@ where:
   -o, --output DIR           output directory (default: .)
   --keep-paths               mirror each URL's path under DIR (default: last path segment)
   --force                    download again even when a complete, verified file exists
+  --update                   ask the server whether files from earlier --update runs changed
+                             (conditional GET with their ETag / Last-Modified); fetch only those
+  --content-disposition      name files as the server's Content-Disposition says (made safe)
+
+sharding (split one list across N workers; see README):
+  --shard K/N                keep only shard K of N (K from 1), by a stable hash of each destination
+  --shard-count N            N shards; K from $JOB_COMPLETION_INDEX (Kubernetes Indexed Job, counts from 0)
+  --shard-from-env VAR       K (from 1, with --shard-count N) or K/N from the variable VAR
 
 how:
   -m, --max-concurrent N     downloads at once (default: 16)
@@ -83,6 +104,7 @@ output:
   -q, --quiet                only failures and the summary
   -v, --verbose              one line per file
   --report FILE              write a JSON report (see README)
+  --status-interval S        seconds between status lines when stderr is not a terminal (default: 5)
 
 exit codes: 0 all downloaded, 1 some failed, 2 usage or permission error, 130 interrupted (143 on SIGTERM)`;
 
@@ -94,6 +116,8 @@ export interface GetOptions {
   outDir: string;
   keepPaths: boolean;
   force: boolean;
+  update: boolean;
+  contentDisposition: boolean;
   concurrency: number;
   perHost?: number;
   retries: number;
@@ -107,6 +131,11 @@ export interface GetOptions {
   quiet: boolean;
   verbose: boolean;
   report?: string;
+  statusIntervalMs: number;
+  /** `--shard`, `--shard-count`, `--shard-from-env` as typed; see `shard.ts`. */
+  shardChoice: { shard?: string; count?: string; fromEnv?: string };
+  /** The resolved shard (set by `getCommand` once the environment is read). */
+  shard?: Shard;
   help: boolean;
 }
 
@@ -130,6 +159,8 @@ export function parseGetArgs(args: string[]): GetOptions {
         output: { type: "string", short: "o" },
         "keep-paths": { type: "boolean" },
         force: { type: "boolean" },
+        update: { type: "boolean" },
+        "content-disposition": { type: "boolean" },
         "max-concurrent": { type: "string", short: "m" },
         "per-host": { type: "string" },
         retries: { type: "string" },
@@ -143,6 +174,10 @@ export function parseGetArgs(args: string[]): GetOptions {
         quiet: { type: "boolean", short: "q" },
         verbose: { type: "boolean", short: "v" },
         report: { type: "string" },
+        shard: { type: "string" },
+        "shard-count": { type: "string" },
+        "shard-from-env": { type: "string" },
+        "status-interval": { type: "string" },
       },
     });
   } catch (error) {
@@ -161,6 +196,8 @@ export function parseGetArgs(args: string[]): GetOptions {
     outDir: v.output ?? ".",
     keepPaths: v["keep-paths"] ?? false,
     force: v.force ?? false,
+    update: v.update ?? false,
+    contentDisposition: v["content-disposition"] ?? false,
     concurrency: parseWholeNumber(v["max-concurrent"] ?? "16", "-m", 1),
     perHost: v["per-host"] === undefined
       ? undefined
@@ -184,8 +221,19 @@ export function parseGetArgs(args: string[]): GetOptions {
     quiet: v.quiet ?? false,
     verbose: v.verbose ?? false,
     report: v.report,
+    shardChoice: {
+      shard: v.shard,
+      count: v["shard-count"],
+      fromEnv: v["shard-from-env"],
+    },
+    statusIntervalMs: v["status-interval"] === undefined
+      ? 5000
+      : parseSeconds(v["status-interval"], "--status-interval"),
     help: v.help ?? false,
   };
+  if (options.force && options.update) {
+    throw new UsageError("--force and --update cannot be used together");
+  }
   if (options.quiet && options.verbose) {
     throw new UsageError("-q and -v cannot be used together");
   }
@@ -206,8 +254,14 @@ export function parseGetArgs(args: string[]): GetOptions {
   return options;
 }
 
+/** The jobs of every input (only this worker's share with `--shard`). */
+function allJobs(options: GetOptions): AsyncIterable<Job> {
+  const jobs = inputJobs(options);
+  return options.shard ? shardJobs(jobs, options.shard) : jobs;
+}
+
 /** The jobs of every input, in order: arguments, then lists, then manifests. */
-async function* allJobs(options: GetOptions): AsyncGenerator<Job> {
+async function* inputJobs(options: GetOptions): AsyncGenerator<Job> {
   const keepPaths = options.keepPaths;
   yield* jobsFromUrls(options.urls, { keepPaths });
   for (const path of options.lists) {
@@ -222,6 +276,35 @@ async function* allJobs(options: GetOptions): AsyncGenerator<Job> {
       name: path === "-" ? "stdin" : path,
     });
   }
+}
+
+/**
+ * Names files after `Content-Disposition`, in the job's directory. A name
+ * another job of this run already took is refused, so no file overwrites
+ * another.
+ */
+function contentDispositionNamer(): (
+  job: Job,
+  headers: Headers,
+) => string | undefined {
+  const taken = new Map<string, string>();
+  return (job, headers) => {
+    const name = nameFromContentDisposition(headers.get("content-disposition"));
+    if (name === undefined) return undefined;
+    const slash = job.dest.lastIndexOf("/");
+    const dest = slash < 0 ? name : `${job.dest.slice(0, slash + 1)}${name}`;
+    const owner = taken.get(dest);
+    if (owner !== undefined && owner !== job.url) {
+      throw new AttemptError(
+        `Content-Disposition name "${dest}" is already used by ${
+          redactUrl(owner)
+        }`,
+        "fatal",
+      );
+    }
+    taken.set(dest, job.url);
+    return dest;
+  };
 }
 
 /** Most failed jobs listed at the end of a run (the report has them all). */
@@ -242,16 +325,20 @@ export async function getCommand(args: string[]): Promise<number> {
       return 0;
     }
     const denied = missingPermission([
-      { name: "write", path: options.outDir },
       ...[...options.lists, ...options.manifests].filter((p) => p !== "-").map((
         path,
       ) => ({ name: "read" as const, path })),
+      { name: "write", path: options.outDir },
+      // Renaming .part files into place needs read access too.
+      { name: "read", path: options.outDir },
       ...(options.report
         ? [{ name: "write" as const, path: options.report }]
         : []),
       ...(options.tokenEnv
         ? [{ name: "env" as const, variable: options.tokenEnv }]
         : []),
+      ...[shardVariable(options.shardChoice)].filter((v) => v !== undefined)
+        .map((variable) => ({ name: "env" as const, variable })),
     ]);
     if (denied) {
       console.error(`bulkget get: ${denied}`);
@@ -265,6 +352,12 @@ export async function getCommand(args: string[]): Promise<number> {
         );
       }
       options.headers.Authorization = `Bearer ${token}`;
+    }
+    try {
+      options.shard = resolveShard(options.shardChoice, Deno.env.get);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new UsageError(error.message);
     }
     for (const path of [...options.lists, ...options.manifests]) {
       if (path !== "-") await checkReadable(path);
@@ -294,12 +387,14 @@ async function run(options: GetOptions): Promise<number> {
   const secretsOf = (
     outcome: Outcome,
   ) => [...secrets, ...Object.values(outcome.job.headers ?? {})];
-  const github = Deno.env.get("GITHUB_ACTIONS") === "true";
+  const github = optionalEnv("GITHUB_ACTIONS") === "true";
   const tty = Deno.stderr.isTerminal();
   const bar = tty && !options.quiet && !options.verbose
     ? startProgressBar()
     : undefined;
-  const status = !tty && !options.quiet ? startStatusLines() : undefined;
+  const status = !tty && !options.quiet
+    ? startStatusLines({ intervalMs: options.statusIntervalMs })
+    : undefined;
   const report: ReportWriter | undefined = options.report
     ? openReport(options.report, `bulkget ${VERSION}`, secrets)
     : undefined;
@@ -369,7 +464,17 @@ async function run(options: GetOptions): Promise<number> {
           totalMs: options.totalMs,
         },
         maxSize: options.maxSize,
-        existing: options.force ? "overwrite" : "skip",
+        existing: options.force
+          ? "overwrite"
+          : options.update
+          ? "update"
+          : "skip",
+        validators: options.update
+          ? await loadValidators(options.outDir)
+          : undefined,
+        nameFromResponse: options.contentDisposition
+          ? contentDispositionNamer()
+          : undefined,
         resume: options.resume,
         headers: options.headers,
         onEvent,
@@ -386,7 +491,11 @@ async function run(options: GetOptions): Promise<number> {
   }
   const elapsedMs = performance.now() - began;
   const signal = interrupts.received();
-  report?.finish(totals, { elapsedMs, interrupted: signal !== undefined });
+  report?.finish(totals, {
+    elapsedMs,
+    interrupted: signal !== undefined,
+    shard: options.shard,
+  });
   printSummary(totals, failures, elapsedMs, secrets);
   if (github) {
     await appendStepSummary(
@@ -434,7 +543,7 @@ function printSummary(
 }
 
 async function appendStepSummary(markdown: string): Promise<void> {
-  const path = Deno.env.get("GITHUB_STEP_SUMMARY");
+  const path = optionalEnv("GITHUB_STEP_SUMMARY");
   if (!path) return;
   await Deno.writeTextFile(path, markdown, { append: true });
 }

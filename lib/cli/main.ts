@@ -14,6 +14,7 @@ usage:
   bulkget URL ...                      the same as bulkget get URL ...
   bulkget flags [options] [CC ...]     the Fluent Python flags downloader (see: bulkget flags -h)
   bulkget serve [options]              the built-in fault-injecting test server (see: bulkget serve -h)
+  bulkget report merge REPORT ...      merge the JSON reports of sharded runs (see: bulkget report -h)
   bulkget -h | --help | --version`;
 
 type Command = (args: string[]) => Promise<number>;
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   get: async () => (await import("./get.ts")).getCommand,
   flags: async () => (await import("./flags.ts")).flagsCommand,
   serve: async () => (await import("./serve.ts")).serveCommand,
+  report: async () => (await import("./report.ts")).reportCommand,
 };
 
 /**

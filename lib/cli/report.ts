@@ -1,0 +1,333 @@
+/**
+ * `bulkget report merge`: one JSON report from the reports of sharded runs
+ * (`bulkget get --shard K/N --report …`), with an exit code that says whether
+ * every job of the list succeeded exactly once.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import type { Job } from "../engine/job.ts";
+import { jobsFromAria2 } from "../source/aria2.ts";
+import { jobsFromManifest } from "../source/manifest.ts";
+import { openInput } from "../source/open_input.ts";
+import { SourceError } from "../source/source_error.ts";
+import { formatBytes } from "../report/format.ts";
+import type { Report } from "../report/json_report.ts";
+import {
+  mergedReportText,
+  mergeReports,
+  type NamedReport,
+  parseReport,
+} from "../report/merge.ts";
+import { UsageError } from "./usage.ts";
+import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = "usage: bulkget report merge [options] REPORT ...";
+
+const HELP = `${USAGE}
+
+Merge the JSON reports (--report FILE) of the workers of a sharded run
+(bulkget get --shard K/N) into one, and check the whole: every job ended ok,
+skipped or unchanged; no destination is in two reports; no shard is missing.
+A REPORT that is a directory stands for the *.json files in it.
+
+With the job list the workers were given (--manifest and -i, with the same
+--keep-paths), it also finds the jobs that are in no report. Without it, only
+overlaps, failures and (from the reports' shard fields) missing shards can be
+detected.
+
+options:
+  -o, --output FILE          write the merged report to FILE
+  --manifest FILE            the JSONL manifest the workers read; repeatable
+  -i, --input FILE           a URL list or aria2 input file the workers read; repeatable
+  --keep-paths               the workers ran with --keep-paths
+  -q, --quiet                print only the problems
+  -h, --help                 this help
+
+exit codes: 0 every job succeeded once, 1 some failed, are missing or ran twice
+(or a report is incomplete), 2 usage or permission error`;
+
+/** Most missing or duplicated jobs printed (the -o report lists them all). */
+const MAX_PRINTED = 10;
+
+/** Parsed `bulkget report merge` options. */
+export interface MergeCommandOptions {
+  /** The REPORT arguments: files, or directories of `*.json` files. */
+  reports: string[];
+  /** `-o FILE`: where to write the merged report. */
+  output?: string;
+  /** `--manifest FILE`s the workers read. */
+  manifests: string[];
+  /** `-i FILE`s (URL lists, aria2 input files) the workers read. */
+  lists: string[];
+  /** `--keep-paths`: derive destinations as the workers did. */
+  keepPaths: boolean;
+  /** `-q`: print only the problems. */
+  quiet: boolean;
+  /** `-h`: print the help. */
+  help: boolean;
+}
+
+/**
+ * Parses the command line of `bulkget report merge`.
+ *
+ * @param args The arguments after `merge`.
+ * @returns The options.
+ * @throws {UsageError} For bad input.
+ */
+export function parseMergeArgs(args: string[]): MergeCommandOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        output: { type: "string", short: "o" },
+        manifest: { type: "string", multiple: true },
+        input: { type: "string", short: "i", multiple: true },
+        "keep-paths": { type: "boolean" },
+        quiet: { type: "boolean", short: "q" },
+      },
+    });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const v = parsed.values;
+  const options: MergeCommandOptions = {
+    reports: parsed.positionals,
+    output: v.output,
+    manifests: v.manifest ?? [],
+    lists: v.input ?? [],
+    keepPaths: v["keep-paths"] ?? false,
+    quiet: v.quiet ?? false,
+    help: v.help ?? false,
+  };
+  if (!options.help && options.reports.length === 0) {
+    throw new UsageError("no reports to merge: give REPORT ...");
+  }
+  if (
+    [...options.manifests, ...options.lists].filter((p) => p === "-").length > 1
+  ) {
+    throw new UsageError("standard input (-) can be read only once");
+  }
+  if (options.reports.includes("-")) {
+    throw new UsageError("reports are read from files, not standard input");
+  }
+  return options;
+}
+
+/**
+ * Runs `bulkget report …` (the one subcommand is `merge`).
+ *
+ * @param args The arguments after `report`.
+ * @returns The exit code.
+ */
+export async function reportCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === "-h" || sub === "--help" || sub === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  if (sub !== "merge") {
+    console.error(
+      `bulkget report: ${
+        sub === undefined
+          ? "give a subcommand"
+          : `unknown subcommand ${JSON.stringify(sub)}`
+      } (the one subcommand is merge)\n${USAGE}`,
+    );
+    return USAGE_EXIT_CODE;
+  }
+  let options: MergeCommandOptions;
+  let paths: string[];
+  try {
+    options = parseMergeArgs(rest);
+    if (options.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const denied = missingPermission([
+      ...[...options.reports, ...options.manifests, ...options.lists]
+        .filter((p) => p !== "-")
+        .map((path) => ({ name: "read" as const, path })),
+      ...(options.output
+        ? [{ name: "write" as const, path: options.output }]
+        : []),
+    ]);
+    if (denied) {
+      console.error(`bulkget report merge: ${denied}`);
+      return USAGE_EXIT_CODE;
+    }
+    paths = await reportPaths(options.reports, options.output);
+    for (const path of [...options.manifests, ...options.lists]) {
+      if (path !== "-") await checkFile(path);
+    }
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`bulkget report merge: ${error.message}\n${USAGE}`);
+    return USAGE_EXIT_CODE;
+  }
+  return await merge(options, paths);
+}
+
+async function merge(
+  options: MergeCommandOptions,
+  paths: string[],
+): Promise<number> {
+  const reports: NamedReport[] = [];
+  const unreadable: string[] = [];
+  for (const path of paths) {
+    let report: Report;
+    try {
+      report = parseReport(await Deno.readTextFile(path), path);
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+      unreadable.push(error.message);
+      continue;
+    }
+    reports.push({ name: path, report });
+  }
+  const listed = options.manifests.length + options.lists.length > 0;
+  let result;
+  try {
+    result = await mergeReports(reports, {
+      tool: `bulkget ${VERSION}`,
+      expected: listed ? expectedJobs(options) : undefined,
+    });
+  } catch (error) {
+    if (!(error instanceof SourceError)) throw error;
+    console.error(`bulkget report merge: ${error.message}`);
+    return USAGE_EXIT_CODE;
+  }
+  const { report } = result;
+  const summary = report.merge;
+  summary.problems.unshift(
+    ...unreadable.map((line) => `${line}: its jobs count as missing`),
+  );
+  if (options.output) {
+    const file = await Deno.open(options.output, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    const writer = file.writable.getWriter();
+    const encoder = new TextEncoder();
+    for (const piece of mergedReportText(report)) {
+      await writer.write(encoder.encode(piece));
+    }
+    await writer.close();
+  }
+
+  const t = report.totals;
+  const counts = [`${t.ok} downloaded`];
+  if (t.skipped) counts.push(`${t.skipped} already complete`);
+  if (t.not_modified) counts.push(`${t.not_modified} unchanged`);
+  if (t.not_found) counts.push(`${t.not_found} not found`);
+  if (t.error) counts.push(`${t.error} failed`);
+  if (t.cancelled) counts.push(`${t.cancelled} interrupted`);
+  const shardCount = summary.shards.find((s) => s !== null)?.count;
+  if (!options.quiet) {
+    console.log(
+      `bulkget report merge: ${reports.length} reports${
+        shardCount ? ` (of ${shardCount} shards)` : ""
+      }, ${t.jobs} jobs${
+        summary.expectedJobs === null
+          ? ""
+          : ` (the list has ${summary.expectedJobs})`
+      }: ${counts.join(", ")}; ${formatBytes(t.bytes)}`,
+    );
+    for (const note of summary.notes) console.log(`note: ${note}`);
+    if (summary.expectedJobs === null) {
+      console.log(
+        "note: without --manifest/-i, jobs missing from every report cannot be detected",
+      );
+    }
+  }
+  for (const problem of summary.problems) {
+    console.error(`bulkget report merge: ${problem}`);
+  }
+  for (const job of summary.missing.slice(0, MAX_PRINTED)) {
+    console.error(
+      `  missing: ${job.dest}${job.origin ? ` (${job.origin})` : ""}`,
+    );
+  }
+  for (const duplicate of summary.duplicates.slice(0, MAX_PRINTED)) {
+    console.error(
+      `  in ${duplicate.reports.join(" and ")}: ${duplicate.dest}`,
+    );
+  }
+  const exitCode = unreadable.length > 0 ? 1 : result.exitCode;
+  if (exitCode === 0 && !options.quiet) {
+    console.log("bulkget report merge: every job of the list succeeded once");
+  }
+  return exitCode;
+}
+
+/** The jobs of the lists and manifests, as `bulkget get` reads them. */
+async function* expectedJobs(
+  options: MergeCommandOptions,
+): AsyncGenerator<Job> {
+  const keepPaths = options.keepPaths;
+  for (const path of options.lists) {
+    yield* jobsFromAria2(await openInput(path), {
+      keepPaths,
+      name: path === "-" ? "stdin" : path,
+    });
+  }
+  for (const path of options.manifests) {
+    yield* jobsFromManifest(await openInput(path), {
+      keepPaths,
+      name: path === "-" ? "stdin" : path,
+    });
+  }
+}
+
+/** The report files: each argument, or the `*.json` files of a directory. */
+async function reportPaths(
+  args: string[],
+  output: string | undefined,
+): Promise<string[]> {
+  const paths: string[] = [];
+  for (const arg of args) {
+    let info;
+    try {
+      info = await Deno.stat(arg);
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) {
+        throw new UsageError(`${arg}: no such file`);
+      }
+      throw error;
+    }
+    if (!info.isDirectory) {
+      paths.push(arg);
+      continue;
+    }
+    const names: string[] = [];
+    for await (const entry of Deno.readDir(arg)) {
+      if (entry.isFile && entry.name.endsWith(".json")) names.push(entry.name);
+    }
+    const outName = output?.replace(/\\/g, "/");
+    const inDir = names.sort().map((name) =>
+      `${arg.replace(/\/+$/, "")}/${name}`
+    )
+      .filter((path) => path !== outName);
+    if (inDir.length === 0) throw new UsageError(`${arg}: no *.json reports`);
+    paths.push(...inDir);
+  }
+  return paths;
+}
+
+async function checkFile(path: string): Promise<void> {
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw new UsageError(`${path}: not a file`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(`${path}: no such file`);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,107 @@
+/**
+ * Memory stays flat whatever the length of the input: the peak RSS of a
+ * 100,000-line run, relative to a 1,000-line run. A ratio with a generous
+ * bound, never an absolute figure (the machines are shared and noisy).
+ */
+import assert from "node:assert/strict";
+import { startServer } from "../lib/server/server.ts";
+import { MAIN } from "./_helpers.ts";
+
+const hasShm = (() => {
+  try {
+    return Deno.statSync("/dev/shm").isDirectory;
+  } catch {
+    return false;
+  }
+})();
+
+const hasProc = (() => {
+  try {
+    Deno.statSync("/proc/self/status");
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Runs `get -i LIST` in a child and samples its peak RSS (VmHWM) until it exits. */
+async function peakRss(
+  list: string,
+  outDir: string,
+): Promise<{ kib: number; code: number; stdout: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-all",
+      MAIN,
+      "get",
+      "-i",
+      list,
+      "-o",
+      outDir,
+      "-m",
+      "100",
+      "-q",
+    ],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+  let kib = 0;
+  let running = true;
+  const output = child.output().finally(() => running = false);
+  // Bounded: at most 10 minutes of 100 ms samples.
+  for (let i = 0; running && i < 6_000; i++) {
+    try {
+      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+      const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+      if (match) kib = Math.max(kib, Number(match[1]));
+    } catch {
+      break; // the process is gone
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const { code, stdout } = await output;
+  return { kib, code, stdout: new TextDecoder().decode(stdout) };
+}
+
+Deno.test({
+  name: "a 100,000-line list runs in about the memory of a 1,000-line one",
+  ignore: !hasProc,
+  async fn() {
+    await using server = await startServer({ alt: false });
+    // tmpfs when there is one: this test is about memory, not about how fast
+    // ext4 creates 100,000 files.
+    const dir = await Deno.makeTempDir({
+      dir: hasShm ? "/dev/shm" : undefined,
+    });
+    const write = (n: number) => {
+      const path = `${dir}/list-${n}.txt`;
+      const lines = Array.from(
+        { length: n },
+        (_, i) => `${server.url}/files/16/f${i}`,
+      );
+      Deno.writeTextFileSync(path, lines.join("\n") + "\n");
+      return path;
+    };
+    const small = await peakRss(write(1_000), `${dir}/small`);
+    const large = await peakRss(write(100_000), `${dir}/large`);
+    assert.equal(small.code, 0);
+    assert.equal(large.code, 0);
+    assert.match(large.stdout, /^bulkget: 100000 downloaded;/m);
+    const ratio = large.kib / small.kib;
+    console.log(
+      `peak RSS: 1,000 lines ${small.kib} KiB, 100,000 lines ${large.kib} KiB, ratio ${
+        ratio.toFixed(2)
+      }`,
+    );
+    assert.ok(small.kib > 0 && large.kib > 0, "RSS was sampled");
+    // 100 × the input; a per-job leak of even 1 KiB would add ~100 MiB.
+    assert.ok(
+      ratio < 3,
+      `peak RSS grew ${ratio.toFixed(2)} × for 100 × the lines`,
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+});
