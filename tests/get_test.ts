@@ -496,3 +496,57 @@ Deno.test("get --update asks with the remembered validators and fetches only wha
     2,
   );
 });
+
+Deno.test("get --content-disposition names files as the server says, made safe, never overwriting another", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const urls = [
+    `${server.url}/files/100/a.bin?filename=report%202026.csv`,
+    `${server.url}/files/200/b.bin?filename=../../etc/passwd`,
+    `${server.url}/files/300/c.bin`,
+    `${server.url}/files/400/d.bin?filename=report%202026.csv`,
+  ];
+  const result = await runBulkget([
+    "get",
+    ...urls,
+    "-o",
+    "out",
+    "--content-disposition",
+    "-m",
+    "1",
+    "--report",
+    "r.json",
+  ], {
+    cwd,
+  });
+  assert.equal(result.code, 1, result.stderr);
+  assert.deepEqual(listDir(`${cwd}/out`), [
+    "c.bin",
+    "passwd",
+    "report 2026.csv",
+  ]);
+  assert.deepEqual(
+    Deno.readFileSync(`${cwd}/out/report 2026.csv`),
+    generatedBody("a.bin", 100),
+  );
+  assert.deepEqual(
+    Deno.readFileSync(`${cwd}/out/passwd`),
+    generatedBody("b.bin", 200),
+  );
+  assert.deepEqual(
+    listDir(cwd).sort(),
+    ["out", "r.json"],
+    "nothing outside the output directory",
+  );
+  const report = JSON.parse(await Deno.readTextFile(`${cwd}/r.json`)) as Report;
+  const d = report.items.find((i) => i.url.includes("d.bin"))!;
+  assert.equal(d.status, "error");
+  assert.match(
+    d.reason!,
+    /Content-Disposition name "report 2026\.csv" is already used/,
+  );
+  assert.equal(
+    report.items.find((i) => i.url.includes("a.bin"))!.dest,
+    "report 2026.csv",
+  );
+});

@@ -6,7 +6,7 @@
  * | route | answer |
  * |---|---|
  * | `/flags/{cc}/{cc}.gif`, `/flags/{cc}/metadata.json` | the book's flag files (see `files.ts`); unknown codes 404 |
- * | `/files/{size}/{name}` | a generated file of `size` bytes (`k`/`m`/`g` suffixes, at most 64 GiB), streamed (see `files.ts`) |
+ * | `/files/{size}/{name}` | a generated file of `size` bytes (`k`/`m`/`g` suffixes, at most 64 GiB), streamed (see `files.ts`); `?filename=NAME` adds a `Content-Disposition` |
  * | `/redirect/same/{n}/{path}`, `/redirect/cross/{path}`, `/redirect/loop`, `/redirect/chain/{n}` | redirects (see `redirects.ts`) |
  * | `GET /stats` | the statistics as JSON (see `stats.ts`); not counted, never faulted |
  * | `POST /stats/reset` (or `GET`) | zeroes the statistics; 204 |
@@ -329,6 +329,7 @@ function route(
         size: file.size,
         etag: file.etag,
         contentType: "application/octet-stream",
+        disposition: dispositionFrom(search),
         slice: (start, end) => generatedChunk(file.name, file.size, start, end),
         pieces: (start, end) =>
           generatedChunks(file.name, file.size, start, end),
@@ -356,10 +357,26 @@ interface Content {
   size: number;
   etag: string;
   contentType: string;
+  /** A `Content-Disposition` to send, if the query asked for one. */
+  disposition?: string;
   /** Bytes [start, end) in memory (at most 1 MiB asked). */
   slice(start: number, end: number): Uint8Array<ArrayBuffer>;
   /** Bytes [start, end) in pieces. */
   pieces(start: number, end: number): Iterator<Uint8Array>;
+}
+
+/**
+ * `?filename=NAME` on a generated file asks for `Content-Disposition:
+ * attachment; filename="NAME"` (and `filename*=UTF-8''…` for non-ASCII), to
+ * test clients that name files after it.
+ */
+function dispositionFrom(search: string): string | undefined {
+  const name = new URLSearchParams(search).get("filename");
+  if (name === null) return undefined;
+  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${
+    encodeURIComponent(name)
+  }`;
 }
 
 function content(
@@ -375,6 +392,7 @@ function content(
     "last-modified": LAST_MODIFIED,
     "accept-ranges": "bytes",
   };
+  if (file.disposition) headers["content-disposition"] = file.disposition;
   const req = request.headers;
   if (isNotModified(req, file.etag, LAST_MODIFIED)) {
     return new Response(null, {
