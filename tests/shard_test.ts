@@ -160,8 +160,16 @@ Deno.test("bulkget get: bad shard arguments are one clear line and exit 2", asyn
     [["--shard-count", "3"], {}, /JOB_COMPLETION_INDEX is not set/],
     [["--shard-count", "3"], { JOB_COMPLETION_INDEX: "x" }, /whole number/],
     [["--shard-count", "3"], { JOB_COMPLETION_INDEX: "3" }, /from 0 to 2/],
-    [["--shard-from-env", "NODE"], { NODE: "1.5" }, /give --shard-count/],
-    [["--shard-from-env", "NODE", "--shard-count", "2"], {}, /NODE is not set/],
+    [
+      ["--shard-from-env", "BULKGET_TEST_NODE"],
+      { BULKGET_TEST_NODE: "1.5" },
+      /give --shard-count/,
+    ],
+    [
+      ["--shard-from-env", "BULKGET_TEST_NODE", "--shard-count", "2"],
+      {},
+      /BULKGET_TEST_NODE is not set/,
+    ],
     [["--shard", "1/2", "--shard-count", "2"], {}, /cannot be used with/],
   ];
   const results = await Promise.all(
