@@ -50,10 +50,15 @@ export function startDeadline(
   deadlines: Deadlines,
   parent?: AbortSignal,
 ): AttemptDeadline {
+  // One timer at a time, set for the nearest deadline and re-armed when it
+  // fires early (e.g. the body is still flowing): most requests finish long
+  // before any deadline, so they cost one setTimeout and one clearTimeout.
   const controller = new AbortController();
-  const timers: ReturnType<typeof setTimeout>[] = [];
-  let lastActivity = 0;
-  let idleTimer: ReturnType<typeof setTimeout> | undefined;
+  const started = Date.now();
+  let inBody = false;
+  let lastActivity = started;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timerDue = Infinity;
   const fire = (kind: string, ms: number) =>
     controller.abort(
       new DOMException(
@@ -61,22 +66,46 @@ export function startDeadline(
         "TimeoutError",
       ),
     );
-  const arm = (ms: number, onFire: () => void) => {
-    const id = setTimeout(onFire, ms);
-    timers.push(id);
-    return id;
+  const nextDue = () =>
+    Math.min(
+      deadlines.totalMs > 0 ? started + deadlines.totalMs : Infinity,
+      !inBody && deadlines.connectMs > 0
+        ? started + deadlines.connectMs
+        : Infinity,
+      inBody && deadlines.idleMs > 0
+        ? lastActivity + deadlines.idleMs
+        : Infinity,
+    );
+  const schedule = () => {
+    const due = nextDue();
+    if (due === timerDue) return;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    timerDue = due;
+    if (due !== Infinity) {
+      timer = setTimeout(check, Math.max(0, due - Date.now()));
+    }
   };
-  const checkIdle = () => {
-    const quiet = Date.now() - lastActivity;
-    if (quiet >= deadlines.idleMs) fire("idle", deadlines.idleMs);
-    else idleTimer = arm(deadlines.idleMs - quiet, checkIdle);
+  const check = () => {
+    timer = undefined;
+    timerDue = Infinity;
+    const now = Date.now();
+    if (deadlines.totalMs > 0 && now - started >= deadlines.totalMs) {
+      return fire("total", deadlines.totalMs);
+    }
+    if (
+      !inBody && deadlines.connectMs > 0 && now - started >= deadlines.connectMs
+    ) {
+      return fire("connect", deadlines.connectMs);
+    }
+    if (
+      inBody && deadlines.idleMs > 0 && now - lastActivity >= deadlines.idleMs
+    ) {
+      return fire("idle", deadlines.idleMs);
+    }
+    schedule();
   };
-  const connectTimer = deadlines.connectMs > 0
-    ? arm(deadlines.connectMs, () => fire("connect", deadlines.connectMs))
-    : undefined;
-  if (deadlines.totalMs > 0) {
-    arm(deadlines.totalMs, () => fire("total", deadlines.totalMs));
-  }
+  schedule();
   const onParentAbort = () => controller.abort(parent!.reason);
   if (parent?.aborted) onParentAbort();
   else parent?.addEventListener("abort", onParentAbort, { once: true });
@@ -84,18 +113,17 @@ export function startDeadline(
   return {
     signal: controller.signal,
     headersArrived() {
-      if (connectTimer !== undefined) clearTimeout(connectTimer);
-      if (deadlines.idleMs > 0) {
-        lastActivity = Date.now();
-        idleTimer = arm(deadlines.idleMs, checkIdle);
-      }
+      inBody = true;
+      lastActivity = Date.now();
+      // The idle deadline may fall before the timer set for connect.
+      if (nextDue() < timerDue) schedule();
     },
     activity() {
       lastActivity = Date.now();
     },
     dispose() {
-      for (const id of timers) clearTimeout(id);
-      if (idleTimer !== undefined) clearTimeout(idleTimer);
+      if (timer !== undefined) clearTimeout(timer);
+      timer = undefined;
       parent?.removeEventListener("abort", onParentAbort);
     },
   };

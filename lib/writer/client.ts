@@ -21,6 +21,8 @@ import type {
   WrittenFile,
 } from "./protocol.ts";
 import { writerWorkerUrl } from "./worker.ts";
+import { destPaths } from "./paths.ts";
+import { existsSync } from "node:fs";
 
 /** Options for {@linkcode openWriter}. */
 export interface WriterOptions {
@@ -58,7 +60,11 @@ export interface Writer {
   verify(dest: string, expect: Expectation): Promise<WrittenFile>;
   /** Opens `dest.part` to stream into, continuing at `offset` (0 truncates). */
   open(dest: string, offset: number, meta?: PartMeta): Promise<OpenHandle>;
-  /** Queues a chunk; resolves when there is room for more. */
+  /**
+   * Queues a chunk; resolves when there is room for more. A chunk that is
+   * its whole buffer is transferred (the caller must not touch it
+   * afterwards); a view into a larger buffer is copied.
+   */
   write(file: OpenHandle, data: Uint8Array): Promise<void>;
   /** Verifies and renames the file into place (and records `record`, as `put` does). */
   commit(
@@ -71,6 +77,9 @@ export interface Writer {
   /** Flushes everything, closes open files (keeping their `.part`) and ends the Worker. */
   close(): Promise<void>;
 }
+
+/** Bodies up to this size are copied into the batch's arena instead of transferred one by one. */
+const PACK_LIMIT = 64 * 1024;
 
 /** Options defaults, in one place. */
 const DEFAULTS = { maxInFlightBytes: 16 << 20, maxBatch: 64, batchDelayMs: 1 };
@@ -115,6 +124,10 @@ export function openWriter(options: WriterOptions): Writer {
   >();
   let queue: WriterRequest[] = [];
   let transfer: ArrayBuffer[] = [];
+  /** Small bodies waiting to be packed into the next batch's arena. */
+  let packs: { request: { packed?: [number, number] }; data: Uint8Array }[] =
+    [];
+  let packedBytes = 0;
   let queuedBytes = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
   let inFlightBytes = 0;
@@ -151,9 +164,23 @@ export function openWriter(options: WriterOptions): Writer {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
     if (queue.length === 0) return;
-    worker.postMessage({ items: queue }, transfer);
+    let arena: ArrayBuffer | undefined;
+    if (packs.length > 0) {
+      const bytes = new Uint8Array(packedBytes);
+      let at = 0;
+      for (const { request, data } of packs) {
+        bytes.set(data, at);
+        request.packed = [at, data.byteLength];
+        at += data.byteLength;
+      }
+      arena = bytes.buffer;
+      transfer.push(arena);
+    }
+    worker.postMessage({ items: queue, arena }, transfer);
     queue = [];
     transfer = [];
+    packs = [];
+    packedBytes = 0;
     queuedBytes = 0;
   };
 
@@ -173,7 +200,12 @@ export function openWriter(options: WriterOptions): Writer {
       });
     });
     queue.push(request);
-    if (data) transfer.push((request as { data: ArrayBuffer }).data);
+    const buffer = (request as { data?: ArrayBuffer }).data;
+    if (buffer) transfer.push(buffer);
+    else if (data) {
+      packs.push({ request: request as { packed?: [number, number] }, data });
+      packedBytes += data.byteLength;
+    }
     inFlightBytes += bytes;
     queuedBytes += bytes;
     if (
@@ -190,12 +222,18 @@ export function openWriter(options: WriterOptions): Writer {
         op: "put",
         id: nextId++,
         dest,
-        data: ownBuffer(data),
+        data: data.byteLength <= PACK_LIMIT ? undefined : ownBuffer(data),
         expect,
         record,
       }, data);
     },
     probe(dest) {
+      // Most destinations do not exist yet: a stat on this thread (a few
+      // microseconds) saves a round trip to the Worker for each of them.
+      const paths = destPaths(o.outDir, dest);
+      if (!existsSync(paths.final) && !existsSync(paths.part)) {
+        return Promise.resolve({});
+      }
       return send({ op: "probe", id: nextId++, dest });
     },
     verify(dest, expect) {
@@ -217,6 +255,7 @@ export function openWriter(options: WriterOptions): Writer {
         id: nextId++,
         handle: file.handle,
         data: ownBuffer(data),
+        length: data.byteLength,
       }, data);
       sent.catch(() => {}); // a write failure surfaces again at commit
       if (inFlightBytes > o.maxInFlightBytes) {

@@ -39,14 +39,24 @@ export type WriterRequest =
     op: "put";
     id: number;
     dest: string;
-    data: ArrayBuffer;
+    /** The body, transferred; absent when it was packed into the batch's arena. */
+    data?: ArrayBuffer;
+    /** Where the body lies in the batch's `arena`: offset and length. */
+    packed?: [number, number];
     expect: Expectation;
     record?: Validators;
   }
   | { op: "probe"; id: number; dest: string }
   | { op: "verify"; id: number; dest: string; expect: Expectation }
   | { op: "open"; id: number; dest: string; offset: number; meta?: PartMeta }
-  | { op: "chunk"; id: number; handle: number; data: ArrayBuffer }
+  | {
+    op: "chunk";
+    id: number;
+    handle: number;
+    /** The chunk's buffer, transferred; its first `length` bytes are the chunk. */
+    data: ArrayBuffer;
+    length: number;
+  }
   | {
     op: "commit";
     id: number;
@@ -81,4 +91,9 @@ export type WriterReply =
 /** One batch in either direction. */
 export interface WriterBatch<T> {
   items: T[];
+  /**
+   * Small bodies of this batch's `put`s, copied into one buffer: one
+   * transfer per message instead of one per body.
+   */
+  arena?: ArrayBuffer;
 }

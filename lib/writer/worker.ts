@@ -109,7 +109,11 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     let closing = false;
     for (const request of message.items) {
       try {
-        replies.push({ id: request.id, ok: true, value: handle(request) });
+        replies.push({
+          id: request.id,
+          ok: true,
+          value: handle(request, message.arena),
+        });
       } catch (error) {
         const { name, message } = error instanceof Error
           ? error
@@ -133,12 +137,19 @@ export function writerWorker(deps: WriterWorkerDeps): void {
 
   function handle(
     request: WriterRequest,
+    arena: ArrayBuffer | undefined,
   ): WrittenFile | ProbeResult | number | undefined {
     switch (request.op) {
       case "put":
         return remember(
           request.dest,
-          put(request.dest, new Uint8Array(request.data), request.expect),
+          put(
+            request.dest,
+            request.packed
+              ? new Uint8Array(arena!, request.packed[0], request.packed[1])
+              : new Uint8Array(request.data!),
+            request.expect,
+          ),
           request.record,
         );
       case "probe":
@@ -150,7 +161,9 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       case "chunk": {
         const open = fileOf(request.handle);
         try {
-          if (!open.failed) writeAll(open, new Uint8Array(request.data));
+          if (!open.failed) {
+            writeAll(open, new Uint8Array(request.data, 0, request.length));
+          }
         } catch (error) {
           open.failed = error as Error;
           throw error;
