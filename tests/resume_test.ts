@@ -159,3 +159,21 @@ Deno.test("a .part longer than the file (416) is discarded and the file download
   assert.deepEqual(statuses, [416, 200]);
   assert.deepEqual(listDir(dir), ["small.bin"]);
 });
+
+Deno.test("SIGTERM stops the run the same way and exits 143", async () => {
+  const dir = await Deno.makeTempDir();
+  await using server = await startServer({
+    faults: { stall: { rate: 1, ms: 60_000, after: SENT_BEFORE_STALL } },
+    alt: false,
+  });
+  const child = spawnGet(`${server.url}/files/${SIZE}/big.bin`, dir);
+  await waitForPart(`${dir}/big.bin.part`, SENT_BEFORE_STALL);
+  child.kill("SIGTERM");
+  const result = await child.output();
+  assert.equal(result.code, 143);
+  assert.match(
+    new TextDecoder().decode(result.stdout),
+    /^bulkget: 0 downloaded, 1 interrupted;/m,
+  );
+  assert.deepEqual(listDir(dir), ["big.bin.part", "big.bin.part.json"]);
+});

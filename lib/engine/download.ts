@@ -22,7 +22,7 @@ export interface DownloadOptions extends FetchPolicy {
   concurrency?: number;
   /** Most downloads in progress at once from one host (`host:port`). @default Infinity */
   perHost?: number;
-  /** Bytes queued for the writer before downloads wait for it. @default 16777216 */
+  /** Bytes queued for the writer before downloads wait for it. @default 4194304 (4 MiB) */
   maxInFlightBytes?: number;
   /**
    * Called in the job's pool slot before its download, e.g. to name the file

@@ -28,7 +28,7 @@ import { existsSync } from "node:fs";
 export interface WriterOptions {
   /** Directory every destination is relative to. */
   outDir: string;
-  /** Bytes sent to the Worker but not yet written before writers must wait. @default 16777216 (16 MiB) */
+  /** Bytes sent to the Worker but not yet written before writers must wait. @default 4194304 (4 MiB) */
   maxInFlightBytes?: number;
   /** Requests per message at most. @default 64 */
   maxBatch?: number;
@@ -82,7 +82,7 @@ export interface Writer {
 const PACK_LIMIT = 64 * 1024;
 
 /** Options defaults, in one place. */
-const DEFAULTS = { maxInFlightBytes: 16 << 20, maxBatch: 64, batchDelayMs: 1 };
+const DEFAULTS = { maxInFlightBytes: 4 << 20, maxBatch: 64, batchDelayMs: 1 };
 
 /** Raised in the main thread for a failure the Worker reported. */
 export class WriteError extends Error {

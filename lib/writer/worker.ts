@@ -163,6 +163,9 @@ export function writerWorker(deps: WriterWorkerDeps): void {
         try {
           if (!open.failed) {
             writeAll(open, new Uint8Array(request.data, 0, request.length));
+            // Free the chunk's memory now rather than at this thread's next
+            // GC, which may be hundreds of MiB of written chunks away.
+            request.data.transfer(0);
           }
         } catch (error) {
           open.failed = error as Error;
