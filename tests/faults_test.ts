@@ -362,3 +362,35 @@ Deno.test("an existing complete file is skipped; overwrite downloads it again", 
   assert.equal(forced[0].status, "ok");
   assert.equal(server.stats().requests, 2);
 });
+
+Deno.test("a reset mid-body is resumed by the next attempt of the same run (Range), even in a fresh directory", async () => {
+  const size = 3_000_000;
+  // Find a seed whose first draw resets and whose second does not (the draws are seeded, so this is fixed).
+  for (let seed = 1; seed <= 40; seed++) {
+    await using server = await startServer({
+      faults: { reset: { rate: 0.5, after: 1_000_000 } },
+      seed,
+      alt: false,
+    });
+    const { outcomes, dir } = await run([file(server.url, size)], {
+      retries: 3,
+    });
+    const recent = server.stats().recent;
+    if (
+      !(recent[0]?.faults ?? []).includes("reset") ||
+      (recent[1]?.faults ?? []).length > 0
+    ) continue;
+    assert.equal(outcomes[0].status, "ok");
+    assert.equal(outcomes[0].attempts, 2);
+    assert.equal(
+      recent[1].headers.range,
+      "bytes=1000000-",
+      "the second attempt asked only for the rest",
+    );
+    assert.equal(recent[1].status, 206);
+    assertFile(dir, "f.bin", "f.bin", size);
+    assert.deepEqual(listDir(dir), ["f.bin"]);
+    return;
+  }
+  assert.fail("no seed in 1..40 gave a reset then a clean response");
+});

@@ -40,6 +40,8 @@ export interface WriterOptions {
 export interface OpenHandle {
   /** The Worker's handle for the file. */
   readonly handle: number;
+  /** The destination being written. */
+  readonly dest: string;
 }
 
 /** The writer's API, used by the engine. */
@@ -116,6 +118,19 @@ export function openWriter(options: WriterOptions): Writer {
     type: "module",
   });
   worker.postMessage({ init: { outDir: o.outDir } });
+
+  /** Destinations whose `.part` this run kept after a failed attempt. */
+  const keptParts = new Set<string>();
+  /** Directories by whether they were missing or empty when first looked at. */
+  const emptyAtStart = new Map<string, boolean>();
+  const wasEmpty = (dir: string): boolean => {
+    let empty = emptyAtStart.get(dir);
+    if (empty === undefined) {
+      empty = isMissingOrEmpty(dir);
+      emptyAtStart.set(dir, empty);
+    }
+    return empty;
+  };
 
   let nextId = 1;
   const pending = new Map<
@@ -228,9 +243,14 @@ export function openWriter(options: WriterOptions): Writer {
       }, data);
     },
     probe(dest) {
-      // Most destinations do not exist yet: a stat on this thread (a few
-      // microseconds) saves a round trip to the Worker for each of them.
+      // Most destinations do not exist yet. In a directory that was missing
+      // or empty when this run first looked, nothing can exist but what the
+      // run itself writes (each destination once), so no look is needed;
+      // elsewhere a stat on this thread saves a round trip to the Worker.
       const paths = destPaths(o.outDir, dest);
+      if (wasEmpty(paths.dir) && !keptParts.has(dest)) {
+        return Promise.resolve({});
+      }
       if (!existsSync(paths.final) && !existsSync(paths.part)) {
         return Promise.resolve({});
       }
@@ -247,7 +267,7 @@ export function openWriter(options: WriterOptions): Writer {
         offset,
         meta,
       });
-      return { handle };
+      return { handle, dest };
     },
     async write(file, data) {
       const sent = send<void>({
@@ -265,6 +285,7 @@ export function openWriter(options: WriterOptions): Writer {
       if (failure) throw failure;
     },
     commit(file, expect, record) {
+      keptParts.delete(file.dest);
       return send({
         op: "commit",
         id: nextId++,
@@ -274,6 +295,10 @@ export function openWriter(options: WriterOptions): Writer {
       });
     },
     abort(file, keepPart) {
+      // A kept .part must be found by the next probe, even in a directory
+      // that was empty at the start.
+      if (keepPart) keptParts.add(file.dest);
+      else keptParts.delete(file.dest);
       return send({ op: "abort", id: nextId++, handle: file.handle, keepPart });
     },
     async close() {
@@ -286,6 +311,17 @@ export function openWriter(options: WriterOptions): Writer {
       }
     },
   };
+}
+
+/** Whether `dir` does not exist or holds nothing. */
+function isMissingOrEmpty(dir: string): boolean {
+  try {
+    for (const _ of Deno.readDirSync(dir)) return false;
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return true;
+    throw error;
+  }
 }
 
 /** A buffer that can be transferred: the view's own bytes, copied only when it shares a larger buffer. */
