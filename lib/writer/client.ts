@@ -114,10 +114,19 @@ export class WriteError extends Error {
  */
 export function openWriter(options: WriterOptions): Writer {
   const o = { ...DEFAULTS, ...options };
-  const worker = new Worker(writerWorkerUrl(), {
-    type: "module",
-  });
-  worker.postMessage({ init: { outDir: o.outDir } });
+  // The Worker is started on the next turn of the event loop, not now:
+  // creating it blocks this thread for tens of milliseconds, which is better
+  // spent after the first requests have gone out.
+  let worker: Worker | undefined;
+  const startWorker = (): Worker => {
+    if (worker) return worker;
+    worker = new Worker(writerWorkerUrl(), { type: "module" });
+    worker.postMessage({ init: { outDir: o.outDir } });
+    worker.onmessage = onReplies;
+    worker.onerror = onCrash;
+    return worker;
+  };
+  const bootTimer = setTimeout(startWorker, 0);
 
   /** Destinations whose `.part` this run kept after a failed attempt. */
   const keptParts = new Set<string>();
@@ -150,7 +159,7 @@ export function openWriter(options: WriterOptions): Writer {
   let closed = false;
   let failure: Error | undefined;
 
-  worker.onmessage = (event: MessageEvent<WriterBatch<WriterReply>>) => {
+  const onReplies = (event: MessageEvent<WriterBatch<WriterReply>>) => {
     for (const reply of event.data.items) {
       const entry = pending.get(reply.id);
       if (!entry) continue;
@@ -165,7 +174,7 @@ export function openWriter(options: WriterOptions): Writer {
       for (const wake of waiters) wake();
     }
   };
-  worker.onerror = (event: ErrorEvent) => {
+  const onCrash = (event: ErrorEvent) => {
     event.preventDefault();
     failure = new WriteError(
       "WriterCrashed",
@@ -191,7 +200,7 @@ export function openWriter(options: WriterOptions): Writer {
       arena = bytes.buffer;
       transfer.push(arena);
     }
-    worker.postMessage({ items: queue, arena }, transfer);
+    startWorker().postMessage({ items: queue, arena }, transfer);
     queue = [];
     transfer = [];
     packs = [];
@@ -307,7 +316,8 @@ export function openWriter(options: WriterOptions): Writer {
         if (!failure) await send({ op: "close", id: nextId++ });
       } finally {
         closed = true;
-        worker.terminate();
+        clearTimeout(bootTimer);
+        worker?.terminate();
       }
     },
   };
