@@ -107,10 +107,9 @@ const noDisk: Writer = {
   put: (_d, data) => Promise.resolve({ bytes: data.byteLength, sha256: "" }),
   probe: () => Promise.resolve({}),
   verify: () => Promise.resolve({ bytes: 0, sha256: "" }),
-  open: () => Promise.resolve({ handle: 1 }),
-  write: () => Promise.resolve(),
-  commit: () => Promise.resolve({ bytes: 0, sha256: "" }),
-  abort: () => Promise.resolve(),
+  prepare: () => Promise.resolve("/dev/null"),
+  seal: () => Promise.resolve({ bytes: 0, sha256: "" }),
+  release: () => Promise.resolve(),
   close: () => Promise.resolve(),
 };
 

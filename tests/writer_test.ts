@@ -45,19 +45,17 @@ Deno.test("writer refuses a body whose checksum or size is wrong and leaves noth
   }
 });
 
-Deno.test("writer streams chunks, resumes a kept .part and verifies the whole file", async () => {
+Deno.test("writer prepares a .part, keeps it for resume, and seals the whole file", async () => {
   const dir = await Deno.makeTempDir();
   const all = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
-  let writer = openWriter({ outDir: dir, maxInFlightBytes: 64 * 1024 });
+  let writer = openWriter({ outDir: dir });
   try {
-    const file = await writer.open("big.bin", 0, {
+    const part = await writer.prepare("big.bin", 0, {
       url: "http://x/big",
       etag: '"v1"',
     });
-    for (let i = 0; i < 100_000; i += 10_000) {
-      await writer.write(file, all.slice(i, i + 10_000));
-    }
-    await writer.abort(file, true);
+    await Deno.writeFile(part, all.slice(0, 100_000), { append: true });
+    await writer.release("big.bin", true);
     const probe = await writer.probe("big.bin");
     assert.equal(probe.finalSize, undefined);
     assert.equal(probe.part?.size, 100_000);
@@ -65,17 +63,45 @@ Deno.test("writer streams chunks, resumes a kept .part and verifies the whole fi
     await writer.close();
 
     writer = openWriter({ outDir: dir });
-    const resumed = await writer.open("big.bin", 100_000);
-    await writer.write(resumed, all.slice(100_000));
-    const done = await writer.commit(resumed, {
+    const resumed = await writer.prepare("big.bin", 100_000);
+    assert.equal(resumed, part);
+    await Deno.writeFile(resumed, all.slice(100_000), { append: true });
+    const done = await writer.seal("big.bin", {
       size: all.length,
       sha256: sha(all),
     });
     assert.equal(done.bytes, all.length);
+    assert.equal(done.sha256, sha(all));
     assert.deepEqual(await Deno.readFile(`${dir}/big.bin`), all);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [
       "big.bin",
     ]);
+  } finally {
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writer removes a sealed .part whose bytes are wrong, and a released one not kept", async () => {
+  const dir = await Deno.makeTempDir();
+  const writer = openWriter({ outDir: dir });
+  try {
+    const part = await writer.prepare("x.bin", 0, {
+      url: "http://x/x",
+      etag: '"1"',
+    });
+    await Deno.writeFile(part, bytesOf("abc"), { append: true });
+    await assert.rejects(writer.seal("x.bin", { size: 4 }), {
+      name: "VerifyError",
+    });
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
+    const again = await writer.prepare("y.bin", 0, {
+      url: "http://x/y",
+      etag: '"1"',
+    });
+    await Deno.writeFile(again, bytesOf("abc"), { append: true });
+    await writer.release("y.bin", false);
+    assert.deepEqual([...Deno.readDirSync(dir)], []);
   } finally {
     await writer.close();
     await Deno.remove(dir, { recursive: true });

@@ -36,14 +36,6 @@ export interface WriterOptions {
   batchDelayMs?: number;
 }
 
-/** A file being streamed to the Worker. */
-export interface OpenHandle {
-  /** The Worker's handle for the file. */
-  readonly handle: number;
-  /** The destination being written. */
-  readonly dest: string;
-}
-
 /** The writer's API, used by the engine. */
 export interface Writer {
   /**
@@ -60,22 +52,24 @@ export interface Writer {
   probe(dest: string): Promise<ProbeResult>;
   /** Hashes the final file and checks it; rejects with a `VerifyError` on mismatch. */
   verify(dest: string, expect: Expectation): Promise<WrittenFile>;
-  /** Opens `dest.part` to stream into, continuing at `offset` (0 truncates). */
-  open(dest: string, offset: number, meta?: PartMeta): Promise<OpenHandle>;
   /**
-   * Queues a chunk; resolves when there is room for more. A chunk that is
-   * its whole buffer is transferred (the caller must not touch it
-   * afterwards); a view into a larger buffer is copied.
+   * Readies `dest.part` for streaming: created empty, or cut to `offset` to
+   * resume, with the resume facts beside it. Resolves to the path the caller
+   * appends the body to (large bodies go from the socket to the file without
+   * passing through JavaScript; see fetch-one).
    */
-  write(file: OpenHandle, data: Uint8Array): Promise<void>;
-  /** Verifies and renames the file into place (and records `record`, as `put` does). */
-  commit(
-    file: OpenHandle,
+  prepare(dest: string, offset: number, meta?: PartMeta): Promise<string>;
+  /**
+   * Hashes the streamed `.part` whole, checks it against `expect`, renames it
+   * into place (and records `record`, as `put` does); a wrong one is removed.
+   */
+  seal(
+    dest: string,
     expect: Expectation,
     record?: Validators,
   ): Promise<WrittenFile>;
-  /** Closes the file; keeps the `.part` for a later resume when asked. */
-  abort(file: OpenHandle, keepPart: boolean): Promise<void>;
+  /** Gives up a streamed `.part`: kept (with its resume facts) or removed. */
+  release(dest: string, keepPart: boolean): Promise<void>;
   /** Flushes everything, closes open files (keeping their `.part`) and ends the Worker. */
   close(): Promise<void>;
 }
@@ -182,6 +176,7 @@ export function openWriter(options: WriterOptions): Writer {
     );
     for (const entry of pending.values()) entry.reject(failure);
     pending.clear();
+    for (const wake of roomWaiters.splice(0)) wake();
   };
 
   const flush = () => {
@@ -241,8 +236,13 @@ export function openWriter(options: WriterOptions): Writer {
   }
 
   return {
-    put(dest, data, expect, record) {
-      return send({
+    async put(dest, data, expect, record) {
+      // Bound the bodies queued for the Worker: wait while it is behind.
+      while (inFlightBytes > o.maxInFlightBytes && !failure) {
+        flush();
+        await new Promise<void>((resolve) => roomWaiters.push(resolve));
+      }
+      return await send<WrittenFile>({
         op: "put",
         id: nextId++,
         dest,
@@ -268,47 +268,19 @@ export function openWriter(options: WriterOptions): Writer {
     verify(dest, expect) {
       return send({ op: "verify", id: nextId++, dest, expect });
     },
-    async open(dest, offset, meta) {
-      const handle = await send<number>({
-        op: "open",
-        id: nextId++,
-        dest,
-        offset,
-        meta,
-      });
-      return { handle, dest };
+    prepare(dest, offset, meta) {
+      return send({ op: "prepare", id: nextId++, dest, offset, meta });
     },
-    async write(file, data) {
-      const sent = send<void>({
-        op: "chunk",
-        id: nextId++,
-        handle: file.handle,
-        data: ownBuffer(data),
-        length: data.byteLength,
-      }, data);
-      sent.catch(() => {}); // a write failure surfaces again at commit
-      if (inFlightBytes > o.maxInFlightBytes) {
-        flush();
-        await new Promise<void>((resolve) => roomWaiters.push(resolve));
-      }
-      if (failure) throw failure;
+    seal(dest, expect, record) {
+      keptParts.delete(dest);
+      return send({ op: "seal", id: nextId++, dest, expect, record });
     },
-    commit(file, expect, record) {
-      keptParts.delete(file.dest);
-      return send({
-        op: "commit",
-        id: nextId++,
-        handle: file.handle,
-        expect,
-        record,
-      });
-    },
-    abort(file, keepPart) {
+    release(dest, keepPart) {
       // A kept .part must be found by the next probe, even in a directory
       // that was empty at the start.
-      if (keepPart) keptParts.add(file.dest);
-      else keptParts.delete(file.dest);
-      return send({ op: "abort", id: nextId++, handle: file.handle, keepPart });
+      if (keepPart) keptParts.add(dest);
+      else keptParts.delete(dest);
+      return send({ op: "release", id: nextId++, dest, keepPart });
     },
     async close() {
       if (closed) return;

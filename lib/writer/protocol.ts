@@ -48,23 +48,21 @@ export type WriterRequest =
   }
   | { op: "probe"; id: number; dest: string }
   | { op: "verify"; id: number; dest: string; expect: Expectation }
-  | { op: "open"; id: number; dest: string; offset: number; meta?: PartMeta }
   | {
-    op: "chunk";
+    op: "prepare";
     id: number;
-    handle: number;
-    /** The chunk's buffer, transferred; its first `length` bytes are the chunk. */
-    data: ArrayBuffer;
-    length: number;
+    dest: string;
+    offset: number;
+    meta?: PartMeta;
   }
   | {
-    op: "commit";
+    op: "seal";
     id: number;
-    handle: number;
+    dest: string;
     expect: Expectation;
     record?: Validators;
   }
-  | { op: "abort"; id: number; handle: number; keepPart: boolean }
+  | { op: "release"; id: number; dest: string; keepPart: boolean }
   | { op: "close"; id: number };
 
 /** What `probe` finds on disk for a destination. */
@@ -85,7 +83,7 @@ export interface WrittenFile {
 
 /** A reply from the Worker. */
 export type WriterReply =
-  | { id: number; ok: true; value?: WrittenFile | ProbeResult | number }
+  | { id: number; ok: true; value?: WrittenFile | ProbeResult | string }
   | { id: number; ok: false; error: { name: string; message: string } };
 
 /** One batch in either direction. */

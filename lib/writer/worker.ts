@@ -17,13 +17,7 @@
  */
 
 import type { createHash as CreateHash, Hash } from "node:crypto";
-import {
-  type DestPaths,
-  destPaths,
-  META_SUFFIX,
-  PART_SUFFIX,
-  STATE_FILE,
-} from "./paths.ts";
+import { destPaths, META_SUFFIX, PART_SUFFIX, STATE_FILE } from "./paths.ts";
 import type {
   Expectation,
   PartMeta,
@@ -80,22 +74,11 @@ export function writerWorkerUrl(): string {
 export function writerWorker(deps: WriterWorkerDeps): void {
   const { createHash, destPaths, stateFile } = deps;
   const scope = self as unknown as WorkerScope;
-  interface OpenFile {
-    dest: string;
-    paths: DestPaths;
-    file: Deno.FsFile;
-    hash: Hash;
-    bytes: number;
-    /** Set when a chunk could not be written; commit then fails with it. */
-    failed?: Error;
-  }
 
   let outDir = ".";
   const madeDirs = new Set<string>();
   /** Validator lines waiting to be appended to the state file, one write per batch. */
   let stateLines = "";
-  const openFiles = new Map<number, OpenFile>();
-  let nextHandle = 1;
 
   scope.onmessage = (event: MessageEvent) => {
     const message = event.data as WriterBatch<WriterRequest> | {
@@ -138,7 +121,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   function handle(
     request: WriterRequest,
     arena: ArrayBuffer | undefined,
-  ): WrittenFile | ProbeResult | number | undefined {
+  ): WrittenFile | ProbeResult | string | undefined {
     switch (request.op) {
       case "put":
         return remember(
@@ -156,34 +139,18 @@ export function writerWorker(deps: WriterWorkerDeps): void {
         return probe(request.dest);
       case "verify":
         return verify(request.dest, request.expect);
-      case "open":
-        return open(request.dest, request.offset, request.meta);
-      case "chunk": {
-        const open = fileOf(request.handle);
-        try {
-          if (!open.failed) {
-            writeAll(open, new Uint8Array(request.data, 0, request.length));
-            // Free the chunk's memory now rather than at this thread's next
-            // GC, which may be hundreds of MiB of written chunks away.
-            request.data.transfer(0);
-          }
-        } catch (error) {
-          open.failed = error as Error;
-          throw error;
-        }
-        return undefined;
-      }
-      case "commit":
+      case "prepare":
+        return prepare(request.dest, request.offset, request.meta);
+      case "seal":
         return remember(
-          fileOf(request.handle).dest,
-          commit(request.handle, request.expect),
+          request.dest,
+          seal(request.dest, request.expect),
           request.record,
         );
-      case "abort":
-        abort(request.handle, request.keepPart);
+      case "release":
+        release(request.dest, request.keepPart);
         return undefined;
       case "close":
-        for (const handle of openFiles.keys()) abort(handle, true);
         return undefined;
     }
   }
@@ -210,6 +177,70 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     Deno.writeFileSync(paths.part, bytes);
     Deno.renameSync(paths.part, paths.final);
     return { bytes: bytes.byteLength, sha256 };
+  }
+
+  /**
+   * Readies `dest.part` for the main thread to stream into: created empty,
+   * or cut to `offset` to resume; the resume facts are written beside it.
+   * Returns the path to append to.
+   */
+  function prepare(
+    dest: string,
+    offset: number,
+    meta: PartMeta | undefined,
+  ): string {
+    const paths = destPaths(outDir, dest);
+    ensureDir(paths.dir);
+    if (offset > 0) {
+      const file = Deno.openSync(paths.part, { write: true });
+      try {
+        if (file.statSync().size < offset) {
+          throw new Error(`The .part of "${dest}" shrank while resuming`);
+        }
+        file.truncateSync(offset);
+      } finally {
+        file.close();
+      }
+    } else {
+      Deno.writeFileSync(paths.part, new Uint8Array(0));
+    }
+    if (meta) Deno.writeTextFileSync(paths.meta, JSON.stringify(meta));
+    return paths.part;
+  }
+
+  /**
+   * Hashes a streamed `.part` whole, checks it, and renames it into place;
+   * a wrong one is removed.
+   */
+  function seal(dest: string, expect: Expectation): WrittenFile {
+    const paths = destPaths(outDir, dest);
+    const hash = createHash("sha256");
+    const file = Deno.openSync(paths.part, { read: true });
+    let bytes: number;
+    try {
+      bytes = hashFrom(file, hash);
+    } finally {
+      file.close();
+    }
+    const sha256 = hash.digest("hex");
+    try {
+      check(expect, bytes, sha256);
+    } catch (error) {
+      removeQuietly(paths.part);
+      removeQuietly(paths.meta);
+      throw error;
+    }
+    Deno.renameSync(paths.part, paths.final);
+    removeQuietly(paths.meta);
+    return { bytes, sha256 };
+  }
+
+  /** Gives up a streamed `.part`: kept with its resume facts, or removed. */
+  function release(dest: string, keepPart: boolean): void {
+    const paths = destPaths(outDir, dest);
+    if (keepPart && (sizeOf(paths.part) ?? 0) > 0) return;
+    removeQuietly(paths.part);
+    removeQuietly(paths.meta);
   }
 
   function probe(dest: string): ProbeResult {
@@ -242,81 +273,6 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     } finally {
       file.close();
     }
-  }
-
-  function open(
-    dest: string,
-    offset: number,
-    meta: PartMeta | undefined,
-  ): number {
-    const paths = destPaths(outDir, dest);
-    ensureDir(paths.dir);
-    const hash = createHash("sha256");
-    let file: Deno.FsFile;
-    let bytes = 0;
-    if (offset > 0) {
-      file = Deno.openSync(paths.part, { read: true, write: true });
-      file.truncateSync(offset);
-      bytes = hashFrom(file, hash);
-      if (bytes !== offset) {
-        file.close();
-        throw new Error(`The .part of "${dest}" changed while resuming`);
-      }
-    } else {
-      file = Deno.openSync(paths.part, {
-        write: true,
-        create: true,
-        truncate: true,
-      });
-    }
-    if (meta) Deno.writeTextFileSync(paths.meta, JSON.stringify(meta));
-    const handle = nextHandle++;
-    openFiles.set(handle, { dest, paths, file, hash, bytes });
-    return handle;
-  }
-
-  function writeAll(open: OpenFile, chunk: Uint8Array): void {
-    open.hash.update(chunk);
-    open.bytes += chunk.byteLength;
-    let written = 0;
-    while (written < chunk.byteLength) {
-      written += open.file.writeSync(chunk.subarray(written));
-    }
-  }
-
-  function commit(handle: number, expect: Expectation): WrittenFile {
-    const open = fileOf(handle);
-    openFiles.delete(handle);
-    open.file.close();
-    const sha256 = open.hash.digest("hex");
-    try {
-      if (open.failed) throw open.failed;
-      check(expect, open.bytes, sha256);
-    } catch (error) {
-      removeQuietly(open.paths.part);
-      removeQuietly(open.paths.meta);
-      throw error;
-    }
-    Deno.renameSync(open.paths.part, open.paths.final);
-    removeQuietly(open.paths.meta);
-    return { bytes: open.bytes, sha256 };
-  }
-
-  function abort(handle: number, keepPart: boolean): void {
-    const open = openFiles.get(handle);
-    if (!open) return;
-    openFiles.delete(handle);
-    open.file.close();
-    if (!keepPart || open.bytes === 0) {
-      removeQuietly(open.paths.part);
-      removeQuietly(open.paths.meta);
-    }
-  }
-
-  function fileOf(handle: number): OpenFile {
-    const open = openFiles.get(handle);
-    if (!open) throw new Error(`No open file with handle ${handle}`);
-    return open;
   }
 
   /** Throws a `VerifyError` when the bytes are not what was expected. */
