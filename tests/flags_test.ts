@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
-import { DATA, flagFile, listDir, runBulkget, sameBytes } from "./_helpers.ts";
+import {
+  DATA,
+  flagFile,
+  listDir,
+  MAIN,
+  runBulkget,
+  sameBytes,
+} from "./_helpers.ts";
 import {
   everyCode,
   flagCodes,
@@ -386,4 +393,48 @@ Deno.test("flags runs under the README's narrow permissions", async () => {
   assert.equal(result.code, 0, result.stderr);
   assert.match(result.stdout, /\n 30 flags downloaded\.\n/);
   assert.equal(listDir(`${cwd}/downloads`).length, 30);
+});
+
+Deno.test("flags on Ctrl-C prints the partial report and exits 130, with no partial file", async () => {
+  await using server = await startServer({ preset: "DELAY", alt: false });
+  const cwd = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--allow-all",
+      MAIN,
+      "flags",
+      "--base-url",
+      `${server.url}/flags`,
+      "-a",
+      "-m",
+      "5",
+    ],
+    cwd,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  // Bounded wait (10 s) for some flags to land, then interrupt.
+  for (let i = 0; i < 200 && listDir(`${cwd}/downloads`).length < 5; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGINT");
+  const result = await child.output();
+  const stdout = new TextDecoder().decode(result.stdout);
+  assert.equal(result.code, 130);
+  const ok = Number(/^ *(\d+) flags? downloaded\.$/m.exec(stdout)?.[1]);
+  assert.ok(ok >= 5 && ok < 194, stdout);
+  assert.match(stdout, /^Elapsed time: \d+\.\d\ds$/m);
+  const files = listDir(`${cwd}/downloads`);
+  assert.equal(files.filter((f) => f.includes(".part")).length, 0);
+  assert.equal(
+    files.length,
+    ok,
+    "every file reported OK is on disk, and nothing else",
+  );
+  for (const f of files) {
+    assert.ok(sameBytes(`${cwd}/downloads/${f}`, flagFile(f.slice(0, 2))), f);
+  }
 });
