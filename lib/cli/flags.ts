@@ -8,7 +8,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { download } from "../engine/download.ts";
 import { AttemptError } from "../engine/classify.ts";
 import type { Job, Outcome } from "../engine/job.ts";
@@ -16,7 +15,12 @@ import type { EngineEvent } from "../engine/events.ts";
 import { flagCodes, selectCodes } from "../source/country_codes.ts";
 import { startProgressBar } from "../report/progress.ts";
 import { plural } from "../report/format.ts";
-import { parseSeconds, parseWholeNumber, UsageError } from "./usage.ts";
+import {
+  parseCommandLine,
+  parseSeconds,
+  parseWholeNumber,
+  UsageError,
+} from "./usage.ts";
 import { safeDest } from "../writer/safe_name.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
 import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
@@ -84,30 +88,21 @@ export interface FlagsOptions {
  * @throws {UsageError} For anything the book would refuse.
  */
 export async function parseFlagsArgs(args: string[]): Promise<FlagsOptions> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        all: { type: "boolean", short: "a" },
-        every: { type: "boolean", short: "e" },
-        limit: { type: "string", short: "l" },
-        max_req: { type: "string", short: "m" },
-        "max-req": { type: "string" },
-        server: { type: "string", short: "s" },
-        verbose: { type: "boolean", short: "v" },
-        output: { type: "string", short: "o" },
-        retries: { type: "string" },
-        "base-url": { type: "string" },
-        names: { type: "boolean" },
-        timeout: { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseCommandLine(args, {
+    help: { type: "boolean", short: "h" },
+    all: { type: "boolean", short: "a" },
+    every: { type: "boolean", short: "e" },
+    limit: { type: "string", short: "l" },
+    max_req: { type: "string", short: "m" },
+    "max-req": { type: "string" },
+    server: { type: "string", short: "s" },
+    verbose: { type: "boolean", short: "v" },
+    output: { type: "string", short: "o" },
+    retries: { type: "string" },
+    "base-url": { type: "string" },
+    names: { type: "boolean" },
+    timeout: { type: "string" },
+  });
   const v = parsed.values;
   const concurrency = parseWholeNumber(
     v.max_req ?? v["max-req"] ?? "5",

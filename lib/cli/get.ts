@@ -7,7 +7,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { download } from "../engine/download.ts";
 import { DEFAULT_RETRIES } from "../engine/fetch_one.ts";
 import { DEADLINE_DEFAULTS } from "../engine/deadline.ts";
@@ -46,6 +45,7 @@ import { formatBytes } from "../report/format.ts";
 import { redactText, redactUrl } from "../report/redact.ts";
 import {
   parseByteSize,
+  parseCommandLine,
   parseHeader,
   parseSeconds,
   parseWholeNumber,
@@ -147,42 +147,33 @@ export interface GetOptions {
  * @throws {UsageError} For bad input.
  */
 export function parseGetArgs(args: string[]): GetOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        input: { type: "string", short: "i", multiple: true },
-        manifest: { type: "string", multiple: true },
-        output: { type: "string", short: "o" },
-        "keep-paths": { type: "boolean" },
-        force: { type: "boolean" },
-        update: { type: "boolean" },
-        "content-disposition": { type: "boolean" },
-        "max-concurrent": { type: "string", short: "m" },
-        "per-host": { type: "string" },
-        retries: { type: "string" },
-        "connect-timeout": { type: "string" },
-        "idle-timeout": { type: "string" },
-        timeout: { type: "string" },
-        "max-size": { type: "string" },
-        "no-resume": { type: "boolean" },
-        header: { type: "string", short: "H", multiple: true },
-        "token-env": { type: "string" },
-        quiet: { type: "boolean", short: "q" },
-        verbose: { type: "boolean", short: "v" },
-        report: { type: "string" },
-        shard: { type: "string" },
-        "shard-count": { type: "string" },
-        "shard-from-env": { type: "string" },
-        "status-interval": { type: "string" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseCommandLine(args, {
+    help: { type: "boolean", short: "h" },
+    input: { type: "string", short: "i", multiple: true },
+    manifest: { type: "string", multiple: true },
+    output: { type: "string", short: "o" },
+    "keep-paths": { type: "boolean" },
+    force: { type: "boolean" },
+    update: { type: "boolean" },
+    "content-disposition": { type: "boolean" },
+    "max-concurrent": { type: "string", short: "m" },
+    "per-host": { type: "string" },
+    retries: { type: "string" },
+    "connect-timeout": { type: "string" },
+    "idle-timeout": { type: "string" },
+    timeout: { type: "string" },
+    "max-size": { type: "string" },
+    "no-resume": { type: "boolean" },
+    header: { type: "string", short: "H", multiple: true },
+    "token-env": { type: "string" },
+    quiet: { type: "boolean", short: "q" },
+    verbose: { type: "boolean", short: "v" },
+    report: { type: "string" },
+    shard: { type: "string" },
+    "shard-count": { type: "string" },
+    "shard-from-env": { type: "string" },
+    "status-interval": { type: "string" },
+  });
   const v = parsed.values;
   const headers: Record<string, string> = {};
   for (const text of v.header ?? []) {

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import type { Job } from "../engine/job.ts";
 import { jobsFromAria2 } from "../source/aria2.ts";
 import { jobsFromManifest } from "../source/manifest.ts";
@@ -20,7 +19,7 @@ import {
   type NamedReport,
   parseReport,
 } from "../report/merge.ts";
-import { UsageError } from "./usage.ts";
+import { parseCommandLine, UsageError } from "./usage.ts";
 import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
 import { VERSION } from "./version.ts";
 
@@ -78,23 +77,14 @@ export interface MergeCommandOptions {
  * @throws {UsageError} For bad input.
  */
 export function parseMergeArgs(args: string[]): MergeCommandOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        help: { type: "boolean", short: "h" },
-        output: { type: "string", short: "o" },
-        manifest: { type: "string", multiple: true },
-        input: { type: "string", short: "i", multiple: true },
-        "keep-paths": { type: "boolean" },
-        quiet: { type: "boolean", short: "q" },
-      },
-    });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+  const parsed = parseCommandLine(args, {
+    help: { type: "boolean", short: "h" },
+    output: { type: "string", short: "o" },
+    manifest: { type: "string", multiple: true },
+    input: { type: "string", short: "i", multiple: true },
+    "keep-paths": { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
+  });
   const v = parsed.values;
   const options: MergeCommandOptions = {
     reports: parsed.positionals,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
 /** Bad command-line input. */
 export class UsageError extends Error {
   /** @param message What was wrong, for people. */
@@ -99,4 +101,26 @@ export function parseHeader(text: string): [string, string] {
     throw new UsageError(`-H ${name}: the value must not contain line breaks`);
   }
   return [name, value];
+}
+
+/**
+ * `node:util`'s `parseArgs` with positionals allowed, its errors (an unknown
+ * option, a missing value) turned into {@linkcode UsageError}s.
+ *
+ * @param args The command line after the command's name.
+ * @param options The options it takes.
+ * @returns The parsed values and positionals.
+ * @throws {UsageError} For input `parseArgs` refuses.
+ */
+export function parseCommandLine<T extends ParseArgsConfig["options"]>(
+  args: string[],
+  options: T,
+): ReturnType<
+  typeof parseArgs<{ args: string[]; options: T; allowPositionals: true }>
+> {
+  try {
+    return parseArgs({ args, options, allowPositionals: true });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
 }
