@@ -24,7 +24,7 @@ import {
 import { safeDest } from "../writer/safe_name.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
 import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
-import { type RunningServer, startServer } from "../server/server.ts";
+import type { RunningServer } from "../server/server.ts";
 
 /** The book's servers. */
 export const FLAG_SERVERS = {
@@ -397,6 +397,8 @@ async function startBuiltInServerIfNeeded(
 ): Promise<RunningServer | undefined> {
   const port = Number(base.port);
   if (await answers(base.hostname, port)) return undefined;
+  // Loaded only when needed: most runs talk to a server that is already up.
+  const { startServer } = await import("../server/server.ts");
   const server = await startServer({
     preset: label,
     port,

@@ -22,7 +22,6 @@ import type {
 } from "./protocol.ts";
 import { writerWorkerUrl } from "./worker.ts";
 import { destPaths } from "./paths.ts";
-import { existsSync } from "node:fs";
 
 /** Options for {@linkcode openWriter}. */
 export interface WriterOptions {
@@ -260,7 +259,7 @@ export function openWriter(options: WriterOptions): Writer {
       if (wasEmpty(paths.dir) && !keptParts.has(dest)) {
         return Promise.resolve({});
       }
-      if (!existsSync(paths.final) && !existsSync(paths.part)) {
+      if (!exists(paths.final) && !exists(paths.part)) {
         return Promise.resolve({});
       }
       return send({ op: "probe", id: nextId++, dest });
@@ -293,6 +292,20 @@ export function openWriter(options: WriterOptions): Writer {
       }
     },
   };
+}
+
+/**
+ * Whether `path` exists. (Not `node:fs`'s `existsSync`: loading `node:fs`
+ * costs some 40 ms of start-up, more than this costs in a whole run.)
+ */
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
 }
 
 /** Whether `dir` does not exist or holds nothing. */
