@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { openWriter } from "../lib/writer/client.ts";
+import { destPaths } from "../lib/writer/paths.ts";
 
 const sha = (bytes: Uint8Array) =>
   createHash("sha256").update(bytes).digest("hex");
@@ -119,5 +120,31 @@ Deno.test("writer refuses a destination outside the output directory", async () 
   } finally {
     await writer.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("destPaths keeps every destination inside the output directory", () => {
+  assert.deepEqual(destPaths("out/", "a/b.bin"), {
+    final: "out/a/b.bin",
+    part: "out/a/b.bin.part",
+    meta: "out/a/b.bin.part.json",
+    dir: "out/a",
+  });
+  assert.equal(destPaths("/", "x").final, "/x");
+  assert.equal(destPaths("", "x").dir, ".");
+  for (
+    const dest of [
+      "../x",
+      "a/../../x",
+      "/etc/x",
+      "\\x",
+      "C:x",
+      "a//b",
+      "./a",
+      "a/",
+      "",
+    ]
+  ) {
+    assert.throws(() => destPaths("out", dest), RangeError, dest);
   }
 });

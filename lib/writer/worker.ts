@@ -55,7 +55,6 @@ interface WorkerScope {
 export function writerWorkerUrl(): string {
   const source = [
     `import { createHash } from "node:crypto";`,
-    `import { dirname, isAbsolute, join, relative, resolve } from "node:path";`,
     `const PART_SUFFIX = ${JSON.stringify(PART_SUFFIX)};`,
     `const META_SUFFIX = ${JSON.stringify(META_SUFFIX)};`,
     destPaths.toString(),
