@@ -428,17 +428,29 @@ async function run(options: GetOptions): Promise<number> {
       );
     }
   };
-  const jobs = dedupeDestinations(allJobs(options), {
-    onDuplicate: (error, job) =>
-      record({
+  let listed = 0;
+  const jobs = dedupeDestinations(counted(allJobs(options)), {
+    onDuplicate: (error, job) => {
+      const outcome: Outcome = {
         job,
         status: "error",
         bytes: 0,
         attempts: 0,
         reason: error.message,
         elapsedMs: 0,
-      }),
+      };
+      onEvent({ type: "done", outcome });
+      record(outcome);
+    },
   });
+  /** Counts the jobs as they stream; once the input ends the bar knows the total. */
+  async function* counted(source: AsyncIterable<Job>): AsyncGenerator<Job> {
+    for await (const job of source) {
+      listed++;
+      yield job;
+    }
+    bar?.setTotal(listed);
+  }
 
   const began = performance.now();
   let inputError: SourceError | undefined;
