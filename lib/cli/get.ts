@@ -7,7 +7,7 @@
  * @module
  */
 
-import { download } from "../engine/download.ts";
+import { DEFAULT_CONCURRENCY, download } from "../engine/download.ts";
 import { DEFAULT_RETRIES } from "../engine/fetch_one.ts";
 import { DEADLINE_DEFAULTS } from "../engine/deadline.ts";
 import type { Job, Outcome } from "../engine/job.ts";
@@ -85,7 +85,7 @@ sharding (split one list across N workers; see README):
   --shard-from-env VAR       K (from 1, with --shard-count N) or K/N from the variable VAR
 
 how:
-  -m, --max-concurrent N     downloads at once (default: 16)
+  -m, --max-concurrent N     downloads at once (default: ${DEFAULT_CONCURRENCY})
   --per-host N               downloads at once per host (default: no limit)
   --retries N                retries per file for retryable failures (default: ${DEFAULT_RETRIES})
   --connect-timeout S        seconds until response headers (default: ${
@@ -189,7 +189,11 @@ export function parseGetArgs(args: string[]): GetOptions {
     force: v.force ?? false,
     update: v.update ?? false,
     contentDisposition: v["content-disposition"] ?? false,
-    concurrency: parseWholeNumber(v["max-concurrent"] ?? "16", "-m", 1),
+    concurrency: parseWholeNumber(
+      v["max-concurrent"] ?? String(DEFAULT_CONCURRENCY),
+      "-m",
+      1,
+    ),
     perHost: v["per-host"] === undefined
       ? undefined
       : parseWholeNumber(v["per-host"], "--per-host", 1),

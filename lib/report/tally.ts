@@ -6,7 +6,6 @@
  */
 
 import type { Outcome, OutcomeStatus } from "../engine/job.ts";
-import type { EngineEvent } from "../engine/events.ts";
 
 /** Totals of a run. */
 export interface Totals extends Record<OutcomeStatus, number> {
@@ -44,16 +43,6 @@ export function addOutcome(totals: Totals, outcome: Outcome): void {
   totals.jobs++;
   totals.bytes += outcome.bytes;
   totals.retries += Math.max(0, outcome.attempts - 1);
-}
-
-/**
- * Counts retry events (for live displays; the totals count retries from outcomes).
- *
- * @param event An engine event.
- * @returns 1 for a retry, else 0.
- */
-export function retryCount(event: EngineEvent): number {
-  return event.type === "retrying" ? 1 : 0;
 }
 
 /**
