@@ -76,6 +76,9 @@ export interface Writer {
 /** Bodies up to this size are copied into the batch's arena instead of transferred one by one. */
 const PACK_LIMIT = 64 * 1024;
 
+/** Longest wait before the Worker starts when nothing has asked for it yet. */
+const BOOT_DELAY_MS = 100;
+
 /** Options defaults, in one place. */
 const DEFAULTS = { maxInFlightBytes: 4 << 20, maxBatch: 64, batchDelayMs: 1 };
 
@@ -107,9 +110,9 @@ export class WriteError extends Error {
  */
 export function openWriter(options: WriterOptions): Writer {
   const o = { ...DEFAULTS, ...options };
-  // The Worker is started on the next turn of the event loop, not now:
-  // creating it blocks this thread for tens of milliseconds, which is better
-  // spent after the first requests have gone out.
+  // Creating the Worker blocks this thread for tens of milliseconds, which is
+  // better spent sending the first requests: it starts when the first
+  // request for it is sent, or after BOOT_DELAY_MS, whichever comes first.
   let worker: Worker | undefined;
   const startWorker = (): Worker => {
     if (worker) return worker;
@@ -119,7 +122,7 @@ export function openWriter(options: WriterOptions): Writer {
     worker.onerror = onCrash;
     return worker;
   };
-  const bootTimer = setTimeout(startWorker, 0);
+  const bootTimer = setTimeout(startWorker, BOOT_DELAY_MS);
 
   /** Destinations whose `.part` this run kept after a failed attempt. */
   const keptParts = new Set<string>();
