@@ -13,9 +13,7 @@ import { DEADLINE_DEFAULTS } from "../engine/deadline.ts";
 import type { Job, Outcome } from "../engine/job.ts";
 import type { EngineEvent } from "../engine/events.ts";
 import { jobsFromUrls } from "../source/args.ts";
-import { jobsFromAria2 } from "../source/aria2.ts";
-import { jobsFromManifest } from "../source/manifest.ts";
-import { openInput } from "../source/open_input.ts";
+import { jobsFromInputFiles } from "../source/inputs.ts";
 import { dedupeDestinations } from "../source/dedupe.ts";
 import {
   resolveShard,
@@ -257,20 +255,8 @@ function allJobs(options: GetOptions): AsyncIterable<Job> {
 
 /** The jobs of every input, in order: arguments, then lists, then manifests. */
 async function* inputJobs(options: GetOptions): AsyncGenerator<Job> {
-  const keepPaths = options.keepPaths;
-  yield* jobsFromUrls(options.urls, { keepPaths });
-  for (const path of options.lists) {
-    yield* jobsFromAria2(await openInput(path), {
-      keepPaths,
-      name: path === "-" ? "stdin" : path,
-    });
-  }
-  for (const path of options.manifests) {
-    yield* jobsFromManifest(await openInput(path), {
-      keepPaths,
-      name: path === "-" ? "stdin" : path,
-    });
-  }
+  yield* jobsFromUrls(options.urls, { keepPaths: options.keepPaths });
+  yield* jobsFromInputFiles(options);
 }
 
 /**

@@ -6,10 +6,7 @@
  * @module
  */
 
-import type { Job } from "../engine/job.ts";
-import { jobsFromAria2 } from "../source/aria2.ts";
-import { jobsFromManifest } from "../source/manifest.ts";
-import { openInput } from "../source/open_input.ts";
+import { jobsFromInputFiles } from "../source/inputs.ts";
 import { SourceError } from "../source/source_error.ts";
 import { formatBytes } from "../report/format.ts";
 import type { Report } from "../report/json_report.ts";
@@ -185,7 +182,7 @@ async function merge(
   try {
     result = await mergeReports(reports, {
       tool: `bulkget ${VERSION}`,
-      expected: listed ? expectedJobs(options) : undefined,
+      expected: listed ? jobsFromInputFiles(options) : undefined,
     });
   } catch (error) {
     if (!(error instanceof SourceError)) throw error;
@@ -254,25 +251,6 @@ async function merge(
     console.log("bulkget report merge: every job of the list succeeded once");
   }
   return exitCode;
-}
-
-/** The jobs of the lists and manifests, as `bulkget get` reads them. */
-async function* expectedJobs(
-  options: MergeCommandOptions,
-): AsyncGenerator<Job> {
-  const keepPaths = options.keepPaths;
-  for (const path of options.lists) {
-    yield* jobsFromAria2(await openInput(path), {
-      keepPaths,
-      name: path === "-" ? "stdin" : path,
-    });
-  }
-  for (const path of options.manifests) {
-    yield* jobsFromManifest(await openInput(path), {
-      keepPaths,
-      name: path === "-" ? "stdin" : path,
-    });
-  }
 }
 
 /** The report files: each argument, or the `*.json` files of a directory. */
