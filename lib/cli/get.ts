@@ -489,7 +489,10 @@ async function run(options: GetOptions): Promise<number> {
     interrupted: signal !== undefined,
     shard: options.shard,
   });
-  printSummary(totals, failures, elapsedMs, secrets);
+  // A bad first line stops the run before anything happened: the error alone says it.
+  if (!(inputError && totals.jobs === 0)) {
+    printSummary(totals, failures, elapsedMs, secrets);
+  }
   if (github) {
     await appendStepSummary(
       githubSummary(totals, failures, elapsedMs, secrets),
