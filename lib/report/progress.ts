@@ -51,6 +51,7 @@ export function startProgressBar(
   let total = options.total;
   let done = 0, failed = 0, retries = 0, bytes = 0;
   let dirty = true;
+  let stopped = false;
   const columns = () => {
     if (options.columns) return options.columns;
     try {
@@ -77,12 +78,15 @@ export function startProgressBar(
         rate.toFixed(1)
       } ${unit}/s]` +
       (extras ? ` ${extras}` : "");
-    const width = Math.max(10, Math.min(40, columns() - tail.length - 2));
     const share = total ? Math.min(1, done / total) : 0;
-    const filled = Math.round(share * width);
     const percent = total
       ? `${String(Math.floor(share * 100)).padStart(3)}%`
       : "";
+    // The bar takes what the counts leave of the line (2 for the bar's ends,
+    // 1 so the cursor never wraps), between 10 and 40 cells.
+    const room = columns() - tail.length - percent.length - 3;
+    const width = Math.max(10, Math.min(40, room));
+    const filled = Math.round(share * width);
     const line = `${percent}|${"█".repeat(filled)}${
       " ".repeat(width - filled)
     }|${tail}`;
@@ -92,6 +96,7 @@ export function startProgressBar(
   draw();
   return {
     update(event) {
+      if (stopped) return;
       if (event.type === "bytes") bytes += event.bytes;
       else if (event.type === "retrying") retries++;
       else if (event.type === "done") {
@@ -105,6 +110,10 @@ export function startProgressBar(
       dirty = true;
     },
     stop() {
+      // Stopped early on Ctrl-C, then again when the run ends: the bar shows
+      // the state at the first stop and is never drawn below the notice.
+      if (stopped) return;
+      stopped = true;
       clearInterval(timer);
       draw();
       output.writeSync(encoder.encode("\n"));
