@@ -47,6 +47,7 @@ import {
   parseHeader,
   parseSeconds,
   parseWholeNumber,
+  requireFile,
   UsageError,
 } from "./usage.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
@@ -341,7 +342,7 @@ export async function getCommand(args: string[]): Promise<number> {
       throw new UsageError(error.message);
     }
     for (const path of [...options.lists, ...options.manifests]) {
-      if (path !== "-") await checkReadable(path);
+      if (path !== "-") await requireFile(path);
     }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -349,18 +350,6 @@ export async function getCommand(args: string[]): Promise<number> {
     return USAGE_EXIT_CODE;
   }
   return await run(options);
-}
-
-async function checkReadable(path: string): Promise<void> {
-  try {
-    const info = await Deno.stat(path);
-    if (!info.isFile) throw new UsageError(`${path}: not a file`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new UsageError(`${path}: no such file`);
-    }
-    throw error;
-  }
 }
 
 async function run(options: GetOptions): Promise<number> {

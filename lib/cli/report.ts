@@ -16,7 +16,7 @@ import {
   type NamedReport,
   parseReport,
 } from "../report/merge.ts";
-import { parseCommandLine, UsageError } from "./usage.ts";
+import { parseCommandLine, requireFile, UsageError } from "./usage.ts";
 import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
 import { VERSION } from "./version.ts";
 
@@ -150,7 +150,7 @@ export async function reportCommand(args: string[]): Promise<number> {
     }
     paths = await reportPaths(options.reports, options.output);
     for (const path of [...options.manifests, ...options.lists]) {
-      if (path !== "-") await checkFile(path);
+      if (path !== "-") await requireFile(path);
     }
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -286,16 +286,4 @@ async function reportPaths(
     paths.push(...inDir);
   }
   return paths;
-}
-
-async function checkFile(path: string): Promise<void> {
-  try {
-    const info = await Deno.stat(path);
-    if (!info.isFile) throw new UsageError(`${path}: not a file`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new UsageError(`${path}: no such file`);
-    }
-    throw error;
-  }
 }

@@ -124,3 +124,22 @@ export function parseCommandLine<T extends ParseArgsConfig["options"]>(
     throw new UsageError((error as Error).message);
   }
 }
+
+/**
+ * Checks that an input file named on the command line is there, before the
+ * run starts.
+ *
+ * @param path The file.
+ * @throws {UsageError} When it is missing or not a file.
+ */
+export async function requireFile(path: string): Promise<void> {
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw new UsageError(`${path}: not a file`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(`${path}: no such file`);
+    }
+    throw error;
+  }
+}

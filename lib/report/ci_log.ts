@@ -77,9 +77,7 @@ export function failureLine(
   outcome: Outcome,
   secrets: readonly string[] = [],
 ): string {
-  const what = outcome.status === "not_found"
-    ? "not found"
-    : outcome.reason ?? outcome.status;
+  const what = failureReason(outcome);
   return redactText(
     `FAILED ${outcome.job.dest} <- ${redactUrl(outcome.job.url)}: ${what}`,
     secrets,
@@ -97,9 +95,7 @@ export function githubAnnotation(
   outcome: Outcome,
   secrets: readonly string[] = [],
 ): string {
-  const what = outcome.status === "not_found"
-    ? "not found"
-    : outcome.reason ?? outcome.status;
+  const what = failureReason(outcome);
   const message = redactText(`${redactUrl(outcome.job.url)}: ${what}`, secrets);
   return `::error title=${escapeProperty(`bulkget: ${outcome.job.dest}`)}::${
     escapeData(message)
@@ -136,9 +132,7 @@ export function githubSummary(
   if (failures.length > 0) {
     rows.push("", "| failed | URL | reason |", "|---|---|---|");
     for (const outcome of failures) {
-      const reason = outcome.status === "not_found"
-        ? "not found"
-        : outcome.reason ?? outcome.status;
+      const reason = failureReason(outcome);
       rows.push(
         `| ${cell(outcome.job.dest)} | ${
           cell(redactText(redactUrl(outcome.job.url), secrets))
@@ -147,6 +141,13 @@ export function githubSummary(
     }
   }
   return rows.join("\n") + "\n";
+}
+
+/** Why a job failed, for people: `not found`, or its reason. */
+function failureReason(outcome: Outcome): string {
+  return outcome.status === "not_found"
+    ? "not found"
+    : outcome.reason ?? outcome.status;
 }
 
 function cell(text: string): string {

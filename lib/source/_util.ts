@@ -107,3 +107,25 @@ export function checkName(value: unknown): void {
     );
   }
 }
+
+/**
+ * Refuses anything that is not a (sync or async) iterable of jobs.
+ *
+ * @param jobs What was passed.
+ * @param what The sentence start for the error, e.g. `Cannot shard jobs`.
+ * @throws {TypeError} When `jobs` is not iterable.
+ */
+export function checkJobsIterable(jobs: unknown, what: string): void {
+  const value = jobs as
+    | Partial<AsyncIterable<unknown> & Iterable<unknown>>
+    | null;
+  if (
+    value == null ||
+    (typeof value[Symbol.asyncIterator] !== "function" &&
+      typeof value[Symbol.iterator] !== "function")
+  ) {
+    throw new TypeError(
+      `${what}: expected an iterable of jobs, got ${typeof jobs}`,
+    );
+  }
+}

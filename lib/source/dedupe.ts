@@ -6,7 +6,7 @@
  */
 
 import type { Job } from "../engine/job.ts";
-import { quote } from "./_util.ts";
+import { checkJobsIterable, quote } from "./_util.ts";
 import { SourceError } from "./source_error.ts";
 
 /** Options for {@linkcode dedupeDestinations}. */
@@ -72,16 +72,7 @@ export function dedupeDestinations(
   jobs: AsyncIterable<Job> | Iterable<Job>,
   options: DedupeOptions = {},
 ): AsyncGenerator<Job, void, undefined> {
-  if (
-    jobs == null ||
-    (typeof (jobs as AsyncIterable<Job>)[Symbol.asyncIterator] !==
-        "function" &&
-      typeof (jobs as Iterable<Job>)[Symbol.iterator] !== "function")
-  ) {
-    throw new TypeError(
-      `Cannot check destinations: expected an iterable of jobs, got ${typeof jobs}`,
-    );
-  }
+  checkJobsIterable(jobs, "Cannot check destinations");
   if (
     options.onDuplicate !== undefined &&
     typeof options.onDuplicate !== "function"

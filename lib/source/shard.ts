@@ -30,6 +30,7 @@
  */
 
 import type { Job } from "../engine/job.ts";
+import { checkJobsIterable } from "./_util.ts";
 
 /** One worker's share: the `K` and `N` of `--shard K/N`. */
 export interface Shard {
@@ -162,16 +163,7 @@ export function shardJobs(
   jobs: AsyncIterable<Job> | Iterable<Job>,
   shard: Shard,
 ): AsyncGenerator<Job, void, undefined> {
-  if (
-    jobs == null ||
-    (typeof (jobs as AsyncIterable<Job>)[Symbol.asyncIterator] !==
-        "function" &&
-      typeof (jobs as Iterable<Job>)[Symbol.iterator] !== "function")
-  ) {
-    throw new TypeError(
-      `Cannot shard jobs: expected an iterable of jobs, got ${typeof jobs}`,
-    );
-  }
+  checkJobsIterable(jobs, "Cannot shard jobs");
   checkShard(shard);
   return generate(jobs, shard);
 }
