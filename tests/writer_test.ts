@@ -7,17 +7,21 @@ const sha = (bytes: Uint8Array) =>
   createHash("sha256").update(bytes).digest("hex");
 const bytesOf = (text: string) => new TextEncoder().encode(text);
 
-Deno.test("writer puts whole bodies via .part and renames them into place", async () => {
+Deno.test("writer puts whole bodies via .part and renames them into place, hashing those asked", async () => {
   const dir = await Deno.makeTempDir();
   const writer = openWriter({ outDir: dir });
   try {
     const results = await Promise.all(
       [...Array(200)].map((_, i) =>
-        writer.put(`sub/f${i}.txt`, bytesOf(`file ${i}`), {})
+        writer.put(`sub/f${i}.txt`, bytesOf(`file ${i}`), {
+          digest: i % 2 === 0,
+        })
       ),
     );
     assert.equal(results.length, 200);
-    assert.equal(results[7].sha256, sha(bytesOf("file 7")));
+    assert.equal(results[8].sha256, sha(bytesOf("file 8")));
+    assert.equal(results[7].sha256, "");
+    assert.equal(results[7].bytes, 6);
     assert.equal(await Deno.readTextFile(`${dir}/sub/f199.txt`), "file 199");
     const names = [...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name);
     assert.equal(names.filter((n) => n.endsWith(".part")).length, 0);
@@ -83,7 +87,7 @@ Deno.test("writer prepares a .part, keeps it for resume, and seals the whole fil
   }
 });
 
-Deno.test("writer removes a sealed .part whose bytes are wrong, and a released one not kept", async () => {
+Deno.test("writer removes a sealed .part whose bytes are wrong, and a released one not kept; seals by size alone", async () => {
   const dir = await Deno.makeTempDir();
   const writer = openWriter({ outDir: dir });
   try {
@@ -103,6 +107,14 @@ Deno.test("writer removes a sealed .part whose bytes are wrong, and a released o
     await Deno.writeFile(again, bytesOf("abc"), { append: true });
     await writer.release("y.bin", false);
     assert.deepEqual([...Deno.readDirSync(dir)], []);
+    // Nothing to hash: the size alone is checked, and the digest left empty.
+    const plain = await writer.prepare("z.bin", 0);
+    await Deno.writeFile(plain, bytesOf("abc"), { append: true });
+    assert.deepEqual(await writer.seal("z.bin", { size: 3 }), {
+      bytes: 3,
+      sha256: "",
+    });
+    assert.equal(await Deno.readTextFile(`${dir}/z.bin`), "abc");
   } finally {
     await writer.close();
     await Deno.remove(dir, { recursive: true });

@@ -459,6 +459,8 @@ async function run(options: GetOptions): Promise<number> {
           : undefined,
         resume: options.resume,
         headers: options.headers,
+        // Only the JSON report shows a digest nobody asked to check.
+        digest: options.report !== undefined,
         onEvent,
         signal: interrupts.signal,
       })

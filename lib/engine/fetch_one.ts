@@ -78,6 +78,14 @@ export interface FetchPolicy {
   nameFromResponse?: (job: Job, headers: Headers) => string | undefined;
   /** Continue a `.part` left by an earlier run with `Range` / `If-Range`. @default true */
   resume?: boolean;
+  /**
+   * Compute every written file's SHA-256 for its outcome, even when the job
+   * has no checksum to check (the JSON report lists it). Off, an outcome's
+   * `sha256` is `""` unless the job gave one; checksums given are always
+   * checked. Hashing is most of the CPU a large file costs.
+   * @default true
+   */
+  digest?: boolean;
   /** Bodies of at most this many bytes (by `Content-Length`) are read whole and written in one go. @default 1048576 */
   smallBodyLimit?: number;
   /** Receives started, bytes, retrying and done events. */
@@ -332,7 +340,11 @@ async function attempt(
         "fatal",
       );
     }
-    const expect: Expectation = { size: job.size ?? total, sha256: job.sha256 };
+    const expect: Expectation = {
+      size: job.size ?? total,
+      sha256: job.sha256,
+      digest: options.digest ?? true,
+    };
     const dest = options.nameFromResponse?.(job, response.headers) ?? job.dest;
     const etag = response.headers.get("etag") ?? undefined;
     const lastModified = response.headers.get("last-modified") ?? undefined;

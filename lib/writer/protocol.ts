@@ -11,6 +11,12 @@ export interface Expectation {
   size?: number;
   /** Lower-case hex SHA-256 (from the job). */
   sha256?: string;
+  /**
+   * Compute the SHA-256 even with none to check, for the outcome (the JSON
+   * report lists it). Without it and without `sha256`, the written file's
+   * digest is reported as `""`.
+   */
+  digest?: boolean;
 }
 
 /** Resume facts kept beside a `.part` file, so a later run can continue it. */

@@ -4,8 +4,11 @@
  * It writes synchronously on purpose. This thread does nothing else, and a
  * hundred concurrent async writes into one directory spend their time
  * contending for its lock, while one thread writing in turn does not. Every
- * file is written to `NAME.part`, hashed as it is written, checked against
- * its expected size and SHA-256, and only then renamed to `NAME`.
+ * file is written to `NAME.part`, checked against its expected size and
+ * SHA-256, and only then renamed to `NAME`. It hashes only when there is a
+ * checksum to check or the caller asks for the digest, and loads
+ * `node:crypto` on the first such request: hashing is most of the cost of a
+ * large file, and loading the module most of the Worker's start-up.
  *
  * The Worker is started from a Blob URL made of this function's source (see
  * {@linkcode writerWorkerUrl}), not from this file's path, so that loading
@@ -31,8 +34,8 @@ import type {
 
 /** What the Worker's code gets from the module that starts it. */
 export interface WriterWorkerDeps {
-  /** `node:crypto`'s `createHash`. */
-  createHash: typeof CreateHash;
+  /** Loads `node:crypto` (for `createHash`), on the first request that hashes. */
+  loadCrypto: () => Promise<{ createHash: typeof CreateHash }>;
   /** Where a destination's files live (from `paths.ts`). */
   destPaths: typeof destPaths;
   /** The state file's name in the output directory (validators for `--update`). */
@@ -54,11 +57,10 @@ interface WorkerScope {
  */
 export function writerWorkerUrl(): string {
   const source = [
-    `import { createHash } from "node:crypto";`,
     `const PART_SUFFIX = ${JSON.stringify(PART_SUFFIX)};`,
     `const META_SUFFIX = ${JSON.stringify(META_SUFFIX)};`,
     destPaths.toString(),
-    `(${writerWorker.toString()})({ createHash, destPaths, stateFile: ${
+    `(${writerWorker.toString()})({ loadCrypto: () => import("node:crypto"), destPaths, stateFile: ${
       JSON.stringify(STATE_FILE)
     } });`,
   ].join("\n");
@@ -71,8 +73,11 @@ export function writerWorkerUrl(): string {
  * @param deps Hashing and path helpers (see {@linkcode WriterWorkerDeps}).
  */
 export function writerWorker(deps: WriterWorkerDeps): void {
-  const { createHash, destPaths, stateFile } = deps;
+  const { loadCrypto, destPaths, stateFile } = deps;
   const scope = self as unknown as WorkerScope;
+  let createHash: typeof CreateHash | undefined;
+  /** Batches waiting for `node:crypto` to load, and those behind them, in order. */
+  let queue: Promise<void> | undefined;
 
   let outDir = ".";
   const madeDirs = new Set<string>();
@@ -87,6 +92,58 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       outDir = message.init.outDir;
       return;
     }
+    if (
+      queue === undefined &&
+      (createHash !== undefined || !message.items.some(hashes))
+    ) {
+      answer(message);
+      return;
+    }
+    const run: Promise<void> = (queue ?? loadHash()).then(() =>
+      answer(message)
+    );
+    queue = run;
+    run.then(() => {
+      if (queue === run) queue = undefined;
+    });
+  };
+
+  /** Whether a request needs `createHash`. */
+  function hashes(request: WriterRequest): boolean {
+    switch (request.op) {
+      case "put":
+      case "seal":
+        return wantsDigest(request.expect);
+      case "verify":
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  function wantsDigest(expect: Expectation): boolean {
+    return expect.sha256 !== undefined || expect.digest === true;
+  }
+
+  /** Loads `node:crypto`; a failure surfaces as each hashing request's error. */
+  function loadHash(): Promise<void> {
+    return loadCrypto().then(
+      (crypto) => {
+        createHash = crypto.createHash;
+      },
+      () => {},
+    );
+  }
+
+  function newHash(): Hash {
+    if (createHash === undefined) {
+      throw new Error("node:crypto could not be loaded to hash the file");
+    }
+    return createHash("sha256");
+  }
+
+  /** Handles one batch in order and posts its replies in one message. */
+  function answer(message: WriterBatch<WriterRequest>): void {
     const replies: WriterReply[] = [];
     let closing = false;
     for (const request of message.items) {
@@ -115,7 +172,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     }
     scope.postMessage({ items: replies });
     if (closing) scope.close();
-  };
+  }
 
   function handle(
     request: WriterRequest,
@@ -170,7 +227,9 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     expect: Expectation,
   ): WrittenFile {
     const paths = destPaths(outDir, dest);
-    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const sha256 = wantsDigest(expect)
+      ? newHash().update(bytes).digest("hex")
+      : "";
     check(expect, bytes.byteLength, sha256);
     ensureDir(paths.dir);
     Deno.writeFileSync(paths.part, bytes);
@@ -213,15 +272,20 @@ export function writerWorker(deps: WriterWorkerDeps): void {
    */
   function seal(dest: string, expect: Expectation): WrittenFile {
     const paths = destPaths(outDir, dest);
-    const hash = createHash("sha256");
-    const file = Deno.openSync(paths.part, { read: true });
     let bytes: number;
-    try {
-      bytes = hashFrom(file, hash);
-    } finally {
-      file.close();
+    let sha256 = "";
+    if (wantsDigest(expect)) {
+      const hash = newHash();
+      const file = Deno.openSync(paths.part, { read: true });
+      try {
+        bytes = hashFrom(file, hash);
+      } finally {
+        file.close();
+      }
+      sha256 = hash.digest("hex");
+    } else {
+      bytes = Deno.statSync(paths.part).size;
     }
-    const sha256 = hash.digest("hex");
     try {
       check(expect, bytes, sha256);
     } catch (error) {
@@ -264,7 +328,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     const paths = destPaths(outDir, dest);
     const file = Deno.openSync(paths.final, { read: true });
     try {
-      const hash = createHash("sha256");
+      const hash = newHash();
       const bytes = hashFrom(file, hash);
       const sha256 = hash.digest("hex");
       check(expect, bytes, sha256);
