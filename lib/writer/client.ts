@@ -76,8 +76,10 @@ export interface Writer {
 /** Bodies up to this size are copied into the batch's arena instead of transferred one by one. */
 const PACK_LIMIT = 64 * 1024;
 
-/** Longest wait before the Worker starts when nothing has asked for it yet. */
-const BOOT_DELAY_MS = 100;
+/** Consecutive on-time 1 ms timer ticks that show this thread is idle. */
+const IDLE_TICKS = 5;
+/** Latest a 1 ms tick may fire and still count as on time. */
+const IDLE_TICK_SLACK_MS = 2.5;
 
 /** Options defaults, in one place. */
 const DEFAULTS = { maxInFlightBytes: 4 << 20, maxBatch: 64, batchDelayMs: 1 };
@@ -92,6 +94,27 @@ export class WriteError extends Error {
     super(message);
     this.name = name;
   }
+}
+
+/**
+ * Calls `callback` once this thread's event loop is idle: when
+ * {@linkcode IDLE_TICKS} 1 ms timers in a row fire on time.
+ *
+ * @returns A function that stops watching.
+ */
+function whenIdle(callback: () => void): () => void {
+  let onTime = 0;
+  let last = performance.now();
+  let timer: ReturnType<typeof setTimeout>;
+  const tick = () => {
+    const now = performance.now();
+    onTime = now - last <= IDLE_TICK_SLACK_MS ? onTime + 1 : 0;
+    last = now;
+    if (onTime >= IDLE_TICKS) callback();
+    else timer = setTimeout(tick, 1);
+  };
+  timer = setTimeout(tick, 1);
+  return () => clearTimeout(timer);
 }
 
 /**
@@ -110,19 +133,22 @@ export class WriteError extends Error {
  */
 export function openWriter(options: WriterOptions): Writer {
   const o = { ...DEFAULTS, ...options };
-  // Creating the Worker blocks this thread for tens of milliseconds, which is
-  // better spent sending the first requests: it starts when the first
-  // request for it is sent, or after BOOT_DELAY_MS, whichever comes first.
+  // Creating the Worker blocks this thread for about 40 ms (Deno waits for
+  // the new isolate), time better spent sending the first requests: it
+  // starts when the first request for it is sent, or as soon as this thread
+  // is idle (e.g. all requests sent, responses not yet back), whichever
+  // comes first. A fixed delay landed in the middle of sending 100 requests.
   let worker: Worker | undefined;
   const startWorker = (): Worker => {
     if (worker) return worker;
+    stopIdleWatch();
     worker = new Worker(writerWorkerUrl(), { type: "module" });
     worker.postMessage({ init: { outDir: o.outDir } });
     worker.onmessage = onReplies;
     worker.onerror = onCrash;
     return worker;
   };
-  const bootTimer = setTimeout(startWorker, BOOT_DELAY_MS);
+  const stopIdleWatch = whenIdle(startWorker);
 
   /** Destinations whose `.part` this run kept after a failed attempt. */
   const keptParts = new Set<string>();
@@ -290,7 +316,7 @@ export function openWriter(options: WriterOptions): Writer {
         if (!failure) await send({ op: "close", id: nextId++ });
       } finally {
         closed = true;
-        clearTimeout(bootTimer);
+        stopIdleWatch();
         worker?.terminate();
       }
     },
