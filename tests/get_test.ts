@@ -550,3 +550,31 @@ Deno.test("get --content-disposition names files as the server says, made safe, 
     "report 2026.csv",
   );
 });
+
+Deno.test("get sends http:// with its own HTTP/1.1 client; --use-fetch hands them to fetch", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const urls = ["br", "fr", "us"].map((cc) =>
+    `${server.url}/flags/${cc}/${cc}.gif`
+  );
+  const own = await runBulkget(["get", ...urls, "-o", "own", "-m", "1"], {
+    cwd,
+  });
+  assert.equal(own.code, 0, own.stderr);
+  const ownAgents = server.stats().recent.map((r) => r.headers["user-agent"]);
+  assert.deepEqual(ownAgents, ["bulkget", "bulkget", "bulkget"]);
+  server.resetStats();
+  const viaFetch = await runBulkget(
+    ["get", ...urls, "-o", "fetch", "-m", "1", "--use-fetch"],
+    { cwd },
+  );
+  assert.equal(viaFetch.code, 0, viaFetch.stderr);
+  for (const request of server.stats().recent) {
+    assert.match(request.headers["user-agent"], /^Deno\//);
+  }
+  for (const dir of ["own", "fetch"]) {
+    for (const cc of ["br", "fr", "us"]) {
+      assert.ok(sameBytes(`${cwd}/${dir}/${cc}.gif`, flagFile(cc)));
+    }
+  }
+});

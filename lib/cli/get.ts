@@ -96,6 +96,8 @@ how:
   --timeout S                seconds for a whole attempt (default: no limit)
   --max-size SIZE            refuse bodies larger than SIZE, e.g. 100M (default: no limit)
   --no-resume                restart .part files instead of resuming them
+  --use-fetch                send http:// requests with Deno's fetch, not bulkget's own HTTP/1.1
+                             client (fetch is used anyway for https:// and when HTTP_PROXY is set)
   -H, --header "Name: value" send a header with every request; repeatable
   --token-env NAME           send "Authorization: Bearer $NAME" (the token stays off the command line)
 
@@ -125,6 +127,8 @@ export interface GetOptions {
   totalMs: number;
   maxSize?: number;
   resume: boolean;
+  /** `--use-fetch`: no own HTTP/1.1 client. */
+  useFetch: boolean;
   headers: Record<string, string>;
   tokenEnv?: string;
   quiet: boolean;
@@ -163,6 +167,7 @@ export function parseGetArgs(args: string[]): GetOptions {
     timeout: { type: "string" },
     "max-size": { type: "string" },
     "no-resume": { type: "boolean" },
+    "use-fetch": { type: "boolean" },
     header: { type: "string", short: "H", multiple: true },
     "token-env": { type: "string" },
     quiet: { type: "boolean", short: "q" },
@@ -210,6 +215,7 @@ export function parseGetArgs(args: string[]): GetOptions {
       ? undefined
       : parseByteSize(v["max-size"], "--max-size"),
     resume: !(v["no-resume"] ?? false),
+    useFetch: v["use-fetch"] ?? false,
     headers,
     tokenEnv: v["token-env"],
     quiet: v.quiet ?? false,
@@ -458,6 +464,7 @@ async function run(options: GetOptions): Promise<number> {
           ? contentDispositionNamer()
           : undefined,
         resume: options.resume,
+        ownHttp: !options.useFetch,
         headers: options.headers,
         // Only the JSON report shows a digest nobody asked to check.
         digest: options.report !== undefined,

@@ -13,6 +13,7 @@ import { fetchOne, type FetchPolicy } from "./fetch_one.ts";
 import { pool } from "./pool.ts";
 import { AttemptError, describeNetworkError } from "./classify.ts";
 import { openWriter, type Writer } from "../writer/client.ts";
+import { Http1Client, proxyInEnvironment } from "./http1.ts";
 
 /** Options for {@linkcode download}. */
 export interface DownloadOptions extends FetchPolicy {
@@ -31,6 +32,14 @@ export interface DownloadOptions extends FetchPolicy {
    * @default undefined
    */
   prepare?: (job: Job, signal?: AbortSignal) => Promise<Job>;
+  /**
+   * Send `http:` requests with bulkget's own HTTP/1.1 client (about three
+   * times less CPU per request than `fetch`); `https:` always uses `fetch`.
+   * Off when `client` is given or a proxy variable (`HTTP_PROXY`,
+   * `ALL_PROXY`, lower case too) is set and readable: `fetch` honours them.
+   * @default true
+   */
+  ownHttp?: boolean;
 }
 
 /** Default global concurrency. */
@@ -60,6 +69,10 @@ export async function* download(
     outDir: options.outDir ?? ".",
     maxInFlightBytes: options.maxInFlightBytes,
   });
+  const http1 = options.ownHttp !== false && !options.client &&
+      !proxyInEnvironment()
+    ? new Http1Client({ smallBodyLimit: options.smallBodyLimit })
+    : undefined;
   try {
     yield* pool(
       jobs,
@@ -88,7 +101,7 @@ export async function* download(
           options.onEvent?.({ type: "done", outcome });
           return outcome;
         }
-        return fetchOne(job, { ...options, writer, signal });
+        return fetchOne(job, { ...options, writer, http1, signal });
       },
       {
         poolLimit: options.concurrency ?? DEFAULT_CONCURRENCY,
@@ -100,6 +113,7 @@ export async function* download(
       },
     );
   } finally {
+    http1?.close();
     await writer.close();
   }
 }

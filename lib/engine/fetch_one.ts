@@ -32,6 +32,7 @@ import {
   redirectTarget,
 } from "./redirect.ts";
 import type { Writer } from "../writer/client.ts";
+import type { Http1Client } from "./http1.ts";
 import type { ValidatorStore } from "../writer/validators.ts";
 import type {
   Expectation,
@@ -102,6 +103,8 @@ export interface FetchPolicy {
 export interface FetchOneOptions extends FetchPolicy {
   /** Where bodies go. */
   writer: Writer;
+  /** Sends `http:` requests instead of `fetch` (unless `client` is given). */
+  http1?: Http1Client;
 }
 
 /** What one successful attempt produced. */
@@ -422,8 +425,13 @@ async function request(
   for (let hop = 0;; hop++) {
     let response: Response;
     try {
-      response = await fetch(current, {
-        headers: headersForHop(headers, first, current),
+      const hopHeaders = headersForHop(headers, first, current);
+      const own = options.http1 && current.protocol === "http:" &&
+          !options.client
+        ? await options.http1.get(current, hopHeaders, signal)
+        : undefined;
+      response = own ?? await fetch(current, {
+        headers: hopHeaders,
         redirect: "manual",
         signal,
         client: options.client,
@@ -498,8 +506,12 @@ async function streamToFile(
   try {
     await body.pipeTo(file.writable, {
       signal: AbortSignal.any([stop.signal, watch.deadline.signal]),
+      preventAbort: true,
     });
   } catch (error) {
+    // Bytes already read may still be queued for the file: aborting it would
+    // drop them, so let them land and a resume starts after them.
+    await file.writable.close().catch(() => {});
     throw tooBig ?? error;
   } finally {
     clearInterval(timer);

@@ -1,0 +1,374 @@
+// bulkget's own HTTP/1.1 client against a scripted TCP server on loopback:
+// each test decides the exact bytes of every answer.
+import assert from "node:assert/strict";
+import { Http1Client, HttpProtocolError } from "../lib/engine/http1.ts";
+
+const text = new TextEncoder();
+
+/** What the scripted server does with one request. */
+type Answer =
+  | string
+  | Uint8Array
+  | { send: string | Uint8Array; close?: boolean; stall?: boolean };
+
+interface ScriptedServer extends AsyncDisposable {
+  url: string;
+  /** Connections accepted so far. */
+  connections: number;
+  /** Request heads received, in order. */
+  requests: string[];
+}
+
+/** A TCP server that answers request n (0-based, over all connections) with `answer(n)`. */
+function scriptedServer(answer: (n: number) => Answer): ScriptedServer {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const open = new Set<Deno.Conn>();
+  const server: ScriptedServer = {
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    connections: 0,
+    requests: [],
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of open) {
+        try {
+          conn.close();
+        } catch { /* closed already */ }
+      }
+      await accepting;
+    },
+  };
+  const serve = async (conn: Deno.Conn) => {
+    open.add(conn);
+    const buffer = new Uint8Array(64 * 1024);
+    let have = 0;
+    try {
+      for (;;) {
+        let end = -1;
+        while (end < 0) {
+          end = new TextDecoder().decode(buffer.subarray(0, have)).indexOf(
+            "\r\n\r\n",
+          );
+          if (end >= 0) break;
+          const n = await conn.read(buffer.subarray(have));
+          if (n === null) return;
+          have += n;
+        }
+        const head = new TextDecoder().decode(buffer.subarray(0, end));
+        buffer.copyWithin(0, end + 4, have);
+        have -= end + 4;
+        const n = server.requests.push(head) - 1;
+        const reply = answer(n);
+        const { send, close, stall } =
+          typeof reply === "string" || reply instanceof Uint8Array
+            ? { send: reply, close: false, stall: false }
+            : reply;
+        const bytes = typeof send === "string" ? text.encode(send) : send;
+        let written = 0;
+        while (written < bytes.length) {
+          written += await conn.write(bytes.subarray(written));
+        }
+        if (stall) await new Promise(() => {}); // never answers more
+        if (close) return;
+      }
+    } catch {
+      // the client went away
+    } finally {
+      open.delete(conn);
+      try {
+        conn.close();
+      } catch { /* closed already */ }
+    }
+  };
+  const accepting = (async () => {
+    try {
+      for await (const conn of listener) {
+        server.connections++;
+        serve(conn);
+      }
+    } catch { /* listener closed */ }
+  })();
+  return server;
+}
+
+const ok = (body: string, extra = "") =>
+  `HTTP/1.1 200 OK\r\ncontent-length: ${
+    text.encode(body).length
+  }\r\n${extra}\r\n${body}`;
+
+/** The client's answer, which on these IP-literal URLs is never a hand-over to fetch. */
+async function get(
+  client: Http1Client,
+  url: string,
+  headers: Headers,
+  signal?: AbortSignal,
+): Promise<Response> {
+  const response = await client.get(new URL(url), headers, signal);
+  assert.ok(response, "the client handed an IP-literal URL to fetch");
+  return response;
+}
+
+async function bodyText(response: Response): Promise<string> {
+  return new TextDecoder().decode(await response.arrayBuffer());
+}
+
+Deno.test("http1: keeps one connection alive across sequential requests and sends the request it was given", async () => {
+  await using server = scriptedServer((n) => ok(`body ${n}`));
+  const client = new Http1Client();
+  try {
+    for (let i = 0; i < 5; i++) {
+      const response = await get(
+        client,
+        `${server.url}/dir/file ${i}.txt?x=1&y=é`,
+        new Headers({ "X-Token": "abc" }),
+      );
+      assert.equal(response.status, 200);
+      assert.equal(response.statusText, "OK");
+      assert.equal(await bodyText(response), `body ${i}`);
+    }
+    assert.equal(server.connections, 1);
+    const [line, ...headers] = server.requests[0].split("\r\n");
+    assert.equal(line, "GET /dir/file%200.txt?x=1&y=%C3%A9 HTTP/1.1");
+    assert.ok(headers.includes(`host: ${new URL(server.url).host}`));
+    assert.ok(headers.includes("x-token: abc"));
+    assert.ok(headers.includes("accept: */*"));
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("http1: decodes chunked bodies (extensions, trailers) and reuses the connection after", async () => {
+  const chunked = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" +
+    "5;name=x\r\nhello\r\n1\r\n \r\n0b\r\nworld, long\r\n0\r\nx-trailer: 1\r\n\r\n";
+  await using server = scriptedServer((n) => n === 0 ? chunked : ok("next"));
+  const client = new Http1Client({ smallBodyLimit: 0 });
+  try {
+    const first = await get(client, `${server.url}/c`, new Headers());
+    assert.equal(await bodyText(first), "hello world, long");
+    const second = await get(client, `${server.url}/d`, new Headers());
+    assert.equal(await bodyText(second), "next");
+    assert.equal(server.connections, 1);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("http1: a body without length runs to the connection's end, and that connection is not reused", async () => {
+  await using server = scriptedServer((n) =>
+    n === 0
+      ? { send: "HTTP/1.1 200 OK\r\n\r\nuntil the end", close: true }
+      : ok("fresh")
+  );
+  const client = new Http1Client();
+  try {
+    const first = await get(client, `${server.url}/a`, new Headers());
+    assert.equal(await bodyText(first), "until the end");
+    const second = await get(client, `${server.url}/b`, new Headers());
+    assert.equal(await bodyText(second), "fresh");
+    assert.equal(server.connections, 2);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("http1: Connection: close and HTTP/1.0 answers are not reused", async () => {
+  await using server = scriptedServer((n) =>
+    n === 0
+      ? ok("one", "connection: close\r\n")
+      : n === 1
+      ? "HTTP/1.0 200 OK\r\ncontent-length: 3\r\n\r\ntwo"
+      : ok("three")
+  );
+  const client = new Http1Client();
+  try {
+    for (const expected of ["one", "two", "three"]) {
+      const response = await get(
+        client,
+        `${server.url}/${expected}`,
+        new Headers(),
+      );
+      assert.equal(await bodyText(response), expected);
+    }
+    assert.equal(server.connections, 3);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("http1: a kept-alive connection the server closed while idle is replaced without an error", async () => {
+  // The server answers one request per connection, then closes it without saying so.
+  await using server = scriptedServer((n) => ({
+    send: ok(`r${n}`),
+    close: true,
+  }));
+  const client = new Http1Client();
+  try {
+    const first = await get(client, `${server.url}/1`, new Headers());
+    assert.equal(await bodyText(first), "r0");
+    await new Promise((resolve) => setTimeout(resolve, 50)); // let the close arrive
+    const second = await get(client, `${server.url}/2`, new Headers());
+    assert.equal(await bodyText(second), "r1");
+    assert.equal(server.connections, 2);
+    assert.equal(
+      server.requests.length,
+      2,
+      "the request was sent once on the new connection",
+    );
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("http1: skips 1xx heads; 204 and 304 have no body and keep the connection", async () => {
+  await using server = scriptedServer((n) =>
+    [
+      "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>\r\n\r\n" +
+      ok("final"),
+      "HTTP/1.1 204 No Content\r\n\r\n",
+      'HTTP/1.1 304 Not Modified\r\netag: "v1"\r\n\r\n',
+      ok("after"),
+    ][n]
+  );
+  const client = new Http1Client();
+  try {
+    const final = await get(client, `${server.url}/a`, new Headers());
+    assert.equal(final.status, 200);
+    assert.equal(await bodyText(final), "final");
+    const empty = await get(client, `${server.url}/b`, new Headers());
+    assert.equal(empty.status, 204);
+    assert.equal(empty.body, null);
+    const same = await get(client, `${server.url}/c`, new Headers());
+    assert.equal(same.status, 304);
+    assert.equal(same.headers.get("etag"), '"v1"');
+    const after = await get(client, `${server.url}/d`, new Headers());
+    assert.equal(await bodyText(after), "after");
+    assert.equal(server.connections, 1);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("http1: a body cut short fails after delivering what came, small or streamed", async () => {
+  const cut = {
+    send: "HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n1234",
+    close: true,
+  };
+  await using server = scriptedServer(() => cut);
+  for (const smallBodyLimit of [1 << 20, 0]) {
+    const client = new Http1Client({ smallBodyLimit });
+    try {
+      const response = await get(client, `${server.url}/cut`, new Headers());
+      const reader = response.body!.getReader();
+      const first = await reader.read();
+      assert.equal(new TextDecoder().decode(first.value), "1234");
+      await assert.rejects(
+        reader.read(),
+        /connection closed before message completed/,
+      );
+    } finally {
+      client.close();
+    }
+  }
+});
+
+Deno.test("http1: malformed answers are errors, never guesses", async () => {
+  const answers = [
+    "HTTP/2 200 OK\r\n\r\n",
+    "HTTP/1.1 200 OK\r\ncontent-length: 5, 6\r\n\r\nhello",
+    "HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n",
+    "HTTP/1.1 200 OK\r\n folded: header\r\n\r\n",
+    `HTTP/1.1 200 OK\r\nx-big: ${"a".repeat(70_000)}\r\n\r\n`,
+    "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+  ];
+  await using server = scriptedServer((n) => ({
+    send: answers[n],
+    close: true,
+  }));
+  const client = new Http1Client();
+  try {
+    for (let i = 0; i < answers.length - 1; i++) {
+      await assert.rejects(
+        get(client, `${server.url}/${i}`, new Headers()),
+        HttpProtocolError,
+        `answer ${i}`,
+      );
+    }
+    const chunked = await get(client, `${server.url}/chunked`, new Headers());
+    await assert.rejects(chunked.arrayBuffer(), /malformed chunk size/);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("http1: an abort stops a stalled body at once with the signal's reason", async () => {
+  await using server = scriptedServer(() => ({
+    send: "HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nabc",
+    stall: true,
+  }));
+  const client = new Http1Client({ smallBodyLimit: 0 });
+  try {
+    const controller = new AbortController();
+    const response = await get(
+      client,
+      `${server.url}/stall`,
+      new Headers(),
+      controller.signal,
+    );
+    const reading = response.arrayBuffer();
+    setTimeout(() => controller.abort(new Error("deadline")), 50);
+    await assert.rejects(reading, /deadline/);
+    const waiting = new AbortController();
+    const head = get(
+      client,
+      `${server.url}/stall2`,
+      new Headers(),
+      waiting.signal,
+    );
+    waiting.abort(new Error("gave up"));
+    await assert.rejects(head, /gave up/);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("http1: bytes after a response mean the connection is not reused", async () => {
+  await using server = scriptedServer((n) =>
+    n === 0 ? ok("one") + "garbage" : ok("two")
+  );
+  const client = new Http1Client();
+  try {
+    assert.equal(
+      await bodyText(
+        await get(client, `${server.url}/1`, new Headers()),
+      ),
+      "one",
+    );
+    assert.equal(
+      await bodyText(
+        await get(client, `${server.url}/2`, new Headers()),
+      ),
+      "two",
+    );
+    assert.equal(server.connections, 2);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("http1: a name whose first address refuses is handed to fetch; an IP that refuses is an error", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close(); // nothing answers on this port now
+  const client = new Http1Client();
+  try {
+    assert.equal(
+      await client.get(new URL(`http://localhost:${port}/x`), new Headers()),
+      undefined,
+    );
+    await assert.rejects(
+      client.get(new URL(`http://127.0.0.1:${port}/x`), new Headers()),
+      Deno.errors.ConnectionRefused,
+    );
+  } finally {
+    client.close();
+  }
+});
