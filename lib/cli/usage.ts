@@ -5,7 +5,11 @@
  * @module
  */
 
-import { parseArgs, type ParseArgsConfig } from "node:util";
+import {
+  type OptionsConfig,
+  parseArgs,
+  type ParsedArgs,
+} from "./parse_args.ts";
 
 /** Bad command-line input. */
 export class UsageError extends Error {
@@ -104,22 +108,21 @@ export function parseHeader(text: string): [string, string] {
 }
 
 /**
- * `node:util`'s `parseArgs` with positionals allowed, its errors (an unknown
- * option, a missing value) turned into {@linkcode UsageError}s.
+ * Parses a command line (see {@linkcode parseArgs}: `node:util`'s rules),
+ * its errors (an unknown option, a missing value) turned into
+ * {@linkcode UsageError}s.
  *
  * @param args The command line after the command's name.
  * @param options The options it takes.
  * @returns The parsed values and positionals.
- * @throws {UsageError} For input `parseArgs` refuses.
+ * @throws {UsageError} For input the parser refuses.
  */
-export function parseCommandLine<T extends ParseArgsConfig["options"]>(
+export function parseCommandLine<T extends OptionsConfig>(
   args: string[],
   options: T,
-): ReturnType<
-  typeof parseArgs<{ args: string[]; options: T; allowPositionals: true }>
-> {
+): ParsedArgs<T> {
   try {
-    return parseArgs({ args, options, allowPositionals: true });
+    return parseArgs(args, options);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
