@@ -2,6 +2,7 @@
 // each test decides the exact bytes of every answer.
 import assert from "node:assert/strict";
 import { Http1Client, HttpProtocolError } from "../lib/engine/http1.ts";
+import { download } from "../lib/engine/download.ts";
 
 const text = new TextEncoder();
 
@@ -370,5 +371,55 @@ Deno.test("http1: a name whose first address refuses is handed to fetch; an IP t
     );
   } finally {
     client.close();
+  }
+});
+
+/** A chunked answer carrying `body` in pieces of `piece` bytes. */
+function chunkedAnswer(body: Uint8Array, piece: number): Uint8Array {
+  const parts: Uint8Array[] = [
+    text.encode("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"),
+  ];
+  for (let at = 0; at < body.length; at += piece) {
+    const part = body.subarray(at, at + piece);
+    parts.push(text.encode(`${part.length.toString(16)}\r\n`), part);
+    parts.push(text.encode("\r\n"));
+  }
+  parts.push(text.encode("0\r\n\r\n"));
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    all.set(part, at);
+    at += part.length;
+  }
+  return all;
+}
+
+Deno.test("download() writes a large chunked body read straight off the connection, and refuses one over maxSize", async () => {
+  const body = new Uint8Array(3_000_000).map((_, i) => (i * 31) % 251);
+  await using server = scriptedServer(() => chunkedAnswer(body, 70_000));
+  const dir = await Deno.makeTempDir();
+  try {
+    const [ok] = await Array.fromAsync(
+      download([{ url: `${server.url}/big.bin`, dest: "big.bin" }], {
+        outDir: dir,
+        retries: 0,
+      }),
+    );
+    assert.equal(ok.status, "ok", ok.reason);
+    assert.deepEqual(await Deno.readFile(`${dir}/big.bin`), body);
+    const [big] = await Array.fromAsync(
+      download([{ url: `${server.url}/big2.bin`, dest: "big2.bin" }], {
+        outDir: dir,
+        retries: 0,
+        maxSize: 1_000_000,
+      }),
+    );
+    assert.equal(big.status, "error");
+    assert.match(big.reason!, /too big/);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [
+      "big.bin",
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -226,7 +226,10 @@ export class Http1Client {
       done(true);
       return new Response(body, init);
     }
-    return new Response(bodyStream(wire, framing, signal, done), init);
+    const reader = new BodyReader(wire, framing, done);
+    const response = new Response(bodyStream(reader, signal), init);
+    directBodies.set(response, reader);
+    return response;
   }
 }
 
@@ -344,71 +347,147 @@ function connectionClosedEarly(): Error {
   );
 }
 
-/** Streams a body off the connection in its framing; `done` gets whether the connection may be reused. */
-function bodyStream(
-  wire: Wire,
-  framing: Framing,
-  signal: AbortSignal | undefined,
-  done: (reusable: boolean) => void,
-): ReadableStream<Uint8Array> {
-  let remaining = framing.kind === "length" ? framing.length : 0;
-  let finished = false;
-  const finish = (reusable: boolean) => {
-    if (finished) return;
-    finished = true;
-    done(reusable);
-  };
-  const next = async (): Promise<Uint8Array | null> => {
-    switch (framing.kind) {
+/** A streamed body read into the caller's buffers (see {@linkcode directBody}). */
+export interface DirectBody {
+  /**
+   * Reads the next bytes of the body into `target`.
+   *
+   * @param target Where the bytes go (any length above 0).
+   * @returns How many were placed, or null at the end of the body.
+   */
+  readInto(target: Uint8Array): Promise<number | null>;
+  /** Gives up the body: its connection is closed, never reused. */
+  cancel(): void;
+}
+
+/**
+ * Reads one body off its connection in its framing, into the caller's
+ * buffers. `done` learns whether the connection may be reused.
+ */
+class BodyReader implements DirectBody {
+  #wire: Wire;
+  #framing: Framing;
+  #done: (reusable: boolean) => void;
+  #remaining: number;
+  #finished = false;
+
+  /**
+   * @param wire The connection, positioned at the body.
+   * @param framing How the body ends.
+   * @param done Called once, when the body ended or failed.
+   */
+  constructor(
+    wire: Wire,
+    framing: Framing,
+    done: (reusable: boolean) => void,
+  ) {
+    this.#wire = wire;
+    this.#framing = framing;
+    this.#done = done;
+    this.#remaining = framing.kind === "length" ? framing.length : 0;
+  }
+
+  /**
+   * Reads the next bytes of the body into `target`.
+   *
+   * @param target Where the bytes go (any length above 0).
+   * @returns How many were placed, or null at the end of the body.
+   */
+  async readInto(target: Uint8Array): Promise<number | null> {
+    if (this.#finished) return null;
+    try {
+      const n = await this.#next(target);
+      if (n === null) this.#finish(true);
+      return n;
+    } catch (error) {
+      this.cancel();
+      throw error;
+    }
+  }
+
+  /** Gives up the body: its connection is closed, never reused. */
+  cancel(): void {
+    if (this.#finished) return;
+    this.#finish(false);
+    this.#wire.close();
+  }
+
+  #finish(reusable: boolean): void {
+    this.#finished = true;
+    this.#done(reusable);
+  }
+
+  async #next(target: Uint8Array): Promise<number | null> {
+    const wire = this.#wire;
+    switch (this.#framing.kind) {
       case "length": {
-        if (remaining === 0) return null;
-        const piece = await wire.readSome(
-          Math.min(remaining, STREAM_CHUNK_BYTES),
+        if (this.#remaining === 0) return null;
+        const n = await wire.readInto(
+          target.subarray(0, Math.min(this.#remaining, target.length)),
         );
-        if (piece === null) throw connectionClosedEarly();
-        remaining -= piece.length;
-        return piece;
+        if (n === null) throw connectionClosedEarly();
+        this.#remaining -= n;
+        return n;
       }
       case "close":
-        return await wire.readSome(STREAM_CHUNK_BYTES);
+        return await wire.readInto(target);
       case "chunked": {
-        if (remaining === 0) {
+        if (this.#remaining === 0) {
           const size = await wire.readChunkSize();
           if (size === 0) {
             await wire.skipTrailers();
             return null;
           }
-          remaining = size;
+          this.#remaining = size;
         }
-        const piece = await wire.readSome(
-          Math.min(remaining, STREAM_CHUNK_BYTES),
+        const n = await wire.readInto(
+          target.subarray(0, Math.min(this.#remaining, target.length)),
         );
-        if (piece === null) throw connectionClosedEarly();
-        remaining -= piece.length;
-        if (remaining === 0) await wire.expectLineEnd();
-        return piece;
+        if (n === null) throw connectionClosedEarly();
+        this.#remaining -= n;
+        if (this.#remaining === 0) await wire.expectLineEnd();
+        return n;
       }
       default:
         return null;
     }
-  };
+  }
+}
+
+/** Readers of the streamed bodies of this client's responses, for {@linkcode directBody}. */
+const directBodies = new WeakMap<Response, BodyReader>();
+
+/**
+ * The reader behind a streamed body of {@linkcode Http1Client}'s, so a
+ * caller can read it into its own buffer (e.g. straight into a file)
+ * without a stream and a new buffer per piece: about twice as fast on large
+ * files. Use it or `response.body`, not both.
+ *
+ * @param response A response.
+ * @returns Its reader, or undefined when it did not come from this client or its body was read whole.
+ */
+export function directBody(response: Response): DirectBody | undefined {
+  return directBodies.get(response);
+}
+
+/** A body as a stream of pieces read from `reader`. */
+function bodyStream(
+  reader: BodyReader,
+  signal: AbortSignal | undefined,
+): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      const piece = new Uint8Array(STREAM_CHUNK_BYTES);
       try {
-        const piece = await next();
-        if (piece === null) {
-          finish(true);
-          controller.close();
-        } else controller.enqueue(piece);
+        const n = await reader.readInto(piece);
+        if (n === null) controller.close();
+        else controller.enqueue(n === piece.length ? piece : piece.slice(0, n));
       } catch (error) {
-        finish(false);
-        wire.close();
         controller.error(signal?.aborted ? signal.reason : error);
       }
     },
     cancel() {
-      finish(false);
-      wire.close();
+      reader.cancel();
     },
   }, { highWaterMark: 0 }); // read only when asked: an error then discards no bytes already read
 }
@@ -511,17 +590,10 @@ class Wire {
     return placed;
   }
 
-  /** Up to `max` bytes: what is buffered, else one read; null at the end of the stream. */
-  async readSome(max: number): Promise<Uint8Array | null> {
-    if (this.buffered() > 0) {
-      const piece = new Uint8Array(Math.min(max, this.buffered()));
-      this.#takeInto(piece);
-      return piece;
-    }
-    const piece = new Uint8Array(max);
-    const n = await this.#conn.read(piece);
-    if (n === null) return null;
-    return n === max ? piece : piece.slice(0, n);
+  /** Fills `target` from the buffer if it holds anything, else with one read; null at the end of the stream. */
+  async readInto(target: Uint8Array): Promise<number | null> {
+    if (this.buffered() > 0) return this.#takeInto(target);
+    return await this.#conn.read(target);
   }
 
   /** Reads a chunk-size line (`1a;ext=1`) and returns the size. */
