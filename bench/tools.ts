@@ -7,6 +7,8 @@
  * @module
  */
 
+import { V8_FLAGS } from "../lib/cli/v8_flags.ts";
+
 /** What a command line needs to know about a run. */
 export interface RunContext {
   /** A URL-per-line list. */
@@ -103,7 +105,14 @@ export async function findTools(root: string): Promise<{
     kind: "bulkget",
     command: (
       c,
-    ) => ["deno", "run", ...narrow(c), `${root}/main.ts`, ...bulkgetArgs(c)],
+    ) => [
+      "deno",
+      "run",
+      `--v8-flags=${V8_FLAGS}`, // as the README says to run it
+      ...narrow(c),
+      `${root}/main.ts`,
+      ...bulkgetArgs(c),
+    ],
   });
   const binary = `${root}/dist/bulkget`;
   try {

@@ -10,6 +10,7 @@
  */
 
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { V8_FLAGS } from "../lib/cli/v8_flags.ts";
 
 const root = fromFileUrl(new URL("../", import.meta.url));
 const output = `${root}dist/bulkget`;
@@ -59,6 +60,7 @@ async function main(): Promise<number> {
     "compile",
     "--quiet",
     "--no-check",
+    `--v8-flags=${V8_FLAGS}`,
     ...COMPILE_PERMISSIONS,
     "--include",
     `${root}data`,
