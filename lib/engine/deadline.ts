@@ -39,8 +39,41 @@ export interface AttemptDeadline {
   dispose(): void;
 }
 
+/** How often the deadlines of the attempts in flight are looked at. */
+const TICK_MS = 50;
+
+/** The checks of the attempts in flight, run every {@linkcode TICK_MS}. */
+const live = new Set<(now: number) => void>();
+let ticking = false;
+
 /**
- * Starts the deadlines of one attempt.
+ * One ticker for all attempts instead of a timer each: most attempts end
+ * long before any deadline, and a timer per attempt cost a timer object, a
+ * clear and garbage per file. It runs on `AbortSignal.timeout`, not the
+ * global `setTimeout` (whose first call loads Deno's Node timers, ~11 ms
+ * before the first request); that timer does not keep the process alive,
+ * which is right: an attempt in flight has its own pending I/O.
+ */
+function tick(): void {
+  const now = Date.now();
+  for (const check of live) check(now);
+  if (live.size === 0) {
+    ticking = false;
+    return;
+  }
+  AbortSignal.timeout(TICK_MS).addEventListener("abort", tick, { once: true });
+}
+
+function watch(check: (now: number) => void): void {
+  live.add(check);
+  if (ticking) return;
+  ticking = true;
+  AbortSignal.timeout(TICK_MS).addEventListener("abort", tick, { once: true });
+}
+
+/**
+ * Starts the deadlines of one attempt. They are checked every 50 ms, so one
+ * fires up to 50 ms after it passes.
  *
  * @param deadlines The limits.
  * @param parent The run's signal (cancellation), if any.
@@ -50,46 +83,20 @@ export function startDeadline(
   deadlines: Deadlines,
   parent?: AbortSignal,
 ): AttemptDeadline {
-  // One timer at a time, set for the nearest deadline and re-armed when it
-  // fires early (e.g. the body is still flowing): most requests finish long
-  // before any deadline, so they cost one setTimeout and one clearTimeout.
   const controller = new AbortController();
   const started = Date.now();
   let inBody = false;
   let lastActivity = started;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let timerDue = Infinity;
-  const fire = (kind: string, ms: number) =>
+  const fire = (kind: string, ms: number) => {
+    live.delete(check);
     controller.abort(
       new DOMException(
         `${kind} timeout after ${formatSeconds(ms)}`,
         "TimeoutError",
       ),
     );
-  const nextDue = () =>
-    Math.min(
-      deadlines.totalMs > 0 ? started + deadlines.totalMs : Infinity,
-      !inBody && deadlines.connectMs > 0
-        ? started + deadlines.connectMs
-        : Infinity,
-      inBody && deadlines.idleMs > 0
-        ? lastActivity + deadlines.idleMs
-        : Infinity,
-    );
-  const schedule = () => {
-    const due = nextDue();
-    if (due === timerDue) return;
-    if (timer !== undefined) clearTimeout(timer);
-    timer = undefined;
-    timerDue = due;
-    if (due !== Infinity) {
-      timer = setTimeout(check, Math.max(0, due - Date.now()));
-    }
   };
-  const check = () => {
-    timer = undefined;
-    timerDue = Infinity;
-    const now = Date.now();
+  const check = (now: number) => {
     if (deadlines.totalMs > 0 && now - started >= deadlines.totalMs) {
       return fire("total", deadlines.totalMs);
     }
@@ -103,9 +110,12 @@ export function startDeadline(
     ) {
       return fire("idle", deadlines.idleMs);
     }
-    schedule();
   };
-  schedule();
+  if (
+    deadlines.totalMs > 0 || deadlines.connectMs > 0 || deadlines.idleMs > 0
+  ) {
+    watch(check);
+  }
   const onParentAbort = () => controller.abort(parent!.reason);
   if (parent?.aborted) onParentAbort();
   else parent?.addEventListener("abort", onParentAbort, { once: true });
@@ -115,15 +125,12 @@ export function startDeadline(
     headersArrived() {
       inBody = true;
       lastActivity = Date.now();
-      // The idle deadline may fall before the timer set for connect.
-      if (nextDue() < timerDue) schedule();
     },
     activity() {
       lastActivity = Date.now();
     },
     dispose() {
-      if (timer !== undefined) clearTimeout(timer);
-      timer = undefined;
+      live.delete(check);
       parent?.removeEventListener("abort", onParentAbort);
     },
   };
