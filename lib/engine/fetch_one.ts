@@ -32,7 +32,14 @@ import {
   redirectTarget,
 } from "./redirect.ts";
 import type { Writer } from "../writer/client.ts";
-import { type DirectBody, directBody, type Http1Client } from "./http1.ts";
+import {
+  type DirectBody,
+  directBody,
+  type HeaderLookup,
+  type Http1Client,
+  type HttpResponse,
+  ResponseHeaders,
+} from "./http1.ts";
 import type { ValidatorStore } from "../writer/validators.ts";
 import type {
   Expectation,
@@ -348,7 +355,8 @@ async function attempt(
       sha256: job.sha256,
       digest: options.digest ?? true,
     };
-    const dest = options.nameFromResponse?.(job, response.headers) ?? job.dest;
+    const dest = options.nameFromResponse?.(job, asHeaders(response.headers)) ??
+      job.dest;
     const etag = response.headers.get("etag") ?? undefined;
     const lastModified = response.headers.get("last-modified") ?? undefined;
     const record = options.validators && (etag || lastModified)
@@ -417,13 +425,13 @@ async function request(
   headers: Headers,
   signal: AbortSignal,
   options: FetchOneOptions,
-): Promise<Response> {
+): Promise<HttpResponse> {
   const first = new URL(url);
   const seen = new Set([first.href]);
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   let current = first;
   for (let hop = 0;; hop++) {
-    let response: Response;
+    let response: HttpResponse;
     try {
       const hopHeaders = headersForHop(headers, first, current);
       const own = options.http1 && current.protocol === "http:" &&
@@ -475,7 +483,7 @@ const STREAM_WATCH_MS = 200;
  * {@linkcode STREAM_WATCH_MS}.
  */
 async function streamToFile(
-  response: Response,
+  response: HttpResponse,
   path: string,
   watch: {
     deadline: ReturnType<typeof startDeadline>;
@@ -575,8 +583,15 @@ async function copyDirect(
   }
 }
 
+/** A standard `Headers` for callers that want one (e.g. `nameFromResponse`). */
+function asHeaders(headers: HeaderLookup): Headers {
+  return headers instanceof ResponseHeaders
+    ? headers.toHeaders()
+    : headers as Headers;
+}
+
 async function readSmallBody(
-  response: Response,
+  response: HttpResponse,
   signal: AbortSignal,
 ): Promise<Uint8Array> {
   try {
@@ -617,13 +632,13 @@ function verifyFailure(error: unknown): never {
   throw error;
 }
 
-function contentLength(headers: Headers): number | undefined {
+function contentLength(headers: HeaderLookup): number | undefined {
   const value = headers.get("content-length");
   if (value === null || !/^\d+$/.test(value.trim())) return undefined;
   return Number(value);
 }
 
-function rangeStart(headers: Headers): number | undefined {
+function rangeStart(headers: HeaderLookup): number | undefined {
   const match = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(
     headers.get("content-range") ?? "",
   );

@@ -9,6 +9,8 @@
  * @module
  */
 
+import type { HttpResponse } from "./http1.ts";
+
 /** Statuses that carry a `Location` to follow. */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
@@ -30,7 +32,7 @@ export const DEFAULT_MAX_REDIRECTS = 10;
  * @returns The next URL, or undefined when this is not a redirect.
  */
 export function redirectTarget(
-  response: Response,
+  response: HttpResponse,
   current: URL,
 ): URL | undefined {
   if (!REDIRECT_STATUSES.has(response.status)) return undefined;
