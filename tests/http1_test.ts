@@ -7,6 +7,7 @@ import {
   type HttpResponse,
 } from "../lib/engine/http1.ts";
 import { download } from "../lib/engine/download.ts";
+import type { HeaderPairs } from "../lib/engine/redirect.ts";
 
 const text = new TextEncoder();
 
@@ -104,7 +105,7 @@ const ok = (body: string, extra = "") =>
 async function get(
   client: Http1Client,
   url: string,
-  headers: Headers,
+  headers: HeaderPairs,
   signal?: AbortSignal,
 ): Promise<HttpResponse> {
   const response = await client.get(new URL(url), headers, signal);
@@ -124,7 +125,7 @@ Deno.test("http1: keeps one connection alive across sequential requests and send
       const response = await get(
         client,
         `${server.url}/dir/file ${i}.txt?x=1&y=é`,
-        new Headers({ "X-Token": "abc" }),
+        [["x-token", "abc"]],
       );
       assert.equal(response.status, 200);
       assert.equal(response.statusText, "OK");
@@ -152,9 +153,9 @@ Deno.test("http1: decodes chunked bodies (extensions, trailers) and reuses the c
   await using server = scriptedServer((n) => n === 0 ? chunked : ok("next"));
   const client = new Http1Client({ smallBodyLimit: 0 });
   try {
-    const first = await get(client, `${server.url}/c`, new Headers());
+    const first = await get(client, `${server.url}/c`, []);
     assert.equal(await bodyText(first), "hello world, long");
-    const second = await get(client, `${server.url}/d`, new Headers());
+    const second = await get(client, `${server.url}/d`, []);
     assert.equal(await bodyText(second), "next");
     assert.equal(server.connections, 1);
   } finally {
@@ -170,9 +171,9 @@ Deno.test("http1: a body without length runs to the connection's end, and that c
   );
   const client = new Http1Client();
   try {
-    const first = await get(client, `${server.url}/a`, new Headers());
+    const first = await get(client, `${server.url}/a`, []);
     assert.equal(await bodyText(first), "until the end");
-    const second = await get(client, `${server.url}/b`, new Headers());
+    const second = await get(client, `${server.url}/b`, []);
     assert.equal(await bodyText(second), "fresh");
     assert.equal(server.connections, 2);
   } finally {
@@ -194,7 +195,7 @@ Deno.test("http1: Connection: close and HTTP/1.0 answers are not reused", async 
       const response = await get(
         client,
         `${server.url}/${expected}`,
-        new Headers(),
+        [],
       );
       assert.equal(await bodyText(response), expected);
     }
@@ -212,10 +213,10 @@ Deno.test("http1: a kept-alive connection the server closed while idle is replac
   }));
   const client = new Http1Client();
   try {
-    const first = await get(client, `${server.url}/1`, new Headers());
+    const first = await get(client, `${server.url}/1`, []);
     assert.equal(await bodyText(first), "r0");
     await new Promise((resolve) => setTimeout(resolve, 50)); // let the close arrive
-    const second = await get(client, `${server.url}/2`, new Headers());
+    const second = await get(client, `${server.url}/2`, []);
     assert.equal(await bodyText(second), "r1");
     assert.equal(server.connections, 2);
     assert.equal(
@@ -240,16 +241,16 @@ Deno.test("http1: skips 1xx heads; 204 and 304 have no body and keep the connect
   );
   const client = new Http1Client();
   try {
-    const final = await get(client, `${server.url}/a`, new Headers());
+    const final = await get(client, `${server.url}/a`, []);
     assert.equal(final.status, 200);
     assert.equal(await bodyText(final), "final");
-    const empty = await get(client, `${server.url}/b`, new Headers());
+    const empty = await get(client, `${server.url}/b`, []);
     assert.equal(empty.status, 204);
     assert.equal(empty.body, null);
-    const same = await get(client, `${server.url}/c`, new Headers());
+    const same = await get(client, `${server.url}/c`, []);
     assert.equal(same.status, 304);
     assert.equal(same.headers.get("etag"), '"v1"');
-    const after = await get(client, `${server.url}/d`, new Headers());
+    const after = await get(client, `${server.url}/d`, []);
     assert.equal(await bodyText(after), "after");
     assert.equal(server.connections, 1);
   } finally {
@@ -266,7 +267,7 @@ Deno.test("http1: a body cut short fails after delivering what came, small or st
   for (const smallBodyLimit of [1 << 20, 0]) {
     const client = new Http1Client({ smallBodyLimit });
     try {
-      const response = await get(client, `${server.url}/cut`, new Headers());
+      const response = await get(client, `${server.url}/cut`, []);
       const reader = response.body!.getReader();
       const first = await reader.read();
       assert.equal(new TextDecoder().decode(first.value), "1234");
@@ -297,12 +298,12 @@ Deno.test("http1: malformed answers are errors, never guesses", async () => {
   try {
     for (let i = 0; i < answers.length - 1; i++) {
       await assert.rejects(
-        get(client, `${server.url}/${i}`, new Headers()),
+        get(client, `${server.url}/${i}`, []),
         HttpProtocolError,
         `answer ${i}`,
       );
     }
-    const chunked = await get(client, `${server.url}/chunked`, new Headers());
+    const chunked = await get(client, `${server.url}/chunked`, []);
     await assert.rejects(chunked.arrayBuffer(), /malformed chunk size/);
   } finally {
     client.close();
@@ -320,7 +321,7 @@ Deno.test("http1: an abort stops a stalled body at once with the signal's reason
     const response = await get(
       client,
       `${server.url}/stall`,
-      new Headers(),
+      [],
       controller.signal,
     );
     const reading = response.arrayBuffer();
@@ -330,7 +331,7 @@ Deno.test("http1: an abort stops a stalled body at once with the signal's reason
     const head = get(
       client,
       `${server.url}/stall2`,
-      new Headers(),
+      [],
       waiting.signal,
     );
     waiting.abort(new Error("gave up"));
@@ -348,13 +349,13 @@ Deno.test("http1: bytes after a response mean the connection is not reused", asy
   try {
     assert.equal(
       await bodyText(
-        await get(client, `${server.url}/1`, new Headers()),
+        await get(client, `${server.url}/1`, []),
       ),
       "one",
     );
     assert.equal(
       await bodyText(
-        await get(client, `${server.url}/2`, new Headers()),
+        await get(client, `${server.url}/2`, []),
       ),
       "two",
     );
@@ -371,11 +372,11 @@ Deno.test("http1: a name whose first address refuses is handed to fetch; an IP t
   const client = new Http1Client();
   try {
     assert.equal(
-      await client.get(new URL(`http://localhost:${port}/x`), new Headers()),
+      await client.get(new URL(`http://localhost:${port}/x`), []),
       undefined,
     );
     await assert.rejects(
-      client.get(new URL(`http://127.0.0.1:${port}/x`), new Headers()),
+      client.get(new URL(`http://127.0.0.1:${port}/x`), []),
       Deno.errors.ConnectionRefused,
     );
   } finally {
@@ -428,6 +429,34 @@ Deno.test("download() writes a large chunked body read straight off the connecti
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [
       "big.bin",
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("download(): a job's headers override the policy's whatever their case; a bad header fails the job", async () => {
+  await using server = scriptedServer(() => ok("x"));
+  const dir = await Deno.makeTempDir();
+  try {
+    const outcomes = await Array.fromAsync(
+      download([
+        { url: `${server.url}/a`, dest: "a", headers: { "x-a": "job" } },
+        { url: `${server.url}/b`, dest: "b", headers: { "X-B": "a\nb" } },
+      ], {
+        outDir: dir,
+        retries: 0,
+        concurrency: 1,
+        headers: { "X-A": "policy", "User-Agent": "mine/1" },
+      }),
+    );
+    const byDest = Object.fromEntries(outcomes.map((o) => [o.job.dest, o]));
+    assert.equal(byDest.a.status, "ok");
+    assert.equal(byDest.b.status, "error");
+    assert.match(byDest.b.reason!, /invalid request header "X-B"/);
+    assert.equal(server.requests.length, 1, "the bad request was never sent");
+    const lines = server.requests[0].split("\r\n");
+    assert.deepEqual(lines.filter((l) => l.startsWith("x-a:")), ["x-a: job"]);
+    assert.ok(lines.includes("user-agent: mine/1"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

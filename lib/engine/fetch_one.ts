@@ -28,6 +28,7 @@ import {
 } from "./deadline.ts";
 import {
   DEFAULT_MAX_REDIRECTS,
+  type HeaderPairs,
   headersForHop,
   redirectTarget,
 } from "./redirect.ts";
@@ -272,21 +273,17 @@ async function attempt(
     options.signal,
   );
   try {
-    const headers = new Headers(options.headers);
-    for (const [name, value] of Object.entries(job.headers ?? {})) {
-      headers.set(name, value);
-    }
+    const headers = requestHeaders(options.headers, job.headers);
     const validator = part?.meta?.url === job.url
       ? part.meta.etag ?? part.meta.lastModified
       : undefined;
     const offset = validator !== undefined && part!.size > 0 ? part!.size : 0;
     if (offset > 0) {
-      headers.set("range", `bytes=${offset}-`);
-      headers.set("if-range", validator!);
+      headers.push(["range", `bytes=${offset}-`], ["if-range", validator!]);
     } else if (conditional?.etag) {
-      headers.set("if-none-match", conditional.etag);
+      headers.push(["if-none-match", conditional.etag]);
     } else if (conditional?.lastModified) {
-      headers.set("if-modified-since", conditional.lastModified);
+      headers.push(["if-modified-since", conditional.lastModified]);
     }
 
     const response = await request(job.url, headers, deadline.signal, options);
@@ -419,10 +416,38 @@ async function attempt(
   }
 }
 
+/**
+ * The policy's headers with the job's over them, as pairs with lower-case
+ * names (a `Headers` object per attempt cost more than the request itself).
+ */
+function requestHeaders(
+  policy: Record<string, string> | undefined,
+  job: Record<string, string> | undefined,
+): HeaderPairs {
+  const byName = new Map<string, string>();
+  for (const layer of [policy, job]) {
+    if (!layer) continue;
+    for (const name in layer) {
+      const value = String(layer[name]).trim();
+      // deno-lint-ignore no-control-regex
+      if (!HEADER_NAME.test(name) || /[\0\r\n]|[^\x00-\xff]/.test(value)) {
+        throw new AttemptError(
+          `invalid request header ${JSON.stringify(name)}`,
+          "fatal",
+        );
+      }
+      byName.set(name.toLowerCase(), value);
+    }
+  }
+  return [...byName];
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /** Sends the request and follows redirects by hand, dropping credentials across origins. */
 async function request(
   url: string,
-  headers: Headers,
+  headers: HeaderPairs,
   signal: AbortSignal,
   options: FetchOneOptions,
 ): Promise<HttpResponse> {

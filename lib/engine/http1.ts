@@ -19,6 +19,8 @@
  * @module
  */
 
+import type { HeaderPairs } from "./redirect.ts";
+
 /** Options for {@linkcode Http1Client}. */
 export interface Http1Options {
   /**
@@ -107,7 +109,7 @@ export class Http1Client {
    */
   async get(
     url: URL,
-    headers: Headers,
+    headers: HeaderPairs,
     signal?: AbortSignal,
   ): Promise<Http1Response | undefined> {
     if (url.protocol !== "http:") {
@@ -373,17 +375,19 @@ type Framing =
   | { kind: "chunked" }
   | { kind: "close" };
 
-function requestHead(url: URL, headers: Headers): string {
+function requestHead(url: URL, headers: HeaderPairs): string {
   let head =
     `GET ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
   let accept = false;
+  let agent = false;
   for (const [name, value] of headers) {
     if (name === "host" || name === "connection") continue;
     if (name === "accept") accept = true;
+    if (name === "user-agent") agent = true;
     head += `${name}: ${value}\r\n`;
   }
   if (!accept) head += "accept: */*\r\n";
-  if (!headers.has("user-agent")) head += "user-agent: bulkget\r\n";
+  if (!agent) head += "user-agent: bulkget\r\n";
   return head + "\r\n";
 }
 

@@ -41,6 +41,9 @@ export function redirectTarget(
   return new URL(location, current);
 }
 
+/** Request headers as `[lower-case name, value]` pairs, one per name. */
+export type HeaderPairs = [string, string][];
+
 /**
  * Headers for a hop to `next`: the original headers, less credentials when
  * `next` is not of the first URL's origin.
@@ -51,12 +54,10 @@ export function redirectTarget(
  * @returns Headers safe to send to `next`.
  */
 export function headersForHop(
-  headers: Headers,
+  headers: HeaderPairs,
   first: URL,
   next: URL,
-): Headers {
+): HeaderPairs {
   if (next.origin === first.origin) return headers;
-  const safe = new Headers(headers);
-  for (const name of CREDENTIAL_HEADERS) safe.delete(name);
-  return safe;
+  return headers.filter(([name]) => !CREDENTIAL_HEADERS.includes(name));
 }
