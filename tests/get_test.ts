@@ -578,3 +578,17 @@ Deno.test("get sends http:// with its own HTTP/1.1 client; --use-fetch hands the
     }
   }
 });
+
+Deno.test("get leaves http:// to fetch when a readable proxy variable is set (fetch honours it)", async () => {
+  // The built-in server doubles as the "proxy": fetch sends it the absolute URL.
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const result = await runBulkget(
+    ["get", `${server.url}/flags/br/br.gif`, "-o", "out"],
+    { cwd, env: { HTTP_PROXY: server.url, NO_PROXY: "" } },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(sameBytes(`${cwd}/out/br.gif`, flagFile("br")));
+  const [request] = server.stats().recent;
+  assert.match(request.headers["user-agent"], /^Deno\//);
+});

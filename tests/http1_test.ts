@@ -163,6 +163,28 @@ Deno.test("http1: decodes chunked bodies (extensions, trailers) and reuses the c
   }
 });
 
+Deno.test("http1: chunked beside a Content-Length is read as chunked, and the connection not reused", async () => {
+  await using server = scriptedServer((n) =>
+    n === 0
+      ? "HTTP/1.1 200 OK\r\ncontent-length: 3\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+      : ok("fresh")
+  );
+  const client = new Http1Client();
+  try {
+    assert.equal(
+      await bodyText(await get(client, `${server.url}/a`, [])),
+      "hello",
+    );
+    assert.equal(
+      await bodyText(await get(client, `${server.url}/b`, [])),
+      "fresh",
+    );
+    assert.equal(server.connections, 2);
+  } finally {
+    client.close();
+  }
+});
+
 Deno.test("http1: a body without length runs to the connection's end, and that connection is not reused", async () => {
   await using server = scriptedServer((n) =>
     n === 0

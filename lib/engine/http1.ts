@@ -204,7 +204,10 @@ export class Http1Client {
       reused = false; // 1xx: an answer has begun, the final head follows
     }
     const framing = bodyFraming(head);
-    const keepAlive = head.keepAlive && framing.kind !== "close";
+    // A length beside a transfer coding is how requests get smuggled: use
+    // the coding for this body, and this connection for nothing else.
+    const keepAlive = head.keepAlive && framing.kind !== "close" &&
+      !(framing.kind === "chunked" && head.headers.get("content-length"));
     const done = (reusable: boolean) => {
       stopWatching();
       this.#release(origin, wire, reusable && keepAlive);
