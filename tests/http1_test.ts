@@ -2,6 +2,7 @@
 // each test decides the exact bytes of every answer.
 import assert from "node:assert/strict";
 import {
+  directBody,
   Http1Client,
   HttpProtocolError,
   type HttpResponse,
@@ -481,5 +482,29 @@ Deno.test("download(): a job's headers override the policy's whatever their case
     assert.ok(lines.includes("user-agent: mine/1"));
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("http1: a streamed body can be read directly until something reads its stream", async () => {
+  await using server = scriptedServer(() => ok("0123456789"));
+  const client = new Http1Client({ smallBodyLimit: 0 });
+  try {
+    const touched = await get(client, `${server.url}/a`, []);
+    assert.notEqual(touched.body, null); // made, not read
+    const direct = directBody(touched);
+    assert.ok(direct, "touching .body does not give up the direct path");
+    const buffer = new Uint8Array(4);
+    const pieces: string[] = [];
+    for (let n; (n = await direct.readInto(buffer)) !== null;) {
+      pieces.push(new TextDecoder().decode(buffer.subarray(0, n)));
+    }
+    assert.equal(pieces.join(""), "0123456789");
+
+    const read = await get(client, `${server.url}/b`, []);
+    await read.body!.getReader().read();
+    assert.equal(directBody(read), undefined);
+    assert.equal(server.connections, 1);
+  } finally {
+    client.close();
   }
 });

@@ -354,9 +354,9 @@ export class Http1Response implements HttpResponse {
     return new Response(this.body).arrayBuffer();
   }
 
-  /** The reader behind a streamed body, while the body is unread. */
+  /** The reader behind a streamed body, while nothing has read from it (the `body` stream may exist). */
   directReader(): DirectBody | undefined {
-    return this.#held.kind === "streamed" && this.#body === undefined
+    return this.#held.kind === "streamed" && !this.#held.reader.started
       ? this.#held.reader
       : undefined;
   }
@@ -507,6 +507,8 @@ class BodyReader implements DirectBody {
   #done: (reusable: boolean) => void;
   #remaining: number;
   #finished = false;
+  /** Whether anything has read from the body yet. */
+  started = false;
 
   /**
    * @param wire The connection, positioned at the body.
@@ -531,6 +533,7 @@ class BodyReader implements DirectBody {
    * @returns How many were placed, or null at the end of the body.
    */
   async readInto(target: Uint8Array): Promise<number | null> {
+    this.started = true;
     if (this.#finished) return null;
     try {
       const n = await this.#next(target);
