@@ -1098,7 +1098,11 @@ async function main(): Promise<number> {
     }
     await warm.stop();
     const startup = await startupSeconds(ws);
-    log(`bulkget start-up (deno run main.ts get --help): ${fmt(startup)} s`);
+    log(
+      `bulkget start-up (deno run --v8-flags=${V8_FLAGS} main.ts get --help): ${
+        fmt(startup)
+      } s`,
+    );
     const results: ScenarioResult[] = [];
     for (const s of chosen) {
       if (remaining() < 0) {
@@ -1136,7 +1140,7 @@ async function main(): Promise<number> {
       ...(await machine(versions)),
       `- bulkget under test: ${described} (a copy of the tree taken at the start, run from tmpfs)`,
       `- output directories: ${ws.note}; fresh per run, removed after its check`,
-      `- bulkget start-up (\`deno run main.ts get --help\`, median of 3): ${
+      `- bulkget start-up (\`deno run --v8-flags=${V8_FLAGS} main.ts get --help\`, median of 3): ${
         fmt(startup)
       } s`,
       ...skipped.map((l) => `- ${l}`),
