@@ -1,12 +1,8 @@
 // bulkget's own HTTP/1.1 client against a scripted TCP server on loopback:
 // each test decides the exact bytes of every answer.
 import assert from "node:assert/strict";
-import {
-  directBody,
-  Http1Client,
-  HttpProtocolError,
-  type HttpResponse,
-} from "../lib/engine/http1.ts";
+import { Http1Client, HttpProtocolError } from "../lib/engine/http1.ts";
+import { directBody, type HttpResponse } from "../lib/engine/http_response.ts";
 import { download } from "../lib/engine/download.ts";
 import type { HeaderPairs } from "../lib/engine/redirect.ts";
 

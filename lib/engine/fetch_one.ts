@@ -33,14 +33,14 @@ import {
   redirectTarget,
 } from "./redirect.ts";
 import type { Writer } from "../writer/client.ts";
+import type { Http1Client } from "./http1.ts";
 import {
   type DirectBody,
   directBody,
   type HeaderLookup,
-  type Http1Client,
   type HttpResponse,
   ResponseHeaders,
-} from "./http1.ts";
+} from "./http_response.ts";
 import type { ValidatorStore } from "../writer/validators.ts";
 import type {
   Expectation,

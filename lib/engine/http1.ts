@@ -7,8 +7,9 @@
  * client does only what a GET of a file needs: one request line and the
  * caller's headers out; status, headers and a body framed by
  * `Content-Length`, `chunked` or the connection's end back (RFC 9112). It
- * keeps connections alive per origin and answers with a standard `Response`,
- * so the engine treats both clients alike. `https:` stays with `fetch`.
+ * keeps connections alive per origin and answers with an `Http1Response`
+ * (`http_response.ts`), which the engine reads through the same narrow
+ * interface as `fetch`'s `Response`. `https:` stays with `fetch`.
  *
  * A reused connection that the server closed while idle fails before any
  * byte of the answer arrives; such a request is sent again once on a new
@@ -20,6 +21,13 @@
  */
 
 import type { HeaderPairs } from "./redirect.ts";
+import {
+  connectionClosedEarly,
+  Http1Response,
+  type ResponseHead,
+  ResponseHeaders,
+  type StreamedBody,
+} from "./http_response.ts";
 
 /** Options for {@linkcode Http1Client}. */
 export interface Http1Options {
@@ -35,8 +43,6 @@ export interface Http1Options {
 
 /** Largest response head accepted. */
 const MAX_HEAD_BYTES = 64 * 1024;
-/** Largest piece a streamed body is read in. */
-const STREAM_CHUNK_BYTES = 256 * 1024;
 /** Statuses whose response never has a body. */
 const NO_BODY_STATUSES = new Set([204, 304]);
 
@@ -235,142 +241,6 @@ export class Http1Client {
   }
 }
 
-/** A header lookup: what the engine asks of a response's headers. */
-export interface HeaderLookup {
-  /** The value of header `name` (any case), or null. */
-  get(name: string): string | null;
-}
-
-/**
- * What the engine reads of a response: `fetch`'s `Response` and
- * {@linkcode Http1Response} both are one.
- */
-export interface HttpResponse {
-  /** The status code. */
-  readonly status: number;
-  /** The reason phrase. */
-  readonly statusText: string;
-  /** The response headers. */
-  readonly headers: HeaderLookup;
-  /** The body as a stream, or null when there is none. Read it once. */
-  readonly body: ReadableStream<Uint8Array> | null;
-  /** The whole body. */
-  arrayBuffer(): Promise<ArrayBuffer>;
-}
-
-/** Response headers, names in lower case; a `Headers` is built only on request. */
-export class ResponseHeaders implements HeaderLookup {
-  #map = new Map<string, string>();
-
-  /**
-   * Adds a header (a repeated name's values are joined with ", ").
-   *
-   * @param name Its name.
-   * @param value Its value.
-   */
-  append(name: string, value: string): void {
-    const key = name.toLowerCase();
-    const had = this.#map.get(key);
-    this.#map.set(key, had === undefined ? value : `${had}, ${value}`);
-  }
-
-  /**
-   * @param name A header name, in any case.
-   * @returns Its value, or null.
-   */
-  get(name: string): string | null {
-    return this.#map.get(name.toLowerCase()) ?? null;
-  }
-
-  /** @returns The headers as a standard `Headers`. */
-  toHeaders(): Headers {
-    return new Headers([...this.#map]);
-  }
-}
-
-/** How an {@linkcode Http1Response} holds its body. */
-type Held =
-  | { kind: "none" }
-  | { kind: "whole"; bytes: Uint8Array }
-  | { kind: "cut"; bytes: Uint8Array }
-  | { kind: "streamed"; reader: BodyReader; signal?: AbortSignal };
-
-/**
- * A response of {@linkcode Http1Client}. Lighter than a `Response` (which
- * cost about 16 µs per file in headers and body set-up): a small body is
- * held whole, a large one is read from the connection on demand, through
- * {@linkcode directBody} or the `body` stream.
- */
-export class Http1Response implements HttpResponse {
-  /** The status code. */
-  readonly status: number;
-  /** The reason phrase. */
-  readonly statusText: string;
-  /** The response headers. */
-  readonly headers: ResponseHeaders;
-  #held: Held;
-  #body?: ReadableStream<Uint8Array> | null;
-  #used = false;
-
-  /**
-   * @param head The parsed head.
-   * @param held The body.
-   */
-  constructor(head: ResponseHead, held: Held) {
-    this.status = head.status;
-    this.statusText = head.reason;
-    this.headers = head.headers;
-    this.#held = held;
-  }
-
-  /** The body as a stream (made on first use), or null when there is none. */
-  get body(): ReadableStream<Uint8Array> | null {
-    if (this.#body === undefined) {
-      const held = this.#held;
-      this.#body = held.kind === "none"
-        ? null
-        : held.kind === "whole"
-        ? wholeBody(held.bytes)
-        : held.kind === "cut"
-        ? truncatedBody(held.bytes)
-        : bodyStream(held.reader, held.signal);
-    }
-    return this.#body;
-  }
-
-  /** The whole body; rejects as a cut connection does when it came short. */
-  arrayBuffer(): Promise<ArrayBuffer> {
-    const held = this.#held;
-    if (this.#body === undefined && !this.#used) {
-      this.#used = true;
-      if (held.kind === "none") return Promise.resolve(new ArrayBuffer(0));
-      if (held.kind === "whole") {
-        return Promise.resolve(held.bytes.buffer as ArrayBuffer);
-      }
-      if (held.kind === "cut") {
-        return Promise.reject(connectionClosedEarly());
-      }
-    }
-    return new Response(this.body).arrayBuffer();
-  }
-
-  /** The reader behind a streamed body, while nothing has read from it (the `body` stream may exist). */
-  directReader(): DirectBody | undefined {
-    return this.#held.kind === "streamed" && !this.#held.reader.started
-      ? this.#held.reader
-      : undefined;
-  }
-}
-
-/** The parts of a response head the client needs. */
-interface ResponseHead {
-  status: number;
-  reason: string;
-  headers: ResponseHeaders;
-  /** HTTP/1.1 without `Connection: close` (HTTP/1.0 is never kept). */
-  keepAlive: boolean;
-}
-
 /** How the body ends. */
 type Framing =
   | { kind: "none" }
@@ -456,52 +326,11 @@ function bodyFraming(head: ResponseHead): Framing {
   return { kind: "length", length: Number(value) };
 }
 
-/** A body already read whole, as a stream. */
-function wholeBody(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (bytes.length > 0) controller.enqueue(bytes);
-      controller.close();
-    },
-  });
-}
-
-/** A body that delivers the bytes that came, then fails as a cut connection does. */
-function truncatedBody(got: Uint8Array): ReadableStream<Uint8Array> {
-  let delivered = got.length === 0;
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (delivered) controller.error(connectionClosedEarly());
-      else controller.enqueue(got);
-      delivered = true;
-    },
-  }, { highWaterMark: 0 });
-}
-
-function connectionClosedEarly(): Error {
-  return new Error(
-    "error reading a body from connection: connection closed before message completed",
-  );
-}
-
-/** A streamed body read into the caller's buffers (see {@linkcode directBody}). */
-export interface DirectBody {
-  /**
-   * Reads the next bytes of the body into `target`.
-   *
-   * @param target Where the bytes go (any length above 0).
-   * @returns How many were placed, or null at the end of the body.
-   */
-  readInto(target: Uint8Array): Promise<number | null>;
-  /** Gives up the body: its connection is closed, never reused. */
-  cancel(): void;
-}
-
 /**
  * Reads one body off its connection in its framing, into the caller's
  * buffers. `done` learns whether the connection may be reused.
  */
-class BodyReader implements DirectBody {
+class BodyReader implements StreamedBody {
   #wire: Wire;
   #framing: Framing;
   #done: (reusable: boolean) => void;
@@ -592,43 +421,6 @@ class BodyReader implements DirectBody {
         return null;
     }
   }
-}
-
-/**
- * The reader behind a streamed body of {@linkcode Http1Client}'s, so a
- * caller can read it into its own buffer (e.g. straight into a file)
- * without a stream and a new buffer per piece: about twice as fast on large
- * files. Use it or `response.body`, not both.
- *
- * @param response A response.
- * @returns Its reader, or undefined when it did not come from this client, its body was read whole, or its stream was taken.
- */
-export function directBody(response: HttpResponse): DirectBody | undefined {
-  return response instanceof Http1Response
-    ? response.directReader()
-    : undefined;
-}
-
-/** A body as a stream of pieces read from `reader`. */
-function bodyStream(
-  reader: BodyReader,
-  signal: AbortSignal | undefined,
-): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const piece = new Uint8Array(STREAM_CHUNK_BYTES);
-      try {
-        const n = await reader.readInto(piece);
-        if (n === null) controller.close();
-        else controller.enqueue(n === piece.length ? piece : piece.slice(0, n));
-      } catch (error) {
-        controller.error(signal?.aborted ? signal.reason : error);
-      }
-    },
-    cancel() {
-      reader.cancel();
-    },
-  }, { highWaterMark: 0 }); // read only when asked: an error then discards no bytes already read
 }
 
 /** A TCP connection with a read buffer. */

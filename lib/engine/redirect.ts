@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { HttpResponse } from "./http1.ts";
+import type { HttpResponse } from "./http_response.ts";
 
 /** Statuses that carry a `Location` to follow. */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
