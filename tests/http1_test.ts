@@ -504,3 +504,22 @@ Deno.test("http1: a streamed body can be read directly until something reads its
     client.close();
   }
 });
+
+Deno.test("http1: idle connections are capped over all origins, the longest idle closed first", async () => {
+  await using a = scriptedServer(() => ok("a"));
+  await using b = scriptedServer(() => ok("b"));
+  await using c = scriptedServer(() => ok("c"));
+  const client = new Http1Client({ maxIdle: 2 });
+  try {
+    for (const server of [a, b, c]) {
+      await bodyText(await get(client, `${server.url}/x`, []));
+    }
+    assert.equal(client.idleCount, 2);
+    await bodyText(await get(client, `${a.url}/y`, [])); // a's was closed
+    await bodyText(await get(client, `${c.url}/y`, [])); // c's is kept
+    assert.deepEqual([a.connections, b.connections, c.connections], [2, 1, 1]);
+  } finally {
+    client.close();
+  }
+  assert.equal(client.idleCount, 0);
+});

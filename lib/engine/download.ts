@@ -71,7 +71,10 @@ export async function* download(
   });
   const http1 = options.ownHttp !== false && !options.client &&
       !proxyInEnvironment()
-    ? new Http1Client({ smallBodyLimit: options.smallBodyLimit })
+    ? new Http1Client({
+      smallBodyLimit: options.smallBodyLimit,
+      maxIdle: Math.max(256, options.concurrency ?? DEFAULT_CONCURRENCY),
+    })
     : undefined;
   try {
     yield* pool(

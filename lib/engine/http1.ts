@@ -37,8 +37,13 @@ export interface Http1Options {
    * @default 1048576
    */
   smallBodyLimit?: number;
-  /** Idle connections kept per origin. @default 256 */
-  maxIdlePerOrigin?: number;
+  /**
+   * Idle connections kept, over all origins; beyond it the one idle longest
+   * is closed, so a list spread over thousands of hosts does not hold a
+   * socket open for each. Keep it at least the concurrency.
+   * @default 256
+   */
+  maxIdle?: number;
 }
 
 /** Largest response head accepted. */
@@ -89,6 +94,8 @@ export function proxyInEnvironment(): boolean {
  */
 export class Http1Client {
   #idle = new Map<string, Wire[]>();
+  /** Every idle connection with its origin, the longest idle first. */
+  #idleOrder = new Map<Wire, string>();
   /** Origins whose name led nowhere at the first connect: left to `fetch`. */
   #declined = new Set<string>();
   #smallBodyLimit: number;
@@ -98,7 +105,7 @@ export class Http1Client {
   /** @param options Body and pool limits. */
   constructor(options: Http1Options = {}) {
     this.#smallBodyLimit = options.smallBodyLimit ?? 1 << 20;
-    this.#maxIdle = options.maxIdlePerOrigin ?? 256;
+    this.#maxIdle = options.maxIdle ?? 256;
   }
 
   /**
@@ -164,14 +171,22 @@ export class Http1Client {
   /** Closes the idle connections; later requests open new ones. */
   close(): void {
     this.#closed = true;
-    for (const wires of this.#idle.values()) {
-      for (const wire of wires) wire.close();
-    }
+    for (const wire of this.#idleOrder.keys()) wire.close();
     this.#idle.clear();
+    this.#idleOrder.clear();
+  }
+
+  /** Idle connections held now (for tests and diagnostics). */
+  get idleCount(): number {
+    return this.#idleOrder.size;
   }
 
   #take(origin: string): Wire | undefined {
-    return this.#idle.get(origin)?.pop();
+    const wires = this.#idle.get(origin);
+    const wire = wires?.pop();
+    if (wires?.length === 0) this.#idle.delete(origin);
+    if (wire) this.#idleOrder.delete(wire);
+    return wire;
   }
 
   #release(origin: string, wire: Wire, reusable: boolean): void {
@@ -181,8 +196,16 @@ export class Http1Client {
     }
     let wires = this.#idle.get(origin);
     if (!wires) this.#idle.set(origin, wires = []);
-    if (wires.length >= this.#maxIdle) wire.close();
-    else wires.push(wire);
+    wires.push(wire);
+    this.#idleOrder.set(wire, origin);
+    if (this.#idleOrder.size > this.#maxIdle) {
+      const [oldest, itsOrigin] = this.#idleOrder.entries().next().value!;
+      this.#idleOrder.delete(oldest);
+      const stack = this.#idle.get(itsOrigin)!;
+      stack.splice(stack.indexOf(oldest), 1);
+      if (stack.length === 0) this.#idle.delete(itsOrigin);
+      oldest.close();
+    }
   }
 
   async #exchange(
