@@ -523,3 +523,35 @@ Deno.test("http1: idle connections are capped over all origins, the longest idle
   }
   assert.equal(client.idleCount, 0);
 });
+
+const hasIpv6Loopback = (() => {
+  try {
+    Deno.listen({ hostname: "::1", port: 0 }).close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "http1: an IPv6 literal URL connects to the address without brackets",
+  ignore: !hasIpv6Loopback, // reported as ignored, never as passed
+  fn: async () => {
+    using listener = Deno.listen({ hostname: "::1", port: 0 });
+    const port = (listener.addr as Deno.NetAddr).port;
+    const serving = (async () => {
+      const conn = await listener.accept();
+      await conn.read(new Uint8Array(4096));
+      await conn.write(text.encode(ok("v6")));
+      conn.close();
+    })();
+    const client = new Http1Client();
+    try {
+      const response = await get(client, `http://[::1]:${port}/x`, []);
+      assert.equal(await bodyText(response), "v6");
+    } finally {
+      client.close();
+      await serving;
+    }
+  },
+});
