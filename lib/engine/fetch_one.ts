@@ -459,16 +459,15 @@ async function request(
     let response: HttpResponse;
     try {
       const hopHeaders = headersForHop(headers, first, current);
-      const own = options.http1 && current.protocol === "http:" &&
+      response = options.http1 && current.protocol === "http:" &&
           !options.client
         ? await options.http1.get(current, hopHeaders, signal)
-        : undefined;
-      response = own ?? await fetch(current, {
-        headers: hopHeaders,
-        redirect: "manual",
-        signal,
-        client: options.client,
-      });
+        : await fetch(current, {
+          headers: hopHeaders,
+          redirect: "manual",
+          signal,
+          client: options.client,
+        });
     } catch (error) {
       throw networkFailure(error, signal);
     }

@@ -96,8 +96,6 @@ export class Http1Client {
   #idle = new Map<string, Wire[]>();
   /** Every idle connection with its origin, the longest idle first. */
   #idleOrder = new Map<Wire, string>();
-  /** Origins whose name led nowhere at the first connect: left to `fetch`. */
-  #declined = new Set<string>();
   #smallBodyLimit: number;
   #maxIdle: number;
   #closed = false;
@@ -116,21 +114,18 @@ export class Http1Client {
    * @param headers Request headers.
    * @param signal Aborts the request and its body; the promise or the body
    *   then rejects with the signal's reason.
-   * @returns The response (its body streams from the connection), or
-   *   undefined when the host is a name whose first address refused the
-   *   connection: `fetch`, which tries every address, should send it.
+   * @returns The response; a large body streams from the connection.
    */
   async get(
     url: URL,
     headers: HeaderPairs,
     signal?: AbortSignal,
-  ): Promise<Http1Response | undefined> {
+  ): Promise<Http1Response> {
     if (url.protocol !== "http:") {
       throw new TypeError(`Http1Client speaks http: only, not ${url.protocol}`);
     }
     signal?.throwIfAborted();
     const origin = `${url.hostname}:${url.port || "80"}`;
-    if (this.#declined.has(origin)) return undefined;
     const request = headBytes(requestHead(url, headers));
     for (;;) {
       const reused = this.#take(origin);
@@ -138,14 +133,7 @@ export class Http1Client {
       try {
         wire = reused ?? await Wire.connect(url, signal);
       } catch (error) {
-        if (signal?.aborted) throw signal.reason;
-        // Deno.connect tries only the first address of a name (e.g. ::1 for
-        // localhost); fetch tries them all, so let it have this origin.
-        if (!isIpLiteral(url.hostname) && isConnectFailure(error)) {
-          this.#declined.add(origin);
-          return undefined;
-        }
-        throw error;
+        throw signal?.aborted ? signal.reason : error;
       }
       const stopWatching = wire.closeOnAbort(signal);
       try {
@@ -637,16 +625,6 @@ function findHeadEnd(buffer: Uint8Array, from: number, to: number): number {
     ) return i + 4;
   }
   return -1;
-}
-
-function isIpLiteral(hostname: string): boolean {
-  return hostname.startsWith("[") || /^\d+\.\d+\.\d+\.\d+$/.test(hostname);
-}
-
-function isConnectFailure(error: unknown): boolean {
-  return error instanceof Deno.errors.ConnectionRefused ||
-    error instanceof Deno.errors.TimedOut ||
-    (error instanceof Error && /unreachable/i.test(error.message));
 }
 
 function isReset(error: unknown): boolean {
