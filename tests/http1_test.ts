@@ -5,6 +5,7 @@ import { Http1Client, HttpProtocolError } from "../lib/engine/http1.ts";
 import { directBody, type HttpResponse } from "../lib/engine/http_response.ts";
 import { download } from "../lib/engine/download.ts";
 import type { HeaderPairs } from "../lib/engine/redirect.ts";
+import { flagFile, runBulkget } from "./_helpers.ts";
 
 const text = new TextEncoder();
 
@@ -22,12 +23,30 @@ interface ScriptedServer extends AsyncDisposable {
   requests: string[];
 }
 
-/** A TCP server that answers request n (0-based, over all connections) with `answer(n)`. */
-function scriptedServer(answer: (n: number) => Answer): ScriptedServer {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+/** Test-only TLS material (see tests/fixtures/tls/README.md). */
+const TLS_DIR = new URL("./fixtures/tls/", import.meta.url);
+const tlsFile = (name: string) => Deno.readTextFileSync(new URL(name, TLS_DIR));
+
+/**
+ * A TCP server that answers request n (0-based, over all connections) with
+ * `answer(n)`; over TLS as `https://localhost:PORT` when `tls` is set.
+ */
+function scriptedServer(
+  answer: (n: number) => Answer,
+  options: { tls?: boolean } = {},
+): ScriptedServer {
+  const listener = options.tls
+    ? Deno.listenTls({
+      hostname: "127.0.0.1",
+      port: 0,
+      cert: tlsFile("cert.pem"),
+      key: tlsFile("key.pem"),
+    })
+    : Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const open = new Set<Deno.Conn>();
+  const port = (listener.addr as Deno.NetAddr).port;
   const server: ScriptedServer = {
-    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    url: options.tls ? `https://localhost:${port}` : `http://127.0.0.1:${port}`,
     connections: 0,
     requests: [],
     async [Symbol.asyncDispose]() {
@@ -550,4 +569,70 @@ Deno.test({
       await serving;
     }
   },
+});
+
+Deno.test("http1 over TLS: kept alive, chunked and streamed bodies; an unknown CA is refused", async () => {
+  const big = new Uint8Array(2_000_000).map((_, i) => (i * 7) % 253);
+  await using server = scriptedServer(
+    (n) =>
+      n === 0 ? ok("small") : n === 1 ? chunkedAnswer(big, 100_000) : ok("end"),
+    { tls: true },
+  );
+  const client = new Http1Client({
+    caCerts: [tlsFile("ca.pem")],
+    smallBodyLimit: 1000,
+  });
+  try {
+    assert.equal(
+      await bodyText(await get(client, `${server.url}/a`, [])),
+      "small",
+    );
+    const streamed = await get(client, `${server.url}/b`, []);
+    assert.deepEqual(new Uint8Array(await streamed.arrayBuffer()), big);
+    assert.equal(
+      await bodyText(await get(client, `${server.url}/c`, [])),
+      "end",
+    );
+    assert.equal(server.connections, 1);
+  } finally {
+    client.close();
+  }
+  const stranger = new Http1Client();
+  try {
+    await assert.rejects(
+      stranger.get(new URL(`${server.url}/d`), []),
+      /certificate|UnknownIssuer/i,
+    );
+  } finally {
+    stranger.close();
+  }
+});
+
+Deno.test("get over https:// trusts what Deno trusts (--cert), with its own client or with --use-fetch", async () => {
+  const flag = Deno.readFileSync(flagFile("br"));
+  await using server = scriptedServer(() => {
+    const head = `HTTP/1.1 200 OK\r\ncontent-length: ${flag.length}\r\n\r\n`;
+    const all = new Uint8Array(head.length + flag.length);
+    all.set(text.encode(head));
+    all.set(flag, head.length);
+    return all;
+  }, { tls: true });
+  const cwd = await Deno.makeTempDir();
+  const permissions = [
+    "--allow-all",
+    `--cert=${new URL("ca.pem", TLS_DIR).pathname}`,
+  ];
+  for (const [dir, extra] of [["own", []], ["fetch", ["--use-fetch"]]]) {
+    const result = await runBulkget(
+      ["get", `${server.url}/br.gif`, "-o", dir as string, ...extra],
+      { cwd, permissions },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(Deno.readFileSync(`${cwd}/${dir}/br.gif`), flag);
+  }
+  const agents = server.requests.map((head) =>
+    /\r\nuser-agent: ([^\r]*)/i.exec(head)?.[1]
+  );
+  assert.equal(agents[0], "bulkget");
+  assert.match(agents[1] ?? "", /^Deno\//);
 });

@@ -96,8 +96,8 @@ how:
   --timeout S                seconds for a whole attempt (default: no limit)
   --max-size SIZE            refuse bodies larger than SIZE, e.g. 100M (default: no limit)
   --no-resume                restart .part files instead of resuming them
-  --use-fetch                send http:// requests with Deno's fetch, not bulkget's own HTTP/1.1
-                             client (fetch is used anyway for https:// and when HTTP_PROXY is set)
+  --use-fetch                send requests with Deno's fetch (HTTP/2, proxies), not bulkget's own
+                             HTTP/1.1 client (fetch is used anyway when HTTP(S)_PROXY is set)
   -H, --header "Name: value" send a header with every request; repeatable
   --token-env NAME           send "Authorization: Bearer $NAME" (the token stays off the command line)
 

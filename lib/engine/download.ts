@@ -33,9 +33,9 @@ export interface DownloadOptions extends FetchPolicy {
    */
   prepare?: (job: Job, signal?: AbortSignal) => Promise<Job>;
   /**
-   * Send `http:` requests with bulkget's own HTTP/1.1 client (about three
-   * times less CPU per request than `fetch`); `https:` always uses `fetch`.
-   * Off when `client` is given or a proxy variable (`HTTP_PROXY`,
+   * Send requests with bulkget's own HTTP/1.1 client (about three times
+   * less CPU per request than `fetch`; HTTP/1.1 only, also over TLS). Off
+   * when `client` is given or a proxy variable (`HTTP_PROXY`, `HTTPS_PROXY`,
    * `ALL_PROXY`, lower case too) is set and readable: `fetch` honours them.
    * @default true
    */

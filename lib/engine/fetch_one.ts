@@ -111,7 +111,7 @@ export interface FetchPolicy {
 export interface FetchOneOptions extends FetchPolicy {
   /** Where bodies go. */
   writer: Writer;
-  /** Sends `http:` requests instead of `fetch` (unless `client` is given). */
+  /** Sends `http:` and `https:` requests instead of `fetch` (unless `client` is given). */
   http1?: Http1Client;
 }
 
@@ -459,8 +459,8 @@ async function request(
     let response: HttpResponse;
     try {
       const hopHeaders = headersForHop(headers, first, current);
-      response = options.http1 && current.protocol === "http:" &&
-          !options.client
+      response = options.http1 && !options.client &&
+          (current.protocol === "http:" || current.protocol === "https:")
         ? await options.http1.get(current, hopHeaders, signal)
         : await fetch(current, {
           headers: hopHeaders,

@@ -1,5 +1,6 @@
 /**
- * bulkget's own HTTP/1.1 client for `http:` URLs, over `Deno.connect`.
+ * bulkget's own HTTP/1.1 client for `http:` and `https:` URLs, over
+ * `Deno.connect` and `Deno.connectTls`.
  *
  * Deno's `fetch` costs about 0.1 ms of CPU per request in JavaScript and
  * glue (headers, request and response objects, streams) before a byte is
@@ -9,7 +10,9 @@
  * `Content-Length`, `chunked` or the connection's end back (RFC 9112). It
  * keeps connections alive per origin and answers with an `Http1Response`
  * (`http_response.ts`), which the engine reads through the same narrow
- * interface as `fetch`'s `Response`. `https:` stays with `fetch`.
+ * interface as `fetch`'s `Response`. For `https:` it offers only HTTP/1.1
+ * (ALPN) and trusts what `fetch` trusts (Deno's root store, `--cert`,
+ * `DENO_CERT`).
  *
  * A reused connection that the server closed while idle fails before any
  * byte of the answer arrives; such a request is sent again once on a new
@@ -44,6 +47,12 @@ export interface Http1Options {
    * @default 256
    */
   maxIdle?: number;
+  /**
+   * Extra CA certificates (PEM) trusted for `https:`, beside the ones Deno
+   * trusts (its root store, `--cert`, `DENO_CERT`).
+   * @default undefined
+   */
+  caCerts?: string[];
 }
 
 /** Largest response head accepted. */
@@ -66,14 +75,24 @@ class StaleConnection extends Error {}
 const encoder = new TextEncoder();
 const latin1 = new TextDecoder("latin1");
 
+/** Proxy variables `fetch` honours. */
+const PROXY_VARIABLES = [
+  "HTTP_PROXY",
+  "http_proxy",
+  "HTTPS_PROXY",
+  "https_proxy",
+  "ALL_PROXY",
+  "all_proxy",
+];
+
 /**
  * Whether a proxy is configured in a variable this process may read. Deno's
  * `fetch` honours these; this client does not, so it steps aside for them.
  *
- * @returns True when `HTTP_PROXY`, `http_proxy`, `ALL_PROXY` or `all_proxy` is set.
+ * @returns True when `HTTP_PROXY`, `HTTPS_PROXY` or `ALL_PROXY` (or its lower-case form) is set.
  */
 export function proxyInEnvironment(): boolean {
-  return ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"].some(
+  return PROXY_VARIABLES.some(
     (variable) =>
       Deno.permissions.querySync({ name: "env", variable }).state ===
         "granted" && Boolean(Deno.env.get(variable)),
@@ -81,7 +100,7 @@ export function proxyInEnvironment(): boolean {
 }
 
 /**
- * Keep-alive HTTP/1.1 GETs for `http:` URLs.
+ * Keep-alive HTTP/1.1 GETs for `http:` and `https:` URLs.
  *
  * @example
  * ```ts ignore
@@ -98,19 +117,21 @@ export class Http1Client {
   #idleOrder = new Map<Wire, string>();
   #smallBodyLimit: number;
   #maxIdle: number;
+  #caCerts?: string[];
   #closed = false;
 
-  /** @param options Body and pool limits. */
+  /** @param options Body and pool limits, extra CAs. */
   constructor(options: Http1Options = {}) {
     this.#smallBodyLimit = options.smallBodyLimit ?? 1 << 20;
     this.#maxIdle = options.maxIdle ?? 256;
+    this.#caCerts = options.caCerts;
   }
 
   /**
    * Sends `GET url` with `headers` (plus `Host`) and returns the response
    * once its head has arrived, or its whole body when that is small.
    *
-   * @param url An `http:` URL.
+   * @param url An `http:` or `https:` URL.
    * @param headers Request headers.
    * @param signal Aborts the request and its body; the promise or the body
    *   then rejects with the signal's reason.
@@ -121,17 +142,19 @@ export class Http1Client {
     headers: HeaderPairs,
     signal?: AbortSignal,
   ): Promise<Http1Response> {
-    if (url.protocol !== "http:") {
-      throw new TypeError(`Http1Client speaks http: only, not ${url.protocol}`);
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(
+        `Http1Client speaks http: and https:, not ${url.protocol}`,
+      );
     }
     signal?.throwIfAborted();
-    const origin = `${url.hostname}:${url.port || "80"}`;
+    const origin = `${url.protocol}//${url.hostname}:${portOf(url)}`;
     const request = headBytes(requestHead(url, headers));
     for (;;) {
       const reused = this.#take(origin);
       let wire: Wire;
       try {
-        wire = reused ?? await Wire.connect(url, signal);
+        wire = reused ?? await Wire.connect(url, signal, this.#caCerts);
       } catch (error) {
         throw signal?.aborted ? signal.reason : error;
       }
@@ -434,29 +457,79 @@ class BodyReader implements StreamedBody {
   }
 }
 
-/** A TCP connection with a read buffer. */
+/** The port of an `http:` or `https:` URL, its scheme's when none is given. */
+function portOf(url: URL): number {
+  return Number(url.port || (url.protocol === "https:" ? "443" : "80"));
+}
+
+/**
+ * Reads from a connection; a TLS peer that closes without `close_notify`
+ * (common, and harmless where the framing says where the body ends) is the
+ * end of the stream, not an error.
+ */
+async function readConn(
+  conn: Deno.Conn,
+  target: Uint8Array,
+): Promise<number | null> {
+  try {
+    return await conn.read(target);
+  } catch (error) {
+    if (error instanceof Deno.errors.UnexpectedEof) return null;
+    throw error;
+  }
+}
+
+/** A TCP or TLS connection with a read buffer. */
 class Wire {
-  #conn: Deno.TcpConn;
+  #conn: Deno.Conn;
   #buffer = new Uint8Array(16 * 1024);
   #start = 0;
   #end = 0;
   #closed = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.Conn) {
     this.#conn = conn;
   }
 
-  /** Opens a connection to `url`'s host and port. */
-  static async connect(url: URL, signal?: AbortSignal): Promise<Wire> {
+  /**
+   * Opens a connection to `url`'s host and port: TLS for `https:` (HTTP/1.1
+   * by ALPN, trusting what Deno trusts plus `caCerts`).
+   */
+  static async connect(
+    url: URL,
+    signal?: AbortSignal,
+    caCerts?: string[],
+  ): Promise<Wire> {
     const hostname = url.hostname.startsWith("[")
       ? url.hostname.slice(1, -1)
       : url.hostname;
-    const conn = await Deno.connect({
+    const port = portOf(url);
+    if (url.protocol === "http:") {
+      return new Wire(await Deno.connect({ hostname, port, signal }));
+    }
+    // Deno.connectTls takes no signal: an abort rejects at once, and a
+    // connection that arrives after it is closed.
+    const connecting = Deno.connectTls({
       hostname,
-      port: Number(url.port || "80"),
-      signal,
+      port,
+      caCerts,
+      alpnProtocols: ["http/1.1"],
     });
-    return new Wire(conn);
+    if (!signal) return new Wire(await connecting);
+    signal.throwIfAborted();
+    let onAbort = () => {};
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason);
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      return new Wire(await Promise.race([connecting, aborted]));
+    } catch (error) {
+      connecting.then((conn) => conn.close(), () => {});
+      throw error;
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   /** Closes the connection when `signal` aborts; returns a function that stops watching. */
@@ -525,7 +598,7 @@ class Wire {
   async readFull(target: Uint8Array): Promise<number> {
     let placed = this.#takeInto(target);
     while (placed < target.length) {
-      const n = await this.#conn.read(target.subarray(placed));
+      const n = await readConn(this.#conn, target.subarray(placed));
       if (n === null) break;
       placed += n;
     }
@@ -535,7 +608,7 @@ class Wire {
   /** Fills `target` from the buffer if it holds anything, else with one read; null at the end of the stream. */
   async readInto(target: Uint8Array): Promise<number | null> {
     if (this.buffered() > 0) return this.#takeInto(target);
-    return await this.#conn.read(target);
+    return await readConn(this.#conn, target);
   }
 
   /** Reads a chunk-size line (`1a;ext=1`) and returns the size. */
@@ -609,7 +682,7 @@ class Wire {
       this.#end -= this.#start;
       this.#start = 0;
     }
-    const n = await this.#conn.read(this.#buffer.subarray(this.#end));
+    const n = await readConn(this.#conn, this.#buffer.subarray(this.#end));
     if (n === null) return false;
     this.#end += n;
     return true;
