@@ -241,29 +241,36 @@ Deno.test("http1: Connection: close and HTTP/1.0 answers are not reused", async 
   }
 });
 
-Deno.test("http1: a kept-alive connection the server closed while idle is replaced without an error", async () => {
-  // The server answers one request per connection, then closes it without saying so.
-  await using server = scriptedServer((n) => ({
-    send: ok(`r${n}`),
-    close: true,
-  }));
-  const client = new Http1Client();
-  try {
-    const first = await get(client, `${server.url}/1`, []);
-    assert.equal(await bodyText(first), "r0");
-    await new Promise((resolve) => setTimeout(resolve, 50)); // let the close arrive
-    const second = await get(client, `${server.url}/2`, []);
-    assert.equal(await bodyText(second), "r1");
-    assert.equal(server.connections, 2);
-    assert.equal(
-      server.requests.length,
-      2,
-      "the request was sent once on the new connection",
-    );
-  } finally {
-    client.close();
-  }
-});
+for (const tls of [false, true]) {
+  Deno.test(
+    `http1: a kept-alive connection the server closed while idle is replaced without an error${
+      tls ? " (TLS)" : ""
+    }`,
+    async () => {
+      // The server answers one request per connection, then closes it without saying so.
+      await using server = scriptedServer((n) => ({
+        send: ok(`r${n}`),
+        close: true,
+      }), { tls });
+      const client = new Http1Client({ caCerts: [tlsFile("ca.pem")] });
+      try {
+        const first = await get(client, `${server.url}/1`, []);
+        assert.equal(await bodyText(first), "r0");
+        await new Promise((resolve) => setTimeout(resolve, 50)); // let the close arrive
+        const second = await get(client, `${server.url}/2`, []);
+        assert.equal(await bodyText(second), "r1");
+        assert.equal(server.connections, 2);
+        assert.equal(
+          server.requests.length,
+          2,
+          "the request was sent once on the new connection",
+        );
+      } finally {
+        client.close();
+      }
+    },
+  );
+}
 
 Deno.test("http1: skips 1xx heads; 204 and 304 have no body and keep the connection", async () => {
   await using server = scriptedServer((n) =>
