@@ -130,3 +130,53 @@ Deno.test("pool yields running results before rethrowing a source error", async 
   }, SyntaxError);
   assert.deepEqual(results.sort(), [1, 2]);
 });
+
+Deno.test("pool stops waiting for a source that never yields again once the signal aborts", async () => {
+  let returned = false;
+  async function* stuck(): AsyncGenerator<number> {
+    try {
+      yield 1;
+      await new Promise(() => {}); // like a stdin that stays open and silent
+    } finally {
+      returned = true;
+    }
+  }
+  const controller = new AbortController();
+  const results: number[] = [];
+  const run = (async () => {
+    for await (
+      const r of pool(stuck(), (n) => Promise.resolve(n * 10), {
+        poolLimit: 2,
+        signal: controller.signal,
+      })
+    ) {
+      results.push(r);
+      controller.abort();
+    }
+    return "ended";
+  })();
+  const outcome = await Promise.race([
+    run,
+    new Promise((resolve) => setTimeout(() => resolve("still waiting"), 5000)),
+  ]);
+  assert.equal(outcome, "ended");
+  assert.deepEqual(results, [10]);
+  assert.equal(returned, false, "the stuck source was left, not awaited");
+});
+
+Deno.test("pool hands over a finished result while the source is still slow to give the next item", async () => {
+  let secondProduced = false;
+  async function* slow(): AsyncGenerator<number> {
+    yield 1;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    secondProduced = true;
+    yield 2;
+  }
+  const seen: Array<[number, boolean]> = [];
+  for await (
+    const r of pool(slow(), (n) => Promise.resolve(n * 10), { poolLimit: 4 })
+  ) {
+    seen.push([r, secondProduced]);
+  }
+  assert.deepEqual(seen, [[10, false], [20, true]]);
+});

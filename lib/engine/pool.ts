@@ -108,6 +108,11 @@ export async function* pool<T, R>(
     });
   };
 
+  // The source's next item, requested and not yet come. It is never
+  // requested twice, and never waited for alone: a finished result or an
+  // abort wakes the pool too (a list on a stdin that stays open may never
+  // send its next line).
+  let pendingNext: Promise<IteratorResult<T>> | undefined;
   try {
     while (true) {
       const woken = new Promise<void>((resolve) => wake = resolve);
@@ -123,16 +128,23 @@ export async function* pool<T, R>(
           continue;
         }
         if (exhausted || waiting.length >= maxWaiting) break;
-        let next: IteratorResult<T>;
+        pendingNext ??= Promise.resolve(source.next());
+        let next: IteratorResult<T> | typeof WOKEN;
         try {
-          next = await source.next();
+          next = await Promise.race([
+            pendingNext,
+            woken.then((): typeof WOKEN => WOKEN),
+          ]);
         } catch (error) {
           // A bad input line: start nothing more, let running calls finish
           // and hand over their results, then report it.
+          pendingNext = undefined;
           sourceError = { error };
           exhausted = true;
           break;
         }
+        if (next === WOKEN) break; // the item stays requested
+        pendingNext = undefined;
         if (next.done) {
           exhausted = true;
           break;
@@ -149,13 +161,23 @@ export async function* pool<T, R>(
         if (sourceError) throw sourceError.error;
         if (signal?.aborted || (exhausted && waiting.length === 0)) return;
       }
-      await woken;
+      await (pendingNext
+        ? Promise.race([woken, pendingNext.then(() => {}, () => {})])
+        : woken);
     }
   } finally {
     signal?.removeEventListener("abort", notify);
-    if (!exhausted) await source.return?.();
+    if (pendingNext) {
+      // An item is still requested: the source cannot take `return` until
+      // it comes, so leave it rather than wait for it.
+      pendingNext.catch(() => {});
+      Promise.resolve(source.return?.()).catch(() => {});
+    } else if (!exhausted) await source.return?.();
   }
 }
+
+/** What waiting for the source resolves to when the pool is woken first. */
+const WOKEN = Symbol("woken");
 
 function checkLimit(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) {
