@@ -10,6 +10,7 @@ import {
   parseArgs,
   type ParsedArgs,
 } from "./parse_args.ts";
+import { HEADER_NAME } from "../engine/headers.ts";
 
 /** Bad command-line input. */
 export class UsageError extends Error {
@@ -97,7 +98,7 @@ export function parseByteSize(text: string, what: string): number {
 export function parseHeader(text: string): [string, string] {
   const colon = text.indexOf(":");
   const name = colon > 0 ? text.slice(0, colon).trim() : "";
-  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) {
+  if (!HEADER_NAME.test(name)) {
     throw new UsageError(`-H must be "Name: value", got "${text}"`);
   }
   const value = text.slice(colon + 1).trim();

@@ -28,10 +28,10 @@ import {
 } from "./deadline.ts";
 import {
   DEFAULT_MAX_REDIRECTS,
-  type HeaderPairs,
   headersForHop,
   redirectTarget,
 } from "./redirect.ts";
+import { HEADER_NAME, type HeaderPairs, isHeaderValue } from "./headers.ts";
 import type { Writer } from "../writer/client.ts";
 import type { Http1Client } from "./http1.ts";
 import {
@@ -429,8 +429,7 @@ function requestHeaders(
     if (!layer) continue;
     for (const name in layer) {
       const value = String(layer[name]).trim();
-      // deno-lint-ignore no-control-regex
-      if (!HEADER_NAME.test(name) || /[\0\r\n]|[^\x00-\xff]/.test(value)) {
+      if (!HEADER_NAME.test(name) || !isHeaderValue(value)) {
         throw new AttemptError(
           `invalid request header ${JSON.stringify(name)}`,
           "fatal",
@@ -441,8 +440,6 @@ function requestHeaders(
   }
   return [...byName];
 }
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Sends the request and follows redirects by hand, dropping credentials across origins. */
 async function request(
@@ -534,11 +531,12 @@ async function streamToFile(
       stop.abort(tooBig);
     }
   };
-  const timer = setInterval(() => {
+  const direct = directBody(response);
+  // A direct copy reports its reads; only fetch's pipe needs the file watched.
+  const timer = direct ? undefined : setInterval(() => {
     Deno.stat(path).then((info) => look(info.size), () => {});
   }, STREAM_WATCH_MS);
   try {
-    const direct = directBody(response);
     if (direct) {
       // Bytes count as they are read (they reach the file a buffer later).
       let read = start;

@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { HeaderPairs } from "./redirect.ts";
+import { HEADER_NAME, type HeaderPairs, isHeaderValue } from "./headers.ts";
 import {
   connectionClosedEarly,
   Http1Response,
@@ -305,8 +305,6 @@ function headBytes(head: string): Uint8Array {
   return Uint8Array.from(head, (char) => char.charCodeAt(0));
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
 function parseHead(bytes: Uint8Array): ResponseHead {
   const lines = latin1.decode(bytes).split("\r\n");
   const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
@@ -322,7 +320,7 @@ function parseHead(bytes: Uint8Array): ResponseHead {
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon) : "";
     const value = line.slice(colon + 1).trim();
-    if (!TOKEN.test(name) || /[\0\r\n]/.test(value)) {
+    if (!HEADER_NAME.test(name) || !isHeaderValue(value)) {
       throw new HttpProtocolError(
         `malformed header line "${line.slice(0, 80)}"`,
       );

@@ -10,6 +10,7 @@
  */
 
 import type { HttpResponse } from "./http_response.ts";
+import type { HeaderPairs } from "./headers.ts";
 
 /** Statuses that carry a `Location` to follow. */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -40,9 +41,6 @@ export function redirectTarget(
   if (location === null) return undefined;
   return new URL(location, current);
 }
-
-/** Request headers as `[lower-case name, value]` pairs, one per name. */
-export type HeaderPairs = [string, string][];
 
 /**
  * Headers for a hop to `next`: the original headers, less credentials when

@@ -1,5 +1,6 @@
 // Helpers shared by the job sources; not part of the public API.
 
+import { HEADER_NAME, isHeaderValue } from "../engine/headers.ts";
 import { destFromUrl, safeDest, UnsafeNameError } from "../writer/safe_name.ts";
 import { SourceError } from "./source_error.ts";
 
@@ -62,8 +63,6 @@ function unsafe(error: unknown, field: string, origin: string): unknown {
   );
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
 /**
  * Adds one request header to `headers`, joining a repeated name with `, `.
  *
@@ -74,9 +73,8 @@ export function addHeader(
   name: string,
   value: string,
 ): string | undefined {
-  if (!TOKEN.test(name)) return `invalid header name ${quote(name)}`;
-  // deno-lint-ignore no-control-regex -- control characters are what it finds
-  if (/[\u0000\r\n]|[^\u0000-\u00ff]/.test(value)) {
+  if (!HEADER_NAME.test(name)) return `invalid header name ${quote(name)}`;
+  if (!isHeaderValue(value)) {
     return `invalid value for header ${quote(name)}`;
   }
   const existing = Object.keys(headers).find((key) =>
