@@ -3,6 +3,7 @@
 import { HEADER_NAME, isHeaderValue } from "../engine/headers.ts";
 import { destFromUrl, safeDest, UnsafeNameError } from "../writer/safe_name.ts";
 import { SourceError } from "./source_error.ts";
+import { inputName, type Line, type LineInput, readLines } from "./lines.ts";
 
 /** Quotes a value for a message: JSON escapes, cut to 200 characters. */
 export function quote(text: string): string {
@@ -97,13 +98,26 @@ export function parseSha256(text: string): string | undefined {
   return /^[0-9a-f]{64}$/i.test(text) ? text.toLowerCase() : undefined;
 }
 
-/** Throws a TypeError unless `value` is a string. */
-export function checkName(value: unknown): void {
-  if (value !== undefined && typeof value !== "string") {
+/**
+ * A source's input as lines, under the name its errors use: `name`, else
+ * the input's own (see `inputName`).
+ *
+ * @param input A file path, `-` for standard input, or a byte stream.
+ * @param name The `name` option, as given.
+ * @returns The name and the lines.
+ * @throws {TypeError} When `name` is given and is not a string.
+ */
+export function namedLines(
+  input: LineInput,
+  name: unknown,
+): { name: string; lines: AsyncGenerator<Line, void, undefined> } {
+  if (name !== undefined && typeof name !== "string") {
     throw new TypeError(
-      `Invalid option "name": expected a string, got ${typeof value}`,
+      `Invalid option "name": expected a string, got ${typeof name}`,
     );
   }
+  const named = name ?? inputName(input);
+  return { name: named, lines: readLines(input, { name: named }) };
 }
 
 /**

@@ -8,7 +8,7 @@
 import type { Job } from "../engine/job.ts";
 import {
   addHeader,
-  checkName,
+  namedLines,
   parseHttpUrl,
   parseSha256,
   quote,
@@ -16,7 +16,7 @@ import {
   urlDest,
   userDest,
 } from "./_util.ts";
-import { inputName, type Line, type LineInput, readLines } from "./lines.ts";
+import type { Line, LineInput } from "./lines.ts";
 import { SourceError } from "./source_error.ts";
 
 /** Options for {@linkcode jobsFromAria2}. */
@@ -98,9 +98,8 @@ export function jobsFromAria2(
   input: LineInput,
   options: Aria2Options = {},
 ): AsyncGenerator<Job, void, undefined> {
-  checkName(options.name);
-  const name = options.name ?? inputName(input);
-  return generate(readLines(input, { name }), name, options.keepPaths ?? false);
+  const { name, lines } = namedLines(input, options.name);
+  return generate(lines, name, options.keepPaths ?? false);
 }
 
 async function* generate(

@@ -5,8 +5,8 @@
  */
 
 import type { Job } from "../engine/job.ts";
-import { checkName, parseHttpUrl, quoteUrl, urlDest } from "./_util.ts";
-import { inputName, type Line, type LineInput, readLines } from "./lines.ts";
+import { namedLines, parseHttpUrl, quoteUrl, urlDest } from "./_util.ts";
+import type { Line, LineInput } from "./lines.ts";
 import { SourceError } from "./source_error.ts";
 
 /** Options for {@linkcode jobsFromList}. */
@@ -61,9 +61,8 @@ export function jobsFromList(
   input: LineInput,
   options: ListOptions = {},
 ): AsyncGenerator<Job, void, undefined> {
-  checkName(options.name);
-  const name = options.name ?? inputName(input);
-  return generate(readLines(input, { name }), name, options.keepPaths ?? false);
+  const { name, lines } = namedLines(input, options.name);
+  return generate(lines, name, options.keepPaths ?? false);
 }
 
 async function* generate(
