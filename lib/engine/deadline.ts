@@ -57,10 +57,11 @@ let ticking = false;
 function tick(): void {
   const now = Date.now();
   for (const check of live) check(now);
-  if (live.size === 0) {
-    ticking = false;
-    return;
-  }
+  if (live.size === 0) ticking = false;
+  else tickLater();
+}
+
+function tickLater(): void {
   AbortSignal.timeout(TICK_MS).addEventListener("abort", tick, { once: true });
 }
 
@@ -68,7 +69,7 @@ function watch(check: (now: number) => void): void {
   live.add(check);
   if (ticking) return;
   ticking = true;
-  AbortSignal.timeout(TICK_MS).addEventListener("abort", tick, { once: true });
+  tickLater();
 }
 
 /**

@@ -106,8 +106,8 @@ export function proxyInEnvironment(): boolean {
  * ```ts ignore
  * import { Http1Client } from "./http1.ts";
  * const client = new Http1Client();
- * const response = await client.get(new URL("http://127.0.0.1:8001/flags/br/br.gif"), new Headers());
- * console.log(response?.status);
+ * const response = await client.get(new URL("http://127.0.0.1:8001/flags/br/br.gif"), []);
+ * console.log(response.status, (await response.arrayBuffer()).byteLength);
  * client.close();
  * ```
  */
@@ -160,7 +160,7 @@ export class Http1Client {
       }
       const stopWatching = wire.closeOnAbort(signal);
       try {
-        const response = await this.#exchange(
+        return await this.#exchange(
           wire,
           origin,
           request,
@@ -168,7 +168,6 @@ export class Http1Client {
           signal,
           stopWatching,
         );
-        return response;
       } catch (error) {
         stopWatching();
         wire.close();
@@ -421,15 +420,8 @@ class BodyReader implements StreamedBody {
   async #next(target: Uint8Array): Promise<number | null> {
     const wire = this.#wire;
     switch (this.#framing.kind) {
-      case "length": {
-        if (this.#remaining === 0) return null;
-        const n = await wire.readInto(
-          target.subarray(0, Math.min(this.#remaining, target.length)),
-        );
-        if (n === null) throw connectionClosedEarly();
-        this.#remaining -= n;
-        return n;
-      }
+      case "length":
+        return this.#remaining === 0 ? null : await this.#readCounted(target);
       case "close":
         return await wire.readInto(target);
       case "chunked": {
@@ -441,17 +433,23 @@ class BodyReader implements StreamedBody {
           }
           this.#remaining = size;
         }
-        const n = await wire.readInto(
-          target.subarray(0, Math.min(this.#remaining, target.length)),
-        );
-        if (n === null) throw connectionClosedEarly();
-        this.#remaining -= n;
+        const n = await this.#readCounted(target);
         if (this.#remaining === 0) await wire.expectLineEnd();
         return n;
       }
       default:
         return null;
     }
+  }
+
+  /** Reads at most what is left of the body's length or of the current chunk. */
+  async #readCounted(target: Uint8Array): Promise<number> {
+    const n = await this.#wire.readInto(
+      target.subarray(0, Math.min(this.#remaining, target.length)),
+    );
+    if (n === null) throw connectionClosedEarly();
+    this.#remaining -= n;
+    return n;
   }
 }
 
@@ -585,9 +583,7 @@ class Wire {
         if (reused && this.buffered() === 0) {
           throw new StaleConnection("closed while idle");
         }
-        throw new Error(
-          "error reading a body from connection: connection closed before message completed",
-        );
+        throw connectionClosedEarly();
       }
     }
   }

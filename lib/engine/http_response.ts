@@ -89,9 +89,9 @@ export type Held =
   | { kind: "streamed"; reader: StreamedBody; signal?: AbortSignal };
 
 /**
- * A response of the own HTTP client (`http1.ts`). Lighter than a `Response` (which
- * cost about 16 µs per file in headers and body set-up): a small body is
- * held whole, a large one is read from the connection on demand, through
+ * A response of the own HTTP client (`http1.ts`). Lighter than a `Response`
+ * (which cost about 16 µs per file in headers and body set-up): a small body
+ * is held whole, a large one is read from the connection on demand, through
  * {@linkcode directBody} or the `body` stream.
  */
 export class Http1Response implements HttpResponse {
@@ -200,7 +200,8 @@ export function connectionClosedEarly(): Error {
  * files. Use it or `response.body`, not both.
  *
  * @param response A response.
- * @returns Its reader, or undefined when it did not come from this client, its body was read whole, or its stream was taken.
+ * @returns Its reader, or undefined when it did not come from this client,
+ *   its body was read whole, or something has read from it already.
  */
 export function directBody(response: HttpResponse): DirectBody | undefined {
   return response instanceof Http1Response

@@ -116,6 +116,7 @@ export async function* pool<T, R>(
   try {
     while (true) {
       const woken = new Promise<void>((resolve) => wake = resolve);
+      const wokenFirst = woken.then((): typeof WOKEN => WOKEN);
       // Fill free slots: first from items waiting for their key, then from the
       // source; stop to hand over finished results first, so a fast `fn`
       // cannot make the pool drain the whole source before yielding.
@@ -131,10 +132,7 @@ export async function* pool<T, R>(
         pendingNext ??= Promise.resolve(source.next());
         let next: IteratorResult<T> | typeof WOKEN;
         try {
-          next = await Promise.race([
-            pendingNext,
-            woken.then((): typeof WOKEN => WOKEN),
-          ]);
+          next = await Promise.race([pendingNext, wokenFirst]);
         } catch (error) {
           // A bad input line: start nothing more, let running calls finish
           // and hand over their results, then report it.
