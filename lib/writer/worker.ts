@@ -272,22 +272,11 @@ export function writerWorker(deps: WriterWorkerDeps): void {
    */
   function seal(dest: string, expect: Expectation): WrittenFile {
     const paths = destPaths(outDir, dest);
-    let bytes: number;
-    let sha256 = "";
-    if (wantsDigest(expect)) {
-      const hash = newHash();
-      const file = Deno.openSync(paths.part, { read: true });
-      try {
-        bytes = hashFrom(file, hash);
-      } finally {
-        file.close();
-      }
-      sha256 = hash.digest("hex");
-    } else {
-      bytes = Deno.statSync(paths.part).size;
-    }
+    const written = wantsDigest(expect)
+      ? hashFile(paths.part)
+      : { bytes: Deno.statSync(paths.part).size, sha256: "" };
     try {
-      check(expect, bytes, sha256);
+      check(expect, written.bytes, written.sha256);
     } catch (error) {
       removeQuietly(paths.part);
       removeQuietly(paths.meta);
@@ -295,7 +284,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     }
     Deno.renameSync(paths.part, paths.final);
     removeQuietly(paths.meta);
-    return { bytes, sha256 };
+    return written;
   }
 
   /** Gives up a streamed `.part`: kept with its resume facts, or removed. */
@@ -325,17 +314,9 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   }
 
   function verify(dest: string, expect: Expectation): WrittenFile {
-    const paths = destPaths(outDir, dest);
-    const file = Deno.openSync(paths.final, { read: true });
-    try {
-      const hash = newHash();
-      const bytes = hashFrom(file, hash);
-      const sha256 = hash.digest("hex");
-      check(expect, bytes, sha256);
-      return { bytes, sha256 };
-    } finally {
-      file.close();
-    }
+    const written = hashFile(destPaths(outDir, dest).final);
+    check(expect, written.bytes, written.sha256);
+    return written;
   }
 
   /** Throws a `VerifyError` when the bytes are not what was expected. */
@@ -360,18 +341,23 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     return error;
   }
 
-  /** Reads a file from its start into `hash`; returns the bytes read. */
-  function hashFrom(file: Deno.FsFile, hash: Hash): number {
-    file.seekSync(0, Deno.SeekMode.Start);
-    const buffer = new Uint8Array(1 << 20);
-    let total = 0;
-    while (true) {
-      const n = file.readSync(buffer);
-      if (n === null || n === 0) break;
-      hash.update(buffer.subarray(0, n));
-      total += n;
+  /** Reads a whole file; returns its size and SHA-256. */
+  function hashFile(path: string): WrittenFile {
+    const hash = newHash();
+    const file = Deno.openSync(path, { read: true });
+    try {
+      const buffer = new Uint8Array(1 << 20);
+      let bytes = 0;
+      while (true) {
+        const n = file.readSync(buffer);
+        if (n === null || n === 0) break;
+        hash.update(buffer.subarray(0, n));
+        bytes += n;
+      }
+      return { bytes, sha256: hash.digest("hex") };
+    } finally {
+      file.close();
     }
-    return total;
   }
 
   function ensureDir(dir: string): void {
