@@ -64,11 +64,6 @@ export function parseArgs<T extends OptionsConfig>(
       values[name] = list;
     } else values[name] = value;
   };
-  const describe = (name: string) => {
-    const short = options[name].short;
-    return `${short ? `-${short}, ` : ""}--${name}`;
-  };
-
   const queue = [...args];
   while (queue.length > 0) {
     const arg = queue.shift()!;
@@ -84,7 +79,7 @@ export function parseArgs<T extends OptionsConfig>(
       if (!isString(name)) {
         if (inline !== undefined) {
           throw new TypeError(
-            `Option '${describe(name)}' does not take an argument`,
+            `Option '${describe(name, options)}' does not take an argument`,
           );
         }
         store(name, true);
@@ -137,9 +132,7 @@ function takeValue(
   const value = queue[0];
   if (value === undefined) {
     throw new TypeError(
-      `Option '${
-        short ? `-${short}, ` : ""
-      }--${name} <value>' argument missing`,
+      `Option '${describe(name, options)} <value>' argument missing`,
     );
   }
   if (value.startsWith("-") && value.length > 1) {
@@ -151,6 +144,12 @@ function takeValue(
     );
   }
   return queue.shift()!;
+}
+
+/** An option as Node's messages name it: `-m, --max-concurrent`. */
+function describe(name: string, options: OptionsConfig): string {
+  const short = options[name].short;
+  return `${short ? `-${short}, ` : ""}--${name}`;
 }
 
 function unknown(option: string): TypeError {
