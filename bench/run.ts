@@ -992,6 +992,9 @@ async function describeTree(): Promise<string> {
   }`;
 }
 
+/** How the start-up time is measured, as the results say it. */
+const STARTUP_COMMAND = `deno run --v8-flags=${V8_FLAGS} main.ts get --help`;
+
 async function startupSeconds(ws: Workspace): Promise<number> {
   const walls: number[] = [];
   for (let i = 0; i < 3; i++) {
@@ -1098,11 +1101,7 @@ async function main(): Promise<number> {
     }
     await warm.stop();
     const startup = await startupSeconds(ws);
-    log(
-      `bulkget start-up (deno run --v8-flags=${V8_FLAGS} main.ts get --help): ${
-        fmt(startup)
-      } s`,
-    );
+    log(`bulkget start-up (${STARTUP_COMMAND}): ${fmt(startup)} s`);
     const results: ScenarioResult[] = [];
     for (const s of chosen) {
       if (remaining() < 0) {
@@ -1140,7 +1139,7 @@ async function main(): Promise<number> {
       ...(await machine(versions)),
       `- bulkget under test: ${described} (a copy of the tree taken at the start, run from tmpfs)`,
       `- output directories: ${ws.note}; fresh per run, removed after its check`,
-      `- bulkget start-up (\`deno run --v8-flags=${V8_FLAGS} main.ts get --help\`, median of 3): ${
+      `- bulkget start-up (\`${STARTUP_COMMAND}\`, median of 3): ${
         fmt(startup)
       } s`,
       ...skipped.map((l) => `- ${l}`),

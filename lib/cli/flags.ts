@@ -334,7 +334,6 @@ async function runDownloads(
         existing: "overwrite",
         resume: false,
         digest: false, // nothing shows it
-
         deadlines: {
           connectMs: options.timeoutMs,
           totalMs: options.timeoutMs,
