@@ -35,6 +35,48 @@ export interface RunOptions {
   binary?: string;
 }
 
+/** Options for {@linkcode bulkgetCommand}. */
+export interface CommandOptions {
+  /** Working directory. @default the test's */
+  cwd?: string;
+  /** Deno permission flags. @default ["--allow-all"] */
+  permissions?: string[];
+  /** Extra environment variables (`NO_COLOR=1` is always set). */
+  env?: Record<string, string>;
+  /** Standard input. @default "null" */
+  stdin?: "piped" | "null";
+  /** Standard error. @default "piped" */
+  stderr?: "piped" | "null";
+}
+
+/**
+ * `deno run --quiet PERMISSIONS main.ts ARGS` with stdout piped, for tests
+ * that start bulkget and signal or watch it while it runs.
+ *
+ * @param args bulkget's arguments.
+ * @param options Where, with which permissions, and the standard streams.
+ * @returns The command, not yet spawned.
+ */
+export function bulkgetCommand(
+  args: string[],
+  options: CommandOptions = {},
+): Deno.Command {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      ...(options.permissions ?? ["--allow-all"]),
+      MAIN,
+      ...args,
+    ],
+    cwd: options.cwd,
+    env: { NO_COLOR: "1", ...options.env },
+    stdin: options.stdin ?? "null",
+    stdout: "piped",
+    stderr: options.stderr ?? "piped",
+  });
+}
+
 /**
  * Runs `bulkget ARGS` as a child process (`deno run main.ts`) and waits for it.
  *
@@ -57,19 +99,11 @@ export async function runBulkget(
       stdout: "piped",
       stderr: "piped",
     })
-    : new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        ...(options.permissions ?? ["--allow-all"]),
-        MAIN,
-        ...args,
-      ],
+    : bulkgetCommand(args, {
       cwd,
-      env: { NO_COLOR: "1", ...options.env },
+      permissions: options.permissions,
+      env: options.env,
       stdin: options.stdin === undefined ? "null" : "piped",
-      stdout: "piped",
-      stderr: "piped",
     });
   const child = command.spawn();
   if (options.stdin !== undefined) {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import {
+  bulkgetCommand,
   DATA,
   flagFile,
   listDir,
-  MAIN,
   runBulkget,
   sameBytes,
 } from "./_helpers.ts";
@@ -398,24 +398,10 @@ Deno.test("flags runs under the README's narrow permissions", async () => {
 Deno.test("flags on Ctrl-C prints the partial report and exits 130, with no partial file", async () => {
   await using server = await startServer({ preset: "DELAY", alt: false });
   const cwd = await Deno.makeTempDir();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-all",
-      MAIN,
-      "flags",
-      "--base-url",
-      `${server.url}/flags`,
-      "-a",
-      "-m",
-      "5",
-    ],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
+  const child = bulkgetCommand(
+    ["flags", "--base-url", `${server.url}/flags`, "-a", "-m", "5"],
+    { cwd },
+  ).spawn();
   // Bounded wait (10 s) for some flags to land, then interrupt.
   for (let i = 0; i < 200 && listDir(`${cwd}/downloads`).length < 5; i++) {
     await new Promise((r) => setTimeout(r, 50));

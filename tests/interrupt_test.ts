@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
-import { MAIN } from "./_helpers.ts";
+import { bulkgetCommand } from "./_helpers.ts";
 
 /** The child's exit code, or "running" when it has not exited within `ms`. */
 async function exitWithin(
@@ -39,22 +39,8 @@ for (const [name, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
   Deno.test(`one ${name} stops get -i - while stdin stays open and silent (exit ${code})`, async () => {
     await using server = await startServer({ alt: false });
     const dir = await Deno.makeTempDir();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        "--allow-all",
-        MAIN,
-        "get",
-        "-i",
-        "-",
-        "-o",
-        dir,
-      ],
+    const child = bulkgetCommand(["get", "-i", "-", "-o", dir], {
       stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
     }).spawn();
     const stdin = child.stdin.getWriter();
     // A list line is held until the next one shows it has no aria2 options

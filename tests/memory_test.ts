@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
-import { MAIN } from "./_helpers.ts";
+import { bulkgetCommand } from "./_helpers.ts";
 
 const hasShm = (() => {
   try {
@@ -29,25 +29,10 @@ async function peakRss(
   list: string,
   outDir: string,
 ): Promise<{ kib: number; code: number; stdout: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--allow-all",
-      MAIN,
-      "get",
-      "-i",
-      list,
-      "-o",
-      outDir,
-      "-m",
-      "100",
-      "-q",
-    ],
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-  }).spawn();
+  const child = bulkgetCommand(
+    ["get", "-i", list, "-o", outDir, "-m", "100", "-q"],
+    { stderr: "null" },
+  ).spawn();
   let kib = 0;
   let running = true;
   const output = child.output().finally(() => running = false);

@@ -5,20 +5,14 @@
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import { generatedBody } from "../lib/server/files.ts";
-import { listDir, MAIN } from "./_helpers.ts";
+import { bulkgetCommand, listDir } from "./_helpers.ts";
 
 const SIZE = 8 * 1024 * 1024;
 const SENT_BEFORE_STALL = 3 * 1024 * 1024;
 
 /** Starts `bulkget get URL -o DIR` as a child process. */
 function spawnGet(url: string, dir: string) {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--allow-all", MAIN, "get", url, "-o", dir],
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  return bulkgetCommand(["get", url, "-o", dir]).spawn();
 }
 
 /** Waits (bounded: 20 s) until the `.part` holds at least `bytes`. */
