@@ -5,7 +5,15 @@
  */
 
 /**
- * Bytes in binary units, e.g. `1.5 MiB`.
+ * Bytes in binary units, e.g. `1.5 MiB`; below 1 KiB, whole bytes.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { formatBytes } from "./format.ts";
+ * equal(formatBytes(1536), "1.5 KiB");
+ * equal(formatBytes(33.047), "33 B"); // e.g. a rate of 5 B in 0.15 s
+ * ```
  *
  * @param bytes A byte count.
  * @returns A short human-readable size.
@@ -18,7 +26,10 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit++;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
+  // A rate below 1 KiB/s is a fraction of bytes: whole bytes say enough.
+  return unit === 0
+    ? `${Math.round(value)} B`
+    : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /**
