@@ -394,3 +394,16 @@ Deno.test("a reset mid-body is resumed by the next attempt of the same run (Rang
   }
   assert.fail("no seed in 1..40 gave a reset then a clean response");
 });
+
+Deno.test("a network failure through fetch names its reason, not just 'fetch failed'", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close(); // nothing answers there now
+  const { outcomes } = await run(
+    [{ url: `http://127.0.0.1:${port}/x.bin`, dest: "x.bin" }],
+    { retries: 0, ownHttp: false },
+  );
+  assert.equal(outcomes[0].status, "error");
+  assert.match(outcomes[0].reason!, /connect|refused/i);
+  assert.doesNotMatch(outcomes[0].reason!, /127\.0\.0\.1/, "no URL in it");
+});

@@ -69,12 +69,14 @@ export class AttemptError extends Error {
  * @returns A reason such as `connection reset` or `error sending request`.
  */
 export function describeNetworkError(error: unknown): string {
-  if (error instanceof Error) {
-    // Deno's fetch errors embed the URL, which may hold a token: leave it out.
-    const message = error.message.replace(/ for url \([^)]*\)/g, "")
-      .replace(/\s+/g, " ").trim();
-    if (error.name === "TimeoutError") return message || "timed out";
-    return message.length > 0 ? message : error.name;
-  }
-  return String(error);
+  if (!(error instanceof Error)) return String(error);
+  // Deno's fetch says only "fetch failed"; why is in its cause.
+  const why = error.message === "fetch failed" && error.cause instanceof Error
+    ? error.cause
+    : error;
+  // Deno's fetch errors embed the URL, which may hold a token: leave it out.
+  const message = why.message.replace(/ for url \([^)]*\)/g, "")
+    .replace(/\s+/g, " ").trim();
+  if (why.name === "TimeoutError") return message || "timed out";
+  return message.length > 0 ? message : why.name;
 }
