@@ -23,14 +23,17 @@
  * @module
  */
 
-import { HEADER_NAME, type HeaderPairs, isHeaderValue } from "./headers.ts";
+import type { HeaderPairs } from "./headers.ts";
+import { Http1Response, type StreamedBody } from "./http_response.ts";
 import {
-  connectionClosedEarly,
-  Http1Response,
-  type ResponseHead,
-  ResponseHeaders,
-  type StreamedBody,
-} from "./http_response.ts";
+  BodyDecoder,
+  type Framing,
+  HttpProtocolError,
+  readFinalHead,
+} from "./http1_parser.ts";
+import { Connection, isReset, portOf } from "./http1_connection.ts";
+
+export { HttpProtocolError };
 
 /** Options for {@linkcode Http1Client}. */
 export interface Http1Options {
@@ -55,25 +58,7 @@ export interface Http1Options {
   caCerts?: string[];
 }
 
-/** Largest response head accepted. */
-const MAX_HEAD_BYTES = 64 * 1024;
-/** Statuses whose response never has a body. */
-const NO_BODY_STATUSES = new Set([204, 304]);
-
-/** A response that breaks HTTP/1.1's rules. */
-export class HttpProtocolError extends Error {
-  /** @param message What was wrong. */
-  constructor(message: string) {
-    super(message);
-    this.name = "HttpProtocolError";
-  }
-}
-
-/** The server closed a kept-alive connection before answering: send again. */
-class StaleConnection extends Error {}
-
 const encoder = new TextEncoder();
-const latin1 = new TextDecoder("latin1");
 
 /** Proxy variables `fetch` honours. */
 const PROXY_VARIABLES = [
@@ -99,6 +84,14 @@ export function proxyInEnvironment(): boolean {
   );
 }
 
+/** Hooks a caller gives {@linkcode Http1Client.get} to follow an answer's arrival (deadlines). */
+export interface ArrivalHooks {
+  /** The final response head has arrived. */
+  onHead?(): void;
+  /** Bytes of a body read before the response is returned have arrived. */
+  onBytes?(): void;
+}
+
 /**
  * Keep-alive HTTP/1.1 GETs for `http:` and `https:` URLs.
  *
@@ -112,9 +105,9 @@ export function proxyInEnvironment(): boolean {
  * ```
  */
 export class Http1Client {
-  #idle = new Map<string, Wire[]>();
+  #idle = new Map<string, Connection[]>();
   /** Every idle connection with its origin, the longest idle first. */
-  #idleOrder = new Map<Wire, string>();
+  #idleOrder = new Map<Connection, string>();
   #smallBodyLimit: number;
   #maxIdle: number;
   #caCerts?: string[];
@@ -135,12 +128,14 @@ export class Http1Client {
    * @param headers Request headers.
    * @param signal Aborts the request and its body; the promise or the body
    *   then rejects with the signal's reason.
+   * @param hooks Hear of the head and of small-body bytes as they arrive.
    * @returns The response; a large body streams from the connection.
    */
   async get(
     url: URL,
     headers: HeaderPairs,
     signal?: AbortSignal,
+    hooks?: ArrivalHooks,
   ): Promise<Http1Response> {
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(
@@ -152,27 +147,31 @@ export class Http1Client {
     const request = headBytes(requestHead(url, headers));
     for (;;) {
       const reused = this.#take(origin);
-      let wire: Wire;
+      let connection: Connection;
       try {
-        wire = reused ?? await Wire.connect(url, signal, this.#caCerts);
+        connection = reused ??
+          await Connection.open(url, signal, this.#caCerts);
       } catch (error) {
         throw signal?.aborted ? signal.reason : error;
       }
-      const stopWatching = wire.closeOnAbort(signal);
+      const stopWatching = connection.closeOnAbort(signal);
+      const receivedBefore = connection.received + connection.buffer.buffered();
       try {
-        return await this.#exchange(
-          wire,
-          origin,
-          request,
-          reused !== undefined,
+        return await this.#exchange(connection, origin, request, {
           signal,
+          hooks,
           stopWatching,
-        );
+        });
       } catch (error) {
         stopWatching();
-        wire.close();
+        connection.close();
         if (signal?.aborted) throw signal.reason;
-        if (error instanceof StaleConnection) continue; // once per idle connection
+        // A kept-alive connection the server closed while idle answers
+        // nothing at all: send once more on a new one (a GET is safe to repeat).
+        if (
+          reused && connection.received === receivedBefore &&
+          (isReset(error) || connection.buffer.ended)
+        ) continue;
         throw error;
       }
     }
@@ -181,7 +180,7 @@ export class Http1Client {
   /** Closes the idle connections; later requests open new ones. */
   close(): void {
     this.#closed = true;
-    for (const wire of this.#idleOrder.keys()) wire.close();
+    for (const connection of this.#idleOrder.keys()) connection.close();
     this.#idle.clear();
     this.#idleOrder.clear();
   }
@@ -191,95 +190,92 @@ export class Http1Client {
     return this.#idleOrder.size;
   }
 
-  #take(origin: string): Wire | undefined {
-    const wires = this.#idle.get(origin);
-    const wire = wires?.pop();
-    if (wires?.length === 0) this.#idle.delete(origin);
-    if (wire) this.#idleOrder.delete(wire);
-    return wire;
+  /** An idle connection to `origin` on which nothing arrived unasked, or undefined. */
+  #take(origin: string): Connection | undefined {
+    const connections = this.#idle.get(origin);
+    for (;;) {
+      const connection = connections?.pop();
+      if (!connection) break;
+      this.#idleOrder.delete(connection);
+      if (connection.take()) {
+        if (connections!.length === 0) this.#idle.delete(origin);
+        return connection;
+      }
+      connection.close();
+    }
+    this.#idle.delete(origin);
+    return undefined;
   }
 
-  #release(origin: string, wire: Wire, reusable: boolean): void {
-    if (!reusable || this.#closed || wire.buffered() > 0) {
-      wire.close(); // extra bytes after a response: the framing cannot be trusted
+  #drop(origin: string, connection: Connection): void {
+    if (!this.#idleOrder.delete(connection)) return;
+    const stack = this.#idle.get(origin)!;
+    stack.splice(stack.indexOf(connection), 1);
+    if (stack.length === 0) this.#idle.delete(origin);
+    connection.close();
+  }
+
+  #release(origin: string, connection: Connection, reusable: boolean): void {
+    if (
+      !reusable || this.#closed || connection.buffer.buffered() > 0 ||
+      connection.buffer.ended
+    ) {
+      connection.close(); // bytes after a response: the framing cannot be trusted
       return;
     }
-    let wires = this.#idle.get(origin);
-    if (!wires) this.#idle.set(origin, wires = []);
-    wires.push(wire);
-    this.#idleOrder.set(wire, origin);
+    let connections = this.#idle.get(origin);
+    if (!connections) this.#idle.set(origin, connections = []);
+    connections.push(connection);
+    this.#idleOrder.set(connection, origin);
+    connection.idle(() => this.#drop(origin, connection));
     if (this.#idleOrder.size > this.#maxIdle) {
       const [oldest, itsOrigin] = this.#idleOrder.entries().next().value!;
-      this.#idleOrder.delete(oldest);
-      const stack = this.#idle.get(itsOrigin)!;
-      stack.splice(stack.indexOf(oldest), 1);
-      if (stack.length === 0) this.#idle.delete(itsOrigin);
-      oldest.close();
+      this.#drop(itsOrigin, oldest);
     }
   }
 
   async #exchange(
-    wire: Wire,
+    connection: Connection,
     origin: string,
     request: Uint8Array,
-    reused: boolean,
-    signal: AbortSignal | undefined,
-    stopWatching: () => void,
+    context: {
+      signal: AbortSignal | undefined;
+      hooks: ArrivalHooks | undefined;
+      stopWatching: () => void;
+    },
   ): Promise<Http1Response> {
-    try {
-      await wire.writeAll(request);
-    } catch (error) {
-      if (reused) throw new StaleConnection("write failed", { cause: error });
-      throw error;
-    }
-    let head: ResponseHead;
-    for (;;) {
-      const bytes = await wire.readHead(reused);
-      head = parseHead(bytes);
-      if (head.status >= 200) break;
-      if (head.status === 101) {
-        throw new HttpProtocolError("unexpected 101 Switching Protocols");
-      }
-      reused = false; // 1xx: an answer has begun, the final head follows
-    }
-    const framing = bodyFraming(head);
-    // A length beside a transfer coding is how requests get smuggled: use
-    // the coding for this body, and this connection for nothing else.
-    const keepAlive = head.keepAlive && framing.kind !== "close" &&
-      !(framing.kind === "chunked" && head.headers.get("content-length"));
+    await connection.writeAll(request);
+    const { head, framing } = await readFinalHead(connection.buffer);
+    context.hooks?.onHead?.();
     const done = (reusable: boolean) => {
-      stopWatching();
-      this.#release(origin, wire, reusable && keepAlive);
+      context.stopWatching();
+      this.#release(origin, connection, reusable && head.keepAlive);
     };
     if (framing.kind === "none") {
       done(true);
-      return new Http1Response(head, { kind: "none" });
+      return new Http1Response(head, { kind: "none" }, undefined);
     }
     if (framing.kind === "length" && framing.length <= this.#smallBodyLimit) {
       const body = new Uint8Array(framing.length);
-      const got = await wire.readFull(body);
+      const got = await connection.buffer.readFull(
+        body,
+        context.hooks?.onBytes,
+      );
       done(got === body.length);
       return got === body.length
-        ? new Http1Response(head, { kind: "whole", bytes: body })
+        ? new Http1Response(head, { kind: "whole", bytes: body }, body.length)
         : new Http1Response(head, {
           kind: "cut",
           bytes: body.subarray(0, got),
-        });
+        }, framing.length);
     }
     return new Http1Response(head, {
       kind: "streamed",
-      reader: new BodyReader(wire, framing, done),
-      signal,
-    });
+      reader: new BodyReader(connection, framing, done),
+      signal: context.signal,
+    }, framing.kind === "length" ? framing.length : undefined);
   }
 }
-
-/** How the body ends. */
-type Framing =
-  | { kind: "none" }
-  | { kind: "length"; length: number }
-  | { kind: "chunked" }
-  | { kind: "close" };
 
 function requestHead(url: URL, headers: HeaderPairs): string {
   let head =
@@ -304,86 +300,31 @@ function headBytes(head: string): Uint8Array {
   return Uint8Array.from(head, (char) => char.charCodeAt(0));
 }
 
-function parseHead(bytes: Uint8Array): ResponseHead {
-  const lines = latin1.decode(bytes).split("\r\n");
-  const statusLine = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0]);
-  if (!statusLine) {
-    throw new HttpProtocolError(
-      `malformed status line "${lines[0].slice(0, 80)}"`,
-    );
-  }
-  const headers = new ResponseHeaders();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i];
-    if (line === "") continue;
-    const colon = line.indexOf(":");
-    const name = colon > 0 ? line.slice(0, colon) : "";
-    const value = line.slice(colon + 1).trim();
-    if (!HEADER_NAME.test(name) || !isHeaderValue(value)) {
-      throw new HttpProtocolError(
-        `malformed header line "${line.slice(0, 80)}"`,
-      );
-    }
-    headers.append(name, value);
-  }
-  const connection = (headers.get("connection") ?? "").toLowerCase();
-  return {
-    status: Number(statusLine[2]),
-    reason: statusLine[3] ?? "",
-    headers,
-    keepAlive: statusLine[1] === "1" && !/\bclose\b/.test(connection),
-  };
-}
-
-function bodyFraming(head: ResponseHead): Framing {
-  if (NO_BODY_STATUSES.has(head.status)) return { kind: "none" };
-  const transferEncoding = head.headers.get("transfer-encoding");
-  if (transferEncoding !== null) {
-    const codings = transferEncoding.toLowerCase().split(",").map((c) =>
-      c.trim()
-    );
-    // Only a final "chunked" frames the body; otherwise it runs to the end.
-    return codings.at(-1) === "chunked" ? { kind: "chunked" } : {
-      kind: "close",
-    };
-  }
-  const contentLength = head.headers.get("content-length");
-  if (contentLength === null) return { kind: "close" };
-  const values = new Set(contentLength.split(",").map((v) => v.trim()));
-  const [value] = values;
-  if (values.size !== 1 || !/^\d{1,15}$/.test(value)) {
-    throw new HttpProtocolError(`invalid Content-Length "${contentLength}"`);
-  }
-  return { kind: "length", length: Number(value) };
-}
-
 /**
- * Reads one body off its connection in its framing, into the caller's
+ * A streamed body read off its connection in its framing, into the caller's
  * buffers. `done` learns whether the connection may be reused.
  */
 class BodyReader implements StreamedBody {
-  #wire: Wire;
-  #framing: Framing;
+  #connection: Connection;
+  #decoder: BodyDecoder;
   #done: (reusable: boolean) => void;
-  #remaining: number;
   #finished = false;
   /** Whether anything has read from the body yet. */
   started = false;
 
   /**
-   * @param wire The connection, positioned at the body.
+   * @param connection The connection, positioned at the body.
    * @param framing How the body ends.
    * @param done Called once, when the body ended or failed.
    */
   constructor(
-    wire: Wire,
+    connection: Connection,
     framing: Framing,
     done: (reusable: boolean) => void,
   ) {
-    this.#wire = wire;
-    this.#framing = framing;
+    this.#connection = connection;
+    this.#decoder = new BodyDecoder(connection.buffer, framing);
     this.#done = done;
-    this.#remaining = framing.kind === "length" ? framing.length : 0;
   }
 
   /**
@@ -396,7 +337,7 @@ class BodyReader implements StreamedBody {
     this.started = true;
     if (this.#finished) return null;
     try {
-      const n = await this.#next(target);
+      const n = await this.#decoder.readInto(target);
       if (n === null) this.#finish(true);
       return n;
     } catch (error) {
@@ -409,293 +350,11 @@ class BodyReader implements StreamedBody {
   cancel(): void {
     if (this.#finished) return;
     this.#finish(false);
-    this.#wire.close();
+    this.#connection.close();
   }
 
   #finish(reusable: boolean): void {
     this.#finished = true;
     this.#done(reusable);
   }
-
-  async #next(target: Uint8Array): Promise<number | null> {
-    const wire = this.#wire;
-    switch (this.#framing.kind) {
-      case "length":
-        return this.#remaining === 0 ? null : await this.#readCounted(target);
-      case "close":
-        return await wire.readInto(target);
-      case "chunked": {
-        if (this.#remaining === 0) {
-          const size = await wire.readChunkSize();
-          if (size === 0) {
-            await wire.skipTrailers();
-            return null;
-          }
-          this.#remaining = size;
-        }
-        const n = await this.#readCounted(target);
-        if (this.#remaining === 0) await wire.expectLineEnd();
-        return n;
-      }
-      default:
-        return null;
-    }
-  }
-
-  /** Reads at most what is left of the body's length or of the current chunk. */
-  async #readCounted(target: Uint8Array): Promise<number> {
-    const n = await this.#wire.readInto(
-      target.subarray(0, Math.min(this.#remaining, target.length)),
-    );
-    if (n === null) throw connectionClosedEarly();
-    this.#remaining -= n;
-    return n;
-  }
-}
-
-/** The port of an `http:` or `https:` URL, its scheme's when none is given. */
-function portOf(url: URL): number {
-  return Number(url.port || (url.protocol === "https:" ? "443" : "80"));
-}
-
-/**
- * Reads from a connection; a TLS peer that closes without `close_notify`
- * (common, and harmless where the framing says where the body ends) is the
- * end of the stream, not an error.
- */
-async function readConn(
-  conn: Deno.Conn,
-  target: Uint8Array,
-): Promise<number | null> {
-  try {
-    return await conn.read(target);
-  } catch (error) {
-    if (error instanceof Deno.errors.UnexpectedEof) return null;
-    throw error;
-  }
-}
-
-/** A TCP or TLS connection with a read buffer. */
-class Wire {
-  #conn: Deno.Conn;
-  #buffer = new Uint8Array(16 * 1024);
-  #start = 0;
-  #end = 0;
-  #closed = false;
-
-  private constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  /**
-   * Opens a connection to `url`'s host and port: TLS for `https:` (HTTP/1.1
-   * by ALPN, trusting what Deno trusts plus `caCerts`).
-   */
-  static async connect(
-    url: URL,
-    signal?: AbortSignal,
-    caCerts?: string[],
-  ): Promise<Wire> {
-    const hostname = url.hostname.startsWith("[")
-      ? url.hostname.slice(1, -1)
-      : url.hostname;
-    const port = portOf(url);
-    if (url.protocol === "http:") {
-      return new Wire(await Deno.connect({ hostname, port, signal }));
-    }
-    // Deno.connectTls takes no signal: an abort rejects at once, and a
-    // connection that arrives after it is closed.
-    const connecting = Deno.connectTls({
-      hostname,
-      port,
-      caCerts,
-      alpnProtocols: ["http/1.1"],
-    });
-    if (!signal) return new Wire(await connecting);
-    signal.throwIfAborted();
-    let onAbort = () => {};
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason);
-      signal.addEventListener("abort", onAbort, { once: true });
-    });
-    try {
-      return new Wire(await Promise.race([connecting, aborted]));
-    } catch (error) {
-      connecting.then((conn) => conn.close(), () => {});
-      throw error;
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-    }
-  }
-
-  /** Closes the connection when `signal` aborts; returns a function that stops watching. */
-  closeOnAbort(signal: AbortSignal | undefined): () => void {
-    if (!signal) return () => {};
-    const onAbort = () => this.close();
-    signal.addEventListener("abort", onAbort, { once: true });
-    return () => signal.removeEventListener("abort", onAbort);
-  }
-
-  /** Bytes read from the socket but not yet taken. */
-  buffered(): number {
-    return this.#end - this.#start;
-  }
-
-  async writeAll(bytes: Uint8Array): Promise<void> {
-    let written = 0;
-    while (written < bytes.length) {
-      written += await this.#conn.write(bytes.subarray(written));
-    }
-  }
-
-  /**
-   * Reads up to and including the blank line that ends a response head.
-   * On a reused connection, an end or reset before any byte is a
-   * {@linkcode StaleConnection}.
-   */
-  async readHead(reused: boolean): Promise<Uint8Array> {
-    let searchFrom = this.#start;
-    for (;;) {
-      const end = findHeadEnd(this.#buffer, searchFrom, this.#end);
-      if (end >= 0) {
-        const head = this.#buffer.subarray(this.#start, end - 2);
-        this.#start = end;
-        return head;
-      }
-      searchFrom = Math.max(this.#start, this.#end - 3);
-      if (this.buffered() >= MAX_HEAD_BYTES) {
-        throw new HttpProtocolError(
-          `response head larger than ${MAX_HEAD_BYTES} bytes`,
-        );
-      }
-      const before = this.#start;
-      let more: boolean;
-      try {
-        more = await this.#fill();
-      } catch (error) {
-        if (reused && this.buffered() === 0 && isReset(error)) {
-          throw new StaleConnection("reset", { cause: error });
-        }
-        throw error;
-      }
-      searchFrom -= before - this.#start; // #fill may have moved the bytes
-      if (!more) {
-        if (reused && this.buffered() === 0) {
-          throw new StaleConnection("closed while idle");
-        }
-        throw connectionClosedEarly();
-      }
-    }
-  }
-
-  /** Fills `target` from the buffer and the socket; returns the bytes placed (fewer at the end of the stream). */
-  async readFull(target: Uint8Array): Promise<number> {
-    let placed = this.#takeInto(target);
-    while (placed < target.length) {
-      const n = await readConn(this.#conn, target.subarray(placed));
-      if (n === null) break;
-      placed += n;
-    }
-    return placed;
-  }
-
-  /** Fills `target` from the buffer if it holds anything, else with one read; null at the end of the stream. */
-  async readInto(target: Uint8Array): Promise<number | null> {
-    if (this.buffered() > 0) return this.#takeInto(target);
-    return await readConn(this.#conn, target);
-  }
-
-  /** Reads a chunk-size line (`1a;ext=1`) and returns the size. */
-  async readChunkSize(): Promise<number> {
-    const line = await this.#readLine();
-    const match = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line);
-    if (!match) {
-      throw new HttpProtocolError(
-        `malformed chunk size "${line.slice(0, 40)}"`,
-      );
-    }
-    return parseInt(match[1], 16);
-  }
-
-  /** Reads the CRLF after a chunk's data. */
-  async expectLineEnd(): Promise<void> {
-    if ((await this.#readLine()) !== "") {
-      throw new HttpProtocolError("chunk data longer than its size");
-    }
-  }
-
-  /** Reads trailer lines up to the blank line that ends a chunked body. */
-  async skipTrailers(): Promise<void> {
-    while ((await this.#readLine()) !== "");
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // already closed by the runtime
-    }
-  }
-
-  async #readLine(): Promise<string> {
-    for (;;) {
-      for (let i = this.#start; i + 1 < this.#end; i++) {
-        if (this.#buffer[i] === 13 && this.#buffer[i + 1] === 10) {
-          const line = latin1.decode(this.#buffer.subarray(this.#start, i));
-          this.#start = i + 2;
-          return line;
-        }
-      }
-      if (this.buffered() >= MAX_HEAD_BYTES) {
-        throw new HttpProtocolError("line too long in chunked body");
-      }
-      if (!await this.#fill()) throw connectionClosedEarly();
-    }
-  }
-
-  #takeInto(target: Uint8Array): number {
-    const n = Math.min(target.length, this.buffered());
-    target.set(this.#buffer.subarray(this.#start, this.#start + n));
-    this.#start += n;
-    return n;
-  }
-
-  /** Reads more into the buffer (compacting or growing it); false at the end of the stream. */
-  async #fill(): Promise<boolean> {
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-    if (this.#end === this.#buffer.length) {
-      if (this.#start > 0) {
-        this.#buffer.copyWithin(0, this.#start, this.#end);
-      } else {
-        const grown = new Uint8Array(this.#buffer.length * 2);
-        grown.set(this.#buffer);
-        this.#buffer = grown;
-      }
-      this.#end -= this.#start;
-      this.#start = 0;
-    }
-    const n = await readConn(this.#conn, this.#buffer.subarray(this.#end));
-    if (n === null) return false;
-    this.#end += n;
-    return true;
-  }
-}
-
-/** Index just past the `\r\n\r\n` in `buffer[from, to)`, or -1. */
-function findHeadEnd(buffer: Uint8Array, from: number, to: number): number {
-  for (let i = from; i + 3 < to; i++) {
-    if (
-      buffer[i] === 13 && buffer[i + 1] === 10 && buffer[i + 2] === 13 &&
-      buffer[i + 3] === 10
-    ) return i + 4;
-  }
-  return -1;
-}
-
-function isReset(error: unknown): boolean {
-  return error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.ConnectionAborted;
 }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ResponseHead } from "./http1_parser.ts";
+
 /** Largest piece the `body` stream of a streamed response is read in. */
 const STREAM_CHUNK_BYTES = 256 * 1024;
 
@@ -101,6 +103,8 @@ export class Http1Response implements HttpResponse {
   readonly statusText: string;
   /** The response headers. */
   readonly headers: ResponseHeaders;
+  /** The body's length as its framing gives it (`Content-Length`), or undefined (chunked, to the end). */
+  readonly bodyLength: number | undefined;
   #held: Held;
   #body?: ReadableStream<Uint8Array> | null;
   #used = false;
@@ -108,8 +112,10 @@ export class Http1Response implements HttpResponse {
   /**
    * @param head The parsed head.
    * @param held The body.
+   * @param bodyLength The body's length by its framing, when known.
    */
-  constructor(head: ResponseHead, held: Held) {
+  constructor(head: ResponseHead, held: Held, bodyLength: number | undefined) {
+    this.bodyLength = bodyLength;
     this.status = head.status;
     this.statusText = head.reason;
     this.headers = head.headers;
@@ -153,15 +159,6 @@ export class Http1Response implements HttpResponse {
       ? this.#held.reader
       : undefined;
   }
-}
-
-/** The parts of a response head the client needs. */
-export interface ResponseHead {
-  status: number;
-  reason: string;
-  headers: ResponseHeaders;
-  /** HTTP/1.1 without `Connection: close` (HTTP/1.0 is never kept). */
-  keepAlive: boolean;
 }
 
 /** A body already read whole, as a stream. */
@@ -229,4 +226,21 @@ function bodyStream(
       reader.cancel();
     },
   }, { highWaterMark: 0 }); // read only when asked: an error then discards no bytes already read
+}
+
+/**
+ * The length a response's body will have, from its framing: the own
+ * client's framed length, or `fetch`'s `Content-Length` when no
+ * `Transfer-Encoding` overrides it (a length beside a coding is not the
+ * body's, and trusting it is how a small-body buffer swallows 512 MiB).
+ *
+ * @param response A response.
+ * @returns The length, or undefined when the body runs until its framing ends.
+ */
+export function framedLength(response: HttpResponse): number | undefined {
+  if (response instanceof Http1Response) return response.bodyLength;
+  if (response.headers.get("transfer-encoding") !== null) return undefined;
+  const value = response.headers.get("content-length");
+  if (value === null || !/^\d{1,16}$/.test(value.trim())) return undefined;
+  return Number(value);
 }

@@ -1,0 +1,623 @@
+/**
+ * The HTTP/1.1 response parser of bulkget's own client, apart from sockets:
+ * status line, headers, the framing decision (RFC 9112 §6.3), chunk lines,
+ * and a read buffer that takes its bytes from any source. The client
+ * (`http1.ts`) feeds it from a connection; the tests feed it byte fixtures.
+ *
+ * The rules lean to refusing: a response whose framing is ambiguous
+ * (`Content-Length` beside `Transfer-Encoding`, differing lengths), whose
+ * transfer coding bulkget does not decode, or whose head breaks the grammar
+ * is an error, never a guess, because a guess is how wrong bytes end up in a
+ * file under its final name.
+ *
+ * @module
+ */
+
+import { HEADER_NAME } from "./headers.ts";
+import { connectionClosedEarly, ResponseHeaders } from "./http_response.ts";
+
+/** Largest response head (status line and headers) accepted, in bytes. */
+export const MAX_HEAD_BYTES = 64 * 1024;
+/** Most interim (1xx) responses accepted before the final one. */
+export const MAX_INTERIM_RESPONSES = 16;
+/** Longest line accepted in a chunked body (size line, trailer). */
+const MAX_LINE_BYTES = 8 * 1024;
+/** Statuses whose response never has a body (RFC 9110 §6.4.1). */
+const NO_BODY_STATUSES = new Set([204, 304]);
+
+/** A response that breaks HTTP/1.1's rules, or one bulkget will not decode. */
+export class HttpProtocolError extends Error {
+  /** Whether asking again may help (false: the server answers this way by design). */
+  readonly retryable: boolean;
+
+  /**
+   * @param message What was wrong.
+   * @param retryable Whether asking again may help. @default true
+   */
+  constructor(message: string, retryable = true) {
+    super(message);
+    this.name = "HttpProtocolError";
+    this.retryable = retryable;
+  }
+}
+
+/** The parts of a response head the client needs. */
+export interface ResponseHead {
+  /** The status code, 100–599. */
+  status: number;
+  /** The reason phrase, as sent (may be empty). */
+  reason: string;
+  /** The header fields. */
+  headers: ResponseHeaders;
+  /** HTTP/1.1 without `Connection: close` (HTTP/1.0 is never kept). */
+  keepAlive: boolean;
+}
+
+/** How a response body ends. */
+export type Framing =
+  | { kind: "none" }
+  | { kind: "length"; length: number }
+  | { kind: "chunked" }
+  | { kind: "close" };
+
+const latin1 = new TextDecoder("latin1");
+/** `HTTP/1.x SSS reason`; the space before an empty reason is often left out. */
+const STATUS_LINE = /^HTTP\/1\.(\d) ([1-5]\d\d)(?:[ \t]([^]*))?$/;
+/** Control characters other than HTAB, which no field value or reason holds. */
+// deno-lint-ignore no-control-regex -- control characters are what it finds
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
+/** Characters a terminal may act on (C0 but HTAB, DEL, C1). */
+// deno-lint-ignore no-control-regex -- control characters are what it finds
+const PRINT_UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+
+/**
+ * Parses a response head: the status line and header lines, without the
+ * empty line that ends them. Lines end in CRLF or a bare LF (RFC 9112 §2.2
+ * allows the latter); a bare CR, a control character in a value, obsolete
+ * line folding or space before a colon is an error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseHead } from "./http1_parser.ts";
+ * const head = parseHead(new TextEncoder().encode("HTTP/1.1 200 OK\r\nContent-Length: 5"));
+ * assert.equal(head.status, 200);
+ * assert.equal(head.headers.get("content-length"), "5");
+ * ```
+ *
+ * @param bytes The head's bytes.
+ * @returns The parsed head.
+ * @throws {HttpProtocolError} When the head breaks the grammar.
+ */
+export function parseHead(bytes: Uint8Array): ResponseHead {
+  const lines = latin1.decode(bytes).split("\n");
+  const statusLine = lines[0].endsWith("\r") ? lines[0].slice(0, -1) : lines[0];
+  const status = STATUS_LINE.exec(statusLine);
+  if (!status || CONTROL.test(status[3] ?? "")) {
+    throw new HttpProtocolError(
+      `malformed status line "${escapeControls(statusLine.slice(0, 80))}"`,
+    );
+  }
+  const headers = new ResponseHeaders();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i];
+    if (line === "" && i === lines.length - 1) continue;
+    if (line[0] === " " || line[0] === "\t") {
+      throw new HttpProtocolError(
+        `obsolete line folding in header "${
+          escapeControls(line.slice(0, 80))
+        }"`,
+      );
+    }
+    const colon = line.indexOf(":");
+    const name = colon > 0 ? line.slice(0, colon) : "";
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    if (!HEADER_NAME.test(name) || CONTROL.test(value)) {
+      throw new HttpProtocolError(
+        `malformed header line "${escapeControls(line.slice(0, 80))}"`,
+      );
+    }
+    headers.append(name, value);
+  }
+  const connection = (headers.get("connection") ?? "").toLowerCase();
+  return {
+    status: Number(status[2]),
+    reason: status[3] ?? "",
+    headers,
+    keepAlive: status[1] !== "0" && !/\bclose\b/.test(connection),
+  };
+}
+
+/**
+ * Decides how the body of a response to a GET ends (RFC 9112 §6.3), refusing
+ * what bulkget cannot frame or decode exactly: a transfer coding other than
+ * one `chunked`, `Transfer-Encoding` beside `Content-Length` (the mark of
+ * request smuggling), and a `Content-Length` that is not one whole number.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { bodyFraming, parseHead } from "./http1_parser.ts";
+ * const head = parseHead(new TextEncoder().encode("HTTP/1.1 200 OK\r\ncontent-length: 10, 10"));
+ * assert.deepEqual(bodyFraming(head), { kind: "length", length: 10 });
+ * ```
+ *
+ * @param head A final (2xx–5xx) response head.
+ * @returns The framing.
+ * @throws {HttpProtocolError} When the framing is ambiguous or unsupported.
+ */
+export function bodyFraming(head: ResponseHead): Framing {
+  if (NO_BODY_STATUSES.has(head.status)) return { kind: "none" };
+  const transferEncoding = head.headers.get("transfer-encoding");
+  const contentLength = head.headers.get("content-length");
+  if (transferEncoding !== null) {
+    if (contentLength !== null) {
+      throw new HttpProtocolError(
+        "refused: Content-Length beside Transfer-Encoding (ambiguous framing)",
+        false,
+      );
+    }
+    if (transferEncoding.trim().toLowerCase() !== "chunked") {
+      throw new HttpProtocolError(
+        `unsupported Transfer-Encoding "${
+          escapeControls(transferEncoding.slice(0, 80))
+        }" (bulkget decodes only chunked)`,
+        false,
+      );
+    }
+    return { kind: "chunked" };
+  }
+  if (contentLength === null) return { kind: "close" };
+  return { kind: "length", length: parseContentLength(contentLength) };
+}
+
+/**
+ * The value of a `Content-Length` field: one whole number, or a list of the
+ * same number (from repeated fields), at most 2^53 − 1.
+ *
+ * @param value The field's value (repeated fields joined with ", ").
+ * @returns The length.
+ * @throws {HttpProtocolError} When it is not one whole number.
+ */
+export function parseContentLength(value: string): number {
+  const values = new Set(value.split(",").map((v) => v.trim()));
+  const [only] = values;
+  if (values.size !== 1 || !/^\d{1,16}$/.test(only)) {
+    throw new HttpProtocolError(
+      `invalid Content-Length "${escapeControls(value.slice(0, 80))}"`,
+    );
+  }
+  const length = Number(only);
+  if (!Number.isSafeInteger(length)) {
+    throw new HttpProtocolError(`Content-Length ${only} is too large`);
+  }
+  return length;
+}
+
+/**
+ * The size of a chunk from its size line (`1a`, `1A;name=value`), at most 12
+ * hex digits after leading zeros (256 TiB).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseChunkSize } from "./http1_parser.ts";
+ * assert.equal(parseChunkSize("1a;ext=1"), 26);
+ * ```
+ *
+ * @param line The line, without its line end.
+ * @returns The size.
+ * @throws {HttpProtocolError} When the line is not a chunk size.
+ */
+export function parseChunkSize(line: string): number {
+  const match = /^0*([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line);
+  if (!match || CONTROL.test(line)) {
+    throw new HttpProtocolError(
+      `malformed chunk size "${escapeControls(line.slice(0, 40))}"`,
+    );
+  }
+  return parseInt(match[1], 16);
+}
+
+/**
+ * Index just past the empty line that ends a head in `buffer[from, to)`
+ * (`\r\n\r\n`, or bare LFs), or -1.
+ *
+ * @param buffer The bytes.
+ * @param from Where to start looking.
+ * @param to Where the bytes end.
+ * @returns The index after the empty line, or -1.
+ */
+export function findHeadEnd(
+  buffer: Uint8Array,
+  from: number,
+  to: number,
+): number {
+  for (
+    let i = buffer.indexOf(10, from);
+    i >= 0 && i < to;
+    i = buffer.indexOf(10, i + 1)
+  ) {
+    if (i + 1 < to && buffer[i + 1] === 10) return i + 2;
+    if (i + 2 < to && buffer[i + 1] === 13 && buffer[i + 2] === 10) {
+      return i + 3;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Server text made safe to print: control characters (ESC, CR, …) shown as
+ * `\xNN`, so a status reason or header cannot move the cursor or recolour
+ * the terminal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { escapeControls } from "./http1_parser.ts";
+ * assert.equal(escapeControls("OK\x1b[2J"), "OK\\x1b[2J");
+ * ```
+ *
+ * @param text Text from a server.
+ * @returns The text with control characters escaped.
+ */
+export function escapeControls(text: string): string {
+  return text.replace(
+    PRINT_UNSAFE,
+    (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
+/** Where a {@linkcode ReadBuffer} gets its bytes: a socket, or a fixture. */
+export type ByteSource = (target: Uint8Array) => Promise<number | null>;
+
+/**
+ * A read buffer over a {@linkcode ByteSource}, with the reads a response
+ * needs: a head, lines, counted bytes. At most one read of the source is in
+ * flight; one started while the connection idled (to notice bytes the
+ * server sends unasked) is joined by the next read rather than doubled.
+ */
+export class ReadBuffer {
+  #source: ByteSource;
+  #buffer = new Uint8Array(16 * 1024);
+  #start = 0;
+  #end = 0;
+  #pending?: Promise<boolean>;
+  #ended = false;
+
+  /** @param source Where the bytes come from. */
+  constructor(source: ByteSource) {
+    this.#source = source;
+  }
+
+  /** Bytes read from the source but not yet taken. */
+  buffered(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Whether the source has ended (a read returned null). */
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /**
+   * Starts a read into the buffer if none is in flight, and says when it
+   * ends: with true when bytes came, false at the end of the source.
+   *
+   * @returns Whether bytes came.
+   */
+  fill(): Promise<boolean> {
+    this.#pending ??= this.#read().finally(() => this.#pending = undefined);
+    return this.#pending;
+  }
+
+  /** Whether a read of the source is in flight. */
+  get reading(): boolean {
+    return this.#pending !== undefined;
+  }
+
+  /**
+   * Reads up to and including the empty line that ends a response head.
+   *
+   * @returns The head's bytes (without the empty line).
+   * @throws {HttpProtocolError} When the head is over {@linkcode MAX_HEAD_BYTES}.
+   */
+  async readHead(): Promise<Uint8Array> {
+    let searchFrom = this.#start;
+    for (;;) {
+      const end = findHeadEnd(this.#buffer, searchFrom, this.#end);
+      if (end >= 0) {
+        const head = this.#buffer.subarray(this.#start, end);
+        this.#start = end;
+        return trimHeadEnd(head);
+      }
+      searchFrom = Math.max(this.#start, this.#end - 2);
+      if (this.buffered() >= MAX_HEAD_BYTES) {
+        throw new HttpProtocolError(
+          `response head larger than ${MAX_HEAD_BYTES} bytes`,
+        );
+      }
+      const before = this.#start;
+      if (!await this.fill()) throw connectionClosedEarly();
+      searchFrom -= before - this.#start; // fill may have moved the bytes
+    }
+  }
+
+  /**
+   * Fills `target` from the buffer and the source.
+   *
+   * @param target Where the bytes go.
+   * @param onRead Hears of every read that brought bytes (deadlines).
+   * @returns The bytes placed; fewer only at the end of the source.
+   */
+  async readFull(
+    target: Uint8Array,
+    onRead?: () => void,
+  ): Promise<number> {
+    let placed = this.#takeInto(target);
+    while (placed < target.length) {
+      const n = await this.readInto(target.subarray(placed));
+      if (n === null) break;
+      onRead?.();
+      placed += n;
+    }
+    return placed;
+  }
+
+  /**
+   * Fills `target` from the buffer if it holds anything, else with one read.
+   *
+   * @param target Where the bytes go (length above 0).
+   * @returns The bytes placed, or null at the end of the source.
+   */
+  async readInto(target: Uint8Array): Promise<number | null> {
+    if (this.buffered() === 0 && this.#pending) await this.#pending;
+    if (this.buffered() > 0) return this.#takeInto(target);
+    if (this.#ended) return null;
+    const n = await this.#source(target);
+    if (n === null) this.#ended = true;
+    return n;
+  }
+
+  /**
+   * Reads one line (ending in CRLF or LF) and returns it without its end.
+   *
+   * @returns The line.
+   * @throws {HttpProtocolError} When it is longer than 8 KiB.
+   */
+  async readLine(): Promise<string> {
+    let searchFrom = this.#start;
+    for (;;) {
+      const lf = this.#buffer.subarray(0, this.#end).indexOf(10, searchFrom);
+      if (lf >= 0) {
+        const stop = lf > this.#start && this.#buffer[lf - 1] === 13
+          ? lf - 1
+          : lf;
+        const line = latin1.decode(this.#buffer.subarray(this.#start, stop));
+        this.#start = lf + 1;
+        return line;
+      }
+      if (this.buffered() >= MAX_LINE_BYTES) {
+        throw new HttpProtocolError("line too long in chunked body");
+      }
+      const before = this.#start;
+      searchFrom = this.#end;
+      if (!await this.fill()) throw connectionClosedEarly();
+      searchFrom -= before - this.#start;
+    }
+  }
+
+  #takeInto(target: Uint8Array): number {
+    const n = Math.min(target.length, this.buffered());
+    target.set(this.#buffer.subarray(this.#start, this.#start + n));
+    this.#start += n;
+    return n;
+  }
+
+  /** Reads more into the buffer (compacting or growing it). */
+  async #read(): Promise<boolean> {
+    if (this.#ended) return false;
+    if (this.#start === this.#end) this.#start = this.#end = 0;
+    if (this.#end === this.#buffer.length) {
+      if (this.#start > 0) {
+        this.#buffer.copyWithin(0, this.#start, this.#end);
+      } else {
+        const grown = new Uint8Array(this.#buffer.length * 2);
+        grown.set(this.#buffer);
+        this.#buffer = grown;
+      }
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    const n = await this.#source(this.#buffer.subarray(this.#end));
+    if (n === null) {
+      this.#ended = true;
+      return false;
+    }
+    this.#end += n;
+    return true;
+  }
+}
+
+/** A head without the line ends after its last line. */
+function trimHeadEnd(head: Uint8Array): Uint8Array {
+  let end = head.length;
+  while (end > 0 && (head[end - 1] === 10 || head[end - 1] === 13)) end--;
+  return head.subarray(0, end);
+}
+
+/**
+ * Reads one body in its framing from a {@linkcode ReadBuffer} into the
+ * caller's buffers.
+ */
+export class BodyDecoder {
+  #buffer: ReadBuffer;
+  #framing: Framing;
+  #remaining: number;
+  #ended = false;
+
+  /**
+   * @param buffer Positioned at the body.
+   * @param framing How the body ends.
+   */
+  constructor(buffer: ReadBuffer, framing: Framing) {
+    this.#buffer = buffer;
+    this.#framing = framing;
+    this.#remaining = framing.kind === "length" ? framing.length : 0;
+  }
+
+  /**
+   * Reads the next bytes of the body into `target`.
+   *
+   * @param target Where the bytes go (length above 0).
+   * @returns How many were placed, or null at the end of the body.
+   * @throws {HttpProtocolError} On a malformed chunk.
+   * @throws {Error} When the source ends before the body does.
+   */
+  async readInto(target: Uint8Array): Promise<number | null> {
+    if (this.#ended) return null;
+    const n = await this.#next(target);
+    if (n === null) this.#ended = true;
+    return n;
+  }
+
+  async #next(target: Uint8Array): Promise<number | null> {
+    const buffer = this.#buffer;
+    switch (this.#framing.kind) {
+      case "length":
+        return this.#remaining === 0 ? null : await this.#readCounted(target);
+      case "close":
+        return await buffer.readInto(target);
+      case "chunked": {
+        if (this.#remaining === 0) {
+          const size = parseChunkSize(await buffer.readLine());
+          if (size === 0) {
+            await this.#skipTrailers();
+            return null;
+          }
+          this.#remaining = size;
+        }
+        const n = await this.#readCounted(target);
+        if (this.#remaining === 0 && (await buffer.readLine()) !== "") {
+          throw new HttpProtocolError("chunk data longer than its size");
+        }
+        return n;
+      }
+      default:
+        return null;
+    }
+  }
+
+  /** Reads at most what is left of the body's length or of the current chunk. */
+  async #readCounted(target: Uint8Array): Promise<number> {
+    const n = await this.#buffer.readInto(
+      target.subarray(0, Math.min(this.#remaining, target.length)),
+    );
+    if (n === null) throw connectionClosedEarly();
+    this.#remaining -= n;
+    return n;
+  }
+
+  async #skipTrailers(): Promise<void> {
+    let bytes = 0;
+    for (;;) {
+      const line = await this.#buffer.readLine();
+      if (line === "") return;
+      bytes += line.length;
+      if (bytes > MAX_HEAD_BYTES) {
+        throw new HttpProtocolError("trailers too large");
+      }
+    }
+  }
+}
+
+/**
+ * Reads response heads until the final one, skipping interim (1xx) ones.
+ *
+ * @param buffer Positioned at a response.
+ * @returns The final head and its framing.
+ * @throws {HttpProtocolError} On a malformed head, a 101, or over
+ *   {@linkcode MAX_INTERIM_RESPONSES} interim responses.
+ */
+export async function readFinalHead(
+  buffer: ReadBuffer,
+): Promise<{ head: ResponseHead; framing: Framing }> {
+  for (let interim = 0;; interim++) {
+    const head = parseHead(await buffer.readHead());
+    if (head.status >= 200) return { head, framing: bodyFraming(head) };
+    if (head.status === 101) {
+      throw new HttpProtocolError("unexpected 101 Switching Protocols");
+    }
+    if (interim >= MAX_INTERIM_RESPONSES) {
+      throw new HttpProtocolError(
+        `more than ${MAX_INTERIM_RESPONSES} interim (1xx) responses`,
+      );
+    }
+  }
+}
+
+/** A whole response parsed from bytes (see {@linkcode parseResponse}). */
+export interface ParsedResponse {
+  /** The final head. */
+  head: ResponseHead;
+  /** Its framing. */
+  framing: Framing;
+  /** The body, decoded from its framing. */
+  body: Uint8Array;
+  /** Bytes after the body: a connection holding any is never reused. */
+  rest: number;
+}
+
+/**
+ * Parses one whole response from `bytes`, read in pieces of `pieceSize`
+ * bytes (1 exercises every split): the same code the client runs on a
+ * socket, over a fixture.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseResponse } from "./http1_parser.ts";
+ * const bytes = new TextEncoder().encode("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+ * const parsed = await parseResponse(bytes, 1);
+ * assert.equal(new TextDecoder().decode(parsed.body), "abc");
+ * ```
+ *
+ * @param bytes Everything the server sent.
+ * @param pieceSize Bytes per read of the source. @default Infinity
+ * @returns The response.
+ * @throws {HttpProtocolError} On any breach of the rules.
+ */
+export async function parseResponse(
+  bytes: Uint8Array,
+  pieceSize = Infinity,
+): Promise<ParsedResponse> {
+  let offset = 0;
+  const buffer = new ReadBuffer((target) => {
+    if (offset >= bytes.length) return Promise.resolve(null);
+    const n = Math.min(target.length, pieceSize, bytes.length - offset);
+    target.set(bytes.subarray(offset, offset + n));
+    offset += n;
+    return Promise.resolve(n);
+  });
+  const { head, framing } = await readFinalHead(buffer);
+  const decoder = new BodyDecoder(buffer, framing);
+  const pieces: Uint8Array[] = [];
+  const piece = new Uint8Array(64 * 1024);
+  for (;;) {
+    const n = await decoder.readInto(piece);
+    if (n === null) break;
+    pieces.push(piece.slice(0, n));
+  }
+  const body = new Uint8Array(pieces.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const p of pieces) {
+    body.set(p, at);
+    at += p.length;
+  }
+  return {
+    head,
+    framing,
+    body,
+    rest: buffer.buffered() + (bytes.length - offset),
+  };
+}
