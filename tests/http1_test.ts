@@ -541,3 +541,62 @@ Deno.test("get over https:// trusts what Deno trusts (--cert), with its own clie
   assert.equal(agents[0], "bulkget");
   assert.match(agents[1] ?? "", /^Deno\//);
 });
+
+Deno.test("http1: bytes that arrive while a connection idles (late, repeated or unsolicited) close it; the next request gets its own answer", async () => {
+  const big = "B".repeat(2 << 20);
+  const late = [
+    // extra bytes after a complete body: a whole second response, 100 ms late
+    { send: ok("one"), later: { ms: 100, send: ok("EVIL") } },
+    // the same response repeated 50 ms later
+    { send: ok("two"), later: { ms: 50, send: ok("two") } },
+    // a 204 followed by a body
+    {
+      send: "HTTP/1.1 204 No Content\r\n\r\n",
+      later: { ms: 50, send: "smuggled" },
+    },
+    // a large (streamed) body, then a smuggled response
+    { send: ok(big), later: { ms: 100, send: ok("EVIL") } },
+  ];
+  for (const [i, first] of late.entries()) {
+    await using server = scriptedServer((n) => n === 0 ? first : ok("fresh"));
+    const client = new Http1Client();
+    try {
+      const response = await get(client, `${server.url}/first`, []);
+      await response.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal(client.idleCount, 0, `case ${i}: dropped from the pool`);
+      assert.equal(
+        await bodyText(await get(client, `${server.url}/second`, [])),
+        "fresh",
+        `case ${i}`,
+      );
+      assert.equal(server.connections, 2, `case ${i}`);
+    } finally {
+      client.close();
+    }
+  }
+});
+
+Deno.test("http1: an unsolicited response on an idle connection is never read as the next answer", async () => {
+  // The server answers, then speaks again on its own after 100 ms.
+  await using server = scriptedServer((n) =>
+    n === 0
+      ? { send: ok("asked"), later: { ms: 100, send: ok("unasked") } }
+      : ok(`answer ${n}`)
+  );
+  const client = new Http1Client();
+  try {
+    assert.equal(
+      await bodyText(await get(client, `${server.url}/a`, [])),
+      "asked",
+    );
+    assert.equal(client.idleCount, 1);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(
+      await bodyText(await get(client, `${server.url}/b`, [])),
+      "answer 1",
+    );
+  } finally {
+    client.close();
+  }
+});
