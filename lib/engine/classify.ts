@@ -5,6 +5,9 @@
  * @module
  */
 
+import { redactUrlsIn } from "../core/redact.ts";
+import { escapeControls } from "../core/printable.ts";
+
 /** The verdict on one attempt. */
 export type Verdict = "ok" | "not_found" | "retryable" | "fatal";
 
@@ -63,20 +66,69 @@ export class AttemptError extends Error {
 
 /**
  * Describes a network-level failure (thrown by `fetch` or by reading a body)
- * in one short line, without the stack.
+ * in one short line, without the stack, with every URL in it redacted and
+ * control characters escaped; a certificate that does not verify is said in
+ * words, with how to trust a private CA.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { describeNetworkError } from "./classify.ts";
+ * assert.equal(
+ *   describeNetworkError(new Error("error sending request for http://h/x?token=s3cr3t: closed")),
+ *   "error sending request for http://h/x?token=***: closed",
+ * );
+ * ```
  *
  * @param error What `fetch` or the body reader threw.
  * @returns A reason such as `connection reset` or `error sending request`.
  */
 export function describeNetworkError(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
+  if (!(error instanceof Error)) {
+    return escapeControls(redactUrlsIn(String(error)));
+  }
   // Deno's fetch says only "fetch failed"; why is in its cause.
   const why = error.message === "fetch failed" && error.cause instanceof Error
     ? error.cause
     : error;
-  // Deno's fetch errors embed the URL, which may hold a token: leave it out.
-  const message = why.message.replace(/ for url \([^)]*\)/g, "")
-    .replace(/\s+/g, " ").trim();
+  const certificate = certificateProblem(why.message);
+  if (certificate) return certificate;
+  const message = escapeControls(
+    redactUrlsIn(why.message.replace(/ for url \([^)]*\)/g, ""))
+      .replace(/\s+/g, " ").trim(),
+  );
   if (why.name === "TimeoutError") return message || "timed out";
   return message.length > 0 ? message : why.name;
+}
+
+/** What to do about a certificate that does not verify. */
+export const TRUST_HINT =
+  "to trust a private CA, pass --ca-cert FILE (or set DENO_CERT=FILE)";
+
+/** rustls' names for why a certificate failed, in words. */
+const CERTIFICATE_PROBLEMS: Record<string, string> = {
+  UnknownIssuer: "it is signed by an unknown issuer",
+  CaUsedAsEndEntity: "the server presents a CA certificate as its own",
+  NotValidForName: "it is not valid for this host name",
+  Expired: "it has expired",
+  NotValidYet: "it is not valid yet",
+  BadSignature: "its signature is invalid",
+  Revoked: "it was revoked",
+  UnhandledCriticalExtension: "it has an unsupported critical extension",
+  BadEncoding: "it is malformed",
+};
+
+/**
+ * The reason for a certificate failure, or undefined when `message` is not
+ * one.
+ *
+ * @param message An error message from `fetch` or `Deno.connectTls`.
+ * @returns A sentence without the TLS library's identifiers.
+ */
+export function certificateProblem(message: string): string | undefined {
+  const match = /invalid peer certificate:?\s*([A-Za-z]+)?/i.exec(message);
+  if (!match) return undefined;
+  const why = CERTIFICATE_PROBLEMS[match[1] ?? ""] ??
+    "it does not verify";
+  return `the server's TLS certificate is not trusted: ${why}; ${TRUST_HINT}`;
 }

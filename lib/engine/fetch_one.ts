@@ -14,6 +14,7 @@ import {
   AttemptError,
   classifyStatus,
   describeNetworkError,
+  TRUST_HINT,
 } from "./classify.ts";
 import {
   type BackoffOptions,
@@ -22,29 +23,39 @@ import {
   RetryError,
 } from "./retry.ts";
 import {
+  type AttemptDeadline,
   DEADLINE_DEFAULTS,
   type Deadlines,
   startDeadline,
 } from "./deadline.ts";
 import {
   DEFAULT_MAX_REDIRECTS,
-  headersForHop,
-  redirectTarget,
+  followRedirects,
+  type SendRequest,
 } from "./redirect.ts";
 import { HEADER_NAME, type HeaderPairs, isHeaderValue } from "./headers.ts";
 import type { Writer } from "../writer/client.ts";
 import type { Http1Client } from "./http1.ts";
+import { HttpProtocolError } from "./http1_parser.ts";
 import {
-  type DirectBody,
-  directBody,
+  framedLength,
   type HeaderLookup,
+  Http1Response,
   type HttpResponse,
   ResponseHeaders,
 } from "./http_response.ts";
+import {
+  judgeRange,
+  partMeta,
+  planResume,
+  resumeHeaders,
+  type ResumePlan,
+} from "./resume.ts";
+import { streamToFile } from "./body_sink.ts";
+import { escapeControls } from "../core/printable.ts";
 import type { ValidatorStore } from "../writer/validators.ts";
 import type {
   Expectation,
-  PartMeta,
   ProbeResult,
   Validators,
   WrittenFile,
@@ -261,7 +272,10 @@ async function keptFile(
   }
 }
 
-/** One attempt: request (following redirects), judge, and write the body. */
+/**
+ * One attempt, as its steps: plan (resume or not) → request (following
+ * redirects) → judge the status → judge the range → write the body → seal.
+ */
 async function attempt(
   job: Job,
   part: ProbeResult["part"],
@@ -273,20 +287,12 @@ async function attempt(
     options.signal,
   );
   try {
-    const headers = requestHeaders(options.headers, job.headers);
-    const validator = part?.meta?.url === job.url
-      ? part.meta.etag ?? part.meta.lastModified
-      : undefined;
-    const offset = validator !== undefined && part!.size > 0 ? part!.size : 0;
-    if (offset > 0) {
-      headers.push(["range", `bytes=${offset}-`], ["if-range", validator!]);
-    } else if (conditional?.etag) {
-      headers.push(["if-none-match", conditional.etag]);
-    } else if (conditional?.lastModified) {
-      headers.push(["if-modified-since", conditional.lastModified]);
-    }
-
-    const response = await request(job.url, headers, deadline.signal, options);
+    const plan = planResume(part, job.url);
+    const headers = [
+      ...requestHeaders(options.headers, job.headers),
+      ...resumeHeaders(plan, conditional),
+    ];
+    const response = await request(job.url, headers, deadline, options);
     deadline.headersArrived();
     if (response.status === 304 && conditional) {
       await response.body?.cancel();
@@ -298,47 +304,24 @@ async function attempt(
         sha256: "",
       };
     }
-    const verdict = classifyStatus(response.status);
-    if (verdict !== "ok") {
+    await judgeStatus(response, plan, job.dest, options.writer);
+    const length = framedLength(response);
+    const range = judgeRange(response.status, response.headers, length, plan);
+    if (range.kind === "restart" || range.kind === "refused") {
       await response.body?.cancel();
-      if (response.status === 416 && offset > 0) {
-        await discardPart(job.dest, options.writer);
-        throw new AttemptError(
-          "HTTP error 416 - resume refused, restarting",
-          "retryable",
-          {
-            status: 416,
-            retryAfterMs: 0,
-          },
-        );
-      }
-      throw new AttemptError(
-        `HTTP error ${response.status} - ${response.statusText}`,
-        verdict,
-        {
-          status: response.status,
-          retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
-        },
-      );
+      if (range.kind === "restart") await discardPart(job.dest, options.writer);
+      throw new AttemptError(range.reason, "retryable", {
+        status: response.status,
+        retryAfterMs: range.kind === "restart" ? 0 : undefined,
+      });
     }
-
-    const length = contentLength(response.headers);
-    const resumed = offset > 0 && response.status === 206 &&
-      rangeStart(response.headers) === offset;
-    if (offset > 0 && response.status === 206 && !resumed) {
-      await response.body?.cancel();
-      await discardPart(job.dest, options.writer);
-      throw new AttemptError(
-        "server answered an unexpected range, restarting",
-        "retryable",
-        {
-          status: 206,
-          retryAfterMs: 0,
-        },
-      );
-    }
-    const start = resumed ? offset : 0;
-    const total = length === undefined ? undefined : start + length;
+    const start = range.kind === "resumed" ? range.start : 0;
+    const expected = range.kind === "resumed" ? range.length : length;
+    const total = range.kind === "resumed"
+      ? range.total
+      : length === undefined
+      ? undefined
+      : length;
     const maxSize = options.maxSize ?? Infinity;
     if (total !== undefined && total > maxSize) {
       await response.body?.cancel();
@@ -354,20 +337,16 @@ async function attempt(
     };
     const dest = options.nameFromResponse?.(job, asHeaders(response.headers)) ??
       job.dest;
-    const etag = response.headers.get("etag") ?? undefined;
-    const lastModified = response.headers.get("last-modified") ?? undefined;
-    const record = options.validators && (etag || lastModified)
-      ? { etag, lastModified }
-      : undefined;
+    const record = validatorsToRecord(response.headers, options);
 
     if (
-      !resumed && length !== undefined &&
-      length <= (options.smallBodyLimit ?? 1 << 20)
+      start === 0 && expected !== undefined &&
+      expected <= (options.smallBodyLimit ?? 1 << 20)
     ) {
       const body = await readSmallBody(response, deadline.signal);
-      if (body.byteLength !== length) {
+      if (body.byteLength !== expected) {
         throw new AttemptError(
-          `truncated body: got ${body.byteLength} of ${length} bytes`,
+          `truncated body: got ${body.byteLength} of ${expected} bytes`,
           "retryable",
         );
       }
@@ -377,26 +356,30 @@ async function attempt(
       return { ...written, status: response.status, dest };
     }
 
-    const resumable = (etag !== undefined || lastModified !== undefined) &&
-      response.headers.get("accept-ranges") === "bytes";
-    const meta: PartMeta | undefined = resumable
-      ? { url: job.url, etag, lastModified, total }
-      : undefined;
+    const meta = partMeta(job.url, response.headers, total) ??
+      (range.kind === "resumed" ? part?.meta : undefined);
     if (response.body === null) {
       throw new AttemptError("response has no body", "retryable");
     }
     const partPath = await options.writer.prepare(dest, start, meta);
-    let received: number;
+    let keepPart = meta !== undefined;
     try {
-      received = await streamToFile(response, partPath, {
+      const received = await streamToFile(response, partPath, {
         deadline,
         maxSize: maxSize - start,
         onBytes: (bytes) =>
           options.onEvent?.({ type: "bytes", job, bytes, total }),
       });
-      if (length !== undefined && received !== length) {
+      if (expected !== undefined && received < expected) {
         throw new AttemptError(
-          `truncated body: got ${received} of ${length} bytes`,
+          `truncated body: got ${received} of ${expected} bytes`,
+          "retryable",
+        );
+      }
+      if (expected !== undefined && received > expected) {
+        keepPart = false; // where the extra bytes belong is unknown
+        throw new AttemptError(
+          `body longer than announced: got ${received} of ${expected} bytes`,
           "retryable",
         );
       }
@@ -404,7 +387,7 @@ async function attempt(
       const failure = bodyFailure(error, deadline.signal);
       await options.writer.release(
         dest,
-        resumable && failure.verdict === "retryable",
+        keepPart && failure.verdict === "retryable",
       );
       throw failure;
     }
@@ -417,6 +400,49 @@ async function attempt(
 }
 
 /**
+ * Judges a non-2xx status: a 416 to a resume drops the `.part` and
+ * restarts; anything else becomes the attempt's error with its verdict.
+ */
+async function judgeStatus(
+  response: HttpResponse,
+  plan: ResumePlan,
+  dest: string,
+  writer: Writer,
+): Promise<void> {
+  const verdict = classifyStatus(response.status);
+  if (verdict === "ok") return;
+  await response.body?.cancel();
+  if (response.status === 416 && plan.offset > 0) {
+    await discardPart(dest, writer);
+    throw new AttemptError(
+      "HTTP error 416 - resume refused, restarting",
+      "retryable",
+      { status: 416, retryAfterMs: 0 },
+    );
+  }
+  throw new AttemptError(
+    `HTTP error ${response.status} - ${escapeControls(response.statusText)}`,
+    verdict,
+    {
+      status: response.status,
+      retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
+    },
+  );
+}
+
+/** The response's validators, when the policy records them (`--update`). */
+function validatorsToRecord(
+  headers: HeaderLookup,
+  options: FetchOneOptions,
+): Validators | undefined {
+  const etag = headers.get("etag") ?? undefined;
+  const lastModified = headers.get("last-modified") ?? undefined;
+  return options.validators && (etag || lastModified)
+    ? { etag, lastModified }
+    : undefined;
+}
+
+/**
  * The policy's headers with the job's over them, as pairs with lower-case
  * names (a `Headers` object per attempt cost more than the request itself).
  */
@@ -424,7 +450,9 @@ function requestHeaders(
   policy: Record<string, string> | undefined,
   job: Record<string, string> | undefined,
 ): HeaderPairs {
-  const byName = new Map<string, string>();
+  // Bodies are saved as sent: never ask for a content coding (`fetch`
+  // would otherwise ask for gzip and br and decode them, the own client not).
+  const byName = new Map<string, string>([["accept-encoding", "identity"]]);
   for (const layer of [policy, job]) {
     if (!layer) continue;
     for (const name in layer) {
@@ -441,216 +469,71 @@ function requestHeaders(
   return [...byName];
 }
 
-/** Sends the request and follows redirects by hand, dropping credentials across origins. */
+/**
+ * Sends the request with the chosen client, following redirects by hand
+ * (`redirect.ts`); the own client tells the deadline when the head and the
+ * bytes of a small body arrive.
+ */
 async function request(
   url: string,
   headers: HeaderPairs,
-  signal: AbortSignal,
+  deadline: AttemptDeadline,
   options: FetchOneOptions,
 ): Promise<HttpResponse> {
-  const first = new URL(url);
-  const seen = new Set([first.href]);
-  const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
-  let current = first;
-  for (let hop = 0;; hop++) {
-    let response: HttpResponse;
+  const signal = deadline.signal;
+  const hooks = {
+    onHead: () => deadline.headersArrived(),
+    onBytes: () => deadline.activity(),
+  };
+  const send: SendRequest = async (current, hopHeaders) => {
     try {
-      const hopHeaders = headersForHop(headers, first, current);
-      response = options.http1 && !options.client &&
+      const response = options.http1 && !options.client &&
           (current.protocol === "http:" || current.protocol === "https:")
-        ? await options.http1.get(current, hopHeaders, signal)
+        ? await options.http1.get(current, hopHeaders, signal, hooks)
         : await fetch(current, {
           headers: hopHeaders,
           redirect: "manual",
           signal,
           client: options.client,
         });
+      refuseFraming(response);
+      return response;
     } catch (error) {
       throw networkFailure(error, signal);
     }
-    const next = redirectTarget(response, current);
-    if (next === undefined) return response;
-    await response.body?.cancel();
-    if (next.protocol !== "http:" && next.protocol !== "https:") {
-      throw new AttemptError(
-        `redirect to unsupported scheme ${next.protocol}`,
-        "fatal",
-      );
-    }
-    if (seen.has(next.href)) {
-      throw new AttemptError(`redirect loop after ${hop + 1} hops`, "fatal");
-    }
-    if (hop + 1 > maxRedirects) {
-      throw new AttemptError(
-        `too many redirects (more than ${maxRedirects})`,
-        "fatal",
-      );
-    }
-    seen.add(next.href);
-    current = next;
-  }
-}
-
-/** How often a streamed body's file is looked at for progress and deadlines. */
-const STREAM_WATCH_MS = 200;
-
-/**
- * Writes a response's body into the `.part` at `path` (appending), returning
- * the bytes written. A `fetch` body is piped, which the runtime does from
- * the socket to the file without JavaScript per chunk; a body of bulkget's
- * own client is read into one reused buffer and written from it (a stream
- * of new buffers took twice the time and memory). Progress, the idle
- * deadline and the size limit follow the bytes read (own client) or the
- * file's size, looked at every {@linkcode STREAM_WATCH_MS} (fetch's pipe).
- */
-async function streamToFile(
-  response: HttpResponse,
-  path: string,
-  watch: {
-    deadline: ReturnType<typeof startDeadline>;
-    maxSize: number;
-    onBytes: (bytes: number) => void;
-  },
-): Promise<number> {
-  const file = await Deno.open(path, { write: true, append: true });
-  const start = (await file.stat()).size;
-  const stop = new AbortController();
-  let seen = start;
-  let tooBig: AttemptError | undefined;
-  const look = (size: number) => {
-    if (size > seen) {
-      watch.deadline.activity();
-      watch.onBytes(size - seen);
-      seen = size;
-    }
-    if (size - start > watch.maxSize && !tooBig) {
-      tooBig = new AttemptError(
-        `too big: over --max-size ${watch.maxSize + start} bytes`,
-        "fatal",
-      );
-      stop.abort(tooBig);
-    }
   };
-  const direct = directBody(response);
-  // A direct copy reports its reads; only fetch's pipe needs the file watched.
-  const timer = direct ? undefined : setInterval(() => {
-    Deno.stat(path).then((info) => look(info.size), () => {});
-  }, STREAM_WATCH_MS);
-  try {
-    if (direct) {
-      // Bytes count as they are read (they reach the file a buffer later).
-      let read = start;
-      await copyDirect(direct, file, () => tooBig, (n) => look(read += n));
-    } else {
-      await response.body!.pipeTo(file.writable, {
-        signal: AbortSignal.any([stop.signal, watch.deadline.signal]),
-        preventAbort: true,
-      });
-    }
-  } catch (error) {
-    // Bytes already read may still be queued for the file: aborting it would
-    // drop them, so let them land and a resume starts after them.
-    await file.writable.close().catch(() => {});
-    throw tooBig ?? error;
-  } finally {
-    clearInterval(timer);
-    try {
-      file.close();
-    } catch {
-      // pipeTo has closed it already
-    }
-  }
-  const size = (await Deno.stat(path)).size;
-  look(size);
-  if (tooBig) throw tooBig;
-  return size - start;
-}
-
-/**
- * Buffer of a body copied by {@linkcode copyDirect}: filled by several socket
- * reads (about 124 KiB each on loopback) before one write, because each
- * async file write is a hand-off to another thread. The buffers of all
- * copies in the process share a 16 MiB budget, so memory stays flat at any
- * concurrency.
- */
-const DIRECT_BUFFER = { max: 4 << 20, min: 256 << 10, budget: 16 << 20 };
-/** Bodies being copied by {@linkcode copyDirect} now, in this process. */
-let directCopies = 0;
-
-/** Longest a byte read by {@linkcode copyDirect} waits in memory before it is written. */
-const DIRECT_FLUSH_MS = 100;
-
-/**
- * Copies a body of bulkget's own HTTP client into `file` through one reused
- * buffer (its connection closes on the attempt's deadline, failing the
- * read). Bytes are written when the buffer is full, and at least every
- * {@linkcode DIRECT_FLUSH_MS} while reads go on, so what arrived is on disk
- * even while the server stalls (and a resume after a crash starts after
- * it). `onRead` hears of every read, so progress and the idle deadline see
- * bytes as they arrive.
- */
-async function copyDirect(
-  body: DirectBody,
-  file: Deno.FsFile,
-  stopped: () => Error | undefined,
-  onRead: (bytes: number) => void,
-): Promise<void> {
-  directCopies++;
-  const share = Math.floor(DIRECT_BUFFER.budget / directCopies);
-  const buffer = new Uint8Array(
-    Math.max(DIRECT_BUFFER.min, Math.min(DIRECT_BUFFER.max, share)),
+  return await followRedirects(
+    url,
+    headers,
+    send,
+    options.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
   );
-  let filled = 0; // bytes of buffer read
-  let handed = 0; // bytes of buffer given to a write
-  // Writes run one after another (the file is appended to), while the next
-  // reads fill the rest of the buffer.
-  let writes: Promise<void> = Promise.resolve();
-  // Caught at once (a rejection nobody awaits yet would end the process)
-  // and thrown by drain().
-  let writeFailure: unknown;
-  const handOver = () => {
-    if (handed === filled) return;
-    const piece = buffer.subarray(handed, filled);
-    handed = filled;
-    writes = writes.then(async () => {
-      if (writeFailure !== undefined) return;
-      let written = 0;
-      while (written < piece.length) {
-        written += await file.write(piece.subarray(written));
-      }
-    }).catch((error) => {
-      writeFailure ??= error;
-    });
-  };
-  const drain = async () => {
-    handOver();
-    await writes;
-    if (writeFailure !== undefined) throw writeFailure;
-  };
-  const timer = setInterval(handOver, DIRECT_FLUSH_MS);
-  try {
-    for (;;) {
-      const reason = stopped();
-      if (reason) {
-        body.cancel();
-        throw reason;
-      }
-      const n = await body.readInto(buffer.subarray(filled));
-      if (n === null) break;
-      onRead(n);
-      filled += n;
-      if (filled === buffer.length) {
-        await drain();
-        filled = handed = 0;
-      }
-    }
-    await drain();
-  } catch (error) {
-    await drain().catch(() => {});
-    throw error;
-  } finally {
-    clearInterval(timer);
-    directCopies--;
+}
+
+/**
+ * Applies the own client's framing rules to `fetch`'s answers too: a
+ * transfer coding other than `chunked`, or one beside `Content-Length`, is
+ * refused (`fetch` would read it and keep the connection for the next file).
+ */
+function refuseFraming(response: HttpResponse): void {
+  if (response instanceof Http1Response) return;
+  const codings = response.headers.get("transfer-encoding");
+  if (codings === null) return;
+  if (response.headers.get("content-length") !== null) {
+    void response.body?.cancel();
+    throw new HttpProtocolError(
+      "refused: Content-Length beside Transfer-Encoding (ambiguous framing)",
+      false,
+    );
+  }
+  if (codings.trim().toLowerCase() !== "chunked") {
+    void response.body?.cancel();
+    throw new HttpProtocolError(
+      `unsupported Transfer-Encoding "${
+        escapeControls(codings.slice(0, 80))
+      }" (bulkget decodes only chunked)`,
+      false,
+    );
   }
 }
 
@@ -682,9 +565,16 @@ function networkFailure(error: unknown, signal: AbortSignal): AttemptError {
   // A missing --allow-net is not a network problem: it stops the whole run.
   if (error instanceof Deno.errors.NotCapable) throw error;
   const cause = signal.aborted ? signal.reason : error;
-  return new AttemptError(describeNetworkError(cause), "retryable", {
-    cause: error,
-  });
+  // A certificate that does not verify, or an answer bulkget will not
+  // decode, is the same on the next attempt.
+  const fatal = !signal.aborted &&
+    ((error instanceof HttpProtocolError && !error.retryable) ||
+      describeNetworkError(error).includes(TRUST_HINT));
+  return new AttemptError(
+    describeNetworkError(cause),
+    fatal ? "fatal" : "retryable",
+    { cause: error },
+  );
 }
 
 function bodyFailure(error: unknown, signal: AbortSignal): AttemptError {
@@ -701,17 +591,4 @@ function verifyFailure(error: unknown): never {
     throw new AttemptError(error.message, "retryable", { cause: error });
   }
   throw error;
-}
-
-function contentLength(headers: HeaderLookup): number | undefined {
-  const value = headers.get("content-length");
-  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
-  return Number(value);
-}
-
-function rangeStart(headers: HeaderLookup): number | undefined {
-  const match = /^bytes (\d+)-\d+\/(?:\d+|\*)$/.exec(
-    headers.get("content-range") ?? "",
-  );
-  return match ? Number(match[1]) : undefined;
 }

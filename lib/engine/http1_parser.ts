@@ -14,6 +14,7 @@
  */
 
 import { HEADER_NAME } from "./headers.ts";
+import { escapeControls } from "../core/printable.ts";
 import { connectionClosedEarly, ResponseHeaders } from "./http_response.ts";
 
 /** Largest response head (status line and headers) accepted, in bytes. */
@@ -66,9 +67,6 @@ const STATUS_LINE = /^HTTP\/1\.(\d) ([1-5]\d\d)(?:[ \t]([^]*))?$/;
 /** Control characters other than HTAB, which no field value or reason holds. */
 // deno-lint-ignore no-control-regex -- control characters are what it finds
 const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
-/** Characters a terminal may act on (C0 but HTAB, DEL, C1). */
-// deno-lint-ignore no-control-regex -- control characters are what it finds
-const PRINT_UNSAFE = /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
 
 /**
  * Parses a response head: the status line and header lines, without the
@@ -244,28 +242,6 @@ export function findHeadEnd(
     }
   }
   return -1;
-}
-
-/**
- * Server text made safe to print: control characters (ESC, CR, …) shown as
- * `\xNN`, so a status reason or header cannot move the cursor or recolour
- * the terminal.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { escapeControls } from "./http1_parser.ts";
- * assert.equal(escapeControls("OK\x1b[2J"), "OK\\x1b[2J");
- * ```
- *
- * @param text Text from a server.
- * @returns The text with control characters escaped.
- */
-export function escapeControls(text: string): string {
-  return text.replace(
-    PRINT_UNSAFE,
-    (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
 }
 
 /** Where a {@linkcode ReadBuffer} gets its bytes: a socket, or a fixture. */

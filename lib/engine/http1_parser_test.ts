@@ -2,8 +2,8 @@
 // server sends and what the parser must make of them. Each case runs with
 // the bytes arriving whole and one byte at a time (every split point).
 import assert from "node:assert/strict";
+import { escapeControls } from "../core/printable.ts";
 import {
-  escapeControls,
   HttpProtocolError,
   MAX_INTERIM_RESPONSES,
   parseResponse,

@@ -1,0 +1,178 @@
+/**
+ * Where a response's body goes: a small body read whole (and written in one
+ * go by the writer), or a large one streamed into its `.part` — piped for
+ * `fetch`'s bodies, copied through one reused buffer for the own client's.
+ *
+ * @module
+ */
+
+import { AttemptError } from "./classify.ts";
+import type { AttemptDeadline } from "./deadline.ts";
+import {
+  type DirectBody,
+  directBody,
+  type HttpResponse,
+} from "./http_response.ts";
+
+/** How often a streamed body's file is looked at for progress and deadlines. */
+const STREAM_WATCH_MS = 200;
+
+/**
+ * Writes a response's body into the `.part` at `path` (appending), returning
+ * the bytes written. A `fetch` body is piped, which the runtime does from
+ * the socket to the file without JavaScript per chunk; a body of bulkget's
+ * own client is read into one reused buffer and written from it (a stream
+ * of new buffers took twice the time and memory). Progress, the idle
+ * deadline and the size limit follow the bytes read (own client) or the
+ * file's size, looked at every {@linkcode STREAM_WATCH_MS} (fetch's pipe).
+ */
+export async function streamToFile(
+  response: HttpResponse,
+  path: string,
+  watch: {
+    deadline: AttemptDeadline;
+    maxSize: number;
+    onBytes: (bytes: number) => void;
+  },
+): Promise<number> {
+  const file = await Deno.open(path, { write: true, append: true });
+  const start = (await file.stat()).size;
+  const stop = new AbortController();
+  let seen = start;
+  let tooBig: AttemptError | undefined;
+  const look = (size: number) => {
+    if (size > seen) {
+      watch.deadline.activity();
+      watch.onBytes(size - seen);
+      seen = size;
+    }
+    if (size - start > watch.maxSize && !tooBig) {
+      tooBig = new AttemptError(
+        `too big: over --max-size ${watch.maxSize + start} bytes`,
+        "fatal",
+      );
+      stop.abort(tooBig);
+    }
+  };
+  const direct = directBody(response);
+  // A direct copy reports its reads; only fetch's pipe needs the file watched.
+  const timer = direct ? undefined : setInterval(() => {
+    Deno.stat(path).then((info) => look(info.size), () => {});
+  }, STREAM_WATCH_MS);
+  try {
+    if (direct) {
+      // Bytes count as they are read (they reach the file a buffer later).
+      let read = start;
+      await copyDirect(direct, file, () => tooBig, (n) => look(read += n));
+    } else {
+      await response.body!.pipeTo(file.writable, {
+        signal: AbortSignal.any([stop.signal, watch.deadline.signal]),
+        preventAbort: true,
+      });
+    }
+  } catch (error) {
+    // Bytes already read may still be queued for the file: aborting it would
+    // drop them, so let them land and a resume starts after them.
+    await file.writable.close().catch(() => {});
+    throw tooBig ?? error;
+  } finally {
+    clearInterval(timer);
+    try {
+      file.close();
+    } catch {
+      // pipeTo has closed it already
+    }
+  }
+  const size = (await Deno.stat(path)).size;
+  look(size);
+  if (tooBig) throw tooBig;
+  return size - start;
+}
+
+/**
+ * Buffer of a body copied by {@linkcode copyDirect}: filled by several socket
+ * reads (about 124 KiB each on loopback) before one write, because each
+ * async file write is a hand-off to another thread. The buffers of all
+ * copies in the process share a 16 MiB budget, so memory stays flat at any
+ * concurrency.
+ */
+const DIRECT_BUFFER = { max: 4 << 20, min: 256 << 10, budget: 16 << 20 };
+/** Bodies being copied by {@linkcode copyDirect} now, in this process. */
+let directCopies = 0;
+
+/** Longest a byte read by {@linkcode copyDirect} waits in memory before it is written. */
+const DIRECT_FLUSH_MS = 100;
+
+/**
+ * Copies a body of bulkget's own HTTP client into `file` through one reused
+ * buffer (its connection closes on the attempt's deadline, failing the
+ * read). Bytes are written when the buffer is full, and at least every
+ * {@linkcode DIRECT_FLUSH_MS} while reads go on, so what arrived is on disk
+ * even while the server stalls (and a resume after a crash starts after
+ * it). `onRead` hears of every read, so progress and the idle deadline see
+ * bytes as they arrive.
+ */
+async function copyDirect(
+  body: DirectBody,
+  file: Deno.FsFile,
+  stopped: () => Error | undefined,
+  onRead: (bytes: number) => void,
+): Promise<void> {
+  directCopies++;
+  const share = Math.floor(DIRECT_BUFFER.budget / directCopies);
+  const buffer = new Uint8Array(
+    Math.max(DIRECT_BUFFER.min, Math.min(DIRECT_BUFFER.max, share)),
+  );
+  let filled = 0; // bytes of buffer read
+  let handed = 0; // bytes of buffer given to a write
+  // Writes run one after another (the file is appended to), while the next
+  // reads fill the rest of the buffer.
+  let writes: Promise<void> = Promise.resolve();
+  // Caught at once (a rejection nobody awaits yet would end the process)
+  // and thrown by drain().
+  let writeFailure: unknown;
+  const handOver = () => {
+    if (handed === filled) return;
+    const piece = buffer.subarray(handed, filled);
+    handed = filled;
+    writes = writes.then(async () => {
+      if (writeFailure !== undefined) return;
+      let written = 0;
+      while (written < piece.length) {
+        written += await file.write(piece.subarray(written));
+      }
+    }).catch((error) => {
+      writeFailure ??= error;
+    });
+  };
+  const drain = async () => {
+    handOver();
+    await writes;
+    if (writeFailure !== undefined) throw writeFailure;
+  };
+  const timer = setInterval(handOver, DIRECT_FLUSH_MS);
+  try {
+    for (;;) {
+      const reason = stopped();
+      if (reason) {
+        body.cancel();
+        throw reason;
+      }
+      const n = await body.readInto(buffer.subarray(filled));
+      if (n === null) break;
+      onRead(n);
+      filled += n;
+      if (filled === buffer.length) {
+        await drain();
+        filled = handed = 0;
+      }
+    }
+    await drain();
+  } catch (error) {
+    await drain().catch(() => {});
+    throw error;
+  } finally {
+    clearInterval(timer);
+    directCopies--;
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * Resume: when a `.part` left by an earlier attempt may be continued, the
+ * `Range` / `If-Range` it is asked with, and whether the answer may be
+ * appended to it.
+ *
+ * A file is never stitched from two versions or from bytes the server did
+ * not say where they belong. A `206 Partial Content` is accepted only when
+ * its `Content-Range` starts at the byte asked for, runs to the end of the
+ * file, gives the complete length recorded with the `.part`, its body is as
+ * long as that range, and its validator is the one sent in `If-Range`.
+ * Anything else drops the `.part` and the file restarts from its first byte;
+ * a `206` to a request without `Range` is refused.
+ *
+ * @module
+ */
+
+import type { HeaderPairs } from "./headers.ts";
+import type { HeaderLookup } from "./http_response.ts";
+import type { PartMeta, ProbeResult, Validators } from "../writer/protocol.ts";
+import { escapeControls } from "../core/printable.ts";
+
+/** What an attempt asks for: the whole file, or the rest of a `.part`. */
+export interface ResumePlan {
+  /** First byte asked for; 0 for the whole file. */
+  offset: number;
+  /** The `If-Range` validator sent with the range (an ETag or a date). */
+  validator?: string;
+  /** The complete length recorded with the `.part`, when known. */
+  total?: number;
+}
+
+/**
+ * The plan for a `.part`: its size as the offset when it came from the same
+ * URL and has a validator to send with `If-Range`; else the whole file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { planResume } from "./resume.ts";
+ * const part = { size: 100, meta: { url: "http://h/f", etag: '"v1"', total: 300 } };
+ * assert.deepEqual(planResume(part, "http://h/f"), { offset: 100, validator: '"v1"', total: 300 });
+ * assert.deepEqual(planResume(part, "http://h/other"), { offset: 0 });
+ * ```
+ *
+ * @param part The `.part` the writer found, if any.
+ * @param url The job's URL.
+ * @returns What to ask for.
+ */
+export function planResume(
+  part: ProbeResult["part"],
+  url: string,
+): ResumePlan {
+  const meta = part?.meta;
+  const validator = meta?.url === url
+    ? meta.etag ?? meta.lastModified
+    : undefined;
+  if (validator === undefined || !part || part.size <= 0) return { offset: 0 };
+  return { offset: part.size, validator, total: meta!.total };
+}
+
+/**
+ * The request headers of a plan: `Range` and `If-Range` for a resume, else
+ * the conditional headers of an `--update` run.
+ *
+ * @param plan What is asked for.
+ * @param conditional Validators of the existing final file (`--update`).
+ * @returns Headers to add to the request.
+ */
+export function resumeHeaders(
+  plan: ResumePlan,
+  conditional: Validators | undefined,
+): HeaderPairs {
+  if (plan.offset > 0) {
+    return [["range", `bytes=${plan.offset}-`], ["if-range", plan.validator!]];
+  }
+  if (conditional?.etag) return [["if-none-match", conditional.etag]];
+  if (conditional?.lastModified) {
+    return [["if-modified-since", conditional.lastModified]];
+  }
+  return [];
+}
+
+/** What a 2xx answer means for the `.part`. */
+export type RangeVerdict =
+  /** The whole body: write it from the first byte. */
+  | { kind: "whole" }
+  /** The rest of the file, `length` bytes from `start`: append it. */
+  | { kind: "resumed"; start: number; length: number; total: number }
+  /** The answer does not fit the `.part`: drop it and start over. */
+  | { kind: "restart"; reason: string }
+  /** The answer is wrong whatever the `.part` holds. */
+  | { kind: "refused"; reason: string };
+
+/**
+ * Judges a 2xx answer against the plan (see the module's rules).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { judgeRange } from "./resume.ts";
+ * const headers = new Headers({ "content-range": "bytes 100-299/300", etag: '"v1"' });
+ * const plan = { offset: 100, validator: '"v1"', total: 300 };
+ * assert.deepEqual(judgeRange(206, headers, 200, plan), { kind: "resumed", start: 100, length: 200, total: 300 });
+ * assert.equal(judgeRange(206, headers, 200, { ...plan, validator: '"v0"' }).kind, "restart");
+ * ```
+ *
+ * @param status The answer's status (2xx).
+ * @param headers Its headers.
+ * @param bodyLength Its body's length by its framing, when known.
+ * @param plan What was asked for.
+ * @returns What to do with the body and the `.part`.
+ */
+export function judgeRange(
+  status: number,
+  headers: HeaderLookup,
+  bodyLength: number | undefined,
+  plan: ResumePlan,
+): RangeVerdict {
+  if (status !== 206) return { kind: "whole" };
+  const contentRange = headers.get("content-range") ?? "";
+  const shown = `"${escapeControls(contentRange.slice(0, 80))}"`;
+  if (plan.offset === 0) {
+    return {
+      kind: "refused",
+      reason:
+        `206 Partial Content (Content-Range ${shown}) to a request for the whole file`,
+    };
+  }
+  const restart = (why: string): RangeVerdict => ({
+    kind: "restart",
+    reason: `resume refused: ${why}; restarting from the first byte`,
+  });
+  const range = /^bytes (\d{1,16})-(\d{1,16})\/(\d{1,16})$/.exec(
+    contentRange.trim(),
+  );
+  if (!range) return restart(`Content-Range ${shown} is not a byte range`);
+  const [start, end, total] = range.slice(1).map(Number);
+  if (start !== plan.offset) {
+    return restart(`asked for byte ${plan.offset}, got ${shown}`);
+  }
+  if (end !== total - 1 || end < start) {
+    return restart(`asked for bytes ${plan.offset} to the end, got ${shown}`);
+  }
+  if (plan.total !== undefined && total !== plan.total) {
+    return restart(
+      `the file is now ${total} bytes, the partial download was of ${plan.total}`,
+    );
+  }
+  const length = end - start + 1;
+  if (bodyLength !== undefined && bodyLength !== length) {
+    return restart(`Content-Length ${bodyLength} does not match ${shown}`);
+  }
+  if (!sameValidator(headers, plan.validator!)) {
+    return restart("the file changed on the server (validator differs)");
+  }
+  return { kind: "resumed", start, length, total };
+}
+
+/** Whether the answer carries the validator sent in `If-Range`. */
+function sameValidator(headers: HeaderLookup, validator: string): boolean {
+  const isEtag = validator.startsWith('"') || validator.startsWith("W/");
+  const theirs = headers.get(isEtag ? "etag" : "last-modified");
+  return theirs !== null && theirs === validator;
+}
+
+/**
+ * What to record with a new `.part` so that a later attempt may resume it:
+ * only when the server takes ranges and gave a validator.
+ *
+ * @param url The job's URL.
+ * @param headers The answer's headers.
+ * @param total The complete length, when known.
+ * @returns The record, or undefined when the file cannot be resumed.
+ */
+export function partMeta(
+  url: string,
+  headers: HeaderLookup,
+  total: number | undefined,
+): PartMeta | undefined {
+  const etag = headers.get("etag") ?? undefined;
+  const lastModified = headers.get("last-modified") ?? undefined;
+  const resumable = (etag !== undefined || lastModified !== undefined) &&
+    headers.get("accept-ranges") === "bytes";
+  return resumable ? { url, etag, lastModified, total } : undefined;
+}
