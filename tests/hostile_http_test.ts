@@ -1,0 +1,443 @@
+// `bulkget get` against a scripted raw-socket server that misbehaves on
+// purpose: wrong ranges, late and smuggled bytes, framing bombs, codings,
+// trickles and stalls, secrets in URLs. Every case runs with the own HTTP
+// client and with --use-fetch, and ends with the exact bytes under the final
+// name, or a clear failure and no final file.
+import assert from "node:assert/strict";
+import { listDir, runBulkget } from "./_helpers.ts";
+import { scriptedServer } from "./_scripted_server.ts";
+import type { Report } from "../lib/report/json_report.ts";
+
+const CLIENTS: [string, string[]][] = [["own client", []], [
+  "--use-fetch",
+  ["--use-fetch"],
+]];
+
+/** A file of `size` bytes, its content fixed by `seed`. */
+function pattern(size: number, seed = 1): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    bytes[i] = x >>> 24;
+  }
+  return bytes;
+}
+
+function concat(...parts: (string | Uint8Array)[]): Uint8Array {
+  const encoded = parts.map((p) =>
+    typeof p === "string" ? new TextEncoder().encode(p) : p
+  );
+  const all = new Uint8Array(encoded.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of encoded) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return all;
+}
+
+function response200(body: Uint8Array, etag = '"v1"', extra = ""): Uint8Array {
+  return concat(
+    `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\netag: ${etag}\r\naccept-ranges: bytes\r\n${extra}\r\n`,
+    body,
+  );
+}
+
+async function report(cwd: string): Promise<Report> {
+  return JSON.parse(await Deno.readTextFile(`${cwd}/r.json`));
+}
+
+function sameAs(path: string, expected: Uint8Array): boolean {
+  const got = Deno.readFileSync(path);
+  return got.length === expected.length &&
+    got.every((byte, i) => byte === expected[i]);
+}
+
+/** The first byte a request's `Range: bytes=N-` asks for. */
+function rangeStart(request: string): number {
+  const match = /range: bytes=(\d+)-/i.exec(request);
+  assert.ok(match, `no Range in ${request}`);
+  return Number(match[1]);
+}
+
+const T = 3_145_805;
+const CUT = 1 << 20;
+const V1 = pattern(T, 1);
+const V2 = pattern(T, 2);
+
+/** What a hostile 206 sends when asked for `bytes=from-`. */
+const HOSTILE_206: [string, (cut: number) => Uint8Array][] = [
+  ["Content-Range that ends early", (from) =>
+    concat(
+      `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+        from + 99
+      }/${T}\r\ncontent-length: 100\r\netag: "v1"\r\n\r\n`,
+      V1.subarray(from, from + 100),
+    )],
+  ["chunked body shorter than its range", (from) =>
+    concat(
+      `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+        T - 1
+      }/${T}\r\ntransfer-encoding: chunked\r\netag: "v1"\r\n\r\n64\r\n`,
+      V1.subarray(from, from + 100),
+      "\r\n0\r\n\r\n",
+    )],
+  ["Content-Length longer than the range", (from) =>
+    concat(
+      `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+        T - 1
+      }/${T}\r\ncontent-length: ${T - from + 100}\r\netag: "v1"\r\n\r\n`,
+      V1.subarray(from),
+      pattern(100, 9),
+    )],
+  ['ETag "v2" although If-Range said "v1"', (from) =>
+    concat(
+      `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+        T - 1
+      }/${T}\r\ncontent-length: ${T - from}\r\netag: "v2"\r\n\r\n`,
+      V2.subarray(from),
+    )],
+  ["a complete length other than the one recorded", (from) =>
+    concat(
+      `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+        T + 4999
+      }/${T + 5000}\r\ncontent-length: ${
+        T + 5000 - from
+      }\r\netag: "v1"\r\n\r\n`,
+      pattern(T + 5000 - from, 3),
+    )],
+];
+
+for (const [client, flags] of CLIENTS) {
+  for (const [name, hostile] of HOSTILE_206) {
+    Deno.test(`hostile server (${client}): a resume answered with ${name} restarts the file, never stitches it`, async () => {
+      // Run 1 gets the first MiB of v1 and a closed connection (kept as a
+      // resumable .part); run 2's resume gets the hostile 206, then, asked
+      // again from byte 0, the whole of v2.
+      await using server = scriptedServer((n) =>
+        n === 0
+          ? { send: response200(V1).subarray(0, 120 + CUT), close: true }
+          : n === 1
+          ? { send: hostile(rangeStart(server.requests[1])), close: true }
+          : response200(V2, '"v2"')
+      );
+      const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+      const url = `${server.url}/big.bin`;
+      const first = await runBulkget(
+        ["get", ...flags, "-q", "-o", "out", "--retries", "0", url],
+        { cwd },
+      );
+      assert.equal(first.code, 1, first.stderr);
+      assert.deepEqual(
+        listDir(`${cwd}/out`).filter((f) => f === "big.bin"),
+        [],
+      );
+      assert.ok(
+        Deno.statSync(`${cwd}/out/big.bin.part`).size > 0,
+        "a resumable .part was kept",
+      );
+      const second = await runBulkget(
+        ["get", ...flags, "-q", "-o", "out", "--retries", "2", url],
+        { cwd },
+      );
+      assert.match(server.requests[1], /range: bytes=\d+-/i);
+      assert.equal(second.code, 0, second.stderr + second.stdout);
+      assert.ok(sameAs(`${cwd}/out/big.bin`, V2), "the file is v2, whole");
+      assert.doesNotMatch(server.requests[2], /range:/i, "restarted from 0");
+    });
+  }
+
+  Deno.test(`hostile server (${client}): a 206 to a request without Range is refused, and the whole file fetched again`, async () => {
+    const body = pattern(10, 5);
+    await using server = scriptedServer((n) =>
+      n === 0
+        ? concat(
+          "HTTP/1.1 206 Partial Content\r\ncontent-range: bytes 0-4/10\r\ncontent-length: 5\r\n\r\n",
+          body.subarray(0, 5),
+        )
+        : response200(body)
+    );
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    const run = await runBulkget(
+      ["get", ...flags, "-q", "-o", "out", `${server.url}/small.bin`],
+      { cwd },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(sameAs(`${cwd}/out/small.bin`, body));
+    assert.equal(server.requests.length, 2);
+  });
+
+  Deno.test(`hostile server (${client}): late smuggled bytes on a kept-alive connection never reach the next file`, async () => {
+    // Job a's answer is followed, 100 ms later, by a whole second response;
+    // job b (another origin of the same server) takes 400 ms, so job c
+    // finds a's connection idle with the smuggled bytes on it.
+    await using server = scriptedServer((n) =>
+      n === 0
+        ? {
+          send: response200(new TextEncoder().encode("a-body")),
+          later: {
+            ms: 100,
+            send: response200(new TextEncoder().encode("EVIL!!")),
+          },
+        }
+        : n === 1
+        ? {
+          send: response200(new TextEncoder().encode("b-body")),
+          delayMs: 400,
+        }
+        : response200(new TextEncoder().encode(`c-body`))
+    );
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    const other = server.url.replace("127.0.0.1", "localhost");
+    const run = await runBulkget(
+      [
+        "get",
+        ...flags,
+        "-q",
+        "-m",
+        "1",
+        "-o",
+        "out",
+        `${server.url}/a`,
+        `${other}/b`,
+        `${server.url}/c`,
+      ],
+      { cwd },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(Deno.readTextFileSync(`${cwd}/out/c`), "c-body");
+  });
+
+  const refusals: [string, string | Uint8Array, RegExp][] = [
+    [
+      "a status of 000 before a 200",
+      "HTTP/1.1 000 Zero\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi",
+      /000|malformed|invalid|status/i,
+    ],
+    [
+      "a status of 099 before a 200",
+      "HTTP/1.1 099 Early\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi",
+      /099|malformed|invalid|status/i,
+    ],
+    [
+      "Transfer-Encoding: gzip, chunked",
+      "HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+      /Transfer-Encoding/,
+    ],
+    [
+      "Content-Length: 10 beside chunked, then 64 MiB",
+      concat(
+        "HTTP/1.1 200 OK\r\ncontent-length: 10\r\ntransfer-encoding: chunked\r\n\r\n4000000\r\n",
+        new Uint8Array(64 << 20),
+        "\r\n0\r\n\r\n",
+      ),
+      /Content-Length beside Transfer-Encoding/,
+    ],
+    [
+      "Content-Length: 10 beside identity, then 64 MiB",
+      concat(
+        "HTTP/1.1 200 OK\r\ncontent-length: 10\r\ntransfer-encoding: identity\r\n\r\n",
+        new Uint8Array(64 << 20),
+      ),
+      /Content-Length beside Transfer-Encoding|Transfer-Encoding/,
+    ],
+  ];
+  for (const [name, answer, reason] of refusals) {
+    Deno.test(`hostile server (${client}): ${name} is a clear failure and no file`, async () => {
+      await using server = scriptedServer(() => ({
+        send: answer,
+        close: true,
+      }));
+      const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+      const run = await runBulkget(
+        [
+          "get",
+          ...flags,
+          "-q",
+          "-o",
+          "out",
+          "--retries",
+          "1",
+          "--report",
+          "r.json",
+          `${server.url}/f`,
+        ],
+        { cwd },
+      );
+      assert.equal(run.code, 1, run.stderr);
+      assert.deepEqual(listDir(`${cwd}/out`), []);
+      const [item] = (await report(cwd)).items;
+      assert.equal(item.status, "error");
+      assert.match(item.reason ?? "", reason);
+    });
+  }
+
+  Deno.test(`hostile server (${client}): Content-Encoding sent although identity was asked: the bytes are saved as sent`, async () => {
+    const { gzipSync } = await import("node:zlib");
+    const gzipped = new Uint8Array(gzipSync(new Uint8Array(100_000)));
+    await using server = scriptedServer(() =>
+      concat(
+        `HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: ${gzipped.length}\r\n\r\n`,
+        gzipped,
+      )
+    );
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    const run = await runBulkget(
+      ["get", ...flags, "-q", "-o", "out", `${server.url}/data.gz`],
+      { cwd },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(server.requests[0], /accept-encoding: identity/i);
+    assert.ok(sameAs(`${cwd}/out/data.gz`, gzipped), "saved as sent");
+  });
+
+  Deno.test(`hostile server (${client}): a small body that trickles finishes; the idle deadline restarts on every byte`, async () => {
+    // 100 bytes, 10 every 300 ms: 3 s in all, over both deadlines of 1 s.
+    const body = pattern(100, 7);
+    await using server = scriptedServer(() => ({
+      send: concat("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n", body),
+      trickle: { bytes: 10, everyMs: 300 },
+    }));
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    const run = await runBulkget(
+      [
+        "get",
+        ...flags,
+        "-q",
+        "-o",
+        "out",
+        "--retries",
+        "0",
+        "--idle-timeout",
+        "1",
+        "--connect-timeout",
+        "1",
+        `${server.url}/slow.bin`,
+      ],
+      { cwd },
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(sameAs(`${cwd}/out/slow.bin`, body));
+  });
+
+  Deno.test(`hostile server (${client}): a small body that stalls fails on the idle deadline, named so`, async () => {
+    await using server = scriptedServer(() => ({
+      send: "HTTP/1.1 200 OK\r\ncontent-length: 200\r\n\r\n0123456789",
+      stall: true,
+    }));
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    const run = await runBulkget(
+      [
+        "get",
+        ...flags,
+        "-q",
+        "-o",
+        "out",
+        "--retries",
+        "0",
+        "--idle-timeout",
+        "1",
+        "--connect-timeout",
+        "20",
+        "--report",
+        "r.json",
+        `${server.url}/stall.bin`,
+      ],
+      { cwd },
+    );
+    assert.equal(run.code, 1);
+    assert.deepEqual(
+      listDir(`${cwd}/out`).filter((f) => f === "stall.bin"),
+      [],
+    );
+    assert.match((await report(cwd)).items[0].reason ?? "", /idle timeout/);
+  });
+
+  Deno.test(`hostile server (${client}): a token in the URL or a redirect's signature never appears in any output`, async () => {
+    await using server = scriptedServer((n) =>
+      n % 2 === 0
+        ? `HTTP/1.1 302 Found\r\nlocation: /blob?sig=SIGSECRET99&x=1\r\ncontent-length: 0\r\n\r\n`
+        : { send: "", close: true }
+    );
+    await using closing = scriptedServer(() => ({ send: "", close: true }));
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    const run = await runBulkget(
+      [
+        "get",
+        ...flags,
+        "-v",
+        "-o",
+        "out",
+        "--retries",
+        "1",
+        "--report",
+        "r.json",
+        `${closing.url}/f?token=TOKSECRET42`,
+        `${server.url}/r`,
+      ],
+      { cwd },
+    );
+    assert.equal(run.code, 1);
+    const everything = run.stdout + run.stderr +
+      await Deno.readTextFile(`${cwd}/r.json`);
+    assert.doesNotMatch(everything, /TOKSECRET42|SIGSECRET99/);
+    assert.equal((await report(cwd)).items.length, 2);
+  });
+
+  Deno.test(`hostile server (${client}): an invalid redirect Location and an ESC in a reason are reported as what they are, escaped`, async () => {
+    await using server = scriptedServer((n) =>
+      n === 0
+        ? "HTTP/1.1 302 Found\r\nlocation: http://[::1\r\ncontent-length: 0\r\n\r\n"
+        : "HTTP/1.1 403 \x1b[2J\x1b[31mGone\r\ncontent-length: 0\r\n\r\n"
+    );
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    const run = await runBulkget(
+      [
+        "get",
+        ...flags,
+        "-m",
+        "1",
+        "-o",
+        "out",
+        "--report",
+        "r.json",
+        `${server.url}/moved`,
+        `${server.url}/esc`,
+      ],
+      { cwd },
+    );
+    assert.equal(run.code, 1);
+    assert.ok(!(run.stdout + run.stderr).includes("\x1b"), "no ESC printed");
+    const items = (await report(cwd)).items;
+    const moved = items.find((i) => i.dest === "moved")!;
+    assert.match(moved.reason ?? "", /invalid Location/);
+    assert.doesNotMatch(moved.reason ?? "", /write failed/);
+    const esc = items.find((i) => i.dest === "esc")!;
+    assert.ok(!(esc.reason ?? "").includes("\x1b"), "no ESC in the report");
+  });
+
+  Deno.test(`hostile server (${client}): URL user-info is sent as Basic to its origin only, never after a cross-origin redirect`, async () => {
+    // The redirect goes to another origin (localhost) of the same server.
+    let other = "";
+    await using server = scriptedServer((n) =>
+      n === 0
+        ? `HTTP/1.1 302 Found\r\nlocation: ${other}/g\r\ncontent-length: 0\r\n\r\n`
+        : response200(new TextEncoder().encode("file"))
+    );
+    other = server.url.replace("127.0.0.1", "localhost");
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    const start = new URL(`${server.url}/f`);
+    start.username = "user";
+    start.password = "p@ss";
+    const run = await runBulkget(["get", ...flags, "-o", "out", start.href], {
+      cwd,
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(run.stdout + run.stderr, /p@ss|p%40ss|dXNlcjpwQHNz/);
+    assert.match(server.requests[0], /authorization: Basic dXNlcjpwQHNz/i);
+    assert.match(server.requests[1], /^GET \/g /);
+    assert.doesNotMatch(server.requests[1], /authorization/i);
+    assert.equal(Deno.readTextFileSync(`${cwd}/out/f`), "file");
+  });
+}
