@@ -441,3 +441,91 @@ for (const [client, flags] of CLIENTS) {
     assert.equal(Deno.readTextFileSync(`${cwd}/out/f`), "file");
   });
 }
+
+for (const [client, flags] of CLIENTS) {
+  for (const concurrency of ["1", "2"]) {
+    Deno.test(`hostile server (${client}): a Content-Disposition name equal to another job's (-m ${concurrency}) is refused; both jobs accounted, no file mixed`, async () => {
+      const first = pattern(300_000, 11);
+      const second = pattern(1_600_000, 12);
+      await using server = scriptedServer((n) =>
+        server.requests[n].startsWith("GET /first ")
+          ? response200(
+            first,
+            '"f"',
+            'content-disposition: attachment; filename="second"\r\n',
+          )
+          : response200(second, '"s"')
+      );
+      const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+      const run = await runBulkget(
+        [
+          "get",
+          ...flags,
+          "-q",
+          "-m",
+          concurrency,
+          "--content-disposition",
+          "-o",
+          "out",
+          "--report",
+          "r.json",
+          `${server.url}/first`,
+          `${server.url}/second`,
+        ],
+        { cwd },
+      );
+      assert.equal(run.code, 1, run.stderr);
+      const items = (await report(cwd)).items;
+      assert.equal(items.length, 2);
+      assert.equal(items.filter((i) => i.status === "ok").length, 1);
+      const failed = items.find((i) => i.status !== "ok")!;
+      assert.match(failed.reason ?? "", /second/);
+      assert.deepEqual(listDir(`${cwd}/out`), ["second"]);
+      const onDisk = Deno.readFileSync(`${cwd}/out/second`);
+      assert.ok(
+        sameAs(
+          `${cwd}/out/second`,
+          onDisk.length === first.length ? first : second,
+        ),
+        "one body, whole",
+      );
+    });
+  }
+
+  Deno.test(`hostile server (${client}): a Content-Disposition name of an existing file is not overwritten without --force`, async () => {
+    await using server = scriptedServer(() =>
+      response200(
+        new TextEncoder().encode("from the server"),
+        '"x"',
+        'content-disposition: attachment; filename="notes.txt"\r\n',
+      )
+    );
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    await Deno.mkdir(`${cwd}/out`);
+    await Deno.writeTextFile(`${cwd}/out/notes.txt`, "mine");
+    const args = [
+      "get",
+      ...flags,
+      "-q",
+      "--content-disposition",
+      "-o",
+      "out",
+      "--report",
+      "r.json",
+      `${server.url}/dl`,
+    ];
+    const run = await runBulkget(args, { cwd });
+    assert.equal(run.code, 1, run.stderr);
+    assert.equal(Deno.readTextFileSync(`${cwd}/out/notes.txt`), "mine");
+    assert.match(
+      (await report(cwd)).items[0].reason ?? "",
+      /exists; not overwritten without --force/,
+    );
+    const forced = await runBulkget([...args, "--force"], { cwd });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(
+      Deno.readTextFileSync(`${cwd}/out/notes.txt`),
+      "from the server",
+    );
+  });
+}

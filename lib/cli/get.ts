@@ -24,7 +24,6 @@ import {
 import { SourceError } from "../source/source_error.ts";
 import { nameFromContentDisposition } from "../writer/safe_name.ts";
 import { loadValidators } from "../writer/validators.ts";
-import { AttemptError } from "../engine/classify.ts";
 import { startProgressBar } from "../report/progress.ts";
 import {
   failureLine,
@@ -40,7 +39,7 @@ import {
 } from "../report/tally.ts";
 import { openReport, type ReportWriter } from "../report/json_report.ts";
 import { formatBytes } from "../report/format.ts";
-import { redactText, redactUrl } from "../report/redact.ts";
+import { redactText } from "../report/redact.ts";
 import {
   parseByteSize,
   parseCommandLine,
@@ -267,31 +266,19 @@ async function* inputJobs(options: GetOptions): AsyncGenerator<Job> {
 }
 
 /**
- * Names files after `Content-Disposition`, in the job's directory. A name
- * another job of this run already took is refused, so no file overwrites
- * another.
+ * Names files after `Content-Disposition`, in the job's directory (the
+ * engine refuses a name another job of the run writes, or a file that
+ * exists without --force).
  */
 function contentDispositionNamer(): (
   job: Job,
   headers: Headers,
 ) => string | undefined {
-  const taken = new Map<string, string>();
   return (job, headers) => {
     const name = nameFromContentDisposition(headers.get("content-disposition"));
     if (name === undefined) return undefined;
     const slash = job.dest.lastIndexOf("/");
-    const dest = slash < 0 ? name : `${job.dest.slice(0, slash + 1)}${name}`;
-    const owner = taken.get(dest);
-    if (owner !== undefined && owner !== job.url) {
-      throw new AttemptError(
-        `Content-Disposition name "${dest}" is already used by ${
-          redactUrl(owner)
-        }`,
-        "fatal",
-      );
-    }
-    taken.set(dest, job.url);
-    return dest;
+    return slash < 0 ? name : `${job.dest.slice(0, slash + 1)}${name}`;
   };
 }
 

@@ -76,6 +76,10 @@ export async function* download(
       maxIdle: Math.max(256, options.concurrency ?? DEFAULT_CONCURRENCY),
     })
     : undefined;
+  // Only server-chosen names can collide: sources give distinct names.
+  const claims = options.nameFromResponse
+    ? new Map<string, string>()
+    : undefined;
   try {
     yield* pool(
       jobs,
@@ -104,7 +108,7 @@ export async function* download(
           options.onEvent?.({ type: "done", outcome });
           return outcome;
         }
-        return fetchOne(job, { ...options, writer, http1, signal });
+        return fetchOne(job, { ...options, writer, http1, claims, signal });
       },
       {
         poolLimit: options.concurrency ?? DEFAULT_CONCURRENCY,

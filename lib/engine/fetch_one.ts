@@ -53,6 +53,8 @@ import {
 } from "./resume.ts";
 import { streamToFile } from "./body_sink.ts";
 import { escapeControls } from "../core/printable.ts";
+import { redactUrl } from "../core/redact.ts";
+import { claimDestination, type DestinationClaims } from "./claims.ts";
 import type { ValidatorStore } from "../writer/validators.ts";
 import type {
   Expectation,
@@ -108,6 +110,12 @@ export interface FetchPolicy {
   digest?: boolean;
   /** Bodies of at most this many bytes (by `Content-Length`) are read whole and written in one go. @default 1048576 */
   smallBodyLimit?: number;
+  /**
+   * Which job writes which file, shared by the jobs of a run; used with
+   * `nameFromResponse`, so a server-chosen name never takes another job's
+   * file. @default undefined
+   */
+  claims?: DestinationClaims;
   /** Receives started, bytes, retrying and done events. */
   onEvent?: EventListener;
   /** Cancels the job: it ends as "cancelled", keeping a resumable `.part`. */
@@ -177,6 +185,15 @@ export async function fetchOne(
     let probe = existing !== "overwrite" || resume
       ? await options.writer.probe(job.dest)
       : {};
+    const owner = options.claims &&
+      claimDestination(options.claims, job.dest, job.url);
+    if (owner) {
+      return finish("error", {
+        reason: `${job.dest} is written by another download of this run (${
+          redactUrl(owner)
+        }, named so by its server)`,
+      });
+    }
     let conditional: Validators | undefined;
     if (probe.finalSize !== undefined && existing === "skip") {
       const kept = await keptFile(job, probe.finalSize, options.writer);
@@ -335,8 +352,7 @@ async function attempt(
       sha256: job.sha256,
       digest: options.digest ?? true,
     };
-    const dest = options.nameFromResponse?.(job, asHeaders(response.headers)) ??
-      job.dest;
+    const dest = await destinationFromResponse(job, response, options);
     const record = validatorsToRecord(response.headers, options);
 
     if (
@@ -428,6 +444,39 @@ async function judgeStatus(
       retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
     },
   );
+}
+
+/**
+ * The file an answer goes to: the job's, or the name its server gives
+ * (`nameFromResponse`), claimed before a byte is written; a name that
+ * another job of the run writes, or a file that exists (without
+ * `existing: "overwrite"`), is refused.
+ */
+async function destinationFromResponse(
+  job: Job,
+  response: HttpResponse,
+  options: FetchOneOptions,
+): Promise<string> {
+  const named = options.nameFromResponse?.(job, asHeaders(response.headers));
+  if (named === undefined || named === job.dest) return job.dest;
+  const refuse = async (why: string) => {
+    await response.body?.cancel();
+    throw new AttemptError(
+      `the server named the file ${JSON.stringify(named)}, ${why}`,
+      "fatal",
+    );
+  };
+  const claims = options.claims ?? new Map();
+  const owner = claimDestination(claims, named, job.url);
+  if (owner) {
+    return await refuse(`which ${redactUrl(owner)} writes in this run`);
+  }
+  const probe = await options.writer.probe(named);
+  if (probe.finalSize !== undefined && options.existing !== "overwrite") {
+    claims.delete(named);
+    return await refuse("which exists; not overwritten without --force");
+  }
+  return named;
 }
 
 /** The response's validators, when the policy records them (`--update`). */
