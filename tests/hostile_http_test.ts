@@ -5,7 +5,7 @@
 // name, or a clear failure and no final file.
 import assert from "node:assert/strict";
 import { listDir, runBulkget } from "./_helpers.ts";
-import { scriptedServer } from "./_scripted_server.ts";
+import { scriptedServer, TLS_DIR } from "./_scripted_server.ts";
 import type { Report } from "../lib/report/json_report.ts";
 
 const CLIENTS: [string, string[]][] = [["own client", []], [
@@ -529,3 +529,60 @@ for (const [client, flags] of CLIENTS) {
     );
   });
 }
+
+for (const [client, flags] of CLIENTS) {
+  Deno.test(`https (${client}): a certificate that does not verify is not retried and says how to trust a CA; --ca-cert trusts it`, async () => {
+    await using server = scriptedServer(
+      () => response200(new TextEncoder().encode("over tls")),
+      { tls: true },
+    );
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    const url = `${server.url}/t.txt`;
+    const refused = await runBulkget(
+      ["get", ...flags, "-q", "-o", "out", "--report", "r.json", url],
+      { cwd },
+    );
+    assert.equal(refused.code, 1, refused.stderr);
+    const [item] = (await report(cwd)).items;
+    assert.equal(item.attempts, 1, "not retried");
+    assert.match(
+      item.reason ?? "",
+      /certificate is not trusted: it is signed by an unknown issuer/,
+    );
+    assert.match(refused.stdout + refused.stderr, /--ca-cert FILE/);
+    assert.doesNotMatch(
+      refused.stdout + refused.stderr + (item.reason ?? ""),
+      /UnknownIssuer/,
+    );
+    const trusted = await runBulkget(
+      [
+        "get",
+        ...flags,
+        "-q",
+        "-o",
+        "out",
+        "--ca-cert",
+        new URL("ca.pem", TLS_DIR).pathname,
+        url,
+      ],
+      { cwd },
+    );
+    assert.equal(trusted.code, 0, trusted.stderr);
+    assert.equal(Deno.readTextFileSync(`${cwd}/out/t.txt`), "over tls");
+  });
+}
+
+Deno.test("get --ca-cert: a missing file or one without a certificate is a usage error before any request", async () => {
+  const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+  await Deno.writeTextFile(`${cwd}/not.pem`, "hello");
+  for (const file of ["missing.pem", "not.pem"]) {
+    const run = await runBulkget([
+      "get",
+      "--ca-cert",
+      file,
+      "https://127.0.0.1:9/x",
+    ], { cwd });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, new RegExp(file.replace(".", "\\.")));
+  }
+});

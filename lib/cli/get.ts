@@ -99,6 +99,7 @@ how:
                              HTTP/1.1 client (fetch is used anyway when HTTP(S)_PROXY is set)
   -H, --header "Name: value" send a header with every request; repeatable
   --token-env NAME           send "Authorization: Bearer $NAME" (the token stays off the command line)
+  --ca-cert FILE             also trust the CA certificate(s) in this PEM file for https; repeatable
 
 output:
   -q, --quiet                only failures and the summary
@@ -130,6 +131,10 @@ export interface GetOptions {
   useFetch: boolean;
   headers: Record<string, string>;
   tokenEnv?: string;
+  /** `--ca-cert FILE`: PEM files of extra CAs to trust. */
+  caCertFiles: string[];
+  /** The PEM text of those files, read before the first request. */
+  caCerts?: string[];
   quiet: boolean;
   verbose: boolean;
   report?: string;
@@ -168,6 +173,7 @@ export function parseGetArgs(args: string[]): GetOptions {
     "no-resume": { type: "boolean" },
     "use-fetch": { type: "boolean" },
     header: { type: "string", short: "H", multiple: true },
+    "ca-cert": { type: "string", multiple: true },
     "token-env": { type: "string" },
     quiet: { type: "boolean", short: "q" },
     verbose: { type: "boolean", short: "v" },
@@ -217,6 +223,7 @@ export function parseGetArgs(args: string[]): GetOptions {
     useFetch: v["use-fetch"] ?? false,
     headers,
     tokenEnv: v["token-env"],
+    caCertFiles: v["ca-cert"] ?? [],
     quiet: v.quiet ?? false,
     verbose: v.verbose ?? false,
     report: v.report,
@@ -282,6 +289,16 @@ function contentDispositionNamer(): (
   };
 }
 
+/** The PEM text of a `--ca-cert` file; a file that holds no certificate is a usage error. */
+async function readCaCert(path: string): Promise<string> {
+  await requireFile(path);
+  const pem = await Deno.readTextFile(path);
+  if (!pem.includes("-----BEGIN CERTIFICATE-----")) {
+    throw new UsageError(`--ca-cert ${path}: no PEM certificate in the file`);
+  }
+  return pem;
+}
+
 /** Most failed jobs listed at the end of a run (the report has them all). */
 const MAX_LISTED_FAILURES = 20;
 
@@ -300,9 +317,10 @@ export async function getCommand(args: string[]): Promise<number> {
       return 0;
     }
     const denied = missingPermission([
-      ...[...options.lists, ...options.manifests].filter((p) => p !== "-").map((
-        path,
-      ) => ({ name: "read" as const, path })),
+      ...[...options.lists, ...options.manifests, ...options.caCertFiles]
+        .filter((p) => p !== "-").map((
+          path,
+        ) => ({ name: "read" as const, path })),
       { name: "write", path: options.outDir },
       // Renaming .part files into place needs read access too.
       { name: "read", path: options.outDir },
@@ -337,6 +355,7 @@ export async function getCommand(args: string[]): Promise<number> {
     for (const path of [...options.lists, ...options.manifests]) {
       if (path !== "-") await requireFile(path);
     }
+    options.caCerts = await Promise.all(options.caCertFiles.map(readCaCert));
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     console.error(`bulkget get: ${error.message}\n${USAGE}`);
@@ -452,6 +471,7 @@ async function run(options: GetOptions): Promise<number> {
           : undefined,
         resume: options.resume,
         ownHttp: !options.useFetch,
+        caCerts: options.caCerts,
         headers: options.headers,
         // Only the JSON report shows a digest nobody asked to check.
         digest: options.report !== undefined,

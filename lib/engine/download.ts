@@ -40,6 +40,12 @@ export interface DownloadOptions extends FetchPolicy {
    * @default true
    */
   ownHttp?: boolean;
+  /**
+   * Extra CA certificates (PEM) trusted for `https:`, beside what Deno
+   * trusts (its root store, `--cert`, `DENO_CERT`), by either client.
+   * @default undefined
+   */
+  caCerts?: string[];
 }
 
 /** Default global concurrency. */
@@ -73,9 +79,15 @@ export async function* download(
       !proxyInEnvironment()
     ? new Http1Client({
       smallBodyLimit: options.smallBodyLimit,
+      caCerts: options.caCerts,
       maxIdle: Math.max(256, options.concurrency ?? DEFAULT_CONCURRENCY),
     })
     : undefined;
+  // fetch takes extra CAs through a client of its own.
+  const client = options.client ??
+    (options.caCerts?.length && !http1
+      ? Deno.createHttpClient({ caCerts: options.caCerts })
+      : undefined);
   // Only server-chosen names can collide: sources give distinct names.
   const claims = options.nameFromResponse
     ? new Map<string, string>()
@@ -108,7 +120,14 @@ export async function* download(
           options.onEvent?.({ type: "done", outcome });
           return outcome;
         }
-        return fetchOne(job, { ...options, writer, http1, claims, signal });
+        return fetchOne(job, {
+          ...options,
+          writer,
+          http1,
+          client,
+          claims,
+          signal,
+        });
       },
       {
         poolLimit: options.concurrency ?? DEFAULT_CONCURRENCY,
@@ -121,6 +140,7 @@ export async function* download(
     );
   } finally {
     http1?.close();
+    if (client !== options.client) client?.close();
     await writer.close();
   }
 }

@@ -462,19 +462,19 @@ async function destinationFromResponse(
   const refuse = async (why: string) => {
     await response.body?.cancel();
     throw new AttemptError(
-      `the server named the file ${JSON.stringify(named)}, ${why}`,
+      `Content-Disposition name ${JSON.stringify(named)} ${why}`,
       "fatal",
     );
   };
   const claims = options.claims ?? new Map();
   const owner = claimDestination(claims, named, job.url);
   if (owner) {
-    return await refuse(`which ${redactUrl(owner)} writes in this run`);
+    return await refuse(`is already used by ${redactUrl(owner)}`);
   }
   const probe = await options.writer.probe(named);
   if (probe.finalSize !== undefined && options.existing !== "overwrite") {
     claims.delete(named);
-    return await refuse("which exists; not overwritten without --force");
+    return await refuse("exists; not overwritten without --force");
   }
   return named;
 }
