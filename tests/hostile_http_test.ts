@@ -361,6 +361,14 @@ for (const [client, flags] of CLIENTS) {
         : { send: "", close: true }
     );
     await using closing = scriptedServer(() => ({ send: "", close: true }));
+    // A port nothing listens on, and a server that never answers.
+    const refusedUrl = (() => {
+      const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = (listener.addr as Deno.NetAddr).port;
+      listener.close();
+      return `http://127.0.0.1:${port}`;
+    })();
+    await using stalled = scriptedServer(() => ({ send: "", stall: true }));
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
     const run = await runBulkget(
       [
@@ -375,14 +383,26 @@ for (const [client, flags] of CLIENTS) {
         "r.json",
         `${closing.url}/f?token=TOKSECRET42`,
         `${server.url}/r`,
+        `${refusedUrl}/g?key=KEYSECRET77`,
+        `${stalled.url}/h?auth=AUTHSECRET55`,
+        "--connect-timeout",
+        "1",
       ],
       { cwd },
     );
     assert.equal(run.code, 1);
     const everything = run.stdout + run.stderr +
       await Deno.readTextFile(`${cwd}/r.json`);
-    assert.doesNotMatch(everything, /TOKSECRET42|SIGSECRET99/);
-    assert.equal((await report(cwd)).items.length, 2);
+    assert.doesNotMatch(
+      everything,
+      /TOKSECRET42|SIGSECRET99|KEYSECRET77|AUTHSECRET55/,
+    );
+    const reasons = (await report(cwd)).items.map((i) => i.reason ?? "");
+    assert.equal(reasons.length, 4);
+    assert.ok(
+      reasons.some((r) => /connect timeout/.test(r)),
+      reasons.join("\n"),
+    );
   });
 
   Deno.test(`hostile server (${client}): an invalid redirect Location and an ESC in a reason are reported as what they are, escaped`, async () => {

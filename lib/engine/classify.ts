@@ -94,7 +94,12 @@ export function describeNetworkError(error: unknown): string {
   const certificate = certificateProblem(why.message);
   if (certificate) return certificate;
   const message = escapeControls(
-    redactUrlsIn(why.message.replace(/ for url \([^)]*\)/g, ""))
+    redactUrlsIn(
+      why.message.replace(/ for url \([^)]*\)/g, "")
+        // "error sending request from ADDR for URL (ADDR): why": the addresses
+        // and the URL say nothing the failure line does not.
+        .replace(/^(error sending request) from \S+ for \S+ \([^)]*\)/, "$1"),
+    )
       .replace(/\s+/g, " ").trim(),
   );
   if (why.name === "TimeoutError") return message || "timed out";

@@ -314,7 +314,13 @@ export class ReadBuffer {
         );
       }
       const before = this.#start;
-      if (!await this.fill()) throw connectionClosedEarly();
+      if (!await this.fill()) {
+        throw new Error(
+          this.buffered() === 0
+            ? "the server closed the connection without answering"
+            : "the server closed the connection in the middle of the response head",
+        );
+      }
       searchFrom -= before - this.#start; // fill may have moved the bytes
     }
   }
