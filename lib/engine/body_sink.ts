@@ -6,11 +6,12 @@
  * @module
  */
 
-import { AttemptError } from "./classify.ts";
+import { AttemptError, bodyFailure } from "./classify.ts";
 import type { AttemptDeadline } from "./deadline.ts";
 import {
   type DirectBody,
   directBody,
+  Http1Response,
   type HttpResponse,
 } from "./http_response.ts";
 
@@ -174,5 +175,45 @@ async function copyDirect(
   } finally {
     clearInterval(timer);
     directCopies--;
+  }
+}
+
+/**
+ * Reads a body of known, small length whole. The own client has read it
+ * already (telling the deadline of each read); `fetch`'s is read piece by
+ * piece so every piece pushes the idle deadline back, into a buffer of the
+ * announced length, never more.
+ *
+ * @param response The response.
+ * @param length Its body's announced length.
+ * @param deadline The attempt's deadline.
+ * @returns The body (shorter than `length` when it came short).
+ */
+export async function readSmallBody(
+  response: HttpResponse,
+  length: number,
+  deadline: AttemptDeadline,
+): Promise<Uint8Array> {
+  try {
+    if (response instanceof Http1Response || response.body === null) {
+      return new Uint8Array(await response.arrayBuffer());
+    }
+    const body = new Uint8Array(length);
+    let got = 0;
+    for await (const piece of response.body) {
+      deadline.activity();
+      if (got + piece.length > length) {
+        await response.body.cancel().catch(() => {});
+        throw new AttemptError(
+          `body longer than announced: over ${length} bytes`,
+          "retryable",
+        );
+      }
+      body.set(piece, got);
+      got += piece.length;
+    }
+    return body.subarray(0, got);
+  } catch (error) {
+    throw bodyFailure(error, deadline.signal);
   }
 }

@@ -10,6 +10,12 @@
  * @module
  */
 
+import type { Job } from "./job.ts";
+import { AttemptError } from "./classify.ts";
+import { asHeaders, type HttpResponse } from "./http_response.ts";
+import type { Writer } from "../writer/client.ts";
+import { redactUrl } from "../core/redact.ts";
+
 /** Destination → the URL of the job that writes it. */
 export type DestinationClaims = Map<string, string>;
 
@@ -40,4 +46,48 @@ export function claimDestination(
   if (owner !== undefined && owner !== url) return owner;
   claims.set(dest, url);
   return undefined;
+}
+
+/**
+ * The file an answer goes to: the job's, or the name its server gives
+ * (`nameFromResponse`), claimed before a byte is written; a name that
+ * another job of the run writes, or a file that exists (without
+ * `existing: "overwrite"`), is refused.
+ *
+ * @param job The job.
+ * @param response Its answer.
+ * @param options The namer, the run's claims, the writer, the policy for existing files.
+ * @returns The destination.
+ * @throws {AttemptError} (fatal) When the name is refused.
+ */
+export async function destinationFromResponse(
+  job: Job,
+  response: HttpResponse,
+  options: {
+    nameFromResponse?: (job: Job, headers: Headers) => string | undefined;
+    claims?: DestinationClaims;
+    writer: Writer;
+    existing?: string;
+  },
+): Promise<string> {
+  const named = options.nameFromResponse?.(job, asHeaders(response.headers));
+  if (named === undefined || named === job.dest) return job.dest;
+  const refuse = async (why: string) => {
+    await response.body?.cancel();
+    throw new AttemptError(
+      `Content-Disposition name ${JSON.stringify(named)} ${why}`,
+      "fatal",
+    );
+  };
+  const claims = options.claims ?? new Map();
+  const owner = claimDestination(claims, named, job.url);
+  if (owner) {
+    return await refuse(`is already used by ${redactUrl(owner)}`);
+  }
+  const probe = await options.writer.probe(named);
+  if (probe.finalSize !== undefined && options.existing !== "overwrite") {
+    claims.delete(named);
+    return await refuse("exists; not overwritten without --force");
+  }
+  return named;
 }

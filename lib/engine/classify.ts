@@ -7,6 +7,7 @@
 
 import { redactUrlsIn } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
+import { HttpProtocolError } from "./http1_parser.ts";
 
 /** The verdict on one attempt. */
 export type Verdict = "ok" | "not_found" | "retryable" | "fatal";
@@ -136,4 +137,67 @@ export function certificateProblem(message: string): string | undefined {
   const why = CERTIFICATE_PROBLEMS[match[1] ?? ""] ??
     "it does not verify";
   return `the server's TLS certificate is not trusted: ${why}; ${TRUST_HINT}`;
+}
+
+/**
+ * The attempt error for what a request or a body read threw: retryable,
+ * except a certificate that does not verify and an answer bulkget refuses to
+ * decode (both the same next time). A missing permission is rethrown: it
+ * stops the run.
+ *
+ * @param error What was thrown.
+ * @param signal The attempt's signal (its reason names a deadline).
+ * @returns The attempt error.
+ */
+export function networkFailure(
+  error: unknown,
+  signal: AbortSignal,
+): AttemptError {
+  if (error instanceof AttemptError) return error;
+  // A missing --allow-net is not a network problem: it stops the whole run.
+  if (error instanceof Deno.errors.NotCapable) throw error;
+  const cause = signal.aborted ? signal.reason : error;
+  // A certificate that does not verify, or an answer bulkget will not
+  // decode, is the same on the next attempt.
+  const fatal = !signal.aborted &&
+    ((error instanceof HttpProtocolError && !error.retryable) ||
+      describeNetworkError(error).includes(TRUST_HINT));
+  return new AttemptError(
+    describeNetworkError(cause),
+    fatal ? "fatal" : "retryable",
+    { cause: error },
+  );
+}
+
+/**
+ * The attempt error for a failed body: as {@linkcode networkFailure}, and a
+ * crashed writer is fatal.
+ *
+ * @param error What was thrown.
+ * @param signal The attempt's signal.
+ * @returns The attempt error.
+ */
+export function bodyFailure(
+  error: unknown,
+  signal: AbortSignal,
+): AttemptError {
+  if (error instanceof AttemptError) return error;
+  if (error instanceof Error && error.name === "WriterCrashed") {
+    return new AttemptError(error.message, "fatal", { cause: error });
+  }
+  return networkFailure(error, signal);
+}
+
+/**
+ * A size or checksum mismatch is worth another download (the bytes may have
+ * been damaged on the way).
+ *
+ * @param error What the writer's verification threw.
+ * @throws {AttemptError} (retryable) for a mismatch; anything else as it is.
+ */
+export function verifyFailure(error: unknown): never {
+  if (error instanceof Error && error.name === "VerifyError") {
+    throw new AttemptError(error.message, "retryable", { cause: error });
+  }
+  throw error;
 }

@@ -12,9 +12,10 @@ import type { Job, Outcome, OutcomeStatus } from "./job.ts";
 import type { EventListener } from "./events.ts";
 import {
   AttemptError,
+  bodyFailure,
   classifyStatus,
   describeNetworkError,
-  TRUST_HINT,
+  verifyFailure,
 } from "./classify.ts";
 import {
   type BackoffOptions,
@@ -23,26 +24,16 @@ import {
   RetryError,
 } from "./retry.ts";
 import {
-  type AttemptDeadline,
   DEADLINE_DEFAULTS,
   type Deadlines,
   startDeadline,
 } from "./deadline.ts";
-import {
-  DEFAULT_MAX_REDIRECTS,
-  followRedirects,
-  type SendRequest,
-} from "./redirect.ts";
-import { HEADER_NAME, type HeaderPairs, isHeaderValue } from "./headers.ts";
 import type { Writer } from "../writer/client.ts";
 import type { Http1Client } from "./http1.ts";
-import { HttpProtocolError } from "./http1_parser.ts";
 import {
   framedLength,
   type HeaderLookup,
-  Http1Response,
   type HttpResponse,
-  ResponseHeaders,
 } from "./http_response.ts";
 import {
   judgeRange,
@@ -51,10 +42,15 @@ import {
   resumeHeaders,
   type ResumePlan,
 } from "./resume.ts";
-import { streamToFile } from "./body_sink.ts";
+import { readSmallBody, streamToFile } from "./body_sink.ts";
+import { request, requestHeaders } from "./request.ts";
 import { escapeControls } from "../core/printable.ts";
 import { redactUrl } from "../core/redact.ts";
-import { claimDestination, type DestinationClaims } from "./claims.ts";
+import {
+  claimDestination,
+  type DestinationClaims,
+  destinationFromResponse,
+} from "./claims.ts";
 import type { ValidatorStore } from "../writer/validators.ts";
 import type {
   Expectation,
@@ -446,39 +442,6 @@ async function judgeStatus(
   );
 }
 
-/**
- * The file an answer goes to: the job's, or the name its server gives
- * (`nameFromResponse`), claimed before a byte is written; a name that
- * another job of the run writes, or a file that exists (without
- * `existing: "overwrite"`), is refused.
- */
-async function destinationFromResponse(
-  job: Job,
-  response: HttpResponse,
-  options: FetchOneOptions,
-): Promise<string> {
-  const named = options.nameFromResponse?.(job, asHeaders(response.headers));
-  if (named === undefined || named === job.dest) return job.dest;
-  const refuse = async (why: string) => {
-    await response.body?.cancel();
-    throw new AttemptError(
-      `Content-Disposition name ${JSON.stringify(named)} ${why}`,
-      "fatal",
-    );
-  };
-  const claims = options.claims ?? new Map();
-  const owner = claimDestination(claims, named, job.url);
-  if (owner) {
-    return await refuse(`is already used by ${redactUrl(owner)}`);
-  }
-  const probe = await options.writer.probe(named);
-  if (probe.finalSize !== undefined && options.existing !== "overwrite") {
-    claims.delete(named);
-    return await refuse("exists; not overwritten without --force");
-  }
-  return named;
-}
-
 /** The response's validators, when the policy records them (`--update`). */
 function validatorsToRecord(
   headers: HeaderLookup,
@@ -491,177 +454,7 @@ function validatorsToRecord(
     : undefined;
 }
 
-/**
- * The policy's headers with the job's over them, as pairs with lower-case
- * names (a `Headers` object per attempt cost more than the request itself).
- */
-function requestHeaders(
-  policy: Record<string, string> | undefined,
-  job: Record<string, string> | undefined,
-): HeaderPairs {
-  // Bodies are saved as sent: never ask for a content coding (`fetch`
-  // would otherwise ask for gzip and br and decode them, the own client not).
-  const byName = new Map<string, string>([["accept-encoding", "identity"]]);
-  for (const layer of [policy, job]) {
-    if (!layer) continue;
-    for (const name in layer) {
-      const value = String(layer[name]).trim();
-      if (!HEADER_NAME.test(name) || !isHeaderValue(value)) {
-        throw new AttemptError(
-          `invalid request header ${JSON.stringify(name)}`,
-          "fatal",
-        );
-      }
-      byName.set(name.toLowerCase(), value);
-    }
-  }
-  return [...byName];
-}
-
-/**
- * Sends the request with the chosen client, following redirects by hand
- * (`redirect.ts`); the own client tells the deadline when the head and the
- * bytes of a small body arrive.
- */
-async function request(
-  url: string,
-  headers: HeaderPairs,
-  deadline: AttemptDeadline,
-  options: FetchOneOptions,
-): Promise<HttpResponse> {
-  const signal = deadline.signal;
-  const hooks = {
-    onHead: () => deadline.headersArrived(),
-    onBytes: () => deadline.activity(),
-  };
-  const send: SendRequest = async (current, hopHeaders) => {
-    try {
-      const response = options.http1 && !options.client &&
-          (current.protocol === "http:" || current.protocol === "https:")
-        ? await options.http1.get(current, hopHeaders, signal, hooks)
-        : await fetch(current, {
-          headers: hopHeaders,
-          redirect: "manual",
-          signal,
-          client: options.client,
-        });
-      refuseFraming(response);
-      return response;
-    } catch (error) {
-      throw networkFailure(error, signal);
-    }
-  };
-  return await followRedirects(
-    url,
-    headers,
-    send,
-    options.maxRedirects ?? DEFAULT_MAX_REDIRECTS,
-  );
-}
-
-/**
- * Applies the own client's framing rules to `fetch`'s answers too: a
- * transfer coding other than `chunked`, or one beside `Content-Length`, is
- * refused (`fetch` would read it and keep the connection for the next file).
- */
-function refuseFraming(response: HttpResponse): void {
-  if (response instanceof Http1Response) return;
-  const codings = response.headers.get("transfer-encoding");
-  if (codings === null) return;
-  if (response.headers.get("content-length") !== null) {
-    void response.body?.cancel();
-    throw new HttpProtocolError(
-      "refused: Content-Length beside Transfer-Encoding (ambiguous framing)",
-      false,
-    );
-  }
-  if (codings.trim().toLowerCase() !== "chunked") {
-    void response.body?.cancel();
-    throw new HttpProtocolError(
-      `unsupported Transfer-Encoding "${
-        escapeControls(codings.slice(0, 80))
-      }" (bulkget decodes only chunked)`,
-      false,
-    );
-  }
-}
-
-/** A standard `Headers` for callers that want one (e.g. `nameFromResponse`). */
-function asHeaders(headers: HeaderLookup): Headers {
-  return headers instanceof ResponseHeaders
-    ? headers.toHeaders()
-    : headers as Headers;
-}
-
-/**
- * Reads a body of known, small length whole. The own client has read it
- * already (telling the deadline of each read); `fetch`'s is read piece by
- * piece so every piece pushes the idle deadline back, into a buffer of the
- * announced length, never more.
- */
-async function readSmallBody(
-  response: HttpResponse,
-  length: number,
-  deadline: AttemptDeadline,
-): Promise<Uint8Array> {
-  try {
-    if (response instanceof Http1Response || response.body === null) {
-      return new Uint8Array(await response.arrayBuffer());
-    }
-    const body = new Uint8Array(length);
-    let got = 0;
-    for await (const piece of response.body) {
-      deadline.activity();
-      if (got + piece.length > length) {
-        await response.body.cancel().catch(() => {});
-        throw new AttemptError(
-          `body longer than announced: over ${length} bytes`,
-          "retryable",
-        );
-      }
-      body.set(piece, got);
-      got += piece.length;
-    }
-    return body.subarray(0, got);
-  } catch (error) {
-    throw bodyFailure(error, deadline.signal);
-  }
-}
-
 /** Removes a `.part` whose resume the server refused. */
 async function discardPart(dest: string, writer: Writer): Promise<void> {
   await writer.release(dest, false);
-}
-
-function networkFailure(error: unknown, signal: AbortSignal): AttemptError {
-  if (error instanceof AttemptError) return error;
-  // A missing --allow-net is not a network problem: it stops the whole run.
-  if (error instanceof Deno.errors.NotCapable) throw error;
-  const cause = signal.aborted ? signal.reason : error;
-  // A certificate that does not verify, or an answer bulkget will not
-  // decode, is the same on the next attempt.
-  const fatal = !signal.aborted &&
-    ((error instanceof HttpProtocolError && !error.retryable) ||
-      describeNetworkError(error).includes(TRUST_HINT));
-  return new AttemptError(
-    describeNetworkError(cause),
-    fatal ? "fatal" : "retryable",
-    { cause: error },
-  );
-}
-
-function bodyFailure(error: unknown, signal: AbortSignal): AttemptError {
-  if (error instanceof AttemptError) return error;
-  if (error instanceof Error && error.name === "WriterCrashed") {
-    return new AttemptError(error.message, "fatal", { cause: error });
-  }
-  return networkFailure(error, signal);
-}
-
-/** A size or checksum mismatch is worth another download (the bytes may have been damaged on the way). */
-function verifyFailure(error: unknown): never {
-  if (error instanceof Error && error.name === "VerifyError") {
-    throw new AttemptError(error.message, "retryable", { cause: error });
-  }
-  throw error;
 }

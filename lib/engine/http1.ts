@@ -25,12 +25,8 @@
 
 import type { HeaderPairs } from "./headers.ts";
 import { Http1Response, type StreamedBody } from "./http_response.ts";
-import {
-  BodyDecoder,
-  type Framing,
-  HttpProtocolError,
-  readFinalHead,
-} from "./http1_parser.ts";
+import { type Framing, HttpProtocolError } from "./http1_parser.ts";
+import { BodyDecoder, readFinalHead } from "./http1_reader.ts";
 import { Connection, isReset, portOf } from "./http1_connection.ts";
 
 export { HttpProtocolError };

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { ReadBuffer } from "./http1_parser.ts";
+import { ReadBuffer } from "./http1_reader.ts";
 
 /**
  * Reads from a connection; a TLS peer that closes without `close_notify`

@@ -244,3 +244,15 @@ export function framedLength(response: HttpResponse): number | undefined {
   if (value === null || !/^\d{1,16}$/.test(value.trim())) return undefined;
   return Number(value);
 }
+
+/**
+ * A standard `Headers` for callers that want one (e.g. `nameFromResponse`).
+ *
+ * @param headers A response's headers.
+ * @returns Them as `Headers`.
+ */
+export function asHeaders(headers: HeaderLookup): Headers {
+  return headers instanceof ResponseHeaders
+    ? headers.toHeaders()
+    : headers as Headers;
+}
