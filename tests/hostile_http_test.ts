@@ -606,3 +606,36 @@ Deno.test("get --ca-cert: a missing file or one without a certificate is a usage
     assert.match(run.stderr, new RegExp(file.replace(".", "\\.")));
   }
 });
+
+for (const [client, flags] of CLIENTS) {
+  Deno.test(`hostile server (${client}): a smuggled response behind Content-Length + chunked never becomes the next file`, async () => {
+    // The chunked body ends early; what follows it is a whole response
+    // meant to be read as the answer to the next request.
+    const smuggling =
+      "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" +
+      "HTTP/1.1 200 OK\r\ncontent-length: 4\r\n\r\nEVIL";
+    await using server = scriptedServer((n) =>
+      n === 0 ? smuggling : response200(new TextEncoder().encode("the real b"))
+    );
+    const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
+    const run = await runBulkget(
+      [
+        "get",
+        ...flags,
+        "-q",
+        "-m",
+        "1",
+        "-o",
+        "out",
+        "--retries",
+        "0",
+        `${server.url}/a`,
+        `${server.url}/b`,
+      ],
+      { cwd },
+    );
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(listDir(`${cwd}/out`), ["b"]);
+    assert.equal(Deno.readTextFileSync(`${cwd}/out/b`), "the real b");
+  });
+}
