@@ -95,6 +95,8 @@ how:
   --timeout S                seconds for a whole attempt (default: no limit)
   --max-size SIZE            refuse bodies larger than SIZE, e.g. 100M (default: no limit)
   --no-resume                restart .part files instead of resuming them
+  --limit-rate SIZE          most bytes per second for the whole run, e.g. 500K (default: no limit)
+  --max-download-limit SIZE  most bytes per second for each download (default: no limit)
   --use-fetch                send requests with Deno's fetch (HTTP/2, proxies), not bulkget's own
                              HTTP/1.1 client (fetch is used anyway when HTTP(S)_PROXY is set)
   -H, --header "Name: value" send a header with every request; repeatable
@@ -126,6 +128,10 @@ export interface GetOptions {
   idleMs: number;
   totalMs: number;
   maxSize?: number;
+  /** `--limit-rate`: bytes per second, the whole run. */
+  limitRate?: number;
+  /** `--max-download-limit`: bytes per second, each download. */
+  limitRatePerDownload?: number;
   resume: boolean;
   /** `--use-fetch`: no own HTTP/1.1 client. */
   useFetch: boolean;
@@ -170,6 +176,8 @@ export function parseGetArgs(args: string[]): GetOptions {
     "idle-timeout": { type: "string" },
     timeout: { type: "string" },
     "max-size": { type: "string" },
+    "limit-rate": { type: "string" },
+    "max-download-limit": { type: "string" },
     "no-resume": { type: "boolean" },
     "use-fetch": { type: "boolean" },
     header: { type: "string", short: "H", multiple: true },
@@ -219,6 +227,11 @@ export function parseGetArgs(args: string[]): GetOptions {
     maxSize: v["max-size"] === undefined
       ? undefined
       : parseByteSize(v["max-size"], "--max-size"),
+    limitRate: optionalRate(v["limit-rate"], "--limit-rate"),
+    limitRatePerDownload: optionalRate(
+      v["max-download-limit"],
+      "--max-download-limit",
+    ),
     resume: !(v["no-resume"] ?? false),
     useFetch: v["use-fetch"] ?? false,
     headers,
@@ -258,6 +271,14 @@ export function parseGetArgs(args: string[]): GetOptions {
     throw new UsageError("standard input (-) can be read only once");
   }
   return options;
+}
+
+/** A rate option's bytes per second (above 0), or undefined when not given. */
+function optionalRate(text: string | undefined, what: string) {
+  if (text === undefined) return undefined;
+  const rate = parseByteSize(text, what);
+  if (rate === 0) throw new UsageError(`${what} must be above 0`);
+  return rate;
 }
 
 /** The jobs of every input (only this worker's share with `--shard`). */
@@ -458,6 +479,8 @@ async function run(options: GetOptions): Promise<number> {
           totalMs: options.totalMs,
         },
         maxSize: options.maxSize,
+        limitRate: options.limitRate,
+        limitRatePerDownload: options.limitRatePerDownload,
         existing: options.force
           ? "overwrite"
           : options.update

@@ -7,6 +7,7 @@
  */
 
 import { AttemptError, bodyFailure } from "./classify.ts";
+import { pace, type RateLimit, readSizeFor } from "./rate_limit.ts";
 import type { AttemptDeadline } from "./deadline.ts";
 import {
   type DirectBody,
@@ -26,6 +27,9 @@ const STREAM_WATCH_MS = 200;
  * of new buffers took twice the time and memory). Progress, the idle
  * deadline and the size limit follow the bytes read (own client) or the
  * file's size, looked at every {@linkcode STREAM_WATCH_MS} (fetch's pipe).
+ * Under rate limits both bodies are read in pieces, each piece paced
+ * ({@linkcode pace}) before the next read; fetch's body is then read
+ * instead of piped.
  */
 export async function streamToFile(
   response: HttpResponse,
@@ -34,8 +38,18 @@ export async function streamToFile(
     deadline: AttemptDeadline;
     maxSize: number;
     onBytes: (bytes: number) => void;
+    /** Rate limits to pace reads by. @default [] */
+    limits?: readonly RateLimit[];
   },
 ): Promise<number> {
+  const limits = watch.limits ?? [];
+  const paced = limits.length === 0
+    ? undefined
+    : (bytes: number) =>
+      pace(limits, bytes, {
+        signal: watch.deadline.signal,
+        onWait: () => watch.deadline.activity(),
+      });
   const file = await Deno.open(path, { write: true, append: true });
   const start = (await file.stat()).size;
   const stop = new AbortController();
@@ -57,14 +71,26 @@ export async function streamToFile(
   };
   const direct = directBody(response);
   // A direct copy reports its reads; only fetch's pipe needs the file watched.
-  const timer = direct ? undefined : setInterval(() => {
+  const timer = direct || paced ? undefined : setInterval(() => {
     Deno.stat(path).then((info) => look(info.size), () => {});
   }, STREAM_WATCH_MS);
   try {
     if (direct) {
       // Bytes count as they are read (they reach the file a buffer later).
       let read = start;
-      await copyDirect(direct, file, () => tooBig, (n) => look(read += n));
+      await copyDirect(direct, file, () => tooBig, (n) => look(read += n), {
+        pace: paced,
+        readSize: readSizeFor(limits),
+      });
+    } else if (paced) {
+      let read = start;
+      await copyPaced(
+        response.body!,
+        file,
+        () => tooBig ?? abortReason(watch.deadline.signal),
+        (n) => look(read += n),
+        paced,
+      );
     } else {
       await response.body!.pipeTo(file.writable, {
         signal: AbortSignal.any([stop.signal, watch.deadline.signal]),
@@ -118,6 +144,10 @@ async function copyDirect(
   file: Deno.FsFile,
   stopped: () => Error | undefined,
   onRead: (bytes: number) => void,
+  limit: {
+    pace?: (bytes: number) => Promise<void>;
+    readSize: number;
+  } = { readSize: Infinity },
 ): Promise<void> {
   directCopies++;
   const share = Math.floor(DIRECT_BUFFER.budget / directCopies);
@@ -159,10 +189,20 @@ async function copyDirect(
         body.cancel();
         throw reason;
       }
-      const n = await body.readInto(buffer.subarray(filled));
+      const n = await body.readInto(
+        buffer.subarray(
+          filled,
+          Math.min(buffer.length, filled + limit.readSize),
+        ),
+      );
       if (n === null) break;
       onRead(n);
       filled += n;
+      if (limit.pace) {
+        // Bytes read wait in the buffer while we pause: write them first.
+        handOver();
+        await limit.pace(n);
+      }
       if (filled === buffer.length) {
         await drain();
         filled = handed = 0;
@@ -176,6 +216,45 @@ async function copyDirect(
     clearInterval(timer);
     directCopies--;
   }
+}
+
+/**
+ * Copies a `fetch` body into `file` chunk by chunk, pacing after each chunk
+ * (a pipe cannot be paced). A stop (too big, the attempt's deadline)
+ * cancels the body and throws its reason.
+ */
+async function copyPaced(
+  body: ReadableStream<Uint8Array>,
+  file: Deno.FsFile,
+  stopped: () => unknown,
+  onRead: (bytes: number) => void,
+  paced: (bytes: number) => Promise<void>,
+): Promise<void> {
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const reason = stopped();
+      if (reason !== undefined) throw reason;
+      const { done, value } = await reader.read();
+      if (done) break;
+      let written = 0;
+      while (written < value.length) {
+        written += await file.write(value.subarray(written));
+      }
+      onRead(value.length);
+      await paced(value.length);
+    }
+  } catch (error) {
+    await reader.cancel().catch(() => {});
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** The signal's reason once it aborted, else undefined. */
+function abortReason(signal: AbortSignal): unknown {
+  return signal.aborted ? signal.reason ?? new Error("aborted") : undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ import { pool } from "./pool.ts";
 import { AttemptError, describeNetworkError } from "./classify.ts";
 import { openWriter, type Writer } from "../writer/client.ts";
 import { Http1Client, proxyInEnvironment } from "./http1.ts";
+import { rateLimit } from "./rate_limit.ts";
 
 /** Options for {@linkcode download}. */
 export interface DownloadOptions extends FetchPolicy {
@@ -46,6 +47,12 @@ export interface DownloadOptions extends FetchPolicy {
    * @default undefined
    */
   caCerts?: string[];
+  /**
+   * Most bytes per second for the whole run, all downloads together
+   * (`--limit-rate`); `limitRatePerDownload` caps each one on its own.
+   * @default undefined (no limit)
+   */
+  limitRate?: number;
 }
 
 /** Default global concurrency. */
@@ -88,6 +95,8 @@ export async function* download(
     (options.caCerts?.length && !http1
       ? Deno.createHttpClient({ caCerts: options.caCerts })
       : undefined);
+  const runLimit = options.rateLimit ??
+    (options.limitRate ? rateLimit(options.limitRate) : undefined);
   // Only server-chosen names can collide: sources give distinct names.
   const claims = options.nameFromResponse
     ? new Map<string, string>()
@@ -122,6 +131,7 @@ export async function* download(
         }
         return fetchOne(job, {
           ...options,
+          rateLimit: runLimit,
           writer,
           http1,
           client,

@@ -44,6 +44,7 @@ import {
 } from "./resume.ts";
 import { readSmallBody, streamToFile } from "./body_sink.ts";
 import { request, requestHeaders } from "./request.ts";
+import { pace, type RateLimit, rateLimit } from "./rate_limit.ts";
 import { escapeControls } from "../core/printable.ts";
 import { redactUrl } from "../core/redact.ts";
 import {
@@ -112,6 +113,13 @@ export interface FetchPolicy {
    * file. @default undefined
    */
   claims?: DestinationClaims;
+  /**
+   * A rate limit shared by every download of the run (`--limit-rate`);
+   * see {@linkcode rateLimit}. @default undefined (no limit)
+   */
+  rateLimit?: RateLimit;
+  /** Bytes per second for each download on its own (`--max-download-limit`). @default undefined (no limit) */
+  limitRatePerDownload?: number;
   /** Receives started, bytes, retrying and done events. */
   onEvent?: EventListener;
   /** Cancels the job: it ends as "cancelled", keeping a resumable `.part`. */
@@ -200,6 +208,13 @@ export async function fetchOne(
       conditional = options.validators?.get(job.dest);
     }
     options.onEvent?.({ type: "started", job });
+    // One budget per download, across its attempts.
+    const limits = [
+      ...(options.rateLimit ? [options.rateLimit] : []),
+      ...(options.limitRatePerDownload
+        ? [rateLimit(options.limitRatePerDownload)]
+        : []),
+    ];
     try {
       const written = await retry(async (n) => {
         attempts = n;
@@ -209,6 +224,7 @@ export async function fetchOne(
           resume ? probe.part : undefined,
           conditional,
           options,
+          limits,
         );
       }, {
         ...options.backoff,
@@ -294,6 +310,7 @@ async function attempt(
   part: ProbeResult["part"],
   conditional: Validators | undefined,
   options: FetchOneOptions,
+  limits: readonly RateLimit[],
 ): Promise<AttemptResult> {
   const deadline = startDeadline(
     { ...DEADLINE_DEFAULTS, ...options.deadlines },
@@ -356,6 +373,11 @@ async function attempt(
       expected <= (options.smallBodyLimit ?? 1 << 20)
     ) {
       const body = await readSmallBody(response, expected, deadline);
+      // Read whole already: the next read of the run (or retry) waits instead.
+      await pace(limits, body.byteLength, { signal: deadline.signal })
+        .catch((error) => {
+          throw bodyFailure(error, deadline.signal);
+        });
       if (body.byteLength !== expected) {
         throw new AttemptError(
           `truncated body: got ${body.byteLength} of ${expected} bytes`,
@@ -379,6 +401,7 @@ async function attempt(
       const received = await streamToFile(response, partPath, {
         deadline,
         maxSize: maxSize - start,
+        limits,
         onBytes: (bytes) =>
           options.onEvent?.({ type: "bytes", job, bytes, total }),
       });

@@ -1,0 +1,157 @@
+/**
+ * `--limit-rate` / `--max-download-limit`: the rate measured over a 5 s
+ * download (bytes ÷ elapsed time, both taken here) is within 10 % of the
+ * limit, for both clients and both body paths, and memory stays flat while
+ * the reads are paced (the server's sends wait in TCP, not in bulkget).
+ *
+ * The bound is a ratio of the limit, never a time: pacing can only be late
+ * (a busy machine sleeps long), and the limiter lets an overslept reader
+ * catch up by up to 100 ms, so 10 % holds on a loaded 2-core machine.
+ */
+import assert from "node:assert/strict";
+import { startServer } from "../lib/server/server.ts";
+import { download, type DownloadOptions } from "../lib/engine/download.ts";
+import { pace, rateLimit } from "../lib/engine/rate_limit.ts";
+import type { Job } from "../lib/engine/job.ts";
+import { runBulkget } from "./_helpers.ts";
+
+const MiB = 1 << 20;
+
+const tmpfs = (() => {
+  try {
+    return Deno.statSync("/dev/shm").isDirectory ? "/dev/shm" : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Runs the jobs, sampling RSS every 100 ms; returns bytes, seconds and RSS growth after the first second. */
+async function measure(jobs: Job[], options: DownloadOptions) {
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir({ dir: tmpfs });
+  const samples: number[] = [];
+  const began = performance.now();
+  const timer = setInterval(() => {
+    samples.push(Deno.memoryUsage().rss);
+  }, 100);
+  let bytes = 0;
+  try {
+    for await (
+      const outcome of download(
+        jobs.map((job) => ({ ...job, url: server.url + job.url })),
+        { outDir: dir, digest: false, ...options },
+      )
+    ) {
+      assert.equal(outcome.status, "ok", outcome.reason);
+      bytes += outcome.bytes;
+    }
+  } finally {
+    clearInterval(timer);
+    await Deno.remove(dir, { recursive: true });
+  }
+  const seconds = (performance.now() - began) / 1000;
+  const settled = samples[10] ?? samples.at(-1)!; // after 1 s: Worker started
+  const growth = Math.max(...samples.slice(10)) - settled;
+  return { bytes, seconds, growthMiB: growth / MiB };
+}
+
+function checkRate(
+  label: string,
+  got: { bytes: number; seconds: number; growthMiB: number },
+  limit: number,
+) {
+  const ratio = got.bytes / got.seconds / limit;
+  console.log(
+    `${label}: ${got.bytes} bytes in ${got.seconds.toFixed(2)} s = ${
+      ratio.toFixed(3)
+    } × the limit; RSS grew ${
+      got.growthMiB.toFixed(1)
+    } MiB after the first second`,
+  );
+  assert.ok(ratio > 0.9 && ratio < 1.1, `rate ${ratio.toFixed(3)} × the limit`);
+}
+
+for (const ownHttp of [true, false]) {
+  const client = ownHttp ? "own client (direct copy)" : "fetch (paced reads)";
+  Deno.test(`--limit-rate: a 5 s download runs at the limit, memory flat, ${client}`, async () => {
+    const limit = 32 * MiB; // 160 MiB in 5 s: any buffering would show in RSS
+    const got = await measure(
+      [{ url: "/files/160m/big", dest: "big" }],
+      { ownHttp, limitRate: limit },
+    );
+    assert.equal(got.bytes, 160 * MiB);
+    checkRate(`run limit, ${client}`, got, limit);
+    assert.ok(got.growthMiB < 40, `RSS grew ${got.growthMiB} MiB`);
+  });
+
+  Deno.test(`--max-download-limit: each download at its own limit, ${client}`, async () => {
+    const limit = 2 * MiB;
+    const got = await measure(
+      [
+        { url: "/files/10m/a", dest: "a" },
+        { url: "/files/10m/b", dest: "b" },
+      ],
+      { ownHttp, limitRatePerDownload: limit },
+    );
+    // Two at once, each at the limit: twice the limit together.
+    checkRate(`per-download limit ×2, ${client}`, got, 2 * limit);
+  });
+
+  Deno.test(`--limit-rate: small bodies (read whole) share the run's limit, ${client}`, async () => {
+    const limit = 512 << 10;
+    const jobs = Array.from(
+      { length: 160 },
+      (_, i) => ({ url: `/files/16k/s${i}`, dest: `s${i}` }),
+    );
+    const got = await measure(jobs, {
+      ownHttp,
+      limitRate: limit,
+      concurrency: 4,
+    });
+    assert.equal(got.bytes, 160 * 16384);
+    checkRate(`small bodies, ${client}`, got, limit);
+  });
+}
+
+Deno.test("rate limit: a reservation past the budget waits its share, a pause saves up 100 ms at most", () => {
+  let now = 0;
+  const limit = rateLimit(1000, { now: () => now });
+  assert.equal(limit.reserve(500), 500);
+  now = 10_000; // idle a long time
+  assert.equal(limit.reserve(100), 0); // 100 ms of saved budget
+  assert.equal(limit.reserve(100), 100);
+  assert.throws(() => rateLimit(0), RangeError);
+});
+
+Deno.test("rate limit: pace ends with the signal's reason", async () => {
+  const limit = rateLimit(1);
+  const stop = new AbortController();
+  const waiting = pace([limit], 10, { signal: stop.signal });
+  stop.abort(new Error("deadline"));
+  await assert.rejects(waiting, /deadline/);
+});
+
+Deno.test("get --limit-rate / --max-download-limit: sizes, and 0 is a usage error", async () => {
+  await using server = await startServer({ alt: false });
+  const ok = await runBulkget([
+    "get",
+    `${server.url}/files/64k/x`,
+    "--limit-rate",
+    "1M",
+    "--max-download-limit",
+    "512K",
+  ]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const bad = await runBulkget(["get", `${server.url}/x`, "--limit-rate", "0"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--limit-rate must be above 0/);
+});
+
+Deno.test("--limit-rate with --max-download-limit: the stricter one wins", async () => {
+  const limit = 1 * MiB;
+  const got = await measure(
+    [{ url: "/files/5m/one", dest: "one" }],
+    { limitRate: 8 * MiB, limitRatePerDownload: limit },
+  );
+  checkRate("run 8 MiB/s, download 1 MiB/s", got, limit);
+});
