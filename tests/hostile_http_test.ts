@@ -48,6 +48,11 @@ async function report(cwd: string): Promise<Report> {
   return JSON.parse(await Deno.readTextFile(`${cwd}/r.json`));
 }
 
+/** `bulkget get FLAGS -o out ARGS` in `cwd`. */
+function getInto(cwd: string, flags: string[], args: string[]) {
+  return runBulkget(["get", ...flags, "-o", "out", ...args], { cwd });
+}
+
 function sameAs(path: string, expected: Uint8Array): boolean {
   const got = Deno.readFileSync(path);
   return got.length === expected.length &&
@@ -124,10 +129,7 @@ for (const [client, flags] of CLIENTS) {
       );
       const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
       const url = `${server.url}/big.bin`;
-      const first = await runBulkget(
-        ["get", ...flags, "-q", "-o", "out", "--retries", "0", url],
-        { cwd },
-      );
+      const first = await getInto(cwd, flags, ["-q", "--retries", "0", url]);
       assert.equal(first.code, 1, first.stderr);
       assert.deepEqual(
         listDir(`${cwd}/out`).filter((f) => f === "big.bin"),
@@ -137,10 +139,7 @@ for (const [client, flags] of CLIENTS) {
         Deno.statSync(`${cwd}/out/big.bin.part`).size > 0,
         "a resumable .part was kept",
       );
-      const second = await runBulkget(
-        ["get", ...flags, "-q", "-o", "out", "--retries", "2", url],
-        { cwd },
-      );
+      const second = await getInto(cwd, flags, ["-q", "--retries", "2", url]);
       assert.match(server.requests[1], /range: bytes=\d+-/i);
       assert.equal(second.code, 0, second.stderr + second.stdout);
       assert.ok(sameAs(`${cwd}/out/big.bin`, V2), "the file is v2, whole");
@@ -159,10 +158,7 @@ for (const [client, flags] of CLIENTS) {
         : response200(body)
     );
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
-    const run = await runBulkget(
-      ["get", ...flags, "-q", "-o", "out", `${server.url}/small.bin`],
-      { cwd },
-    );
+    const run = await getInto(cwd, flags, ["-q", `${server.url}/small.bin`]);
     assert.equal(run.code, 0, run.stderr);
     assert.ok(sameAs(`${cwd}/out/small.bin`, body));
     assert.equal(server.requests.length, 2);
@@ -190,21 +186,14 @@ for (const [client, flags] of CLIENTS) {
     );
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
     const other = server.url.replace("127.0.0.1", "localhost");
-    const run = await runBulkget(
-      [
-        "get",
-        ...flags,
-        "-q",
-        "-m",
-        "1",
-        "-o",
-        "out",
-        `${server.url}/a`,
-        `${other}/b`,
-        `${server.url}/c`,
-      ],
-      { cwd },
-    );
+    const run = await getInto(cwd, flags, [
+      "-q",
+      "-m",
+      "1",
+      `${server.url}/a`,
+      `${other}/b`,
+      `${server.url}/c`,
+    ]);
     assert.equal(run.code, 0, run.stderr);
     assert.equal(Deno.readTextFileSync(`${cwd}/out/c`), "c-body");
   });
@@ -250,21 +239,14 @@ for (const [client, flags] of CLIENTS) {
         close: true,
       }));
       const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
-      const run = await runBulkget(
-        [
-          "get",
-          ...flags,
-          "-q",
-          "-o",
-          "out",
-          "--retries",
-          "1",
-          "--report",
-          "r.json",
-          `${server.url}/f`,
-        ],
-        { cwd },
-      );
+      const run = await getInto(cwd, flags, [
+        "-q",
+        "--retries",
+        "1",
+        "--report",
+        "r.json",
+        `${server.url}/f`,
+      ]);
       assert.equal(run.code, 1, run.stderr);
       assert.deepEqual(listDir(`${cwd}/out`), []);
       const [item] = (await report(cwd)).items;
@@ -283,10 +265,7 @@ for (const [client, flags] of CLIENTS) {
       )
     );
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
-    const run = await runBulkget(
-      ["get", ...flags, "-q", "-o", "out", `${server.url}/data.gz`],
-      { cwd },
-    );
+    const run = await getInto(cwd, flags, ["-q", `${server.url}/data.gz`]);
     assert.equal(run.code, 0, run.stderr);
     assert.match(server.requests[0], /accept-encoding: identity/i);
     assert.ok(sameAs(`${cwd}/out/data.gz`, gzipped), "saved as sent");
@@ -300,23 +279,16 @@ for (const [client, flags] of CLIENTS) {
       trickle: { bytes: 10, everyMs: 300 },
     }));
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
-    const run = await runBulkget(
-      [
-        "get",
-        ...flags,
-        "-q",
-        "-o",
-        "out",
-        "--retries",
-        "0",
-        "--idle-timeout",
-        "1",
-        "--connect-timeout",
-        "1",
-        `${server.url}/slow.bin`,
-      ],
-      { cwd },
-    );
+    const run = await getInto(cwd, flags, [
+      "-q",
+      "--retries",
+      "0",
+      "--idle-timeout",
+      "1",
+      "--connect-timeout",
+      "1",
+      `${server.url}/slow.bin`,
+    ]);
     assert.equal(run.code, 0, run.stderr);
     assert.ok(sameAs(`${cwd}/out/slow.bin`, body));
   });
@@ -327,25 +299,18 @@ for (const [client, flags] of CLIENTS) {
       stall: true,
     }));
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
-    const run = await runBulkget(
-      [
-        "get",
-        ...flags,
-        "-q",
-        "-o",
-        "out",
-        "--retries",
-        "0",
-        "--idle-timeout",
-        "1",
-        "--connect-timeout",
-        "20",
-        "--report",
-        "r.json",
-        `${server.url}/stall.bin`,
-      ],
-      { cwd },
-    );
+    const run = await getInto(cwd, flags, [
+      "-q",
+      "--retries",
+      "0",
+      "--idle-timeout",
+      "1",
+      "--connect-timeout",
+      "20",
+      "--report",
+      "r.json",
+      `${server.url}/stall.bin`,
+    ]);
     assert.equal(run.code, 1);
     assert.deepEqual(
       listDir(`${cwd}/out`).filter((f) => f === "stall.bin"),
@@ -370,26 +335,19 @@ for (const [client, flags] of CLIENTS) {
     })();
     await using stalled = scriptedServer(() => ({ send: "", stall: true }));
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
-    const run = await runBulkget(
-      [
-        "get",
-        ...flags,
-        "-v",
-        "-o",
-        "out",
-        "--retries",
-        "1",
-        "--report",
-        "r.json",
-        `${closing.url}/f?token=TOKSECRET42`,
-        `${server.url}/r`,
-        `${refusedUrl}/g?key=KEYSECRET77`,
-        `${stalled.url}/h?auth=AUTHSECRET55`,
-        "--connect-timeout",
-        "1",
-      ],
-      { cwd },
-    );
+    const run = await getInto(cwd, flags, [
+      "-v",
+      "--retries",
+      "1",
+      "--report",
+      "r.json",
+      `${closing.url}/f?token=TOKSECRET42`,
+      `${server.url}/r`,
+      `${refusedUrl}/g?key=KEYSECRET77`,
+      `${stalled.url}/h?auth=AUTHSECRET55`,
+      "--connect-timeout",
+      "1",
+    ]);
     assert.equal(run.code, 1);
     const everything = run.stdout + run.stderr +
       await Deno.readTextFile(`${cwd}/r.json`);
@@ -412,21 +370,14 @@ for (const [client, flags] of CLIENTS) {
         : "HTTP/1.1 403 \x1b[2J\x1b[31mGone\r\ncontent-length: 0\r\n\r\n"
     );
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
-    const run = await runBulkget(
-      [
-        "get",
-        ...flags,
-        "-m",
-        "1",
-        "-o",
-        "out",
-        "--report",
-        "r.json",
-        `${server.url}/moved`,
-        `${server.url}/esc`,
-      ],
-      { cwd },
-    );
+    const run = await getInto(cwd, flags, [
+      "-m",
+      "1",
+      "--report",
+      "r.json",
+      `${server.url}/moved`,
+      `${server.url}/esc`,
+    ]);
     assert.equal(run.code, 1);
     assert.ok(!(run.stdout + run.stderr).includes("\x1b"), "no ESC printed");
     const items = (await report(cwd)).items;
@@ -450,9 +401,7 @@ for (const [client, flags] of CLIENTS) {
     const start = new URL(`${server.url}/f`);
     start.username = "user";
     start.password = "p@ss";
-    const run = await runBulkget(["get", ...flags, "-o", "out", start.href], {
-      cwd,
-    });
+    const run = await getInto(cwd, flags, [start.href]);
     assert.equal(run.code, 0, run.stderr);
     assert.doesNotMatch(run.stdout + run.stderr, /p@ss|p%40ss|dXNlcjpwQHNz/);
     assert.match(server.requests[0], /authorization: Basic dXNlcjpwQHNz/i);
@@ -477,23 +426,16 @@ for (const [client, flags] of CLIENTS) {
           : response200(second, '"s"')
       );
       const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
-      const run = await runBulkget(
-        [
-          "get",
-          ...flags,
-          "-q",
-          "-m",
-          concurrency,
-          "--content-disposition",
-          "-o",
-          "out",
-          "--report",
-          "r.json",
-          `${server.url}/first`,
-          `${server.url}/second`,
-        ],
-        { cwd },
-      );
+      const run = await getInto(cwd, flags, [
+        "-q",
+        "-m",
+        concurrency,
+        "--content-disposition",
+        "--report",
+        "r.json",
+        `${server.url}/first`,
+        `${server.url}/second`,
+      ]);
       assert.equal(run.code, 1, run.stderr);
       const items = (await report(cwd)).items;
       assert.equal(items.length, 2);
@@ -558,10 +500,12 @@ for (const [client, flags] of CLIENTS) {
     );
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
     const url = `${server.url}/t.txt`;
-    const refused = await runBulkget(
-      ["get", ...flags, "-q", "-o", "out", "--report", "r.json", url],
-      { cwd },
-    );
+    const refused = await getInto(cwd, flags, [
+      "-q",
+      "--report",
+      "r.json",
+      url,
+    ]);
     assert.equal(refused.code, 1, refused.stderr);
     const [item] = (await report(cwd)).items;
     assert.equal(item.attempts, 1, "not retried");
@@ -574,19 +518,12 @@ for (const [client, flags] of CLIENTS) {
       refused.stdout + refused.stderr + (item.reason ?? ""),
       /UnknownIssuer/,
     );
-    const trusted = await runBulkget(
-      [
-        "get",
-        ...flags,
-        "-q",
-        "-o",
-        "out",
-        "--ca-cert",
-        new URL("ca.pem", TLS_DIR).pathname,
-        url,
-      ],
-      { cwd },
-    );
+    const trusted = await getInto(cwd, flags, [
+      "-q",
+      "--ca-cert",
+      new URL("ca.pem", TLS_DIR).pathname,
+      url,
+    ]);
     assert.equal(trusted.code, 0, trusted.stderr);
     assert.equal(Deno.readTextFileSync(`${cwd}/out/t.txt`), "over tls");
   });
@@ -618,22 +555,15 @@ for (const [client, flags] of CLIENTS) {
       n === 0 ? smuggling : response200(new TextEncoder().encode("the real b"))
     );
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
-    const run = await runBulkget(
-      [
-        "get",
-        ...flags,
-        "-q",
-        "-m",
-        "1",
-        "-o",
-        "out",
-        "--retries",
-        "0",
-        `${server.url}/a`,
-        `${server.url}/b`,
-      ],
-      { cwd },
-    );
+    const run = await getInto(cwd, flags, [
+      "-q",
+      "-m",
+      "1",
+      "--retries",
+      "0",
+      `${server.url}/a`,
+      `${server.url}/b`,
+    ]);
     assert.equal(run.code, 1, run.stderr);
     assert.deepEqual(listDir(`${cwd}/out`), ["b"]);
     assert.equal(Deno.readTextFileSync(`${cwd}/out/b`), "the real b");
