@@ -569,3 +569,49 @@ for (const [client, flags] of CLIENTS) {
     assert.equal(Deno.readTextFileSync(`${cwd}/out/b`), "the real b");
   });
 }
+
+Deno.test("download(): every failure carries a stable code beside its reason", async () => {
+  const { download } = await import("../lib/engine/download.ts");
+  const answers: Record<string, string | { send: string; stall: true }> = {
+    "/status": "HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n",
+    "/gone": "HTTP/1.1 410 Gone\r\ncontent-length: 0\r\n\r\n",
+    "/framing":
+      "HTTP/1.1 200 OK\r\ncontent-length: 1\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+    "/grammar": "HTTP/1.1 000 X\r\n\r\n",
+    "/loop":
+      "HTTP/1.1 302 Found\r\nlocation: /loop\r\ncontent-length: 0\r\n\r\n",
+    "/stall": {
+      send: "HTTP/1.1 200 OK\r\ncontent-length: 9\r\n\r\nab",
+      stall: true,
+    },
+    "/big": "HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n",
+  };
+  await using server = scriptedServer((n) => {
+    const path = server.requests[n].split(" ")[1];
+    const answer = answers[path];
+    return typeof answer === "string" ? { send: answer, close: true } : answer;
+  });
+  const outDir = await Deno.makeTempDir({ prefix: "bulkget-codes-" });
+  const jobs = Object.keys(answers).map((path) => ({
+    url: `${server.url}${path}`,
+    dest: path.slice(1),
+  }));
+  const codes: Record<string, string | undefined> = {};
+  for await (
+    const outcome of download(jobs, {
+      outDir,
+      retries: 0,
+      maxSize: 1000,
+      deadlines: { idleMs: 300 },
+    })
+  ) codes[outcome.job.dest] = outcome.code;
+  assert.deepEqual(codes, {
+    status: "HTTP_STATUS",
+    gone: "NOT_FOUND",
+    framing: "FRAMING_REFUSED",
+    grammar: "PROTOCOL",
+    loop: "REDIRECT",
+    stall: "TIMEOUT",
+    big: "TOO_BIG",
+  });
+});

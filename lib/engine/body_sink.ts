@@ -6,6 +6,7 @@
  * @module
  */
 
+import { ERROR_CODES } from "../core/errors.ts";
 import { AttemptError, bodyFailure } from "./classify.ts";
 import { pace, type RateLimit, readSizeFor } from "./rate_limit.ts";
 import type { AttemptDeadline } from "./deadline.ts";
@@ -65,6 +66,7 @@ export async function streamToFile(
       tooBig = new AttemptError(
         `too big: over --max-size ${watch.maxSize + start} bytes`,
         "fatal",
+        { code: ERROR_CODES.tooBig },
       );
       stop.abort(tooBig);
     }
@@ -286,6 +288,7 @@ export async function readSmallBody(
         throw new AttemptError(
           `body longer than announced: over ${length} bytes`,
           "retryable",
+          { code: ERROR_CODES.length },
         );
       }
       body.set(piece, got);

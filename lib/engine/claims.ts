@@ -11,6 +11,7 @@
  */
 
 import type { Job } from "./job.ts";
+import { ERROR_CODES } from "../core/errors.ts";
 import { AttemptError } from "./classify.ts";
 import { asHeaders, type HttpResponse } from "./http_response.ts";
 import type { Writer } from "../writer/client.ts";
@@ -77,6 +78,7 @@ export async function destinationFromResponse(
     throw new AttemptError(
       `Content-Disposition name ${JSON.stringify(named)} ${why}`,
       "fatal",
+      { code: ERROR_CODES.nameTaken },
     );
   };
   const claims = options.claims ?? new Map();

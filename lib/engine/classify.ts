@@ -8,6 +8,7 @@
 import { redactUrlsIn } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
 import { HttpProtocolError } from "./http1_parser.ts";
+import { ERROR_CODES, type ErrorCode } from "../core/errors.ts";
 
 /** The verdict on one attempt. */
 export type Verdict = "ok" | "not_found" | "retryable" | "fatal";
@@ -46,23 +47,43 @@ export class AttemptError extends Error {
   readonly status?: number;
   /** A server-chosen wait before the next attempt (`Retry-After`), in ms. */
   readonly retryAfterMs?: number;
+  /** The failure's kind (see `lib/core/errors.ts`); set by every engine failure. */
+  readonly code?: ErrorCode;
 
   /**
    * @param message The reason, for people.
    * @param verdict Whether another attempt may succeed.
-   * @param options The status, a server-chosen wait and the cause.
+   * @param options The kind, the status, a server-chosen wait and the cause.
    */
   constructor(
     message: string,
     verdict: Exclude<Verdict, "ok">,
-    options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    options: {
+      code?: ErrorCode;
+      status?: number;
+      retryAfterMs?: number;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = "AttemptError";
     this.verdict = verdict;
+    this.code = options.code;
     this.status = options.status;
     this.retryAfterMs = options.retryAfterMs;
   }
+}
+
+/**
+ * The code of a status's failure.
+ *
+ * @param status An HTTP status that is not 2xx.
+ * @returns `NOT_FOUND` for 404 and 410, else `HTTP_STATUS`.
+ */
+export function statusCode(status: number): ErrorCode {
+  return classifyStatus(status) === "not_found"
+    ? ERROR_CODES.notFound
+    : ERROR_CODES.httpStatus;
 }
 
 /**
@@ -159,13 +180,21 @@ export function networkFailure(
   const cause = signal.aborted ? signal.reason : error;
   // A certificate that does not verify, or an answer bulkget will not
   // decode, is the same on the next attempt.
-  const fatal = !signal.aborted &&
-    ((error instanceof HttpProtocolError && !error.retryable) ||
-      describeNetworkError(error).includes(TRUST_HINT));
+  const refused = error instanceof HttpProtocolError && !error.retryable;
+  const certificate = describeNetworkError(error).includes(TRUST_HINT);
+  const code = signal.aborted
+    ? ERROR_CODES.timeout
+    : certificate
+    ? ERROR_CODES.tls
+    : refused
+    ? ERROR_CODES.framing
+    : error instanceof HttpProtocolError
+    ? ERROR_CODES.protocol
+    : ERROR_CODES.network;
   return new AttemptError(
     describeNetworkError(cause),
-    fatal ? "fatal" : "retryable",
-    { cause: error },
+    !signal.aborted && (refused || certificate) ? "fatal" : "retryable",
+    { cause: error, code },
   );
 }
 
@@ -183,7 +212,10 @@ export function bodyFailure(
 ): AttemptError {
   if (error instanceof AttemptError) return error;
   if (error instanceof Error && error.name === "WriterCrashed") {
-    return new AttemptError(error.message, "fatal", { cause: error });
+    return new AttemptError(error.message, "fatal", {
+      cause: error,
+      code: ERROR_CODES.write,
+    });
   }
   return networkFailure(error, signal);
 }
@@ -197,7 +229,10 @@ export function bodyFailure(
  */
 export function verifyFailure(error: unknown): never {
   if (error instanceof Error && error.name === "VerifyError") {
-    throw new AttemptError(error.message, "retryable", { cause: error });
+    throw new AttemptError(error.message, "retryable", {
+      cause: error,
+      code: ERROR_CODES.verify,
+    });
   }
   throw error;
 }

@@ -12,6 +12,7 @@ import type { Job, Outcome } from "./job.ts";
 import { fetchOne, type FetchPolicy } from "./fetch_one.ts";
 import { pool } from "./pool.ts";
 import { AttemptError, describeNetworkError } from "./classify.ts";
+import { ERROR_CODES } from "../core/errors.ts";
 import { openWriter, type Writer } from "../writer/client.ts";
 import { Http1Client, proxyInEnvironment } from "./http1.ts";
 import { rateLimit } from "./rate_limit.ts";
@@ -124,6 +125,7 @@ export async function* download(
               ? error.status
               : undefined,
             reason: describeNetworkError(error),
+            code: notFound ? ERROR_CODES.notFound : ERROR_CODES.lookup,
             elapsedMs: performance.now() - began,
           };
           options.onEvent?.({ type: "done", outcome });

@@ -15,8 +15,10 @@ import {
   bodyFailure,
   classifyStatus,
   describeNetworkError,
+  statusCode,
   verifyFailure,
 } from "./classify.ts";
+import { ERROR_CODES } from "../core/errors.ts";
 import {
   type BackoffOptions,
   parseRetryAfter,
@@ -193,6 +195,7 @@ export async function fetchOne(
       claimDestination(options.claims, job.dest, job.url);
     if (owner) {
       return finish("error", {
+        code: ERROR_CODES.nameTaken,
         reason: `${job.dest} is written by another download of this run (${
           redactUrl(owner)
         }, named so by its server)`,
@@ -267,7 +270,7 @@ export async function fetchOne(
       httpStatus = failure.status ?? httpStatus;
       return finish(
         failure.verdict === "not_found" ? "not_found" : "error",
-        { reason: failure.message },
+        { reason: failure.message, code: failure.code },
       );
     }
   } catch (error) {
@@ -278,6 +281,7 @@ export async function fetchOne(
       throw new Deno.errors.NotCapable(error.message);
     }
     return finish("error", {
+      code: ERROR_CODES.write,
       reason: `write failed: ${describeNetworkError(error)}`,
     });
   }
@@ -341,6 +345,7 @@ async function attempt(
       await response.body?.cancel();
       if (range.kind === "restart") await discardPart(job.dest, options.writer);
       throw new AttemptError(range.reason, "retryable", {
+        code: ERROR_CODES.range,
         status: response.status,
         retryAfterMs: range.kind === "restart" ? 0 : undefined,
       });
@@ -358,6 +363,7 @@ async function attempt(
       throw new AttemptError(
         `too big: ${total} bytes is over --max-size ${maxSize}`,
         "fatal",
+        { code: ERROR_CODES.tooBig },
       );
     }
     const expect: Expectation = {
@@ -382,6 +388,7 @@ async function attempt(
         throw new AttemptError(
           `truncated body: got ${body.byteLength} of ${expected} bytes`,
           "retryable",
+          { code: ERROR_CODES.length },
         );
       }
       options.onEvent?.({ type: "bytes", job, bytes: body.byteLength, total });
@@ -393,7 +400,9 @@ async function attempt(
     const meta = partMeta(job.url, response.headers, total) ??
       (range.kind === "resumed" ? part?.meta : undefined);
     if (response.body === null) {
-      throw new AttemptError("response has no body", "retryable");
+      throw new AttemptError("response has no body", "retryable", {
+        code: ERROR_CODES.length,
+      });
     }
     const partPath = await options.writer.prepare(dest, start, meta);
     let keepPart = meta !== undefined;
@@ -416,6 +425,7 @@ async function attempt(
               : "body longer than announced"
           }: got ${received} of ${expected} bytes`,
           "retryable",
+          { code: ERROR_CODES.length },
         );
       }
     } catch (error) {
@@ -452,13 +462,14 @@ async function judgeStatus(
     throw new AttemptError(
       "HTTP error 416 - resume refused, restarting",
       "retryable",
-      { status: 416, retryAfterMs: 0 },
+      { status: 416, retryAfterMs: 0, code: ERROR_CODES.range },
     );
   }
   throw new AttemptError(
     `HTTP error ${response.status} - ${escapeControls(response.statusText)}`,
     verdict,
     {
+      code: statusCode(response.status),
       status: response.status,
       retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
     },

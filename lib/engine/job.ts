@@ -7,6 +7,8 @@
  * @module
  */
 
+import type { ErrorCode } from "../core/errors.ts";
+
 /** One file to download. */
 export interface Job {
   /** Absolute `http:` or `https:` URL. */
@@ -59,6 +61,8 @@ export interface Outcome {
   httpStatus?: number;
   /** Why it failed, for people: e.g. `HTTP error 503 - Service Unavailable`. */
   reason?: string;
+  /** The failure's kind, a stable code (see `lib/core/errors.ts`), for `error` and `not_found`. */
+  code?: ErrorCode;
   /** Wall time spent on this job, in milliseconds. */
   elapsedMs: number;
 }

@@ -12,6 +12,7 @@
 import type { HttpResponse } from "./http_response.ts";
 import type { HeaderPairs } from "./headers.ts";
 import { AttemptError } from "./classify.ts";
+import { ERROR_CODES } from "../core/errors.ts";
 import { escapeControls } from "../core/printable.ts";
 
 /** Statuses that carry a `Location` to follow. */
@@ -50,7 +51,7 @@ export function redirectTarget(
         escapeControls(location.slice(0, 200))
       }"`,
       "fatal",
-      { status: response.status },
+      { status: response.status, code: ERROR_CODES.redirect },
     );
   }
 }
@@ -96,15 +97,19 @@ export async function followRedirects(
       throw new AttemptError(
         `redirect to unsupported scheme ${next.protocol}`,
         "fatal",
+        { code: ERROR_CODES.redirect },
       );
     }
     if (seen.has(next.href)) {
-      throw new AttemptError(`redirect loop after ${hop + 1} hops`, "fatal");
+      throw new AttemptError(`redirect loop after ${hop + 1} hops`, "fatal", {
+        code: ERROR_CODES.redirect,
+      });
     }
     if (hop + 1 > maxRedirects) {
       throw new AttemptError(
         `too many redirects (more than ${maxRedirects})`,
         "fatal",
+        { code: ERROR_CODES.redirect },
       );
     }
     seen.add(next.href);

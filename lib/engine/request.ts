@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ERROR_CODES } from "../core/errors.ts";
 import { AttemptError, networkFailure } from "./classify.ts";
 import type { AttemptDeadline } from "./deadline.ts";
 import { HEADER_NAME, type HeaderPairs, isHeaderValue } from "./headers.ts";
@@ -54,6 +55,7 @@ export function requestHeaders(
         throw new AttemptError(
           `invalid request header ${JSON.stringify(name)}`,
           "fatal",
+          { code: ERROR_CODES.header },
         );
       }
       byName.set(name.toLowerCase(), value);
