@@ -38,7 +38,9 @@ import {
   type HttpResponse,
 } from "./http_response.ts";
 import {
+  dropPart,
   judgeRange,
+  keepsPart,
   partMeta,
   planResume,
   resumeHeaders,
@@ -343,7 +345,7 @@ async function attempt(
     const range = judgeRange(response.status, response.headers, length, plan);
     if (range.kind === "restart" || range.kind === "refused") {
       await response.body?.cancel();
-      if (range.kind === "restart") await discardPart(job.dest, options.writer);
+      if (range.kind === "restart") await dropPart(job.dest, options.writer);
       throw new AttemptError(range.reason, "retryable", {
         code: ERROR_CODES.range,
         status: response.status,
@@ -405,7 +407,6 @@ async function attempt(
       });
     }
     const partPath = await options.writer.prepare(dest, start, meta);
-    let keepPart = meta !== undefined;
     try {
       const received = await streamToFile(response, partPath, {
         deadline,
@@ -417,7 +418,6 @@ async function attempt(
       // The body ended by its framing with another length than announced:
       // the server's word on where its bytes belong cannot be trusted.
       if (expected !== undefined && received !== expected) {
-        keepPart = false;
         throw new AttemptError(
           `${
             received < expected
@@ -430,10 +430,7 @@ async function attempt(
       }
     } catch (error) {
       const failure = bodyFailure(error, deadline.signal);
-      await options.writer.release(
-        dest,
-        keepPart && failure.verdict === "retryable",
-      );
+      await options.writer.release(dest, keepsPart(meta, failure));
       throw failure;
     }
     const written = await options.writer.seal(dest, expect, record)
@@ -458,7 +455,7 @@ async function judgeStatus(
   if (verdict === "ok") return;
   await response.body?.cancel();
   if (response.status === 416 && plan.offset > 0) {
-    await discardPart(dest, writer);
+    await dropPart(dest, writer);
     throw new AttemptError(
       "HTTP error 416 - resume refused, restarting",
       "retryable",
@@ -486,9 +483,4 @@ function validatorsToRecord(
   return options.validators && (etag || lastModified)
     ? { etag, lastModified }
     : undefined;
-}
-
-/** Removes a `.part` whose resume the server refused. */
-async function discardPart(dest: string, writer: Writer): Promise<void> {
-  await writer.release(dest, false);
 }

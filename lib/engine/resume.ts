@@ -11,6 +11,9 @@
  * Anything else drops the `.part` and the file restarts from its first byte;
  * a `206` to a request without `Range` is refused.
  *
+ * Whether a failed attempt keeps its `.part` is decided here too
+ * ({@linkcode keepsPart}), and nowhere else.
+ *
  * @module
  */
 
@@ -18,6 +21,9 @@ import type { HeaderPairs } from "./headers.ts";
 import type { HeaderLookup } from "./http_response.ts";
 import type { PartMeta, ProbeResult, Validators } from "../writer/protocol.ts";
 import { escapeControls } from "../core/printable.ts";
+import { ERROR_CODES } from "../core/errors.ts";
+import type { AttemptError } from "./classify.ts";
+import type { Writer } from "../writer/client.ts";
 
 /** What an attempt asks for: the whole file, or the rest of a `.part`. */
 export interface ResumePlan {
@@ -182,4 +188,34 @@ export function partMeta(
   const resumable = (etag !== undefined || lastModified !== undefined) &&
     headers.get("accept-ranges") === "bytes";
   return resumable ? { url, etag, lastModified, total } : undefined;
+}
+
+/**
+ * Whether a failed attempt leaves its `.part` for the next attempt or run:
+ * only when the file can be resumed (the server takes ranges and gave a
+ * validator), the failure is worth another attempt, and the server did not
+ * end the body at another length than it announced (then where its bytes
+ * belong is unknown).
+ *
+ * @param meta The resume facts recorded with the `.part`, if any.
+ * @param failure Why the attempt failed.
+ * @returns True to keep the `.part`.
+ */
+export function keepsPart(
+  meta: PartMeta | undefined,
+  failure: AttemptError,
+): boolean {
+  return meta !== undefined && failure.verdict === "retryable" &&
+    failure.code !== ERROR_CODES.length;
+}
+
+/**
+ * Removes a `.part` whose resume the server refused (a 416, or a 206 that
+ * does not fit), so the next attempt starts from the first byte.
+ *
+ * @param dest The destination.
+ * @param writer The writer.
+ */
+export async function dropPart(dest: string, writer: Writer): Promise<void> {
+  await writer.release(dest, false);
 }
