@@ -284,8 +284,10 @@ Deno.test("get --report writes the documented shape", async () => {
   assert.ok(!Number.isNaN(Date.parse(report.startedAt)));
   assert.equal(report.interrupted, false);
   assert.ok(report.elapsedMs > 0);
+  assert.equal(report.error, null);
+  assert.equal(report.totals.transferred, 1000);
   assert.deepEqual(
-    { ...report.totals, bytes: 0 },
+    { ...report.totals, bytes: 0, transferred: 0 },
     {
       ok: 1,
       skipped: 0,
@@ -295,6 +297,7 @@ Deno.test("get --report writes the documented shape", async () => {
       cancelled: 0,
       jobs: 2,
       bytes: 0,
+      transferred: 0,
       retries: 0,
     },
   );
@@ -305,10 +308,12 @@ Deno.test("get --report writes the documented shape", async () => {
     "dest",
     "elapsedMs",
     "httpStatus",
+    "label",
     "origin",
     "reason",
     "sha256",
     "status",
+    "transferred",
     "url",
   ]);
   assert.equal(ok.sha256, sha256(generatedBody("a.bin", 1000)));

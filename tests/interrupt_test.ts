@@ -43,14 +43,15 @@ for (const [name, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
       stdin: "piped",
     }).spawn();
     const stdin = child.stdin.getWriter();
-    // A list line is held until the next one shows it has no aria2 options
-    // (indented lines): the second line releases the first.
+    // Each line starts at once (it is not held for the next one), and the
+    // run then waits for a third line that never comes.
     await stdin.write(
       new TextEncoder().encode(
         `${server.url}/flags/br/br.gif\n${server.url}/flags/fr/fr.gif\n`,
       ),
     );
-    await waitForFile(`${dir}/br.gif`); // running, and waiting for line 3
+    await waitForFile(`${dir}/br.gif`);
+    await waitForFile(`${dir}/fr.gif`); // running, and waiting for line 3
     child.kill(name);
     const exited = await exitWithin(child, 10_000);
     if (exited === "running") child.kill("SIGKILL");
@@ -59,7 +60,7 @@ for (const [name, code] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     assert.equal(exited, code, new TextDecoder().decode(output.stderr));
     assert.match(
       new TextDecoder().decode(output.stdout),
-      /^bulkget: 1 downloaded/m,
+      /^bulkget: 2 downloaded/m,
     );
   });
 }

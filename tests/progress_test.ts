@@ -32,12 +32,11 @@ Deno.test("progress bar draws counts, bytes and failures, in place", () => {
     type: "done",
     outcome: { job, status: "error", bytes: 0, attempts: 2, elapsedMs: 1 },
   });
-  bar.update({ type: "retrying", job, attempt: 1, reason: "x", delayMs: 1 });
   bar.stop();
   const last = out.chunks.at(-2)!;
   assert.ok(last.startsWith("\r\u001b[K 50%|"), JSON.stringify(last));
   assert.match(last, /\| 2\/4 \[/);
-  assert.match(last, /2\.0 KiB, 1 retries, 1 failed/);
+  assert.match(last, /2\.0 KiB [\d.]+ [KM]?i?B\/s, 1 retry, 1 failed/);
   assert.equal(out.chunks.at(-1), "\n");
 });
 
@@ -53,4 +52,103 @@ Deno.test("progress bar stops once: later events and stops draw nothing", () => 
   bar.stop();
   assert.equal(out.chunks.length, written);
   assert.match(out.chunks.at(-2)!, /0\/2/);
+});
+
+/** A bar on a fake clock; `at(ms)` moves the clock, stops the bar and returns its last line. */
+function clockedBar(total?: number) {
+  const out = sink();
+  let now = 0;
+  const bar = startProgressBar({
+    total,
+    output: out,
+    columns: 120,
+    intervalMs: 60_000,
+    now: () => now,
+  });
+  return {
+    bar,
+    at(ms: number) {
+      now = ms;
+      bar.stop();
+      return out.chunks.at(-2)!;
+    },
+  };
+}
+
+const jobN = (n: number) => ({ url: `http://h/${n}`, dest: `${n}` });
+const outcome = (
+  n: number,
+  status: "ok" | "error" | "not_found" | "cancelled",
+  attempts = 1,
+) => ({
+  type: "done" as const,
+  outcome: { job: jobN(n), status, bytes: 0, attempts, elapsedMs: 1 },
+});
+
+Deno.test("progress bar: one large file with a known length moves by its bytes, with a remaining time", () => {
+  const { bar, at } = clockedBar(1);
+  bar.update({ type: "started", job: jobN(1) });
+  bar.update({
+    type: "bytes",
+    job: jobN(1),
+    bytes: 50_000_000,
+    total: 200_000_000,
+  });
+  const line = at(10_000); // 50 MB in 10 s: 150 MB left, 30 s
+  assert.ok(line.startsWith("\r\u001b[K 25%|"), JSON.stringify(line));
+  assert.match(line, / 0\/1 \[00:10<00:30, /);
+  assert.match(line, /47\.7 MiB 4\.8 MiB\/s/);
+});
+
+Deno.test("progress bar: a list's total from the start, the remaining time from bytes once lengths are known", () => {
+  const { bar, at } = clockedBar(3000);
+  for (const n of [1, 2, 3, 4]) {
+    bar.update({ type: "bytes", job: jobN(n), bytes: 1000, total: 1000 });
+    bar.update(outcome(n, "ok"));
+  }
+  // 4 of 3000 files of about 1000 bytes in 1 s: 2,996,000 bytes left at 4000 B/s.
+  const line = at(1000);
+  assert.match(line, / 4\/3000 \[00:01<12:29, 4\.0 files\/s\]/);
+  assert.ok(line.startsWith("\r\u001b[K  0%|"), JSON.stringify(line));
+});
+
+Deno.test("progress bar: a total still growing (a pipe) shows '+' and no remaining time", () => {
+  const { bar, at } = clockedBar();
+  bar.setTotal(57, true);
+  bar.update(outcome(1, "ok"));
+  const line = at(1000);
+  assert.match(line, / 1\/57\+ \[00:01<--:--, /);
+  assert.doesNotMatch(line, /%/);
+  bar.setTotal(57);
+});
+
+Deno.test("progress bar: every failure kind counts as failed; retries agree with the outcomes'", () => {
+  const { bar, at } = clockedBar(4);
+  bar.update(outcome(1, "not_found"));
+  bar.update(outcome(2, "error", 3));
+  // A retry announced, then Ctrl-C during the wait: no second attempt was made.
+  bar.update({
+    type: "retrying",
+    job: jobN(3),
+    attempt: 1,
+    reason: "503",
+    delayMs: 900,
+  });
+  bar.update(outcome(3, "cancelled", 1));
+  bar.update(outcome(4, "ok"));
+  const line = at(20);
+  assert.match(line, / 4\/4 \[/);
+  assert.match(line, /\] 2 retries, 2 failed$/);
+});
+
+Deno.test("progress bar: a retry counts while its job waits for the next attempt", () => {
+  const { bar, at } = clockedBar(1);
+  bar.update({
+    type: "retrying",
+    job: jobN(1),
+    attempt: 1,
+    reason: "503",
+    delayMs: 900,
+  });
+  assert.match(at(10), / 0\/1 \[.*\] 1 retry$/);
 });

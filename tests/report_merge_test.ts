@@ -447,3 +447,93 @@ Deno.test({
     }
   },
 });
+
+Deno.test("mergeReports: a report cut short by an input error never merges as a success", async () => {
+  const reports = [1, 2, 3].map((k) => ({
+    name: `r${k}.json`,
+    report: k === 2
+      ? { ...shardReport(k), error: "list.txt:301: not an http(s) URL" }
+      : shardReport(k),
+  }));
+  const { report: merged, exitCode } = await mergeReports(reports);
+  equal(exitCode, 1);
+  ok(
+    merged.merge.problems.some((p) =>
+      p.startsWith("r2.json: its run was cut short (list.txt:301:")
+    ),
+    merged.merge.problems.join("\n"),
+  );
+  equal(merged.error, "r2.json: list.txt:301: not an http(s) URL");
+  const text = [...mergedReportText(merged)].join("");
+  equal(JSON.parse(text).error, "r2.json: list.txt:301: not an http(s) URL");
+});
+
+Deno.test("bulkget report merge: shards cut short by a bad line exit 1, even without the list", async () => {
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir({ prefix: "bulkget-merge-" });
+  // 20 good lines, then one bad one: every shard stops at line 21.
+  const lines = Array.from(
+    { length: 20 },
+    (_, i) => `${server.url}/files/10/n${i}.bin`,
+  );
+  lines.push("not-a-url", `${server.url}/files/10/late.bin`);
+  await Deno.writeTextFile(`${dir}/list.txt`, lines.join("\n") + "\n");
+  await Deno.mkdir(`${dir}/reports`);
+  for (const k of [1, 2, 3]) {
+    const run = await runBulkget([
+      "get",
+      "-i",
+      "list.txt",
+      "--shard",
+      `${k}/3`,
+      "-q",
+      "-o",
+      "out",
+      "--report",
+      `reports/r${k}.json`,
+    ], { cwd: dir });
+    equal(run.code, 2, run.stderr);
+  }
+  const merge = await runBulkget(
+    ["report", "merge", "reports", "-o", "reports/merged.json"],
+    { cwd: dir },
+  );
+  equal(merge.code, 1, merge.stdout);
+  match(merge.stderr, /r1\.json: its run was cut short \(list\.txt:21: /);
+  ok(!merge.stdout.includes("succeeded once"), merge.stdout);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("bulkget report merge DIR -o NAME never reads its own earlier output back, however -o is spelled", async () => {
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir({ prefix: "bulkget-merge-" });
+  const lines = Array.from(
+    { length: 20 },
+    (_, i) => `${server.url}/files/10/n${i}.bin`,
+  );
+  await Deno.mkdir(`${dir}/reports`);
+  for (const k of [1, 2, 3]) {
+    const run = await runBulkget([
+      "get",
+      ...lines.slice(0, 20),
+      "--shard",
+      `${k}/3`,
+      "-q",
+      "-o",
+      "out2",
+      "--report",
+      `reports/r${k}.json`,
+    ], { cwd: dir });
+    equal(run.code, 0, run.stderr);
+  }
+  for (const round of [1, 2]) {
+    const again = await runBulkget(
+      ["report", "merge", ".", "-o", "merged.json"],
+      { cwd: `${dir}/reports` },
+    );
+    equal(again.code, 0, `round ${round}: ${again.stderr}`);
+    match(again.stdout, /3 reports \(of 3 shards\), 20 jobs/);
+    match(again.stdout, /every job in the reports succeeded once/);
+  }
+  await Deno.remove(dir, { recursive: true });
+});

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { serveCommand } from "../lib/cli/serve.ts";
 import type { RunningServer } from "../lib/server/server.ts";
+import { drawFaults } from "../lib/server/faults.ts";
+import { createRandom } from "../lib/server/random.ts";
 
 /** Runs `serveCommand` capturing its lines; `whileUp` runs once it listens, then it is stopped. */
 async function run(
@@ -211,4 +213,31 @@ Deno.test("serve: SIGINT stops it cleanly with exit 0", {
   const status = await child.status;
   await child.stderr.cancel();
   assert.equal(status.code, 0);
+});
+
+Deno.test("serve --preset ERROR: --delay and --fault delay add to the preset's delay, on every response", async () => {
+  for (
+    const extra of [["--delay", "300"], ["--fault", "delay=1:300ms"]]
+  ) {
+    const { code, stdout } = await run(
+      ["--preset", "ERROR", "--port", "0", ...extra],
+      async (servers) => {
+        const faults = servers.ERROR.faults;
+        assert.deepEqual(faults.latency, [{ rate: 0.5, ms: 500 }, {
+          ...(extra[0] === "--fault" ? { rate: 1 } : {}),
+          ms: 300,
+        }]);
+        // What the server does with it: every response waits 300 ms, half
+        // of them 500 ms more.
+        const random = createRandom(1);
+        const delays = new Set(
+          Array.from({ length: 200 }, () => drawFaults(faults, random).delayMs),
+        );
+        assert.deepEqual([...delays].sort(), [300, 800]);
+        await Promise.resolve();
+      },
+    );
+    assert.equal(code, 0);
+    assert.match(stdout, /delay 500 ms on 50 %, delay 300 ms/);
+  }
 });

@@ -104,14 +104,14 @@ export async function parseFlagsArgs(args: string[]): Promise<FlagsOptions> {
     timeout: { type: "string" },
   });
   const v = parsed.values;
-  const concurrency = parseWholeNumber(
+  const concurrency = bookWholeNumber(
     v.max_req ?? v["max-req"] ?? "5",
     "--max_req CONCURRENT",
     1,
   );
   const limit = v.limit === undefined
     ? undefined
-    : parseWholeNumber(v.limit, "--limit N", 1);
+    : bookWholeNumber(v.limit, "--limit N", 1);
   const label = (v.server ?? "LOCAL").toUpperCase();
   if (!(label in FLAG_SERVERS)) {
     throw new UsageError(
@@ -155,13 +155,27 @@ export async function parseFlagsArgs(args: string[]): Promise<FlagsOptions> {
     outDir: v.output ?? "downloads",
     retries: v.retries === undefined
       ? 0
-      : parseWholeNumber(v.retries, "--retries N", 0),
+      : bookWholeNumber(v.retries, "--retries N", 0),
     names: v.names ?? false,
     timeoutMs: v.timeout === undefined
       ? 30_000
       : parseSeconds(v.timeout, "--timeout S"),
     help: v.help ?? false,
   };
+}
+
+/**
+ * A whole number option with the book's message when it is too small
+ * (`--max_req CONCURRENT must be >= 1`); anything else as `get` says it.
+ */
+function bookWholeNumber(text: string, what: string, min: number): number {
+  const value = Number(text);
+  if (
+    /^\s*-?\d+\s*$/.test(text) && Number.isSafeInteger(value) && value < min
+  ) {
+    throw new UsageError(`${what} must be >= ${min}`);
+  }
+  return parseWholeNumber(text, what, min);
 }
 
 /**

@@ -24,7 +24,8 @@ import {
 import { SourceError } from "../source/source_error.ts";
 import { nameFromContentDisposition } from "../writer/safe_name.ts";
 import { loadValidators } from "../writer/validators.ts";
-import { startProgressBar } from "../report/progress.ts";
+import { jobKey, startProgressBar } from "../report/progress.ts";
+import { countJobs } from "../source/count.ts";
 import {
   failureLine,
   githubAnnotation,
@@ -38,7 +39,7 @@ import {
   type Totals,
 } from "../report/tally.ts";
 import { openReport, type ReportWriter } from "../report/json_report.ts";
-import { formatBytes } from "../report/format.ts";
+import { formatBytes, plural } from "../report/format.ts";
 import { redactText } from "../report/redact.ts";
 import {
   parseByteSize,
@@ -382,10 +383,88 @@ export async function getCommand(args: string[]): Promise<number> {
     console.error(`bulkget get: ${error.message}\n${USAGE}`);
     return USAGE_EXIT_CODE;
   }
-  return await run(options);
+  let report: ReportWriter | undefined;
+  if (options.report !== undefined) {
+    try {
+      report = await openReportFile(options);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      console.error(`bulkget get: ${error.message}`);
+      return USAGE_EXIT_CODE;
+    }
+  }
+  return await run(options, report);
 }
 
-async function run(options: GetOptions): Promise<number> {
+/**
+ * Opens `--report FILE` before the first request, so a path that cannot be
+ * written stops the run at once with one line. Its directory is created
+ * when it lies inside the output directory (which is created anyway).
+ *
+ * @throws {UsageError} When the file cannot be written.
+ */
+async function openReportFile(options: GetOptions): Promise<ReportWriter> {
+  const path = options.report!;
+  const what = `--report ${path}`;
+  const slash = path.replace(/\\/g, "/").lastIndexOf("/");
+  const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
+  try {
+    if ((await Deno.stat(path)).isDirectory) {
+      throw new UsageError(`${what}: is a directory; give a file name`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    // Not there yet (the usual case), or not to be looked at: opening says.
+  }
+  try {
+    const info = await Deno.stat(dir);
+    if (!info.isDirectory) {
+      throw new UsageError(`${what}: ${dir} is not a directory`);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!isInside(dir, options.outDir)) {
+      throw new UsageError(`${what}: the directory ${dir} does not exist`);
+    }
+    await Deno.mkdir(dir, { recursive: true });
+  }
+  try {
+    return openReport(
+      path,
+      `bulkget ${VERSION}`,
+      Object.values(options.headers),
+    );
+  } catch (error) {
+    const why = error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : error instanceof Deno.errors.IsADirectory
+      ? "is a directory; give a file name"
+      : (error as Error).message;
+    throw new UsageError(`${what}: cannot write: ${why}`);
+  }
+}
+
+/** Whether `path` is `dir` or lies under it (both absolute, or from the current directory). */
+function isInside(path: string, dir: string): boolean {
+  const parts = (p: string) => {
+    const absolute = p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+    const out: string[] = [];
+    for (const part of absolute.replace(/\\/g, "/").split("/")) {
+      if (part === "" || part === ".") continue;
+      if (part === "..") out.pop();
+      else out.push(part);
+    }
+    return out;
+  };
+  const inner = parts(path), outer = parts(dir);
+  return outer.length <= inner.length &&
+    outer.every((part, i) => part === inner[i]);
+}
+
+async function run(
+  options: GetOptions,
+  report: ReportWriter | undefined,
+): Promise<number> {
   const secrets = Object.values(options.headers);
   const secretsOf = (
     outcome: Outcome,
@@ -398,9 +477,6 @@ async function run(options: GetOptions): Promise<number> {
   const status = !tty && !options.quiet
     ? startStatusLines({ intervalMs: options.statusIntervalMs })
     : undefined;
-  const report: ReportWriter | undefined = options.report
-    ? openReport(options.report, `bulkget ${VERSION}`, secrets)
-    : undefined;
   const interrupts = listenForInterrupts((name) => {
     bar?.stop();
     console.error(
@@ -409,7 +485,15 @@ async function run(options: GetOptions): Promise<number> {
   });
   const totals: Totals = emptyTotals();
   const failures: Outcome[] = [];
+  /** Body bytes received so far by each job still running. */
+  const receiving = new Map<string, number>();
+  /** Jobs read from the inputs that have no outcome yet. */
+  const unfinished = new Map<string, Job>();
   const onEvent = (event: EngineEvent) => {
+    if (event.type === "bytes") {
+      const key = jobKey(event.job);
+      receiving.set(key, (receiving.get(key) ?? 0) + event.bytes);
+    }
     bar?.update(event);
     status?.update(event);
     if (options.verbose && event.type === "retrying") {
@@ -424,8 +508,12 @@ async function run(options: GetOptions): Promise<number> {
     }
   };
   const record = (outcome: Outcome) => {
-    addOutcome(totals, outcome);
-    report?.add(outcome);
+    const key = jobKey(outcome.job);
+    const transferred = receiving.get(key) ?? 0;
+    receiving.delete(key);
+    unfinished.delete(key);
+    addOutcome(totals, outcome, transferred);
+    report?.add(outcome, transferred);
     if (outcome.status === "error" || outcome.status === "not_found") {
       if (failures.length < MAX_LISTED_FAILURES) failures.push(outcome);
       if (!tty || options.verbose) {
@@ -441,6 +529,24 @@ async function run(options: GetOptions): Promise<number> {
     }
   };
   let listed = 0;
+  // The total for the bar: counted up front from the regular input files
+  // (not with --shard, which keeps an unknown share of them), and growing
+  // with each job read while standard input is still open.
+  const fromStdin = [...options.lists, ...options.manifests].includes("-");
+  let upfront: number | undefined;
+  let listingDone = false;
+  const stopCounting = new AbortController();
+  const showTotal = () => {
+    if (listingDone) return bar?.setTotal(listed);
+    if (upfront === undefined) return bar?.setTotal(listed, true);
+    bar?.setTotal(Math.max(upfront, listed), fromStdin);
+  };
+  if (bar && !options.shard) {
+    countUpfront(options, stopCounting.signal).then((count) => {
+      upfront = count;
+      showTotal();
+    }, () => {}); // unreadable: the source will say so
+  }
   const jobs = dedupeDestinations(counted(allJobs(options)), {
     onDuplicate: (error, job) => {
       const outcome: Outcome = {
@@ -455,13 +561,21 @@ async function run(options: GetOptions): Promise<number> {
       record(outcome);
     },
   });
-  /** Counts the jobs as they stream; once the input ends the bar knows the total. */
+  /**
+   * Counts the jobs as they stream and keeps each until its outcome, so a
+   * job read is always accounted for; once the input ends the bar knows the
+   * total.
+   */
   async function* counted(source: AsyncIterable<Job>): AsyncGenerator<Job> {
     for await (const job of source) {
       listed++;
+      unfinished.set(jobKey(job), job);
+      showTotal();
       yield job;
     }
-    bar?.setTotal(listed);
+    listingDone = true;
+    stopCounting.abort();
+    showTotal();
   }
 
   const began = performance.now();
@@ -506,15 +620,31 @@ async function run(options: GetOptions): Promise<number> {
     if (!(error instanceof SourceError)) throw error;
     inputError = error;
   } finally {
+    stopCounting.abort();
     bar?.stop();
     status?.stop();
     interrupts.dispose();
+  }
+  // Jobs read but never started (the pool stopped on Ctrl-C) were
+  // interrupted too: no job read goes unaccounted for.
+  for (const job of [...unfinished.values()]) {
+    record({
+      job,
+      status: "cancelled",
+      bytes: 0,
+      attempts: 0,
+      reason: "interrupted",
+      elapsedMs: 0,
+    });
   }
   const elapsedMs = performance.now() - began;
   const signal = interrupts.received();
   report?.finish(totals, {
     elapsedMs,
     interrupted: signal !== undefined,
+    error: inputError === undefined
+      ? undefined
+      : redactText(inputError.message, secrets),
     shard: options.shard,
   });
   // A bad first line stops the run before anything happened: the error alone says it.
@@ -522,9 +652,10 @@ async function run(options: GetOptions): Promise<number> {
     printSummary(totals, failures, elapsedMs, secrets);
   }
   if (github) {
-    await appendStepSummary(
+    const warning = await appendStepSummary(
       githubSummary(totals, failures, elapsedMs, secrets),
     );
+    if (warning) console.error(`bulkget get: warning: ${warning}`);
   }
   if (inputError) {
     console.error(`bulkget get: ${redactText(inputError.message, secrets)}`);
@@ -547,12 +678,19 @@ function printSummary(
   if (totals.not_found) parts.push(`${totals.not_found} not found`);
   if (totals.error) parts.push(`${totals.error} failed`);
   if (totals.cancelled) parts.push(`${totals.cancelled} interrupted`);
-  const rate = seconds > 0 ? `, ${formatBytes(totals.bytes / seconds)}/s` : "";
+  // Rates are of bytes that crossed the network in this run; what is on
+  // disk (skipped, unchanged, resumed files) is said apart when it differs.
+  const rate = seconds > 0
+    ? `, ${formatBytes(totals.transferred / seconds)}/s`
+    : "";
+  const onDisk = totals.bytes !== totals.transferred
+    ? ` (${formatBytes(totals.bytes)} on disk)`
+    : "";
   console.log(
-    `bulkget: ${parts.join(", ")}; ${formatBytes(totals.bytes)} in ${
-      seconds.toFixed(2)
-    } s${rate}` +
-      (totals.retries ? `; ${totals.retries} retries` : ""),
+    `bulkget: ${parts.join(", ")}; ${
+      formatBytes(totals.transferred)
+    } received in ${seconds.toFixed(2)} s${rate}${onDisk}` +
+      (totals.retries ? `; ${plural(totals.retries, "retry", "retries")}` : ""),
   );
   if (failures.length > 0) {
     const more = totals.error + totals.not_found - failures.length;
@@ -566,8 +704,54 @@ function printSummary(
   }
 }
 
-async function appendStepSummary(markdown: string): Promise<void> {
+/**
+ * Appends to `$GITHUB_STEP_SUMMARY`. The downloads are done by now: a file
+ * that cannot be written costs the summary only, with a warning.
+ *
+ * @returns A warning for people, or undefined when written (or not asked for).
+ */
+async function appendStepSummary(
+  markdown: string,
+): Promise<string | undefined> {
   const path = optionalEnv("GITHUB_STEP_SUMMARY");
-  if (!path) return;
-  await Deno.writeTextFile(path, markdown, { append: true });
+  if (!path) return undefined;
+  const skipped = (why: string) =>
+    `cannot write the step summary to $GITHUB_STEP_SUMMARY (${path}): ${why}; skipped`;
+  if (
+    Deno.permissions.querySync({ name: "write", path }).state !== "granted"
+  ) {
+    return skipped(`no write permission (add --allow-write=${path})`);
+  }
+  try {
+    await Deno.writeTextFile(path, markdown, { append: true });
+  } catch (error) {
+    return skipped(
+      error instanceof Deno.errors.NotFound
+        ? "no such directory"
+        : error instanceof Deno.errors.PermissionDenied
+        ? "permission denied"
+        : (error as Error).message,
+    );
+  }
+  return undefined;
+}
+
+/**
+ * The jobs of the regular input files and the URL arguments, counted in one
+ * cheap pass (standard input is not counted: it can be read only once).
+ */
+async function countUpfront(
+  options: GetOptions,
+  signal: AbortSignal,
+): Promise<number> {
+  let count = options.urls.length;
+  for (const path of options.lists) {
+    if (path !== "-") count += await countJobs(path, { signal });
+  }
+  for (const path of options.manifests) {
+    if (path !== "-") {
+      count += await countJobs(path, { kind: "manifest", signal });
+    }
+  }
+  return count;
 }

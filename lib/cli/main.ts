@@ -11,7 +11,7 @@ const USAGE = `bulkget ${VERSION}: a fast, fault-tolerant bulk downloader
 
 usage:
   bulkget get [options] [URL ...]      download URLs, lists, aria2 input files, manifests (see: bulkget get -h)
-  bulkget URL ...                      the same as bulkget get URL ...
+  bulkget [options] URL ...            the same as bulkget get [options] URL ...
   bulkget flags [options] [CC ...]     the Fluent Python flags downloader (see: bulkget flags -h)
   bulkget serve [options]              the built-in fault-injecting test server (see: bulkget serve -h)
   bulkget report merge REPORT ...      merge the JSON reports of sharded runs (see: bulkget report -h)
@@ -27,6 +27,20 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   report: async () => (await import("./report.ts")).reportCommand,
 };
 
+/** Options of bulkget itself, which never mean `get`. */
+const OWN_OPTIONS = new Set(["-h", "--help", "--version", "-V"]);
+
+/**
+ * Whether the command line is `get` without its name: it starts with a URL,
+ * or with options of `get` and holds a URL somewhere (`bulkget -o d URL`).
+ */
+function isShorthand(args: string[]): boolean {
+  const first = args[0] ?? "";
+  if (/^https?:\/\//i.test(first)) return true;
+  return first.startsWith("-") && !OWN_OPTIONS.has(first) &&
+    args.some((arg) => /^https?:\/\//i.test(arg));
+}
+
 /**
  * Runs bulkget with the given arguments.
  *
@@ -34,7 +48,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
  * @returns The exit code.
  */
 export async function main(args: string[]): Promise<number> {
-  if (/^https?:\/\//i.test(args[0] ?? "")) args = ["get", ...args];
+  if (isShorthand(args)) args = ["get", ...args];
   const [name, ...rest] = args;
   if (
     name === undefined || name === "-h" || name === "--help" || name === "help"

@@ -248,7 +248,11 @@ async function merge(
   }
   const exitCode = unreadable.length > 0 ? 1 : result.exitCode;
   if (exitCode === 0 && !options.quiet) {
-    console.log("bulkget report merge: every job of the list succeeded once");
+    console.log(
+      listed
+        ? "bulkget report merge: every job of the list succeeded once"
+        : "bulkget report merge: every job in the reports succeeded once",
+    );
   }
   return exitCode;
 }
@@ -277,13 +281,36 @@ async function reportPaths(
     for await (const entry of Deno.readDir(arg)) {
       if (entry.isFile && entry.name.endsWith(".json")) names.push(entry.name);
     }
-    const outName = output?.replace(/\\/g, "/");
-    const inDir = names.sort().map((name) =>
-      `${arg.replace(/\/+$/, "")}/${name}`
-    )
-      .filter((path) => path !== outName);
+    const outPath = output === undefined ? undefined : await realPath(output);
+    const inDir: string[] = [];
+    for (const name of names.sort()) {
+      const path = `${arg.replace(/\/+$/, "")}/${name}`;
+      // An earlier merge's output in the same directory is not a shard's report.
+      if (outPath === undefined || await realPath(path) !== outPath) {
+        inDir.push(path);
+      }
+    }
     if (inDir.length === 0) throw new UsageError(`${arg}: no *.json reports`);
     paths.push(...inDir);
   }
   return paths;
+}
+
+/**
+ * The real path of a file that may not exist yet: its directory's real path
+ * and its name, so `merged.json`, `./merged.json` and `d/../merged.json`
+ * compare equal.
+ */
+async function realPath(path: string): Promise<string> {
+  try {
+    return await Deno.realPath(path);
+  } catch {
+    const slash = path.replace(/\\/g, "/").lastIndexOf("/");
+    const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
+    try {
+      return `${await Deno.realPath(dir)}/${path.slice(slash + 1)}`;
+    } catch {
+      return path;
+    }
+  }
 }

@@ -13,6 +13,7 @@
 
 import { parseArgs } from "node:util";
 import {
+  addFaults,
   describeFaults,
   type FaultConfig,
   mergeFaults,
@@ -54,8 +55,9 @@ Options:
                     corrupt=0.1                flip one byte, keep the length
                   durations: 500, 500ms, 2s, 1m (bare = ms);
                   sizes: 2048, 64k, 1m, 1g
-  --delay MS      delay every response (same as --fault delay=1:MS)
-  --jitter MS     plus or minus this much on each delay
+  --delay MS      delay every response (same as --fault delay=1:MS); with a
+                  preset, added to the preset's own delay
+  --jitter MS     plus or minus this much on each delay (alone: on the preset's)
   --slow BPS      cap every body at BPS bytes per second
   -h, --help      show this help
 
@@ -296,7 +298,7 @@ function parse(
         preset: name,
         faults,
         description: custom
-          ? describeFaults(mergeFaults(preset.faults, faults))
+          ? describeFaults(addFaults(preset.faults, faults))
           : preset.description,
       }],
       host,

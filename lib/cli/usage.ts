@@ -36,10 +36,14 @@ export function parseWholeNumber(
   min: number,
 ): number {
   const value = Number(text);
-  if (!/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(value)) {
-    throw new UsageError(`${what} must be a whole number, got "${text}"`);
+  if (
+    !/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(value) ||
+    value < min
+  ) {
+    throw new UsageError(
+      `${what} must be a whole number >= ${min}, got "${text}"`,
+    );
   }
-  if (value < min) throw new UsageError(`${what} must be >= ${min}`);
   return value;
 }
 
@@ -123,10 +127,38 @@ export function parseCommandLine<T extends OptionsConfig>(
   options: T,
 ): ParsedArgs<T> {
   try {
-    return parseArgs(args, options);
+    return parseArgs(negativeValues(args, options), options);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/**
+ * Joins a string option and a value that looks like a negative number
+ * (`--retries -1` becomes `--retries=-1`): `node:util`'s rules call such a
+ * value ambiguous, but no option of ours is a digit, so the value is meant,
+ * and the option's own check can then say what is wrong with it.
+ */
+function negativeValues(args: string[], options: OptionsConfig): string[] {
+  const shortString = new Set(
+    Object.values(options).filter((o) => o.type === "string" && o.short)
+      .map((o) => o.short),
+  );
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      out.push(...args.slice(i));
+      break;
+    }
+    const takesValue = /^--[^=]+$/.test(arg)
+      ? options[arg.slice(2)]?.type === "string"
+      : /^-[^-]$/.test(arg) && shortString.has(arg[1]);
+    if (takesValue && /^-\d/.test(args[i + 1] ?? "")) {
+      out.push(`${arg}=${args[++i]}`.replace(/^-([^-])=/, "-$1"));
+    } else out.push(arg);
+  }
+  return out;
 }
 
 /**

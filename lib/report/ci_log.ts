@@ -10,7 +10,7 @@
 import type { Outcome } from "../engine/job.ts";
 import type { EngineEvent } from "../engine/events.ts";
 import type { Totals } from "./tally.ts";
-import { formatBytes } from "./format.ts";
+import { formatBytes, plural } from "./format.ts";
 import { redactText, redactUrl } from "./redact.ts";
 
 /** Options for {@linkcode startStatusLines}. */
@@ -30,7 +30,9 @@ export interface StatusLines {
 }
 
 /**
- * Prints `[bulkget] 120 done (2 failed), 3.4 MiB, 1 retries, 12.0 s` every `intervalMs`.
+ * Prints `[bulkget] 120 done (2 failed), 3.4 MiB, 1 retry, 12.0 s` every
+ * `intervalMs`: jobs finished (every failure kind, not found too, counts as
+ * failed), body bytes received, retries.
  *
  * @param options Interval and output.
  * @returns The status printer.
@@ -45,7 +47,9 @@ export function startStatusLines(options: StatusLineOptions = {}): StatusLines {
       `[bulkget] ${done} done${failed ? ` (${failed} failed)` : ""}, ${
         formatBytes(bytes)
       }` +
-        `${retries ? `, ${retries} retries` : ""}, ${seconds} s`,
+        `${
+          retries ? `, ${plural(retries, "retry", "retries")}` : ""
+        }, ${seconds} s`,
     );
   }, options.intervalMs ?? 5000);
   return {
@@ -67,7 +71,8 @@ export function startStatusLines(options: StatusLineOptions = {}): StatusLines {
 }
 
 /**
- * One line for a failed job: `FAILED dest <- url: reason`.
+ * One line for a failed job: `FAILED dest <- url: reason`, or
+ * `FAILED dest [label] <- url: reason` when the job has a label.
  *
  * @param outcome The failed job.
  * @param secrets Strings never to show.
@@ -79,7 +84,9 @@ export function failureLine(
 ): string {
   const what = failureReason(outcome);
   return redactText(
-    `FAILED ${outcome.job.dest} <- ${redactUrl(outcome.job.url)}: ${what}`,
+    `FAILED ${outcome.job.dest}${labelPart(outcome)} <- ${
+      redactUrl(outcome.job.url)
+    }: ${what}`,
     secrets,
   );
 }
@@ -97,9 +104,9 @@ export function githubAnnotation(
 ): string {
   const what = failureReason(outcome);
   const message = redactText(`${redactUrl(outcome.job.url)}: ${what}`, secrets);
-  return `::error title=${escapeProperty(`bulkget: ${outcome.job.dest}`)}::${
-    escapeData(message)
-  }`;
+  return `::error title=${
+    escapeProperty(`bulkget: ${outcome.job.dest}${labelPart(outcome)}`)
+  }::${escapeData(message)}`;
 }
 
 /**
@@ -121,12 +128,12 @@ export function githubSummary(
   const rows = [
     "### bulkget",
     "",
-    "| ok | skipped | not found | errors | bytes | retries | time |",
+    "| ok | skipped | not found | errors | received | retries | time |",
     "|---:|---:|---:|---:|---:|---:|---:|",
     `| ${totals.ok} | ${
       totals.skipped + totals.not_modified
     } | ${totals.not_found} | ${totals.error + totals.cancelled} | ${
-      formatBytes(totals.bytes)
+      formatBytes(totals.transferred)
     } | ${totals.retries} | ${(elapsedMs / 1000).toFixed(1)} s |`,
   ];
   if (failures.length > 0) {
@@ -134,7 +141,7 @@ export function githubSummary(
     for (const outcome of failures) {
       const reason = failureReason(outcome);
       rows.push(
-        `| ${cell(outcome.job.dest)} | ${
+        `| ${cell(outcome.job.dest + labelPart(outcome))} | ${
           cell(redactText(redactUrl(outcome.job.url), secrets))
         } | ${cell(redactText(reason, secrets))} |`,
       );
@@ -148,6 +155,21 @@ function failureReason(outcome: Outcome): string {
   return outcome.status === "not_found"
     ? "not found"
     : outcome.reason ?? outcome.status;
+}
+
+// deno-lint-ignore no-control-regex -- matching them is the point
+const CONTROL = /[\x00-\x1f\x7f]/g;
+
+/** ` [label]` for a job with a label (control characters escaped), else "". */
+function labelPart(outcome: Outcome): string {
+  const label = outcome.job.label;
+  if (label === undefined || label === "") return "";
+  return ` [${
+    label.replace(
+      CONTROL,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+    )
+  }]`;
 }
 
 function cell(text: string): string {

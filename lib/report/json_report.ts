@@ -11,21 +11,31 @@
  *   "startedAt": "2026-11-29T18:00:00.000Z",
  *   "items": [
  *     { "url": "https://host/a.bin?sig=***", "dest": "a.bin", "status": "ok",
- *       "bytes": 1024, "sha256": "…", "attempts": 1, "httpStatus": 200,
- *       "reason": null, "elapsedMs": 12.5, "origin": "list.txt:1" }
+ *       "bytes": 1024, "transferred": 1024, "sha256": "…", "attempts": 1,
+ *       "httpStatus": 200, "reason": null, "elapsedMs": 12.5,
+ *       "origin": "list.txt:1", "label": null }
  *   ],
  *   "totals": { "ok": 1, "skipped": 0, "not_modified": 0, "not_found": 0,
- *               "error": 0, "cancelled": 0, "jobs": 1, "bytes": 1024, "retries": 0 },
+ *               "error": 0, "cancelled": 0, "jobs": 1, "bytes": 1024,
+ *               "transferred": 1024, "retries": 0 },
  *   "elapsedMs": 40.1,
  *   "interrupted": false,
+ *   "error": null,
  *   "shard": { "index": 1, "count": 3 }
  * }
  * ```
  *
  * `status` is one of `ok`, `skipped`, `not_modified`, `not_found`, `error`,
- * `cancelled`. URLs are redacted; `reason` is null unless the job failed.
- * `shard` is present only for a `--shard` run. A reader must ignore fields it
- * does not know; `version` changes when a field changes meaning.
+ * `cancelled`. `bytes` is the file's size on disk (ok, skipped, unchanged);
+ * `transferred` the body bytes received for it in this run, by every attempt
+ * (a skipped file: 0; a resumed one: only what came after the `.part`).
+ * URLs are redacted; `reason` is null unless the job failed; `label` is the
+ * manifest's `label`, or null. `error` is null unless the run was cut short
+ * by an input error (a bad line, an unreadable list): then it is that error,
+ * and the jobs after it were never read. `interrupted` is true when a signal
+ * stopped the run. `shard` is present only for a `--shard` run. A reader must
+ * ignore fields it does not know; `version` changes when a field changes
+ * meaning.
  *
  * @module
  */
@@ -43,12 +53,16 @@ export interface ReportItem {
   dest: string;
   status: Outcome["status"];
   bytes: number;
+  /** Body bytes received for this job in this run (absent in older reports). */
+  transferred?: number;
   sha256: string | null;
   attempts: number;
   httpStatus: number | null;
   reason: string | null;
   elapsedMs: number;
   origin: string | null;
+  /** The job's label (manifest `label`), or null (absent in older reports). */
+  label?: string | null;
 }
 
 /** A whole report, as read back. */
@@ -60,6 +74,8 @@ export interface Report {
   totals: Totals;
   elapsedMs: number;
   interrupted: boolean;
+  /** The input error that cut the run short, or null (absent in older reports). */
+  error?: string | null;
   shard?: { index: number; count: number };
 }
 
@@ -68,17 +84,20 @@ export interface Report {
  *
  * @param outcome A finished job.
  * @param secrets Strings never to show.
+ * @param transferred Body bytes received for it in this run. @default 0
  * @returns The item.
  */
 export function reportItem(
   outcome: Outcome,
   secrets: readonly string[] = [],
+  transferred = 0,
 ): ReportItem {
   return {
     url: redactText(redactUrl(outcome.job.url), secrets),
     dest: outcome.job.dest,
     status: outcome.status,
     bytes: outcome.bytes,
+    transferred,
     sha256: outcome.sha256 || null,
     attempts: outcome.attempts,
     httpStatus: outcome.httpStatus ?? null,
@@ -87,17 +106,23 @@ export function reportItem(
       : redactText(outcome.reason, secrets),
     elapsedMs: Math.round(outcome.elapsedMs * 10) / 10,
     origin: outcome.job.origin ?? null,
+    label: outcome.job.label ?? null,
   };
 }
 
 /** A report being written. */
 export interface ReportWriter {
-  /** Appends one item. */
-  add(outcome: Outcome): void;
+  /** Appends one item; `transferred`: its body bytes received in this run. */
+  add(outcome: Outcome, transferred?: number): void;
   /** Writes the totals and closes the file. */
   finish(
     totals: Totals,
-    extra: { elapsedMs: number; interrupted: boolean; shard?: Report["shard"] },
+    extra: {
+      elapsedMs: number;
+      interrupted: boolean;
+      error?: string;
+      shard?: Report["shard"];
+    },
   ): void;
 }
 
@@ -135,9 +160,9 @@ export function openReport(
     `{\n  "version": ${REPORT_VERSION},\n  "tool": ${JSON.stringify(tool)},\n` +
     `  "startedAt": ${JSON.stringify(new Date().toISOString())},\n  "items": [`;
   return {
-    add(outcome) {
+    add(outcome, transferred) {
       buffer += (first ? "\n    " : ",\n    ") +
-        JSON.stringify(reportItem(outcome, secrets));
+        JSON.stringify(reportItem(outcome, secrets, transferred));
       first = false;
       if (buffer.length > 64 * 1024) flush();
     },
@@ -146,7 +171,11 @@ export function openReport(
         `${first ? "" : "\n  "}],\n  "totals": ${JSON.stringify(totals)},\n` +
         `  "elapsedMs": ${
           Math.round(extra.elapsedMs * 10) / 10
-        },\n  "interrupted": ${extra.interrupted}` +
+        },\n  "interrupted": ${extra.interrupted},\n  "error": ${
+          extra.error === undefined
+            ? "null"
+            : JSON.stringify(redactText(extra.error, secrets))
+        }` +
         (extra.shard ? `,\n  "shard": ${JSON.stringify(extra.shard)}` : "") +
         "\n}\n";
       flush();

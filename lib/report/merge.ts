@@ -7,7 +7,8 @@
  * The merged report has the shape of a single run's (see `json_report.ts`):
  * the items of every report in the order given, totals counted again from
  * those items, the earliest `startedAt`, the longest `elapsedMs` (the
- * workers ran side by side), `interrupted` when any was; no `shard`. It adds
+ * workers ran side by side), `interrupted` when any was, `error` naming
+ * every report whose run an input error cut short (else null); no `shard`. It adds
  * one field, `merge` ({@linkcode MergeSummary}).
  *
  * Jobs are compared by destination (the URL when an item has none), as
@@ -251,7 +252,7 @@ export async function mergeReports(
         bytes: item.bytes ?? 0,
         attempts: item.attempts ?? 0,
         elapsedMs: 0,
-      });
+      }, Number(item.transferred) || 0);
       const key = shardKey(item);
       if (shard && shardOf(key, shard.count) !== shard.index) misplaced++;
       const first = where.get(key);
@@ -379,6 +380,14 @@ export async function mergeReports(
       }`,
     );
   }
+  const cutShort = reports.filter(({ report }) =>
+    typeof report.error === "string"
+  );
+  for (const { name, report } of cutShort) {
+    problems.push(
+      `${name}: its run was cut short (${report.error}); the jobs after that were never read`,
+    );
+  }
   if (reports.length === 0) problems.push("no reports to merge");
 
   const startedAt = reports.map(({ report }) => report.startedAt)
@@ -395,6 +404,11 @@ export async function mergeReports(
       ...reports.map(({ report }) => Number(report.elapsedMs) || 0),
     ),
     interrupted,
+    error: cutShort.length === 0
+      ? null
+      : cutShort.map(({ name, report }) => `${name}: ${report.error}`).join(
+        "; ",
+      ),
     merge: {
       reports: reports.map(({ name }) => name),
       shards,
@@ -438,7 +452,9 @@ export function* mergedReportText(report: MergedReport): Generator<string> {
   yield `${report.items.length === 0 ? "" : "\n  "}],\n  "totals": ${
     JSON.stringify(report.totals)
   },\n  "elapsedMs": ${Math.round(report.elapsedMs * 10) / 10},\n` +
-    `  "interrupted": ${report.interrupted},\n  "merge": ${
+    `  "interrupted": ${report.interrupted},\n  "error": ${
+      JSON.stringify(report.error ?? null)
+    },\n  "merge": ${
       JSON.stringify(report.merge, null, 2).replaceAll("\n", "\n  ")
     }\n}\n`;
 }

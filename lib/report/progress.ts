@@ -1,6 +1,13 @@
 /**
- * A progress bar redrawn in place on a terminal: done/total, bar, rate,
- * bytes, elapsed and remaining time, retries and failures.
+ * A progress bar redrawn in place on a terminal: done/total, bar, elapsed and
+ * remaining time, rate, bytes, retries and failures.
+ *
+ * The total of files may be known up front (the lines of a list counted
+ * before the downloads start), grow while a pipe is still open (`40/57+`), or
+ * stay unknown. The bar and the remaining time follow bytes when the sizes
+ * are known: the files in progress by their `Content-Length`, the files not
+ * started yet by the mean known length so far (one 200 MB file moves the bar
+ * as its bytes arrive); without any known length they follow file counts.
  *
  * Redraws are throttled, so a burst of events costs one write.
  *
@@ -8,11 +15,12 @@
  */
 
 import type { EngineEvent } from "../engine/events.ts";
-import { formatBytes, formatClock } from "./format.ts";
+import type { Job } from "../engine/job.ts";
+import { formatBytes, formatClock, plural } from "./format.ts";
 
 /** Options for {@linkcode startProgressBar}. */
 export interface ProgressBarOptions {
-  /** Jobs in all, when known. */
+  /** Jobs in all, when known. @default unknown */
   total?: number;
   /** Where to draw. @default Deno.stderr */
   output?: { writeSync(data: Uint8Array): number };
@@ -22,20 +30,61 @@ export interface ProgressBarOptions {
   intervalMs?: number;
   /** Unit shown in the rate. @default "files" */
   unit?: string;
+  /** The clock, in ms (replaceable so tests need not wait). @default performance.now */
+  now?: () => number;
 }
 
 /** A running progress bar. */
 export interface ProgressBar {
   /** Counts an engine event. */
   update(event: EngineEvent): void;
-  /** Sets the total once the input has been read to the end. */
-  setTotal(total: number): void;
+  /**
+   * Sets the total of jobs: final, or (`growing`) a count so far of an
+   * input still being read, shown as `57+`.
+   */
+  setTotal(total: number, growing?: boolean): void;
   /** Draws the final state and moves to a new line. */
   stop(): void;
 }
 
+/** What the bar knows of a job in progress. */
+interface Running {
+  /** Body bytes received in this run. */
+  received: number;
+  /** The whole body's length, when the server said. */
+  total?: number;
+  /** Retries announced for it so far. */
+  retries: number;
+}
+
+/**
+ * The key the bar and the summary follow a job by while it runs: its origin
+ * and URL (a job's object may be replaced, e.g. when the response names it).
+ *
+ * @param job A job.
+ * @returns A string unique to the job within a run.
+ */
+export function jobKey(job: Job): string {
+  return `${job.origin ?? ""}\n${job.url}`;
+}
+
 /**
  * Starts drawing a progress bar.
+ *
+ * @example
+ * ```ts
+ * import { startProgressBar } from "./progress.ts";
+ * const lines: string[] = [];
+ * const bar = startProgressBar({
+ *   total: 1,
+ *   columns: 100,
+ *   output: { writeSync: (b) => (lines.push(new TextDecoder().decode(b)), b.length) },
+ * });
+ * const job = { url: "http://127.0.0.1/a", dest: "a" };
+ * bar.update({ type: "bytes", job, bytes: 512, total: 1024 });
+ * bar.stop();
+ * if (!lines.at(-2)!.includes(" 50%|")) throw new Error(lines.at(-2));
+ * ```
  *
  * @param options Where and how to draw.
  * @returns The bar; feed it events, then stop it.
@@ -46,10 +95,18 @@ export function startProgressBar(
   const output = options.output ?? Deno.stderr;
   const intervalMs = options.intervalMs ?? 100;
   const unit = options.unit ?? "files";
+  const now = options.now ?? (() => performance.now());
   const encoder = new TextEncoder();
-  const began = performance.now();
+  const began = now();
   let total = options.total;
-  let done = 0, failed = 0, retries = 0, bytes = 0;
+  let growing = false;
+  let done = 0, failed = 0, received = 0;
+  // Retries of finished jobs (from their outcomes) plus those announced for
+  // running ones: the same count the summary ends with.
+  let finishedRetries = 0, runningRetries = 0;
+  // Lengths the servers gave, to estimate the files not started yet.
+  let knownLengths = 0, knownLengthSum = 0;
+  const running = new Map<string, Running>();
   let dirty = true;
   let stopped = false;
   const columns = () => {
@@ -60,33 +117,70 @@ export function startProgressBar(
       return 80;
     }
   };
+  const entry = (job: Job) => {
+    const key = jobKey(job);
+    let value = running.get(key);
+    if (value === undefined) {
+      value = { received: 0, retries: 0 };
+      running.set(key, value);
+    }
+    return value;
+  };
+  /** Bytes still to come, when a length is known and the total of files is final. */
+  const remainingBytes = (): number | undefined => {
+    if (total === undefined || growing || knownLengths === 0) return undefined;
+    const mean = knownLengthSum / knownLengths;
+    let left = 0, counted = 0;
+    for (const job of running.values()) {
+      counted++;
+      left += job.total === undefined
+        ? Math.max(0, mean - job.received)
+        : Math.max(0, job.total - job.received);
+    }
+    return left + Math.max(0, total - done - counted) * mean;
+  };
   const draw = () => {
     dirty = false;
-    const elapsed = (performance.now() - began) / 1000;
-    const rate = elapsed > 0 ? done / elapsed : 0;
-    const remaining = total !== undefined && rate > 0
-      ? (total - done) / rate
-      : NaN;
-    const count = total === undefined ? `${done}` : `${done}/${total}`;
+    const elapsed = (now() - began) / 1000;
+    const fileRate = elapsed > 0 ? done / elapsed : 0;
+    const byteRate = elapsed > 0 ? received / elapsed : 0;
+    const bytesLeft = remainingBytes();
+    let share: number | undefined;
+    let eta = NaN;
+    if (bytesLeft !== undefined && received + bytesLeft > 0) {
+      share = received / (received + bytesLeft);
+      if (byteRate > 0) eta = bytesLeft / byteRate;
+    } else if (total !== undefined && !growing) {
+      share = total > 0 ? done / total : 1;
+      if (fileRate > 0) eta = (total - done) / fileRate;
+    }
+    if (total !== undefined && !growing && done >= total) {
+      share = 1;
+      eta = 0;
+    }
+    const count = total === undefined
+      ? `${done}`
+      : `${done}/${total}${growing ? "+" : ""}`;
     const extras = [
-      bytes > 0 ? formatBytes(bytes) : "",
-      retries > 0 ? `${retries} retries` : "",
+      received > 0 ? `${formatBytes(received)} ${formatBytes(byteRate)}/s` : "",
+      finishedRetries + runningRetries > 0
+        ? plural(finishedRetries + runningRetries, "retry", "retries")
+        : "",
       failed > 0 ? `${failed} failed` : "",
     ].filter(Boolean).join(", ");
     const tail =
-      ` ${count} [${formatClock(elapsed)}<${formatClock(remaining)}, ${
-        rate.toFixed(1)
-      } ${unit}/s]` +
-      (extras ? ` ${extras}` : "");
-    const share = total ? Math.min(1, done / total) : 0;
-    const percent = total
-      ? `${String(Math.floor(share * 100)).padStart(3)}%`
-      : "";
+      ` ${count} [${formatClock(elapsed)}<${formatClock(eta)}, ${
+        fileRate.toFixed(1)
+      } ${unit}/s]` + (extras ? ` ${extras}` : "");
+    const fraction = Math.min(1, share ?? 0);
+    const percent = share === undefined
+      ? "    "
+      : `${String(Math.floor(fraction * 100)).padStart(3)}%`;
     // The bar takes what the counts leave of the line (2 for the bar's ends,
     // 1 so the cursor never wraps), between 10 and 40 cells.
     const room = columns() - tail.length - percent.length - 3;
     const width = Math.max(10, Math.min(40, room));
-    const filled = Math.round(share * width);
+    const filled = Math.round(fraction * width);
     const line = `${percent}|${"█".repeat(filled)}${
       " ".repeat(width - filled)
     }|${tail}`;
@@ -97,16 +191,34 @@ export function startProgressBar(
   return {
     update(event) {
       if (stopped) return;
-      if (event.type === "bytes") bytes += event.bytes;
-      else if (event.type === "retrying") retries++;
-      else if (event.type === "done") {
+      if (event.type === "bytes") {
+        received += event.bytes;
+        const job = entry(event.job);
+        job.received += event.bytes;
+        if (event.total !== undefined && job.total === undefined) {
+          job.total = event.total;
+          knownLengths++;
+          knownLengthSum += event.total;
+        }
+      } else if (event.type === "retrying") {
+        entry(event.job).retries++;
+        runningRetries++;
+      } else if (event.type === "done") {
+        const outcome = event.outcome;
+        const key = jobKey(outcome.job);
+        runningRetries -= running.get(key)?.retries ?? 0;
+        running.delete(key);
+        finishedRetries += Math.max(0, outcome.attempts - 1);
         done++;
-        if (event.outcome.status === "error") failed++;
+        if (outcome.status === "error" || outcome.status === "not_found") {
+          failed++;
+        }
       } else return;
       dirty = true;
     },
-    setTotal(value) {
+    setTotal(value, isGrowing = false) {
       total = value;
+      growing = isGrowing;
       dirty = true;
     },
     stop() {

@@ -11,8 +11,13 @@ import type { Outcome, OutcomeStatus } from "../engine/job.ts";
 export interface Totals extends Record<OutcomeStatus, number> {
   /** Jobs that reached an outcome. */
   jobs: number;
-  /** Bytes now on disk for ok and skipped jobs. */
+  /** Bytes now on disk for ok, skipped and unchanged jobs (sizes of the files). */
   bytes: number;
+  /**
+   * Body bytes received over the network in this run, by every attempt
+   * (failed, cut short or resumed ones too); what rates are made from.
+   */
+  transferred: number;
   /** Retries made (attempts after the first). */
   retries: number;
 }
@@ -28,6 +33,7 @@ export function emptyTotals(): Totals {
     cancelled: 0,
     jobs: 0,
     bytes: 0,
+    transferred: 0,
     retries: 0,
   };
 }
@@ -37,11 +43,17 @@ export function emptyTotals(): Totals {
  *
  * @param totals The running totals.
  * @param outcome A finished job.
+ * @param transferred Body bytes received for it in this run. @default 0
  */
-export function addOutcome(totals: Totals, outcome: Outcome): void {
+export function addOutcome(
+  totals: Totals,
+  outcome: Outcome,
+  transferred = 0,
+): void {
   totals[outcome.status]++;
   totals.jobs++;
   totals.bytes += outcome.bytes;
+  totals.transferred += transferred;
   totals.retries += Math.max(0, outcome.attempts - 1);
 }
 

@@ -23,7 +23,9 @@
  * | `corrupt=0.1` | right length, but one byte (in the middle of the body) is flipped |
  *
  * The command line also has `--delay MS`, `--jitter MS` and `--slow BPS`,
- * which set `delay` and `slow` (rate 1 unless a preset or `--fault` gave one).
+ * which set `delay` and `slow` (rate 1 unless `--fault` gave one). With a
+ * preset, a delay of the command line's adds to the preset's (see
+ * {@linkcode addFaults}); a `--jitter` alone applies to the preset's delay.
  *
  * ## Draws
  *
@@ -107,8 +109,13 @@ export interface CorruptFault {
 export interface FaultConfig {
   /** Error statuses; their rates must sum to at most 1. @default [] */
   statuses?: StatusFault[];
-  /** Latency and jitter. @default none */
-  latency?: LatencyFault;
+  /**
+   * Latency and jitter; several delays add up (a preset's and the command
+   * line's, see {@linkcode addFaults}), each drawn from the same number, so
+   * a delay on 50 % and one on 100 % both apply to the same half.
+   * @default none
+   */
+  latency?: LatencyFault | LatencyFault[];
   /** Connection reset mid-body. @default none */
   reset?: ResetFault;
   /** Short body under a full `Content-Length`. @default none */
@@ -168,11 +175,12 @@ export function drawFaults(config: FaultConfig, random: Random): FaultPlan {
     }
   }
   const { latency, reset, truncate, stall, slow, corrupt } = config;
-  if (latency && uLatency < (latency.rate ?? 1)) {
-    const jitter = latency.jitter ?? 0;
-    plan.delayMs = Math.max(
+  for (const delay of delays(latency)) {
+    if (uLatency >= (delay.rate ?? 1)) continue;
+    const jitter = delay.jitter ?? 0;
+    plan.delayMs += Math.max(
       0,
-      Math.round((latency.ms ?? 0) + jitter * (2 * uJitter - 1)),
+      Math.round((delay.ms ?? 0) + jitter * (2 * uJitter - 1)),
     );
   }
   if (reset && uReset < (reset.rate ?? 1)) plan.reset = reset.after ?? -1;
@@ -208,11 +216,72 @@ export function mergeFaults(
   }
   if (byStatus.size > 0) out.statuses = [...byStatus.values()];
   for (const key of OBJECT_KEYS) {
+    if (key === "latency") {
+      const latency = mergeLatency(base.latency, override.latency);
+      if (latency) out.latency = latency;
+      continue;
+    }
     if (base[key] || override[key]) {
       // deno-lint-ignore no-explicit-any -- the same key on the same type
       (out as any)[key] = { ...base[key], ...override[key] };
     }
   }
+  return out;
+}
+
+function mergeLatency(
+  base: FaultConfig["latency"],
+  override: FaultConfig["latency"],
+): FaultConfig["latency"] {
+  if (Array.isArray(base) || Array.isArray(override)) return override ?? base;
+  return base || override ? { ...base, ...override } : undefined;
+}
+
+/** The delays of a configuration's `latency`, as a list. */
+function delays(latency: FaultConfig["latency"]): LatencyFault[] {
+  return latency === undefined
+    ? []
+    : Array.isArray(latency)
+    ? latency
+    : [latency];
+}
+
+/**
+ * Adds faults to a base (a preset's): like {@linkcode mergeFaults}, except
+ * that a delay of its own (one with `ms`) adds to the base's delay instead
+ * of replacing it; a jitter alone applies to the base's delay.
+ *
+ * @example
+ * ```ts
+ * import { addFaults } from "./faults.ts";
+ * import { deepEqual } from "node:assert/strict";
+ * const preset = { latency: { rate: 0.5, ms: 500 } };
+ * deepEqual(addFaults(preset, { latency: { ms: 300 } }).latency, [
+ *   { rate: 0.5, ms: 500 },
+ *   { ms: 300 },
+ * ]);
+ * ```
+ *
+ * @param base For example a preset's faults.
+ * @param extra For example the command line's.
+ * @returns A new configuration.
+ */
+export function addFaults(
+  base: FaultConfig = {},
+  extra: FaultConfig = {},
+): FaultConfig {
+  const { latency, ...others } = extra;
+  const out = mergeFaults(base, others);
+  const own = delays(latency);
+  const jitterOnly = own.length === 1 && own[0].ms === undefined;
+  if (own.length === 0) return out;
+  if (
+    base.latency === undefined || (jitterOnly && Array.isArray(base.latency))
+  ) {
+    out.latency = latency;
+  } else if (jitterOnly) {
+    out.latency = { ...base.latency as LatencyFault, ...own[0] };
+  } else out.latency = [...delays(base.latency), ...own];
   return out;
 }
 
@@ -249,11 +318,11 @@ export function validateFaults(config: FaultConfig): FaultConfig {
     );
   }
   const { latency, reset, truncate, stall, slow, corrupt } = config;
-  if (latency) {
-    checkRate("delay", latency.rate);
-    if (latency.ms !== undefined) checkNumber("delay", latency.ms, 0, 3.6e6);
-    if (latency.jitter !== undefined) {
-      checkNumber("jitter", latency.jitter, 0, 3.6e6);
+  for (const delay of delays(latency)) {
+    checkRate("delay", delay.rate);
+    if (delay.ms !== undefined) checkNumber("delay", delay.ms, 0, 3.6e6);
+    if (delay.jitter !== undefined) {
+      checkNumber("jitter", delay.jitter, 0, 3.6e6);
     }
   }
   if (reset) {
@@ -519,9 +588,9 @@ export function describeFaults(config: FaultConfig): string {
     parts.push(`${f.status}${ra}${pct(f.rate) || " on 100 %"}`);
   }
   const { latency, reset, truncate, stall, slow, corrupt } = config;
-  if (latency) {
-    const j = latency.jitter ? ` ±${latency.jitter} ms` : "";
-    parts.push(`delay ${latency.ms ?? 0} ms${j}${pct(latency.rate)}`);
+  for (const delay of delays(latency)) {
+    const j = delay.jitter ? ` ±${delay.jitter} ms` : "";
+    parts.push(`delay ${delay.ms ?? 0} ms${j}${pct(delay.rate)}`);
   }
   if (reset) {
     parts.push(

@@ -30,10 +30,10 @@
 
 import { corruptBody, faultyBody, sleep } from "./body.ts";
 import {
+  addFaults,
   drawFaults,
   type FaultConfig,
   type FaultPlan,
-  mergeFaults,
   validateFaults,
 } from "./faults.ts";
 import {
@@ -69,7 +69,10 @@ export interface ServerOptions {
   port?: number;
   /** A built-in server whose faults to inject (its port is not used). @default none (plain) */
   preset?: PresetName;
-  /** Faults combined with the preset's; for each kind these win. @default {} */
+  /**
+   * Faults combined with the preset's: for each kind these win, but a delay
+   * adds to the preset's (see `addFaults`). @default {}
+   */
   faults?: FaultConfig;
   /** Seed of the random source every fault draw comes from. @default 1 */
   seed?: number;
@@ -177,7 +180,7 @@ export async function startServer(
     );
   }
   const faults = validateFaults(
-    mergeFaults(preset ? PRESETS[preset].faults : {}, options.faults),
+    addFaults(preset ? PRESETS[preset].faults : {}, options.faults),
   );
   const stats = createStats(recentLimit);
   signal?.throwIfAborted();

@@ -8,7 +8,6 @@
 import type { Job } from "../engine/job.ts";
 import {
   addHeader,
-  namedLines,
   parseHttpUrl,
   parseSha256,
   quote,
@@ -16,7 +15,12 @@ import {
   urlDest,
   userDest,
 } from "./_util.ts";
-import type { Line, LineInput } from "./lines.ts";
+import {
+  inputName,
+  type Line,
+  type LineInput,
+  readLineBatches,
+} from "./lines.ts";
 import { SourceError } from "./source_error.ts";
 
 /** Options for {@linkcode jobsFromAria2}. */
@@ -34,7 +38,24 @@ export interface Aria2Options {
    * @default {the path; "stdin" for "-"; "input" for a stream}
    */
   name?: string;
+  /**
+   * The input is a pipe or a terminal (standard input), whose next line may
+   * come much later: a URL is yielded as soon as the input has no further
+   * line ready and none comes within {@linkcode LIVE_HOLD_MS}, rather than
+   * when the next URL line arrives. A producer writing one URL at a time
+   * sees each start at once; option lines must come with their URL line
+   * (in the same write, or within that time), else they are an error.
+   *
+   * @default {false}
+   */
+  live?: boolean;
 }
+
+/**
+ * How long a URL of a `live` input waits for its option lines once the
+ * input has nothing more ready, in ms.
+ */
+export const LIVE_HOLD_MS = 50;
 
 /** The aria2 options understood, for the error that lists them. */
 const OPTIONS = ["out", "dir", "checksum", "header"];
@@ -98,49 +119,101 @@ export function jobsFromAria2(
   input: LineInput,
   options: Aria2Options = {},
 ): AsyncGenerator<Job, void, undefined> {
-  const { name, lines } = namedLines(input, options.name);
-  return generate(lines, name, options.keepPaths ?? false);
+  if (options.name !== undefined && typeof options.name !== "string") {
+    throw new TypeError(
+      `Invalid option "name": expected a string, got ${typeof options.name}`,
+    );
+  }
+  const name = options.name ?? inputName(input);
+  return generate(
+    readLineBatches(input, { name }),
+    name,
+    options.keepPaths ?? false,
+    options.live ?? false,
+  );
 }
 
+/** What waiting for the next batch of a live input resolves to when it took too long. */
+const HELD = Symbol("held");
+
 async function* generate(
-  lines: AsyncIterable<Line>,
+  batches: AsyncGenerator<Line[], void, undefined>,
   name: string,
   keepPaths: boolean,
+  live: boolean,
 ): AsyncGenerator<Job, void, undefined> {
   let entry: Entry | undefined;
-  for await (const { line, text } of lines) {
-    const trimmed = text.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) continue;
-    const origin = `${name}:${line}`;
-    // An indented line is an option, unless it is a URL: plain URL lists
-    // with leading spaces stay valid (an option name never holds "://").
-    const indented = text[0] === " " || text[0] === "\t";
-    if (indented && !/^https?:\/\//i.test(trimmed)) {
-      if (entry === undefined) {
-        throw new SourceError(
-          origin,
-          `option line without a URL line before it: ${
-            quote(trimmed.split("=")[0])
-          }`,
-        );
+  // The URL line of the last job yielded early (live), for the error when
+  // its options come too late.
+  let released: number | undefined;
+  // A batch asked for while a job was yielded early: the input may never
+  // send it, so stopping must not wait for it.
+  let waiting = false;
+  try {
+    while (true) {
+      let next: Promise<IteratorResult<Line[]>> = batches.next();
+      if (live && entry !== undefined) {
+        // Nothing more is ready: let the URL start unless its options follow
+        // at once.
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const held = new Promise<typeof HELD>((resolve) => {
+          timer = setTimeout(() => resolve(HELD), LIVE_HOLD_MS);
+        });
+        const first = await Promise.race([next, held]);
+        clearTimeout(timer);
+        if (first === HELD) {
+          released = entry.line;
+          const job = toJob(entry, name, keepPaths);
+          entry = undefined;
+          waiting = true;
+          yield job;
+        } else next = Promise.resolve(first);
       }
-      addOption(entry, text.trimStart(), origin, line);
-      continue;
+      const result = await next;
+      waiting = false;
+      if (result.done) break;
+      for (const { line, text } of result.value) {
+        const trimmed = text.trim();
+        if (trimmed === "" || trimmed.startsWith("#")) continue;
+        const origin = `${name}:${line}`;
+        // An indented line is an option, unless it is a URL: plain URL lists
+        // with leading spaces stay valid (an option name never holds "://").
+        const indented = text[0] === " " || text[0] === "\t";
+        if (indented && !/^https?:\/\//i.test(trimmed)) {
+          if (entry === undefined) {
+            throw new SourceError(
+              origin,
+              released === undefined
+                ? `option line without a URL line before it: ${
+                  quote(trimmed.split("=")[0])
+                }`
+                : `option line came more than ${LIVE_HOLD_MS} ms after its URL (line ${released}), which had already started: write a URL and its options together`,
+            );
+          }
+          addOption(entry, text.trimStart(), origin, line);
+          continue;
+        }
+        released = undefined;
+        if (entry !== undefined) yield toJob(entry, name, keepPaths);
+        entry = undefined;
+        // Mirrors after the first URL are ignored.
+        const first = trimmed.split("\t")[0].trim();
+        if (/\s/.test(first)) {
+          throw new SourceError(
+            origin,
+            `expected URLs separated by tabs, got ${
+              quoteUrl(first)
+            } (write spaces in a URL as %20)`,
+          );
+        }
+        entry = { url: parseHttpUrl(first, origin), line };
+      }
     }
     if (entry !== undefined) yield toJob(entry, name, keepPaths);
-    // Mirrors after the first URL are ignored.
-    const first = trimmed.split("\t")[0].trim();
-    if (/\s/.test(first)) {
-      throw new SourceError(
-        origin,
-        `expected URLs separated by tabs, got ${
-          quoteUrl(first)
-        } (write spaces in a URL as %20)`,
-      );
-    }
-    entry = { url: parseHttpUrl(first, origin), line };
+  } finally {
+    if (waiting) batches.return().catch(() => {});
+    else await batches.return();
   }
-  if (entry !== undefined) yield toJob(entry, name, keepPaths);
 }
 
 function addOption(

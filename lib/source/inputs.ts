@@ -37,6 +37,8 @@ export async function* jobsFromInputFiles(
     yield* jobsFromAria2(await openInput(path), {
       keepPaths,
       name: displayName(path),
+      // Standard input may be a producer writing one URL at a time.
+      live: path === "-",
     });
   }
   for (const path of inputs.manifests) {

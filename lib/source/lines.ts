@@ -99,6 +99,44 @@ async function* lines(
   name: string,
   maxLineBytes: number,
 ): AsyncGenerator<Line, void, undefined> {
+  for await (const batch of batches(input, name, maxLineBytes)) yield* batch;
+}
+
+/**
+ * Like {@linkcode readLines}, but yields the lines of each read together: a
+ * batch ends where the input had nothing more to give at once, so a source
+ * reading a pipe can tell "the next line is already here" from "the next
+ * line needs another read, which may wait" (see `jobsFromAria2`'s `live`).
+ *
+ * @param input A file path, `-` for standard input, or a byte stream.
+ * @param options The name used in errors, the line length limit.
+ * @returns Non-empty arrays of lines, in order.
+ * @throws {SourceError} (while iterating) As {@linkcode readLines}; the lines
+ * before a bad one are yielded first.
+ */
+export function readLineBatches(
+  input: LineInput,
+  options: ReadLinesOptions = {},
+): AsyncGenerator<Line[], void, undefined> {
+  if (typeof input !== "string" && !(input instanceof ReadableStream)) {
+    throw new TypeError(
+      `Cannot read lines: expected a path or a ReadableStream, got ${typeof input}`,
+    );
+  }
+  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
+    throw new RangeError(
+      `Invalid option "maxLineBytes": expected a positive integer, got ${maxLineBytes}`,
+    );
+  }
+  return batches(input, options.name ?? inputName(input), maxLineBytes);
+}
+
+async function* batches(
+  input: LineInput,
+  name: string,
+  maxLineBytes: number,
+): AsyncGenerator<Line[], void, undefined> {
   const stream = typeof input === "string" ? await openInput(input) : input;
   const reader = stream.getReader();
   // One decoder per line keeps errors on the right line; BOMs are ours to drop.
@@ -106,6 +144,7 @@ async function* lines(
   let number = 0;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
+  let batch: Line[] = [];
 
   const tooLong = () =>
     new SourceError(
@@ -135,33 +174,49 @@ async function* lines(
   };
 
   try {
-    while (true) {
-      const { done, value: chunk } = await reader.read();
-      if (done) break;
-      let start = 0;
-      while (start < chunk.length) {
-        const newline = chunk.indexOf(10, start);
-        const end = newline === -1 ? chunk.length : newline;
-        // + 1 leaves room for the "\r" of a "\r\n"; toLine checks exactly.
-        if (pendingBytes + end - start > maxLineBytes + 1) throw tooLong();
-        if (newline === -1) {
-          // Copied: a stream may reuse its chunk's buffer.
-          pending.push(chunk.slice(start));
-          pendingBytes += chunk.length - start;
-          break;
+    try {
+      while (true) {
+        const { done, value: chunk } = await reader.read();
+        if (done) break;
+        let start = 0;
+        while (start < chunk.length) {
+          const newline = chunk.indexOf(10, start);
+          const end = newline === -1 ? chunk.length : newline;
+          // + 1 leaves room for the "\r" of a "\r\n"; toLine checks exactly.
+          if (pendingBytes + end - start > maxLineBytes + 1) throw tooLong();
+          if (newline === -1) {
+            // Copied: a stream may reuse its chunk's buffer.
+            pending.push(chunk.slice(start));
+            pendingBytes += chunk.length - start;
+            break;
+          }
+          let bytes = chunk.subarray(start, newline);
+          if (pending.length > 0) {
+            pending.push(bytes);
+            bytes = concat(pending, pendingBytes + bytes.length);
+            pending = [];
+            pendingBytes = 0;
+          }
+          batch.push(toLine(bytes));
+          start = newline + 1;
         }
-        let bytes = chunk.subarray(start, newline);
-        if (pending.length > 0) {
-          pending.push(bytes);
-          bytes = concat(pending, pendingBytes + bytes.length);
-          pending = [];
-          pendingBytes = 0;
+        if (batch.length > 0) {
+          const full = batch;
+          batch = [];
+          yield full;
         }
-        yield toLine(bytes);
-        start = newline + 1;
       }
+      if (pendingBytes > 0) batch.push(toLine(concat(pending, pendingBytes)));
+    } catch (error) {
+      // The good lines before a bad one still count.
+      if (batch.length > 0) {
+        const full = batch;
+        batch = [];
+        yield full;
+      }
+      throw error;
     }
-    if (pendingBytes > 0) yield toLine(concat(pending, pendingBytes));
+    if (batch.length > 0) yield batch;
   } finally {
     await reader.cancel().catch(() => {});
     reader.releaseLock();

@@ -1,0 +1,159 @@
+/**
+ * `bulkget get`'s command line and standard input as a user meets them: the
+ * URL shorthand in any order, messages for bad numbers, a piped URL starting
+ * at once, and every URL read accounted for on Ctrl-C.
+ */
+import assert from "node:assert/strict";
+import { startServer } from "../lib/server/server.ts";
+import { drawFaults } from "../lib/server/faults.ts";
+import { createRandom } from "../lib/server/random.ts";
+import { bulkgetCommand, flagFile, runBulkget, sameBytes } from "./_helpers.ts";
+
+/** Waits (bounded: 20 s) until `path` exists; false if it never did. */
+async function appears(path: string): Promise<boolean> {
+  for (let i = 0; i < 400; i++) {
+    try {
+      await Deno.stat(path);
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return false;
+}
+
+Deno.test("the URL shorthand works whatever the order of options and URLs", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const url = `${server.url}/flags/br/br.gif`;
+  for (
+    const args of [
+      ["-o", "a", url],
+      ["--use-fetch", "-o", "b", url],
+      ["-q", url, "-o", "c"],
+    ]
+  ) {
+    const result = await runBulkget(args, { cwd });
+    assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
+    const dir = args[args.indexOf("-o") + 1];
+    assert.ok(sameBytes(`${cwd}/${dir}/br.gif`, flagFile("br")), dir);
+  }
+  // Without a URL it is no shorthand: the message names the command.
+  const none = await runBulkget(["-o", "d"], { cwd });
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /unknown command "-o"/);
+});
+
+Deno.test("a negative number for a count says what is allowed, not 'ambiguous'", async () => {
+  const cases: [string[], string][] = [
+    [["--retries", "-1"], '--retries must be a whole number >= 0, got "-1"'],
+    [["-m", "-3"], '-m must be a whole number >= 1, got "-3"'],
+    [["--per-host", "0"], '--per-host must be a whole number >= 1, got "0"'],
+    [["--retries", "x"], '--retries must be a whole number >= 0, got "x"'],
+  ];
+  for (const [args, message] of cases) {
+    const result = await runBulkget(["get", ...args, "http://127.0.0.1:1/"]);
+    assert.equal(result.code, 2, args.join(" "));
+    assert.equal(result.stderr.split("\n")[0], `bulkget get: ${message}`);
+  }
+});
+
+Deno.test("one retry is '1 retry' in the summary", async () => {
+  // A seed whose first request draws the 503 and whose second does not.
+  const faults = { statuses: [{ status: 503, rate: 0.5 }] };
+  let seed = 1;
+  for (;; seed++) {
+    const random = createRandom(seed);
+    const first = drawFaults(faults, random),
+      second = drawFaults(faults, random);
+    if (first.status && !second.status) break;
+  }
+  await using server = await startServer({ faults, seed, alt: false });
+  const result = await runBulkget([
+    "get",
+    `${server.url}/files/10/a`,
+    "-o",
+    "out",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /; 1 retry$/m);
+});
+
+Deno.test("a URL piped on stdin starts at once, not when the next line comes", async () => {
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir();
+  const child = bulkgetCommand(["get", "-i", "-", "-o", dir], {
+    stdin: "piped",
+  }).spawn();
+  const stdin = child.stdin.getWriter();
+  await stdin.write(
+    new TextEncoder().encode(`${server.url}/flags/br/br.gif\n`),
+  );
+  // Nothing more is written until the first file is complete.
+  const first = await appears(`${dir}/br.gif`);
+  await stdin.write(
+    new TextEncoder().encode(`${server.url}/flags/fr/fr.gif\n`),
+  );
+  await stdin.close();
+  const output = await child.output();
+  assert.ok(first, "the first URL was downloaded before the second line");
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  assert.match(
+    new TextDecoder().decode(output.stdout),
+    /^bulkget: 2 downloaded/m,
+  );
+  assert.ok(sameBytes(`${dir}/fr.gif`, flagFile("fr")));
+});
+
+Deno.test("an aria2 entry piped in one write keeps its option lines", async () => {
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir();
+  const result = await runBulkget(["get", "-i", "-", "-o", dir], {
+    stdin: `${server.url}/flags/br/br.gif\n  out=brazil.gif\n`,
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.ok(sameBytes(`${dir}/brazil.gif`, flagFile("br")));
+});
+
+Deno.test("Ctrl-C while a piped URL is in progress counts it as interrupted, in the summary and the report", async () => {
+  // Every response waits 30 s for its headers: the job is surely running.
+  await using server = await startServer({
+    faults: { latency: { rate: 1, ms: 30_000 } },
+    alt: false,
+  });
+  const dir = await Deno.makeTempDir();
+  const child = bulkgetCommand([
+    "get",
+    "-i",
+    "-",
+    "-o",
+    dir,
+    "--report",
+    `${dir}/r.json`,
+  ], { stdin: "piped" }).spawn();
+  const stdin = child.stdin.getWriter();
+  await stdin.write(new TextEncoder().encode(`${server.url}/files/10/slow\n`));
+  let asked = false;
+  for (let i = 0; i < 400 && !asked; i++) { // at most 20 s
+    asked = server.stats().requests > 0;
+    if (!asked) await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGINT");
+  const output = await child.output();
+  await stdin.close().catch(() => {});
+  assert.ok(asked, "the piped URL was requested while stdin stayed open");
+  assert.equal(output.code, 130);
+  assert.match(
+    new TextDecoder().decode(output.stdout),
+    /^bulkget: 0 downloaded, 1 interrupted;/m,
+  );
+  const report = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+  assert.equal(report.interrupted, true);
+  assert.deepEqual(
+    report.items.map((i: { status: string; origin: string }) => [
+      i.status,
+      i.origin,
+    ]),
+    [["cancelled", "stdin:1"]],
+  );
+});

@@ -1,0 +1,243 @@
+/**
+ * What `bulkget get` says when a run ends, and that it is true: bytes that
+ * crossed the network (not the sizes of files already there), a report that
+ * says why a run was cut short, a report path checked before the first
+ * request, a GitHub step summary that cannot be written costing only a
+ * warning, and manifest labels in failure lines and the report.
+ */
+import assert from "node:assert/strict";
+import { startServer } from "../lib/server/server.ts";
+import type { Report } from "../lib/report/json_report.ts";
+import { bulkgetCommand, runBulkget } from "./_helpers.ts";
+
+const readReport = async (path: string) =>
+  JSON.parse(await Deno.readTextFile(path)) as Report;
+
+Deno.test("a rerun of finished jobs reports 0 B received, and the files' size apart", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const args = [
+    "get",
+    `${server.url}/files/100000/a.bin`,
+    `${server.url}/files/27000/b.bin`,
+    "-o",
+    "out",
+    "--report",
+    "r.json",
+  ];
+  const first = await runBulkget(args, { cwd });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(
+    first.stdout,
+    /^bulkget: 2 downloaded; 124\.0 KiB received in /m,
+  );
+  assert.doesNotMatch(first.stdout, /on disk/, "all of it came now");
+  assert.equal((await readReport(`${cwd}/r.json`)).totals.transferred, 127000);
+
+  const second = await runBulkget(args, { cwd });
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(
+    second.stdout,
+    /^bulkget: 0 downloaded, 2 already complete; 0 B received in [\d.]+ s, 0 B\/s \(124\.0 KiB on disk\)$/m,
+  );
+  const report = await readReport(`${cwd}/r.json`);
+  assert.equal(report.totals.transferred, 0);
+  assert.equal(report.totals.bytes, 127000);
+  assert.deepEqual(report.items.map((i) => i.transferred), [0, 0]);
+});
+
+/** Waits (bounded: 20 s) until `path` holds at least `bytes`. */
+async function waitForSize(path: string, bytes: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    try {
+      if ((await Deno.stat(path)).size >= bytes) return;
+    } catch {
+      // not there yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${path} never reached ${bytes} bytes`);
+}
+
+Deno.test("Ctrl-C mid-body reports the bytes received; the resumed rerun only the rest", async () => {
+  const SIZE = 2_000_000, SENT = 600_000;
+  const dir = await Deno.makeTempDir();
+  let port: number;
+  let url: string;
+  {
+    await using server = await startServer({
+      faults: { stall: { rate: 1, ms: 60_000, after: SENT } },
+      alt: false,
+    });
+    port = server.port;
+    url = `${server.url}/files/${SIZE}/big.bin`;
+    const child = bulkgetCommand([
+      "get",
+      url,
+      "-o",
+      dir,
+      "--report",
+      `${dir}/r1.json`,
+    ]).spawn();
+    await waitForSize(`${dir}/big.bin.part`, SENT);
+    child.kill("SIGINT");
+    const result = await child.output();
+    assert.equal(result.code, 130);
+    assert.match(
+      new TextDecoder().decode(result.stdout),
+      /^bulkget: 0 downloaded, 1 interrupted; 585\.9 KiB received in /m,
+    );
+    const report = await readReport(`${dir}/r1.json`);
+    assert.equal(report.totals.transferred, SENT);
+    assert.equal(report.items[0].transferred, SENT);
+    assert.equal(report.items[0].status, "cancelled");
+  }
+  await using server = await startServer({ port, alt: false });
+  const result = await runBulkget([
+    "get",
+    url,
+    "-o",
+    dir,
+    "--report",
+    `${dir}/r2.json`,
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(server.stats().recent[0].status, 206, "it was resumed");
+  assert.match(
+    result.stdout,
+    /^bulkget: 1 downloaded; 1\.3 MiB received in [\d.]+ s, [\d.]+ [KMG]?i?B\/s \(1\.9 MiB on disk\)$/m,
+  );
+  const report = await readReport(`${dir}/r2.json`);
+  assert.equal(report.totals.transferred, SIZE - SENT);
+  assert.equal(report.items[0].bytes, SIZE);
+});
+
+Deno.test("a bad --report path stops the run before any request: one line, exit 2", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  await Deno.mkdir(`${cwd}/adir`);
+  const url = `${server.url}/files/10/a`;
+  for (
+    const [path, message] of [
+      ["/nonexistent/r.json", /the directory \/nonexistent does not exist/],
+      ["missing/r.json", /the directory missing does not exist/],
+      ["adir", /is a directory/],
+    ] as const
+  ) {
+    const result = await runBulkget(
+      ["get", url, "-o", "out", "--report", path],
+      { cwd },
+    );
+    assert.equal(result.code, 2, `${path}: ${result.stderr}`);
+    assert.equal(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
+    assert.match(result.stderr, /^bulkget get: --report /);
+    assert.match(result.stderr, message);
+  }
+  assert.equal(server.stats().requests, 0, "nothing was downloaded");
+});
+
+Deno.test("a --report inside -o gets its directory created", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const result = await runBulkget([
+    "get",
+    `${server.url}/files/10/a`,
+    "-o",
+    "out",
+    "--report",
+    "out/logs/r.json",
+  ], { cwd });
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal((await readReport(`${cwd}/out/logs/r.json`)).totals.ok, 1);
+});
+
+Deno.test("a bad input line: the report says the run was cut short, and why", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${cwd}/list.txt`,
+    `${server.url}/files/10/a\nnot-a-url\n${server.url}/files/10/c\n`,
+  );
+  const result = await runBulkget([
+    "get",
+    "-i",
+    "list.txt",
+    "-o",
+    "out",
+    "--report",
+    "r.json",
+  ], { cwd });
+  assert.equal(result.code, 2);
+  const report = await readReport(`${cwd}/r.json`);
+  assert.equal(report.interrupted, false);
+  assert.match(report.error ?? "", /^list\.txt:2: not an http\(s\) URL/);
+  const fine = await runBulkget([
+    "get",
+    `${server.url}/files/10/a`,
+    "--report",
+    "r2.json",
+  ], { cwd });
+  assert.equal(fine.code, 0);
+  assert.equal((await readReport(`${cwd}/r2.json`)).error, null);
+});
+
+Deno.test("an unwritable $GITHUB_STEP_SUMMARY costs one warning, not the run", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const summary = `${cwd}/summary.md`;
+  await Deno.writeTextFile(summary, "");
+  const result = await runBulkget([
+    "get",
+    `${server.url}/files/10/a`,
+    "-o",
+    "out",
+  ], {
+    cwd,
+    permissions: [
+      `--allow-net=${server.hostname}:${server.port}`,
+      "--allow-env",
+      `--allow-read=out`,
+      `--allow-write=out`,
+    ],
+    env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary },
+  });
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /^bulkget: 1 downloaded;/m);
+  assert.match(
+    result.stderr,
+    /^bulkget get: warning: cannot write the step summary to \$GITHUB_STEP_SUMMARY \(.*summary\.md\): no write permission \(add --allow-write=.*summary\.md\); skipped$/m,
+  );
+  assert.equal(await Deno.readTextFile(summary), "");
+});
+
+Deno.test("a manifest's label is shown in failure lines and written to the report", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${cwd}/m.jsonl`,
+    [
+      { url: `${server.url}/nope/a`, label: "nightly build" },
+      { url: `${server.url}/files/10/b` },
+    ].map((o) => JSON.stringify(o)).join("\n"),
+  );
+  const result = await runBulkget([
+    "get",
+    "--manifest",
+    "m.jsonl",
+    "-o",
+    "out",
+    "--report",
+    "r.json",
+  ], { cwd });
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stderr,
+    /^FAILED a \[nightly build\] <- .*\/nope\/a: not found$/m,
+  );
+  assert.match(result.stdout, /^ {2}a \[nightly build\] <- .*: not found$/m);
+  const report = await readReport(`${cwd}/r.json`);
+  assert.deepEqual(report.items.map((i) => [i.dest, i.label]).sort(), [
+    ["a", "nightly build"],
+    ["b", null],
+  ]);
+});
