@@ -65,8 +65,16 @@ interface Running {
  * @returns A string unique to the job within a run.
  */
 export function jobKey(job: Job): string {
-  return `${job.origin ?? ""}\n${job.url}`;
+  // Asked on every body chunk: made once per job object, not per chunk.
+  let key = KEYS.get(job);
+  if (key === undefined) {
+    key = `${job.origin ?? ""}\n${job.url}`;
+    KEYS.set(job, key);
+  }
+  return key;
 }
+
+const KEYS = new WeakMap<Job, string>();
 
 /**
  * Starts drawing a progress bar.
