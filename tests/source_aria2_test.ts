@@ -35,6 +35,7 @@ Deno.test("jobsFromAria2() reads every option", async () => {
     deepEqual(await Array.fromAsync(jobsFromAria2(path, { name: "in.txt" })), [
       {
         url: "https://h/a/file.iso",
+        mirrors: ["https://mirror/file.iso"], // ftp: left out
         dest: "images/debian.iso",
         origin: "in.txt:2",
         sha256: HASH,
@@ -151,5 +152,28 @@ Deno.test("jobsFromAria2() blames the out= line when dir/out is too long", async
       e instanceof SourceError && e.origin === "input:3" &&
       /^input:3: unsafe destination ".*": it is \d+ bytes long, the limit is 4096$/
         .test(e.message),
+  );
+});
+
+Deno.test("jobsFromAria2() takes tab-separated mirrors; a line of only ftp: URLs is an error", async () => {
+  deepEqual(
+    await Array.fromAsync(
+      jobsFromAria2(
+        streamOf("ftp://a/x.bin\thttp://b/x.bin\t\thttps://c/y.bin\n"),
+        { name: "in" },
+      ),
+    ),
+    [{
+      url: "http://b/x.bin",
+      mirrors: ["https://c/y.bin"],
+      dest: "x.bin",
+      origin: "in:1",
+    }],
+  );
+  await rejects(
+    Array.fromAsync(jobsFromAria2(streamOf("ftp://a/x\tftp://b/x\n"))),
+    (error: Error) =>
+      error instanceof SourceError &&
+      /not an http\(s\) URL/.test(error.message),
   );
 });

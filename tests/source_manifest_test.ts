@@ -64,7 +64,7 @@ Deno.test("jobsFromManifest() names the line of each bad line", async () => {
     ['{"url": "ftp://x"}', 'not an http(s) URL: "ftp://x"'],
     [
       '{"url": "http://h/a", "sha265": "x"}',
-      'unknown field "sha265" (known: url, dest, sha256, size, headers, label)',
+      'unknown field "sha265" (known: url, urls, dest, sha256, size, headers, label)',
     ],
     ['{"url": "http://h/a", "__proto__": {}}', /^unknown field "__proto__"/],
     ['{"url": "http://h/a", "dest": 1}', '"dest" must be a string, got 1'],
@@ -135,6 +135,36 @@ Deno.test("jobsFromManifest() names the line of each bad line", async () => {
           : detail.test(e.detail);
       },
       line,
+    );
+  }
+});
+
+Deno.test('jobsFromManifest() reads "urls" as mirrors; "url" with "urls" or an empty "urls" is an error', async () => {
+  const read = (text: string) =>
+    Array.fromAsync(jobsFromManifest(streamOf(text), { name: "m" }));
+  deepEqual(
+    await read('{"urls": ["https://a/x.bin", "https://b/x.bin"]}\n'),
+    [{
+      url: "https://a/x.bin",
+      mirrors: ["https://b/x.bin"],
+      dest: "x.bin",
+      origin: "m:1",
+    }],
+  );
+  deepEqual(await read('{"urls": ["https://a/y"]}\n'), [
+    { url: "https://a/y", dest: "y", origin: "m:1" },
+  ]);
+  for (
+    const [line, message] of [
+      ['{"url": "https://a/x", "urls": ["https://b/x"]}', /not both/],
+      ['{"urls": []}', /"urls" must be a non-empty array/],
+      ['{"urls": ["https://a/x", "ftp://b/x"]}', /not an http\(s\) URL/],
+    ] as const
+  ) {
+    await rejects(
+      read(line + "\n"),
+      (error: Error) =>
+        error instanceof SourceError && message.test(error.message),
     );
   }
 });

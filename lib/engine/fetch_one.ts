@@ -49,6 +49,7 @@ import {
 import { readSmallBody, streamToFile } from "./body_sink.ts";
 import { request, requestHeaders } from "./request.ts";
 import { pace, type RateLimit, rateLimit } from "./rate_limit.ts";
+import { mirrorUrls, nextMirrorMayHelp } from "./mirrors.ts";
 import { escapeControls } from "../core/printable.ts";
 import { redactUrl } from "../core/redact.ts";
 import {
@@ -220,37 +221,67 @@ export async function fetchOne(
         ? [rateLimit(options.limitRatePerDownload)]
         : []),
     ];
+    const urls = mirrorUrls(job);
+    let tried = 0;
     try {
-      const written = await retry(async (n) => {
-        attempts = n;
-        if (n > 1 && resume) probe = await options.writer.probe(job.dest);
-        return await attempt(
-          job,
-          resume ? probe.part : undefined,
-          conditional,
-          options,
-          limits,
-        );
-      }, {
-        ...options.backoff,
-        maxAttempts: retries + 1,
-        isRetriable: (error) =>
-          error instanceof AttemptError && error.verdict === "retryable",
-        retryAfter: (error) =>
-          error instanceof AttemptError ? error.retryAfterMs : undefined,
-        onRetry: ({ attempt, error, delayMs }) => {
-          httpStatus = (error as AttemptError).status ?? httpStatus;
+      let written: AttemptResult | undefined;
+      for (let m = 0; written === undefined; m++) {
+        const url = urls[m];
+        tried = m + 1;
+        const before = attempts;
+        if (m > 0 && resume) probe = await options.writer.probe(job.dest);
+        try {
+          written = await retry(async (n) => {
+            attempts = before + n;
+            if (n > 1 && resume) probe = await options.writer.probe(job.dest);
+            return await attempt(
+              m === 0 ? job : { ...job, url },
+              resume ? probe.part : undefined,
+              conditional,
+              options,
+              limits,
+              urls,
+            );
+          }, {
+            ...options.backoff,
+            maxAttempts: retries + 1,
+            isRetriable: (error) =>
+              error instanceof AttemptError && error.verdict === "retryable",
+            retryAfter: (error) =>
+              error instanceof AttemptError ? error.retryAfterMs : undefined,
+            onRetry: ({ attempt, error, delayMs }) => {
+              httpStatus = (error as AttemptError).status ?? httpStatus;
+              options.onEvent?.({
+                type: "retrying",
+                job,
+                attempt: before + attempt,
+                reason: (error as Error).message,
+                delayMs,
+              });
+            },
+            signal: options.signal,
+            sleep: options.sleep,
+          });
+        } catch (error) {
+          const failure = error instanceof RetryError ? error.cause : error;
+          if (
+            m + 1 >= urls.length || options.signal?.aborted ||
+            !nextMirrorMayHelp(failure)
+          ) throw error;
+          const reason = (failure as AttemptError).message;
+          httpStatus = (failure as AttemptError).status ?? httpStatus;
+          // Said without the URLs: they may hold credentials.
           options.onEvent?.({
             type: "retrying",
             job,
-            attempt,
-            reason: (error as Error).message,
-            delayMs,
+            attempt: attempts + 1,
+            reason: `mirror ${
+              m + 1
+            } of ${urls.length}: ${reason}; trying mirror ${m + 2}`,
+            delayMs: 0,
           });
-        },
-        signal: options.signal,
-        sleep: options.sleep,
-      });
+        }
+      }
       if (written.notModified) {
         return finish("not_modified", {
           bytes: probe.finalSize ?? 0,
@@ -272,7 +303,14 @@ export async function fetchOne(
       httpStatus = failure.status ?? httpStatus;
       return finish(
         failure.verdict === "not_found" ? "not_found" : "error",
-        { reason: failure.message, code: failure.code },
+        {
+          code: failure.code,
+          reason: urls.length === 1
+            ? failure.message
+            : tried === urls.length
+            ? `${failure.message} (every mirror failed; this was the last of ${urls.length})`
+            : `${failure.message} (mirror ${tried} of ${urls.length}; a fatal failure, the others were not tried)`,
+        },
       );
     }
   } catch (error) {
@@ -317,13 +355,14 @@ async function attempt(
   conditional: Validators | undefined,
   options: FetchOneOptions,
   limits: readonly RateLimit[],
+  urls: readonly string[],
 ): Promise<AttemptResult> {
   const deadline = startDeadline(
     { ...DEADLINE_DEFAULTS, ...options.deadlines },
     options.signal,
   );
   try {
-    const plan = planResume(part, job.url);
+    const plan = planResume(part, urls);
     const headers = [
       ...requestHeaders(options.headers, job.headers),
       ...resumeHeaders(plan, conditional),

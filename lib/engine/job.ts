@@ -13,6 +13,12 @@ import type { ErrorCode } from "../core/errors.ts";
 export interface Job {
   /** Absolute `http:` or `https:` URL. */
   url: string;
+  /**
+   * Other URLs of the same file, tried in order when `url` (then each
+   * mirror before) fails with a failure another server might not have; see
+   * `mirrors.ts`.
+   */
+  mirrors?: string[];
   /** Destination path relative to the output directory, `/`-separated, already sanitised. */
   dest: string;
   /** Expected lower-case hex SHA-256 of the body, checked before the final rename. */

@@ -37,7 +37,8 @@ export interface ResumePlan {
 
 /**
  * The plan for a `.part`: its size as the offset when it came from the same
- * URL and has a validator to send with `If-Range`; else the whole file.
+ * URL (or one of the job's mirrors) and has a validator to send with
+ * `If-Range`; else the whole file.
  *
  * @example
  * ```ts
@@ -49,17 +50,18 @@ export interface ResumePlan {
  * ```
  *
  * @param part The `.part` the writer found, if any.
- * @param url The job's URL.
+ * @param urls The job's URL, or all its URLs (mirrors).
  * @returns What to ask for.
  */
 export function planResume(
   part: ProbeResult["part"],
-  url: string,
+  urls: string | readonly string[],
 ): ResumePlan {
   const meta = part?.meta;
-  const validator = meta?.url === url
-    ? meta.etag ?? meta.lastModified
-    : undefined;
+  const same = typeof urls === "string"
+    ? meta?.url === urls
+    : meta !== undefined && urls.includes(meta.url);
+  const validator = same ? meta!.etag ?? meta!.lastModified : undefined;
   if (validator === undefined || !part || part.size <= 0) return { offset: 0 };
   return { offset: part.size, validator, total: meta!.total };
 }

@@ -62,6 +62,7 @@ const OPTIONS = ["out", "dir", "checksum", "header"];
 
 interface Entry {
   url: URL;
+  mirrors?: URL[];
   line: number;
   out?: { value: string; line: number };
   dir?: { value: string; line: number };
@@ -86,9 +87,11 @@ interface Entry {
  * - `header=Name: value`, repeatable.
  *
  * Any other option is an error naming its line. Blank lines and lines whose
- * first non-blank character is `#` are skipped. aria2 allows several URLs of
- * the same file (mirrors) on one line, separated by tabs: bulkget downloads
- * from the first and ignores the others (they are not checked).
+ * first non-blank character is `#` are skipped. Several URLs of the same
+ * file (mirrors) on one line, separated by tabs, become the job's `url` and
+ * `mirrors` (tried in order; see `lib/engine/mirrors.ts`); the name comes
+ * from the first. URLs of other schemes (`ftp:`) are left out; a line with
+ * no http(s) URL is an error.
  *
  * Each job's `origin` is the line of its URL; it is yielded once its option
  * lines have been read.
@@ -196,17 +199,26 @@ async function* generate(
         released = undefined;
         if (entry !== undefined) yield toJob(entry, name, keepPaths);
         entry = undefined;
-        // Mirrors after the first URL are ignored.
-        const first = trimmed.split("\t")[0].trim();
-        if (/\s/.test(first)) {
-          throw new SourceError(
-            origin,
-            `expected URLs separated by tabs, got ${
-              quoteUrl(first)
-            } (write spaces in a URL as %20)`,
-          );
+        const uris = trimmed.split("\t").map((uri) => uri.trim())
+          .filter((uri) => uri !== "");
+        for (const uri of uris) {
+          if (/\s/.test(uri)) {
+            throw new SourceError(
+              origin,
+              `expected URLs separated by tabs, got ${
+                quoteUrl(uri)
+              } (write spaces in a URL as %20)`,
+            );
+          }
         }
-        entry = { url: parseHttpUrl(first, origin), line };
+        // Mirrors bulkget cannot fetch (ftp:, sftp:) are left out.
+        const usable = uris.map((uri) => URL.parse(uri)).filter((url) =>
+          url?.protocol === "http:" || url?.protocol === "https:"
+        ) as URL[];
+        if (usable.length === 0) parseHttpUrl(uris[0], origin); // throws
+        const [first, ...mirrors] = usable;
+        entry = { url: first, line };
+        if (mirrors.length > 0) entry.mirrors = mirrors;
       }
     }
     if (entry !== undefined) yield toJob(entry, name, keepPaths);
@@ -317,6 +329,7 @@ function toJob(entry: Entry, name: string, keepPaths: boolean): Job {
     ? urlDest(entry.url, keepPaths, origin)
     : userDest(entry.out.value, "out", `${name}:${entry.out.line}`);
   const job: Job = { url: entry.url.href, dest, origin };
+  if (entry.mirrors) job.mirrors = entry.mirrors.map((url) => url.href);
   if (dir !== "") {
     // Each part is safe; together they may still be too long.
     const blame = `${name}:${(entry.out ?? entry.dir)!.line}`;

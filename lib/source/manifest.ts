@@ -34,12 +34,15 @@ export interface ManifestOptions {
   name?: string;
 }
 
-const FIELDS = ["url", "dest", "sha256", "size", "headers", "label"];
+const FIELDS = ["url", "urls", "dest", "sha256", "size", "headers", "label"];
 
 /**
  * Reads a JSONL manifest, streamed. Each non-blank line is one object:
  *
- * - `url` (required): an absolute http(s) URL;
+ * - `url` (required unless `urls` is given): an absolute http(s) URL;
+ * - `urls`: instead of `url`, a non-empty array of http(s) URLs of the same
+ *   file (mirrors), tried in order (see `lib/engine/mirrors.ts`); the name
+ *   comes from the first;
  * - `dest`: the destination relative to the output directory, checked and
  *   refused when unsafe, never rewritten (default: from the URL);
  * - `sha256`: 64 hex digits (stored in lower case);
@@ -129,13 +132,27 @@ function toJob(text: string, origin: string, keepPaths: boolean): Job {
       }`,
     );
 
-  const urlText = field("url");
+  const urls = field("urls");
+  if (urls !== undefined && field("url") !== undefined) {
+    throw new SourceError(origin, `give "url" or "urls", not both`);
+  }
+  if (
+    urls !== undefined &&
+    (!Array.isArray(urls) || urls.length === 0 ||
+      urls.some((u) => typeof u !== "string"))
+  ) throw wrong("urls", "a non-empty array of strings");
+  const urlText = urls === undefined ? field("url") : (urls as string[])[0];
   if (urlText === undefined) {
     throw new SourceError(origin, `missing field "url"`);
   }
   if (typeof urlText !== "string") throw wrong("url", "a string");
   const url = parseHttpUrl(urlText, origin);
   const job: Job = { url: url.href, dest: "", origin };
+  if (urls !== undefined && (urls as string[]).length > 1) {
+    job.mirrors = (urls as string[]).slice(1).map((text) =>
+      parseHttpUrl(text, origin).href
+    );
+  }
 
   const dest = field("dest");
   if (dest === undefined) job.dest = urlDest(url, keepPaths, origin);
