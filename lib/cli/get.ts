@@ -96,6 +96,7 @@ how:
   --timeout S                seconds for a whole attempt (default: no limit)
   --max-size SIZE            refuse bodies larger than SIZE, e.g. 100M (default: no limit)
   --no-resume                restart .part files instead of resuming them
+  --no-remote-time           keep the download's time as the file's mtime (default: the server's Last-Modified)
   --limit-rate SIZE          most bytes per second for the whole run, e.g. 500K (default: no limit)
   --max-download-limit SIZE  most bytes per second for each download (default: no limit)
   --use-fetch                send requests with Deno's fetch (HTTP/2, proxies), not bulkget's own
@@ -134,6 +135,8 @@ export interface GetOptions {
   /** `--max-download-limit`: bytes per second, each download. */
   limitRatePerDownload?: number;
   resume: boolean;
+  /** `--no-remote-time` turns it off: files keep the download's time. */
+  remoteTime: boolean;
   /** `--use-fetch`: no own HTTP/1.1 client. */
   useFetch: boolean;
   headers: Record<string, string>;
@@ -180,6 +183,7 @@ export function parseGetArgs(args: string[]): GetOptions {
     "limit-rate": { type: "string" },
     "max-download-limit": { type: "string" },
     "no-resume": { type: "boolean" },
+    "no-remote-time": { type: "boolean" },
     "use-fetch": { type: "boolean" },
     header: { type: "string", short: "H", multiple: true },
     "ca-cert": { type: "string", multiple: true },
@@ -234,6 +238,7 @@ export function parseGetArgs(args: string[]): GetOptions {
       "--max-download-limit",
     ),
     resume: !(v["no-resume"] ?? false),
+    remoteTime: !(v["no-remote-time"] ?? false),
     useFetch: v["use-fetch"] ?? false,
     headers,
     tokenEnv: v["token-env"],
@@ -607,6 +612,7 @@ async function run(
           ? contentDispositionNamer()
           : undefined,
         resume: options.resume,
+        remoteTime: options.remoteTime,
         ownHttp: !options.useFetch,
         caCerts: options.caCerts,
         headers: options.headers,

@@ -50,6 +50,7 @@ import { readSmallBody, streamToFile } from "./body_sink.ts";
 import { request, requestHeaders } from "./request.ts";
 import { pace, type RateLimit, rateLimit } from "./rate_limit.ts";
 import { mirrorUrls, nextMirrorMayHelp } from "./mirrors.ts";
+import { remoteTime } from "./remote_time.ts";
 import { escapeControls } from "../core/printable.ts";
 import { redactUrl } from "../core/redact.ts";
 import {
@@ -110,6 +111,11 @@ export interface FetchPolicy {
    * @default true
    */
   digest?: boolean;
+  /**
+   * Give each written file the server's `Last-Modified` as its modification
+   * time (see `remote_time.ts`). @default true
+   */
+  remoteTime?: boolean;
   /** Bodies of at most this many bytes (by `Content-Length`) are read whole and written in one go. @default 1048576 */
   smallBodyLimit?: number;
   /**
@@ -411,6 +417,9 @@ async function attempt(
       size: job.size ?? total,
       sha256: job.sha256,
       digest: options.digest ?? true,
+      mtime: options.remoteTime === false
+        ? undefined
+        : remoteTime(response.headers),
     };
     const dest = await destinationFromResponse(job, response, options);
     const record = validatorsToRecord(response.headers, options);

@@ -17,6 +17,12 @@ export interface Expectation {
    * digest is reported as `""`.
    */
   digest?: boolean;
+  /**
+   * Modification time (ms since the epoch, from the response's
+   * `Last-Modified`) given to the final file once it is renamed into place
+   * (`put` and `seal`); not checked.
+   */
+  mtime?: number;
 }
 
 /** Resume facts kept beside a `.part` file, so a later run can continue it. */

@@ -142,17 +142,29 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     return createHash("sha256");
   }
 
+  // --- remote time (issue 16) -------------------------------------------
+  /** Gives a file just put or sealed the `mtime` it was sent with; a refusal is ignored. */
+  function setRemoteTime(request: WriterRequest): void {
+    if (request.op !== "put" && request.op !== "seal") return;
+    if (request.expect.mtime === undefined) return;
+    try {
+      const when = new Date(request.expect.mtime);
+      Deno.utimeSync(destPaths(outDir, request.dest).final, when, when);
+    } catch {
+      // The file is complete and verified; its time is a courtesy.
+    }
+  }
+  // --- end of remote time --------------------------------------------------
+
   /** Handles one batch in order and posts its replies in one message. */
   function answer(message: WriterBatch<WriterRequest>): void {
     const replies: WriterReply[] = [];
     let closing = false;
     for (const request of message.items) {
       try {
-        replies.push({
-          id: request.id,
-          ok: true,
-          value: handle(request, message.arena),
-        });
+        const value = handle(request, message.arena);
+        setRemoteTime(request); // remote time (issue 16): after the rename
+        replies.push({ id: request.id, ok: true, value });
       } catch (error) {
         const { name, message } = error instanceof Error
           ? error
