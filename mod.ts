@@ -19,7 +19,7 @@
 
 export { download, type DownloadOptions } from "./lib/engine/download.ts";
 export type { FetchPolicy } from "./lib/engine/fetch_one.ts";
-export type { Job, Outcome, OutcomeStatus } from "./lib/engine/job.ts";
+export type { Job, Outcome, OutcomeStatus } from "./lib/core/job.ts";
 export type {
   BytesEvent,
   DoneEvent,
@@ -27,7 +27,7 @@ export type {
   EventListener,
   RetryingEvent,
   StartedEvent,
-} from "./lib/engine/events.ts";
+} from "./lib/core/events.ts";
 export { pool, type PoolOptions } from "./lib/engine/pool.ts";
 export {
   backoffDelay,

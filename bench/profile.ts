@@ -23,7 +23,7 @@ import { download } from "../lib/engine/download.ts";
 import { fetchOne } from "../lib/engine/fetch_one.ts";
 import { pool } from "../lib/engine/pool.ts";
 import { openWriter, type Writer } from "../lib/writer/client.ts";
-import type { Job } from "../lib/engine/job.ts";
+import type { Job } from "../lib/core/job.ts";
 import { type BenchServer, startDenoServer, startNginx } from "./servers.ts";
 import { which } from "./tools.ts";
 

@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import { type FaultConfig, startServer } from "../lib/server/server.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import { download, type DownloadOptions } from "../lib/engine/download.ts";
-import type { EngineEvent } from "../lib/engine/events.ts";
-import type { Job, Outcome } from "../lib/engine/job.ts";
+import type { EngineEvent } from "../lib/core/events.ts";
+import type { Job, Outcome } from "../lib/core/job.ts";
 import { listDir } from "./_helpers.ts";
 
 const FAST_BACKOFF = { minTimeout: 1, maxTimeout: 5 };

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { Http1Client, HttpProtocolError } from "../lib/engine/http1.ts";
 import { directBody, type HttpResponse } from "../lib/engine/http_response.ts";
 import { download } from "../lib/engine/download.ts";
-import type { HeaderPairs } from "../lib/engine/headers.ts";
+import type { HeaderPairs } from "../lib/core/headers.ts";
 import { flagFile, runBulkget } from "./_helpers.ts";
 import { scriptedServer, TLS_DIR, tlsFile } from "./_scripted_server.ts";
 

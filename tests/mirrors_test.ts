@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import { download, type DownloadOptions } from "../lib/engine/download.ts";
-import type { Job, Outcome } from "../lib/engine/job.ts";
+import type { Job, Outcome } from "../lib/core/job.ts";
 import { runBulkget } from "./_helpers.ts";
 
 /** A URL of a port nothing listens on. */

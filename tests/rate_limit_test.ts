@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import { download, type DownloadOptions } from "../lib/engine/download.ts";
 import { pace, rateLimit } from "../lib/engine/rate_limit.ts";
-import type { Job } from "../lib/engine/job.ts";
+import type { Job } from "../lib/core/job.ts";
 import { bulkgetCommand, runBulkget } from "./_helpers.ts";
 
 const MiB = 1 << 20;

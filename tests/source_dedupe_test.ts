@@ -1,5 +1,5 @@
 import { deepEqual, equal, rejects, throws } from "node:assert/strict";
-import type { Job } from "../lib/engine/job.ts";
+import type { Job } from "../lib/core/job.ts";
 import { dedupeDestinations } from "../lib/source/dedupe.ts";
 import { SourceError } from "../lib/source/source_error.ts";
 import { jobsFromList } from "../lib/source/url_list.ts";

@@ -9,7 +9,7 @@ import { startServer } from "../lib/server/server.ts";
 import { parseFaults } from "../lib/server/faults.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import { download } from "../lib/engine/download.ts";
-import type { Job } from "../lib/engine/job.ts";
+import type { Job } from "../lib/core/job.ts";
 
 const SIZES = [1000, 4096, 70_000, 1_500_000];
 

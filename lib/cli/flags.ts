@@ -10,8 +10,8 @@
 
 import { download } from "../engine/download.ts";
 import { AttemptError } from "../engine/classify.ts";
-import type { Job, Outcome } from "../engine/job.ts";
-import type { EngineEvent } from "../engine/events.ts";
+import type { Job, Outcome } from "../core/job.ts";
+import type { EngineEvent } from "../core/events.ts";
 import { flagCodes, selectCodes } from "../source/country_codes.ts";
 import { startProgressBar } from "../report/progress.ts";
 import { plural } from "../report/format.ts";

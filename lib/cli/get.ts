@@ -10,8 +10,8 @@
 import { DEFAULT_CONCURRENCY, download } from "../engine/download.ts";
 import { DEFAULT_RETRIES } from "../engine/fetch_one.ts";
 import { DEADLINE_DEFAULTS } from "../engine/deadline.ts";
-import type { Job, Outcome } from "../engine/job.ts";
-import type { EngineEvent } from "../engine/events.ts";
+import type { Job, Outcome } from "../core/job.ts";
+import type { EngineEvent } from "../core/events.ts";
 import { jobsFromUrls } from "../source/args.ts";
 import { jobsFromInputFiles } from "../source/inputs.ts";
 import { dedupeDestinations } from "../source/dedupe.ts";

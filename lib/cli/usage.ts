@@ -10,7 +10,7 @@ import {
   parseArgs,
   type ParsedArgs,
 } from "./parse_args.ts";
-import { HEADER_NAME } from "../engine/headers.ts";
+import { HEADER_NAME } from "../core/headers.ts";
 
 /** Bad command-line input. */
 export class UsageError extends Error {

@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Job } from "./job.ts";
+import type { Job } from "../core/job.ts";
 import { ERROR_CODES } from "../core/errors.ts";
 import { AttemptError } from "./classify.ts";
 import { asHeaders, type HttpResponse } from "./http_response.ts";

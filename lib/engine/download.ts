@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Job, Outcome } from "./job.ts";
+import type { Job, Outcome } from "../core/job.ts";
 import { fetchOne, type FetchPolicy } from "./fetch_one.ts";
 import { pool } from "./pool.ts";
 import { AttemptError, describeNetworkError } from "./classify.ts";

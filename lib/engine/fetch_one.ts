@@ -8,8 +8,8 @@
  * @module
  */
 
-import type { Job, Outcome, OutcomeStatus } from "./job.ts";
-import type { EventListener } from "./events.ts";
+import type { Job, Outcome, OutcomeStatus } from "../core/job.ts";
+import type { EventListener } from "../core/events.ts";
 import {
   AttemptError,
   bodyFailure,

@@ -23,7 +23,7 @@
  * @module
  */
 
-import type { HeaderPairs } from "./headers.ts";
+import type { HeaderPairs } from "../core/headers.ts";
 import { Http1Response, type StreamedBody } from "./http_response.ts";
 import { type Framing, HttpProtocolError } from "./http1_parser.ts";
 import { BodyDecoder, readFinalHead } from "./http1_reader.ts";

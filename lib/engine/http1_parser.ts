@@ -12,7 +12,7 @@
  * @module
  */
 
-import { HEADER_NAME } from "./headers.ts";
+import { HEADER_NAME } from "../core/headers.ts";
 import { escapeControls } from "../core/printable.ts";
 import { ResponseHeaders } from "./http_response.ts";
 

@@ -17,7 +17,7 @@
  */
 
 import { AttemptError } from "./classify.ts";
-import type { Job } from "./job.ts";
+import type { Job } from "../core/job.ts";
 
 /**
  * Every URL of a job, in the order they are tried.

@@ -10,7 +10,11 @@
 import { ERROR_CODES } from "../core/errors.ts";
 import { AttemptError, networkFailure } from "./classify.ts";
 import type { AttemptDeadline } from "./deadline.ts";
-import { HEADER_NAME, type HeaderPairs, isHeaderValue } from "./headers.ts";
+import {
+  HEADER_NAME,
+  type HeaderPairs,
+  isHeaderValue,
+} from "../core/headers.ts";
 import type { Http1Client } from "./http1.ts";
 import { HttpProtocolError } from "./http1_parser.ts";
 import { Http1Response, type HttpResponse } from "./http_response.ts";

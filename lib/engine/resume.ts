@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { HeaderPairs } from "./headers.ts";
+import type { HeaderPairs } from "../core/headers.ts";
 import type { HeaderLookup } from "./http_response.ts";
 import type { PartMeta, ProbeResult, Validators } from "../writer/protocol.ts";
 import { escapeControls } from "../core/printable.ts";

@@ -7,8 +7,8 @@
  * @module
  */
 
-import type { Outcome } from "../engine/job.ts";
-import type { EngineEvent } from "../engine/events.ts";
+import type { Outcome } from "../core/job.ts";
+import type { EngineEvent } from "../core/events.ts";
 import type { Totals } from "./tally.ts";
 import { formatBytes, plural } from "./format.ts";
 import { redactText, redactUrl } from "./redact.ts";

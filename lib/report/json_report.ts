@@ -40,7 +40,7 @@
  * @module
  */
 
-import type { Outcome } from "../engine/job.ts";
+import type { Outcome } from "../core/job.ts";
 import type { Totals } from "./tally.ts";
 import { redactText, redactUrl } from "./redact.ts";
 

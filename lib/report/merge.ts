@@ -20,7 +20,7 @@
  * @module
  */
 
-import type { Job } from "../engine/job.ts";
+import type { Job } from "../core/job.ts";
 import type { Report, ReportItem } from "./json_report.ts";
 import { REPORT_VERSION } from "./json_report.ts";
 import { addOutcome, emptyTotals, exitCodeFor, type Totals } from "./tally.ts";

@@ -14,8 +14,8 @@
  * @module
  */
 
-import type { EngineEvent } from "../engine/events.ts";
-import type { Job } from "../engine/job.ts";
+import type { EngineEvent } from "../core/events.ts";
+import type { Job } from "../core/job.ts";
 import { formatBytes, formatClock, plural } from "./format.ts";
 
 /** Options for {@linkcode startProgressBar}. */

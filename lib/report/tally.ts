@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Outcome, OutcomeStatus } from "../engine/job.ts";
+import type { Outcome, OutcomeStatus } from "../core/job.ts";
 
 /** Totals of a run. */
 export interface Totals extends Record<OutcomeStatus, number> {

@@ -1,6 +1,6 @@
 // Helpers shared by the job sources; not part of the public API.
 
-import { HEADER_NAME, isHeaderValue } from "../engine/headers.ts";
+import { HEADER_NAME, isHeaderValue } from "../core/headers.ts";
 import { destFromUrl, safeDest, UnsafeNameError } from "../writer/safe_name.ts";
 import { SourceError } from "./source_error.ts";
 import { inputName, type Line, type LineInput, readLines } from "./lines.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Job } from "../engine/job.ts";
+import type { Job } from "../core/job.ts";
 import {
   addHeader,
   parseHttpUrl,

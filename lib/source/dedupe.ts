@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Job } from "../engine/job.ts";
+import type { Job } from "../core/job.ts";
 import { checkJobsIterable, quote } from "./_util.ts";
 import { SourceError } from "./source_error.ts";
 

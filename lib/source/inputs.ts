@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Job } from "../engine/job.ts";
+import type { Job } from "../core/job.ts";
 import { jobsFromAria2 } from "./aria2.ts";
 import { jobsFromManifest } from "./manifest.ts";
 import { openInput } from "./open_input.ts";

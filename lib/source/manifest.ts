@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Job } from "../engine/job.ts";
+import type { Job } from "../core/job.ts";
 import {
   addHeader,
   namedLines,

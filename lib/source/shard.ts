@@ -29,7 +29,7 @@
  * @module
  */
 
-import type { Job } from "../engine/job.ts";
+import type { Job } from "../core/job.ts";
 import { checkJobsIterable } from "./_util.ts";
 
 /** One worker's share: the `K` and `N` of `--shard K/N`. */

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { Job } from "../engine/job.ts";
+import type { Job } from "../core/job.ts";
 import { namedLines, parseHttpUrl, quoteUrl, urlDest } from "./_util.ts";
 import type { Line, LineInput } from "./lines.ts";
 import { SourceError } from "./source_error.ts";

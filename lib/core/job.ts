@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ErrorCode } from "../core/errors.ts";
+import type { ErrorCode } from "./errors.ts";
 
 /** One file to download. */
 export interface Job {
