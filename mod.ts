@@ -59,5 +59,5 @@ export type { LineInput } from "./lib/source/lines.ts";
 export type { ValidatorStore } from "./lib/writer/validators.ts";
 export type { Validators } from "./lib/writer/protocol.ts";
 
-export { redactUrl } from "./lib/report/redact.ts";
+export { redactUrl } from "./lib/core/redact.ts";
 export { type Shard, shardJobs, shardOf } from "./lib/source/shard.ts";

@@ -40,7 +40,7 @@ import {
 } from "../report/tally.ts";
 import { openReport, type ReportWriter } from "../report/json_report.ts";
 import { formatBytes, plural } from "../report/format.ts";
-import { redactText } from "../report/redact.ts";
+import { redactText } from "../core/redact.ts";
 import {
   parseByteSize,
   parseCommandLine,

@@ -11,7 +11,7 @@ import type { Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import type { Totals } from "./tally.ts";
 import { formatBytes, plural } from "./format.ts";
-import { redactText, redactUrl } from "./redact.ts";
+import { redactText, redactUrl } from "../core/redact.ts";
 
 /** Options for {@linkcode startStatusLines}. */
 export interface StatusLineOptions {

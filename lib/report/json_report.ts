@@ -42,7 +42,7 @@
 
 import type { Outcome } from "../core/job.ts";
 import type { Totals } from "./tally.ts";
-import { redactText, redactUrl } from "./redact.ts";
+import { redactText, redactUrl } from "../core/redact.ts";
 
 /** The report format's version. */
 export const REPORT_VERSION = 1;
