@@ -252,6 +252,7 @@ for (const [client, flags] of CLIENTS) {
       const [item] = (await report(cwd)).items;
       assert.equal(item.status, "error");
       assert.match(item.reason ?? "", reason);
+      assert.match(item.code ?? "", /^(PROTOCOL|FRAMING_REFUSED)$/);
     });
   }
 
@@ -509,6 +510,7 @@ for (const [client, flags] of CLIENTS) {
     assert.equal(refused.code, 1, refused.stderr);
     const [item] = (await report(cwd)).items;
     assert.equal(item.attempts, 1, "not retried");
+    assert.equal(item.code, "TLS_CERTIFICATE");
     assert.match(
       item.reason ?? "",
       /certificate is not trusted: it is signed by an unknown issuer/,

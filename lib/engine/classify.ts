@@ -128,6 +128,10 @@ export function describeNetworkError(error: unknown): string {
   return message.length > 0 ? message : why.name;
 }
 
+/** How `fetch` (hyper) words an answer that breaks HTTP's grammar. */
+const FETCH_PARSE_ERROR =
+  /invalid HTTP [a-z -]*parsed|message head is too large|invalid content-length/i;
+
 /** What to do about a certificate that does not verify. */
 export const TRUST_HINT =
   "to trust a private CA, pass --ca-cert FILE (or set DENO_CERT=FILE)";
@@ -188,7 +192,9 @@ export function networkFailure(
     ? ERROR_CODES.tls
     : refused
     ? ERROR_CODES.framing
-    : error instanceof HttpProtocolError
+    : error instanceof HttpProtocolError || FETCH_PARSE_ERROR.test(
+        describeNetworkError(error),
+      )
     ? ERROR_CODES.protocol
     : ERROR_CODES.network;
   return new AttemptError(

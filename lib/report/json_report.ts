@@ -59,6 +59,8 @@ export interface ReportItem {
   attempts: number;
   httpStatus: number | null;
   reason: string | null;
+  /** The failure's stable code (see `lib/core/errors.ts`), or null (absent in older reports). */
+  code?: string | null;
   elapsedMs: number;
   origin: string | null;
   /** The job's label (manifest `label`), or null (absent in older reports). */
@@ -104,6 +106,7 @@ export function reportItem(
     reason: outcome.reason === undefined
       ? null
       : redactText(outcome.reason, secrets),
+    code: outcome.code ?? null,
     elapsedMs: Math.round(outcome.elapsedMs * 10) / 10,
     origin: outcome.job.origin ?? null,
     label: outcome.job.label ?? null,
