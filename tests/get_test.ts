@@ -305,6 +305,7 @@ Deno.test("get --report writes the documented shape", async () => {
   assert.deepEqual(Object.keys(ok).sort(), [
     "attempts",
     "bytes",
+    "code",
     "dest",
     "elapsedMs",
     "httpStatus",
@@ -323,6 +324,8 @@ Deno.test("get --report writes the documented shape", async () => {
   const missing = report.items.find((i) => i.status === "not_found")!;
   assert.equal(missing.httpStatus, 404);
   assert.equal(missing.reason, "HTTP error 404 - Not Found");
+  assert.equal(missing.code, "NOT_FOUND");
+  assert.equal(ok.code, null);
 });
 
 Deno.test("get exit codes: 0 all ok, 1 some failed, 2 usage error", async () => {
