@@ -8,7 +8,7 @@
 
 const text = new TextEncoder();
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from "../lib/core/sleep.ts";
 
 function bytesOf(send: string | Uint8Array): Uint8Array {
   if (send instanceof Uint8Array) return send;

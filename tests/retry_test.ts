@@ -5,8 +5,8 @@ import {
   parseRetryAfter,
   retry,
   RetryError,
-  sleep,
 } from "../lib/engine/retry.ts";
+import { sleep } from "../lib/core/sleep.ts";
 import { classifyStatus } from "../lib/engine/classify.ts";
 
 Deno.test("classifyStatus follows the design's table", () => {

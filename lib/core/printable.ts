@@ -29,3 +29,22 @@ export function escapeControls(text: string): string {
     (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
 }
+
+/**
+ * Quotes a value for a message: JSON escapes (so control characters are
+ * shown, never acted on), cut to 200 characters.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { quote } from "./printable.ts";
+ * assert.equal(quote("a\nb"), '"a\\nb"');
+ * ```
+ *
+ * @param text Any text.
+ * @returns It quoted.
+ */
+export function quote(text: string): string {
+  const short = text.length > 200 ? text.slice(0, 200) + "…" : text;
+  return JSON.stringify(short);
+}

@@ -11,6 +11,8 @@
  * @module
  */
 
+import { sleep } from "../core/sleep.ts";
+
 /** Options for {@linkcode backoffDelay}. */
 export interface BackoffOptions {
   /** Delay cap before jitter for the first retry, in ms. @default 500 */
@@ -87,27 +89,6 @@ export function parseRetryAfter(
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - now);
-}
-
-/**
- * Waits `ms`, or rejects with the signal's reason when it aborts first.
- *
- * @param ms How long to wait.
- * @param signal Cuts the wait short.
- */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** Options for {@linkcode retry}. */

@@ -12,6 +12,8 @@
  * @module
  */
 
+import { sleepUnlessAborted } from "../core/sleep.ts";
+
 /** The body faults to apply to one response body. */
 export interface BodyFaults {
   /** Bytes to send before ending the stream (less than the body's length). */
@@ -22,30 +24,6 @@ export interface BodyFaults {
   slow?: number;
   /** Flip the byte at this offset (relative to the body's start). */
   corruptAt?: number;
-}
-
-/**
- * Waits `ms` milliseconds, or less when a signal aborts.
- *
- * @param ms Milliseconds.
- * @param signals Any of them aborting ends the wait early.
- * @returns `true` when the full time passed, `false` when aborted.
- */
-export function sleep(
-  ms: number,
-  ...signals: AbortSignal[]
-): Promise<boolean> {
-  if (signals.some((s) => s.aborted)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const done = (full: boolean) => {
-      clearTimeout(timer);
-      for (const s of signals) s.removeEventListener("abort", onAbort);
-      resolve(full);
-    };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(true), ms);
-    for (const s of signals) s.addEventListener("abort", onAbort);
-  });
 }
 
 /** Flips one byte of a copy of `chunk` when `at` falls inside it. */
@@ -97,7 +75,7 @@ export function faultyBody(
       if (stall && !stalled) {
         if (sent >= stall.after) {
           stalled = true;
-          if (!await sleep(stall.ms, signal, cancelled.signal)) {
+          if (!await sleepUnlessAborted(stall.ms, signal, cancelled.signal)) {
             return controller.close();
           }
         } else limit = Math.min(limit, stall.after - sent);
@@ -105,7 +83,9 @@ export function faultyBody(
       if (faults.slow !== undefined) {
         const due = started + ((sent + limit) / faults.slow) * 1000;
         const wait = due - performance.now();
-        if (wait > 0 && !await sleep(wait, signal, cancelled.signal)) {
+        if (
+          wait > 0 && !await sleepUnlessAborted(wait, signal, cancelled.signal)
+        ) {
           return controller.close();
         }
       }

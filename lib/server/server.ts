@@ -28,7 +28,8 @@
  * @module
  */
 
-import { corruptBody, faultyBody, sleep } from "./body.ts";
+import { corruptBody, faultyBody } from "./body.ts";
+import { sleepUnlessAborted } from "../core/sleep.ts";
 import {
   addFaults,
   drawFaults,
@@ -276,7 +277,7 @@ async function handle(
   if (plan.delayMs > 0) {
     stats.fault(entry, "delay");
     // Not request.signal: reading it makes Deno warn about its legacy abort.
-    await sleep(plan.delayMs, context.closing);
+    await sleepUnlessAborted(plan.delayMs, context.closing);
   }
   const head = request.method === "HEAD";
   let response: Response;

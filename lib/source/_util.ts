@@ -5,11 +5,7 @@ import { destFromUrl, safeDest, UnsafeNameError } from "../writer/safe_name.ts";
 import { SourceError } from "./source_error.ts";
 import { inputName, type Line, type LineInput, readLines } from "./lines.ts";
 
-/** Quotes a value for a message: JSON escapes, cut to 200 characters. */
-export function quote(text: string): string {
-  const short = text.length > 200 ? text.slice(0, 200) + "…" : text;
-  return JSON.stringify(short);
-}
+import { quote } from "../core/printable.ts";
 
 /** Quotes URL-like text for a message, hiding any `user:password@`. */
 export function quoteUrl(text: string): string {

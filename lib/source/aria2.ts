@@ -10,11 +10,11 @@ import {
   addHeader,
   parseHttpUrl,
   parseSha256,
-  quote,
   quoteUrl,
   urlDest,
   userDest,
 } from "./_util.ts";
+import { quote } from "../core/printable.ts";
 import {
   inputName,
   type Line,

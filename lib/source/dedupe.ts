@@ -6,7 +6,8 @@
  */
 
 import type { Job } from "../core/job.ts";
-import { checkJobsIterable, quote } from "./_util.ts";
+import { checkJobsIterable } from "./_util.ts";
+import { quote } from "../core/printable.ts";
 import { SourceError } from "./source_error.ts";
 
 /** Options for {@linkcode dedupeDestinations}. */

@@ -10,10 +10,10 @@ import {
   namedLines,
   parseHttpUrl,
   parseSha256,
-  quote,
   urlDest,
   userDest,
 } from "./_util.ts";
+import { quote } from "../core/printable.ts";
 import type { Line, LineInput } from "./lines.ts";
 import { SourceError } from "./source_error.ts";
 

@@ -34,6 +34,8 @@
  * @module
  */
 
+import { quote } from "../core/printable.ts";
+
 import { META_SUFFIX, PART_SUFFIX, STATE_FILE } from "./paths.ts";
 
 /** The common file-system limit on one name, in bytes. */
@@ -423,9 +425,4 @@ function decodeExtValue(value: string): string | undefined {
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-function quote(text: string): string {
-  const short = text.length > 200 ? text.slice(0, 200) + "…" : text;
-  return JSON.stringify(short);
 }
