@@ -57,6 +57,8 @@ import {
   USAGE_EXIT_CODE,
 } from "./permissions.ts";
 import { VERSION } from "./version.ts";
+import { dryRun } from "./dry_run.ts";
+import { type LogFile, openLogFile } from "./log_file.ts";
 
 const USAGE = "usage: bulkget get [options] [URL ...]   (or: bulkget URL ...)";
 
@@ -96,6 +98,7 @@ how:
   --timeout S                seconds for a whole attempt (default: no limit)
   --max-size SIZE            refuse bodies larger than SIZE, e.g. 100M (default: no limit)
   --no-resume                restart .part files instead of resuming them
+  --dry-run                  print what would be downloaded where (after --shard, dedupe and skip checks); no request
   --no-remote-time           keep the download's time as the file's mtime (default: the server's Last-Modified)
   --limit-rate SIZE          most bytes per second for the whole run, e.g. 500K (default: no limit)
   --max-download-limit SIZE  most bytes per second for each download (default: no limit)
@@ -109,6 +112,7 @@ output:
   -q, --quiet                only failures and the summary
   -v, --verbose              one line per file
   --report FILE              write a JSON report (see README)
+  --log FILE                 also write the plain lines (each file, each retry, status) to FILE, time-stamped
   --status-interval S        seconds between status lines when stderr is not a terminal (default: 5)
 
 exit codes: 0 all downloaded, 1 some failed, 2 usage or permission error, 130 interrupted (143 on SIGTERM)`;
@@ -135,6 +139,12 @@ export interface GetOptions {
   /** `--max-download-limit`: bytes per second, each download. */
   limitRatePerDownload?: number;
   resume: boolean;
+  /** `--log FILE`: where the plain lines also go. */
+  log?: string;
+  /** That file, opened before the first request. */
+  logFile?: LogFile;
+  /** `--dry-run`: print the plan, download nothing. */
+  dryRun: boolean;
   /** `--no-remote-time` turns it off: files keep the download's time. */
   remoteTime: boolean;
   /** `--use-fetch`: no own HTTP/1.1 client. */
@@ -184,6 +194,8 @@ export function parseGetArgs(args: string[]): GetOptions {
     "max-download-limit": { type: "string" },
     "no-resume": { type: "boolean" },
     "no-remote-time": { type: "boolean" },
+    "dry-run": { type: "boolean" },
+    log: { type: "string" },
     "use-fetch": { type: "boolean" },
     header: { type: "string", short: "H", multiple: true },
     "ca-cert": { type: "string", multiple: true },
@@ -239,6 +251,8 @@ export function parseGetArgs(args: string[]): GetOptions {
     ),
     resume: !(v["no-resume"] ?? false),
     remoteTime: !(v["no-remote-time"] ?? false),
+    dryRun: v["dry-run"] ?? false,
+    log: v.log,
     useFetch: v["use-fetch"] ?? false,
     headers,
     tokenEnv: v["token-env"],
@@ -348,12 +362,16 @@ export async function getCommand(args: string[]): Promise<number> {
         .filter((p) => p !== "-").map((
           path,
         ) => ({ name: "read" as const, path })),
-      { name: "write", path: options.outDir },
+      // A dry run only looks.
+      ...(options.dryRun
+        ? []
+        : [{ name: "write" as const, path: options.outDir }]),
       // Renaming .part files into place needs read access too.
       { name: "read", path: options.outDir },
       ...(options.report
         ? [{ name: "write" as const, path: options.report }]
         : []),
+      ...(options.log ? [{ name: "write" as const, path: options.log }] : []),
       ...(options.tokenEnv
         ? [{ name: "env" as const, variable: options.tokenEnv }]
         : []),
@@ -388,6 +406,7 @@ export async function getCommand(args: string[]): Promise<number> {
     console.error(`bulkget get: ${error.message}\n${USAGE}`);
     return USAGE_EXIT_CODE;
   }
+  if (options.dryRun) return await dryRunCommand(options);
   let report: ReportWriter | undefined;
   if (options.report !== undefined) {
     try {
@@ -398,7 +417,54 @@ export async function getCommand(args: string[]): Promise<number> {
       return USAGE_EXIT_CODE;
     }
   }
+  if (options.log !== undefined) {
+    try {
+      options.logFile = openLogFile(options.log, {
+        secrets: Object.values(options.headers),
+        statusIntervalMs: options.statusIntervalMs,
+      });
+    } catch (error) {
+      console.error(
+        `bulkget get: --log ${options.log}: ${(error as Error).message}`,
+      );
+      return USAGE_EXIT_CODE;
+    }
+  }
   return await run(options, report);
+}
+
+/** `--dry-run`: the plan on stdout, a count at the end; exit 0, or 2 for a bad input line. */
+async function dryRunCommand(options: GetOptions): Promise<number> {
+  const secrets = Object.values(options.headers);
+  let failed = 0;
+  const jobs = dedupeDestinations(allJobs(options), {
+    onDuplicate: (error, job) => {
+      failed++;
+      console.log(redactText(`fail ${job.dest}: ${error.message}`, secrets));
+    },
+  });
+  try {
+    const counts = await dryRun(jobs, {
+      outDir: options.outDir,
+      existing: options.force
+        ? "overwrite"
+        : options.update
+        ? "update"
+        : "skip",
+      secrets,
+    });
+    console.log(
+      `bulkget: dry run: ${counts.download} to download, ${counts.skip} already complete` +
+        (counts.check ? `, ${counts.check} to check with the server` : "") +
+        (failed ? `, ${failed} would fail` : "") +
+        "; nothing was fetched or written",
+    );
+    return failed ? 1 : 0;
+  } catch (error) {
+    if (!(error instanceof SourceError)) throw error;
+    console.error(`bulkget get: ${redactText(error.message, secrets)}`);
+    return USAGE_EXIT_CODE;
+  }
 }
 
 /**
@@ -501,6 +567,7 @@ async function run(
     }
     bar?.update(event);
     status?.update(event);
+    options.logFile?.event(event);
     if (options.verbose && event.type === "retrying") {
       console.error(
         redactText(
@@ -629,6 +696,7 @@ async function run(
     stopCounting.abort();
     bar?.stop();
     status?.stop();
+    options.logFile?.close();
     interrupts.dispose();
   }
   // Jobs read but never started (the pool stopped on Ctrl-C) were

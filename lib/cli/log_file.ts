@@ -1,0 +1,120 @@
+/**
+ * `bulkget get --log FILE`: the plain lines of a run — one per finished
+ * file and per retry (as `-v` prints them), a status line every
+ * `--status-interval`, and a last line with the totals — written to a file,
+ * time-stamped, while the terminal shows the progress bar.
+ *
+ * @module
+ */
+
+import type { EngineEvent } from "../engine/events.ts";
+import { failureLine, startStatusLines } from "../report/ci_log.ts";
+import { formatBytes } from "../report/format.ts";
+import { redactText } from "../report/redact.ts";
+
+/** How often buffered lines are written to the file. */
+const FLUSH_MS = 250;
+
+/** An open `--log` file. */
+export interface LogFile {
+  /** Logs what an event says (retries, finished files) and counts it. */
+  event(event: EngineEvent): void;
+  /** Writes the totals line, flushes and closes the file. */
+  close(): void;
+}
+
+/** Options for {@linkcode openLogFile}. */
+export interface LogFileOptions {
+  /** Strings never to write (header values). @default [] */
+  secrets?: string[];
+  /** Milliseconds between status lines. @default 5000 */
+  statusIntervalMs?: number;
+}
+
+/**
+ * Creates (or truncates) the log file and starts logging.
+ *
+ * @param path The file.
+ * @param options Secrets and the status interval.
+ * @returns The log.
+ * @throws {Deno.errors.NotCapable} Without write permission for `path`; the
+ *   OS's error when it cannot be created.
+ */
+export function openLogFile(
+  path: string,
+  options: LogFileOptions = {},
+): LogFile {
+  const secrets = options.secrets ?? [];
+  const file = Deno.openSync(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const encoder = new TextEncoder();
+  let pending = "";
+  const flush = () => {
+    if (pending === "") return;
+    const bytes = encoder.encode(pending);
+    pending = "";
+    let written = 0;
+    while (written < bytes.length) {
+      written += file.writeSync(bytes.subarray(written));
+    }
+  };
+  const timer = setInterval(flush, FLUSH_MS);
+  const write = (line: string) => {
+    pending += `${new Date().toISOString()} ${redactText(line, secrets)}\n`;
+  };
+  const status = startStatusLines({
+    intervalMs: options.statusIntervalMs,
+    write,
+  });
+  const began = performance.now();
+  let done = 0, failed = 0, retries = 0, bytes = 0;
+  return {
+    event(event) {
+      status.update(event);
+      if (event.type === "bytes") bytes += event.bytes;
+      else if (event.type === "retrying") {
+        retries++;
+        write(
+          `retry ${event.attempt} ${event.job.dest}: ${event.reason} (waiting ${
+            (event.delayMs / 1000).toFixed(1)
+          } s)`,
+        );
+      } else if (event.type === "done") {
+        const { outcome } = event;
+        done++;
+        if (outcome.status === "error" || outcome.status === "not_found") {
+          failed++;
+          write(failureLine(outcome, [
+            ...secrets,
+            ...Object.values(outcome.job.headers ?? {}),
+          ]));
+        } else {
+          write(
+            `${outcome.status.toUpperCase()} ${outcome.job.dest} (${
+              formatBytes(outcome.bytes)
+            })`,
+          );
+        }
+      }
+    },
+    close() {
+      status.stop();
+      clearInterval(timer);
+      write(
+        `[bulkget] finished: ${done} done${
+          failed ? ` (${failed} failed)` : ""
+        }, ${formatBytes(bytes)}, ${retries} retries, ${
+          ((performance.now() - began) / 1000).toFixed(1)
+        } s`,
+      );
+      try {
+        flush();
+      } finally {
+        file.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,102 @@
+/**
+ * `get --dry-run`: the plan (download, resume, skip, check, fail) after
+ * sharding, dedupe and skip checks; no request, no write, under read-only
+ * permissions.
+ */
+import assert from "node:assert/strict";
+import { startServer } from "../lib/server/server.ts";
+import { listDir, runBulkget } from "./_helpers.ts";
+
+Deno.test("get --dry-run: download, resume, skip and a duplicate, with no request and nothing written", async () => {
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/out`);
+  await Deno.writeTextFile(`${dir}/out/done.bin`, "x".repeat(10));
+  await Deno.writeTextFile(`${dir}/out/half.bin.part`, "y".repeat(5));
+  await Deno.writeTextFile(
+    `${dir}/list.txt`,
+    [
+      `${server.url}/files/10/done.bin`,
+      `${server.url}/files/20/half.bin`,
+      `${server.url}/files/30/new.bin`,
+      `${server.url}/other/new.bin`,
+    ].join("\n") + "\n",
+  );
+  const before = listDir(`${dir}/out`);
+  const result = await runBulkget(
+    ["get", "-i", "list.txt", "-o", "out", "--dry-run"],
+    { cwd: dir, permissions: [`--allow-read=${dir}`] }, // no net, no write
+  );
+  assert.equal(result.code, 1, result.stderr); // the duplicate would fail
+  const lines = result.stdout.trim().split("\n");
+  assert.deepEqual(lines.slice(0, 4), [
+    "skip done.bin (complete, 10 B)",
+    `resume ${server.url}/files/20/half.bin -> half.bin (a .part of 5 B, if the server agrees)`,
+    `download ${server.url}/files/30/new.bin -> new.bin`,
+    'fail new.bin: list.txt:4: destination "new.bin" is already used by list.txt:3',
+  ]);
+  assert.match(
+    lines[4],
+    /^bulkget: dry run: 2 to download, 1 already complete, 1 would fail; nothing was fetched or written$/,
+  );
+  assert.equal(server.stats().requests, 0);
+  assert.deepEqual(listDir(`${dir}/out`), before);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("get --dry-run: --shard keeps its share, --force downloads what exists, --update checks it", async () => {
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/out`);
+  await Deno.writeTextFile(`${dir}/out/f0`, "z");
+  const urls = Array.from(
+    { length: 20 },
+    (_, i) => `${server.url}/files/1/f${i}`,
+  );
+  const all = await runBulkget([
+    "get",
+    ...urls,
+    "-o",
+    "out",
+    "--dry-run",
+    "--force",
+  ], { cwd: dir });
+  assert.equal(all.code, 0, all.stderr);
+  assert.match(all.stdout, /dry run: 20 to download, 0 already complete/);
+  const update = await runBulkget([
+    "get",
+    urls[0],
+    "-o",
+    "out",
+    "--dry-run",
+    "--update",
+  ], { cwd: dir });
+  assert.match(
+    update.stdout,
+    /^check .* -> f0 \(exists; a conditional GET\)$/m,
+  );
+  const one = await runBulkget([
+    "get",
+    ...urls,
+    "-o",
+    "out",
+    "--dry-run",
+    "--shard",
+    "1/2",
+  ], { cwd: dir });
+  const two = await runBulkget([
+    "get",
+    ...urls,
+    "-o",
+    "out",
+    "--dry-run",
+    "--shard",
+    "2/2",
+  ], { cwd: dir });
+  const planned = (text: string) =>
+    text.split("\n").filter((l) => /^(download|skip) /.test(l)).length;
+  assert.equal(planned(one.stdout) + planned(two.stdout), 20);
+  assert.ok(planned(one.stdout) < 20 && planned(two.stdout) < 20);
+  assert.equal(server.stats().requests, 0);
+  await Deno.remove(dir, { recursive: true });
+});

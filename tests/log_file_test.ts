@@ -1,0 +1,57 @@
+/**
+ * `get --log FILE`: each file, each retry and the totals, time-stamped, in
+ * the file (with -q on the terminal); no secret in it; an unwritable path
+ * is one line and exit 2.
+ */
+import assert from "node:assert/strict";
+import { startServer } from "../lib/server/server.ts";
+import { runBulkget } from "./_helpers.ts";
+
+Deno.test("get --log FILE: OK, FAILED, retry and totals lines, time-stamped, no secrets", async () => {
+  await using server = await startServer({
+    alt: false,
+    faults: { statuses: [{ status: 503, rate: 0.5 }] },
+    seed: 7,
+  });
+  const dir = await Deno.makeTempDir();
+  const authority = server.url.replace("http://", "http://user:hunter2@");
+  const result = await runBulkget([
+    "get",
+    `${authority}/files/1k/a.bin`,
+    `${server.url}/nothing/b.bin`,
+    ...Array.from({ length: 6 }, (_, i) => `${server.url}/files/1k/c${i}`),
+    "-o",
+    "out",
+    "-q",
+    "--retries",
+    "8",
+    "-H",
+    "X-Token: t0ps3cret",
+    "--log",
+    "run.log",
+  ], { cwd: dir });
+  assert.equal(result.code, 1, result.stderr);
+  const log = await Deno.readTextFile(`${dir}/run.log`);
+  const lines = log.trimEnd().split("\n");
+  for (const line of lines) {
+    assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
+  }
+  assert.match(log, / OK a\.bin \(1\.0 KiB\)$/m);
+  assert.match(log, / FAILED b\.bin <- .*: not found/);
+  assert.match(log, / retry \d+ c?\S+: HTTP error 503/);
+  assert.match(lines.at(-1)!, /\[bulkget\] finished: 8 done \(1 failed\), /);
+  assert.ok(!log.includes("hunter2") && !log.includes("t0ps3cret"));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("get --log into a missing directory: one line, exit 2", async () => {
+  const dir = await Deno.makeTempDir();
+  const result = await runBulkget(
+    ["get", "http://127.0.0.1:9/x", "--log", "no/such/dir/run.log"],
+    { cwd: dir },
+  );
+  assert.equal(result.code, 2);
+  assert.match(result.stderr, /^bulkget get: --log no\/such\/dir\/run\.log: /);
+  assert.equal(result.stderr.trim().split("\n").length, 1);
+  await Deno.remove(dir, { recursive: true });
+});
