@@ -7,7 +7,7 @@
  */
 
 import { createHash } from "node:crypto";
-import type { Job } from "../engine/job.ts";
+import type { Job } from "../core/job.ts";
 import { destPaths } from "../writer/paths.ts";
 import { redactText } from "../report/redact.ts";
 import { redactUrl } from "../core/redact.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { EngineEvent } from "../engine/events.ts";
+import type { EngineEvent } from "../core/events.ts";
 import { failureLine, startStatusLines } from "../report/ci_log.ts";
 import { formatBytes } from "../report/format.ts";
 import { redactText } from "../report/redact.ts";
