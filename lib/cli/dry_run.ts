@@ -9,8 +9,7 @@
 import { createHash } from "node:crypto";
 import type { Job } from "../core/job.ts";
 import { destPaths } from "../writer/paths.ts";
-import { redactText } from "../report/redact.ts";
-import { redactUrl } from "../core/redact.ts";
+import { redactText, redactUrl } from "../core/redact.ts";
 import { formatBytes } from "../report/format.ts";
 
 /** Options for {@linkcode dryRun}. */

@@ -10,7 +10,7 @@
 import type { EngineEvent } from "../core/events.ts";
 import { failureLine, startStatusLines } from "../report/ci_log.ts";
 import { formatBytes } from "../report/format.ts";
-import { redactText } from "../report/redact.ts";
+import { redactText } from "../core/redact.ts";
 
 /** How often buffered lines are written to the file. */
 const FLUSH_MS = 250;
