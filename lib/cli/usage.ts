@@ -5,6 +5,8 @@
  * @module
  */
 
+import { parseDuration, parseSize } from "../core/units.ts";
+
 import {
   type OptionsConfig,
   parseArgs,
@@ -56,22 +58,19 @@ export function parseWholeNumber(
  * @throws {UsageError} When it is not a positive number.
  */
 export function parseSeconds(text: string, what: string): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value <= 0) {
+  let ms: number;
+  try {
+    ms = parseDuration(text, "s");
+  } catch {
+    ms = 0;
+  }
+  if (ms <= 0) {
     throw new UsageError(
       `${what} must be a positive number of seconds, got "${text}"`,
     );
   }
-  return Math.round(value * 1000);
+  return ms;
 }
-
-const SIZE_UNITS: Record<string, number> = {
-  "": 1,
-  k: 1024,
-  m: 1024 ** 2,
-  g: 1024 ** 3,
-  t: 1024 ** 4,
-};
 
 /**
  * Parses a byte size: a whole number with an optional binary unit
@@ -83,13 +82,13 @@ const SIZE_UNITS: Record<string, number> = {
  * @throws {UsageError} When it is not a size.
  */
 export function parseByteSize(text: string, what: string): number {
-  const match = /^\s*(\d+)\s*([kmgt]?)(?:i?b)?\s*$/i.exec(text);
-  if (!match) {
+  try {
+    return parseSize(text);
+  } catch {
     throw new UsageError(
       `${what} must be a size such as 500000, 64K or 10M, got "${text}"`,
     );
   }
-  return Number(match[1]) * SIZE_UNITS[match[2].toLowerCase()];
 }
 
 /**

@@ -41,6 +41,10 @@
  * @module
  */
 
+import { parseDuration, parseSize } from "../core/units.ts";
+
+export { parseDuration, parseSize };
+
 import type { Random } from "./random.ts";
 
 /** A share of responses replaced by an error status. */
@@ -380,51 +384,6 @@ function checkInteger(what: string, value: unknown, min: number, max: number) {
 function checkRate(what: string, rate: number | undefined): number {
   if (rate === undefined) return 1;
   return checkNumber(`${what} rate`, rate, 0, 1);
-}
-
-/**
- * Parses a duration: a number with `ms`, `s` or `m`; a bare number is
- * milliseconds.
- *
- * @param text For example `"500ms"`, `"2s"`, `"1.5s"`, `"500"`.
- * @returns Milliseconds.
- * @throws {RangeError} When the text is not a duration.
- */
-export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/i.exec(text.trim());
-  if (!m) {
-    throw new RangeError(
-      `Cannot parse duration: expected e.g. "500ms" or "2s", got "${text}"`,
-    );
-  }
-  const unit = (m[2] ?? "ms").toLowerCase();
-  const factor = unit === "ms" ? 1 : unit === "s" ? 1000 : 60_000;
-  return Math.round(Number(m[1]) * factor);
-}
-
-/**
- * Parses a size: bytes with an optional `k`, `m` or `g` (binary units).
- *
- * @param text For example `"2048"`, `"64k"`, `"1m"`.
- * @returns Bytes.
- * @throws {RangeError} When the text is not a size.
- */
-export function parseSize(text: string): number {
-  const m = /^(\d+)([kmg])?(?:i?b)?$/i.exec(text.trim());
-  if (!m) {
-    throw new RangeError(
-      `Cannot parse size: expected bytes such as "2048" or "64k", got "${text}"`,
-    );
-  }
-  const unit = (m[2] ?? "").toLowerCase();
-  const factor = unit === "k"
-    ? 1024
-    : unit === "m"
-    ? 1024 ** 2
-    : unit === "g"
-    ? 1024 ** 3
-    : 1;
-  return Number(m[1]) * factor;
 }
 
 function parseRate(spec: string, text: string | undefined): number {
