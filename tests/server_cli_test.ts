@@ -37,13 +37,13 @@ Deno.test("serve: bad flags exit 2 with a message and the usage", async () => {
     ],
     [
       ["--preset", "LOCAL", "--port", "70000"],
-      /^bulkget serve: Cannot parse "--port"/,
+      /^bulkget serve: --port must be a whole number from 0 to 65535, got "70000"/,
     ],
     [
       ["--preset", "nope"],
       /^bulkget serve: Cannot parse "--preset": expected one of LOCAL, DELAY, ERROR/,
     ],
-    [["--seed", "x"], /^bulkget serve: Cannot parse "--seed"/],
+    [["--seed", "x"], /^bulkget serve: --seed must be a whole number from/],
     [
       ["--fault", "boom=1"],
       /^bulkget serve: Cannot parse fault "boom=1": unknown kind/,

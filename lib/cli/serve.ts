@@ -11,7 +11,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { parseCommandLine, parseWholeNumber, UsageError } from "./usage.ts";
 import {
   addFaults,
   describeFaults,
@@ -91,10 +91,6 @@ interface Plan {
   preset?: PresetName;
   faults: FaultConfig;
   description: string;
-}
-
-class UsageError extends Error {
-  override name = "UsageError";
 }
 
 const CUSTOM_PORT = 8000;
@@ -211,38 +207,31 @@ export async function serveCommand(
 function parse(
   args: string[],
 ): { plans: Plan[]; host: string; seed: number } | "help" {
-  const { values } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: false,
-    options: {
-      preset: { type: "string" },
-      port: { type: "string" },
-      host: { type: "string", default: "127.0.0.1" },
-      seed: { type: "string" },
-      fault: { type: "string", multiple: true },
-      delay: { type: "string" },
-      jitter: { type: "string" },
-      slow: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+  const { values, positionals } = parseCommandLine(args, {
+    preset: { type: "string" },
+    port: { type: "string" },
+    host: { type: "string", default: "127.0.0.1" },
+    seed: { type: "string" },
+    fault: { type: "string", multiple: true },
+    delay: { type: "string" },
+    jitter: { type: "string" },
+    slow: { type: "string" },
+    help: { type: "boolean", short: "h" },
   });
   if (values.help) return "help";
-  const integer = (flag: string, text: string, min: number, max: number) => {
-    const n = Number(text);
-    if (!/^-?\d+$/.test(text.trim()) || n < min || n > max) {
-      throw new UsageError(
-        `Cannot parse "--${flag}": expected an integer from ${min} to ${max}, got "${text}"`,
-      );
-    }
-    return n;
-  };
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `Unexpected argument '${
+        positionals[0]
+      }'. This command does not take positional arguments`,
+    );
+  }
   const port = values.port === undefined
     ? undefined
-    : integer("port", values.port, 0, 65535);
+    : parseWholeNumber(values.port, "--port", 0, 65535);
   const seed = values.seed === undefined
     ? 1
-    : integer("seed", values.seed, -(2 ** 31), 2 ** 32 - 1);
+    : parseWholeNumber(values.seed, "--seed", -(2 ** 31), 2 ** 32 - 1);
   const flagValue = <T>(flag: string, text: string, fn: (t: string) => T) => {
     try {
       return fn(text);

@@ -29,21 +29,26 @@ export class UsageError extends Error {
  * @param text The option's value as typed.
  * @param what How the error names the option, e.g. `--max_req CONCURRENT`.
  * @param min The least allowed value.
+ * @param max The greatest allowed value. @default Number.MAX_SAFE_INTEGER
  * @returns The number.
- * @throws {UsageError} When it is not a whole number at least `min`.
+ * @throws {UsageError} When it is not a whole number from `min` to `max`.
  */
 export function parseWholeNumber(
   text: string,
   what: string,
   min: number,
+  max: number = Number.MAX_SAFE_INTEGER,
 ): number {
   const value = Number(text);
   if (
     !/^\s*-?\d+\s*$/.test(text) || !Number.isSafeInteger(value) ||
-    value < min
+    value < min || value > max
   ) {
+    const range = max === Number.MAX_SAFE_INTEGER
+      ? `>= ${min}`
+      : `from ${min} to ${max}`;
     throw new UsageError(
-      `${what} must be a whole number >= ${min}, got "${text}"`,
+      `${what} must be a whole number ${range}, got "${text}"`,
     );
   }
   return value;
