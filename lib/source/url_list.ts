@@ -1,5 +1,8 @@
 /**
- * Jobs from a plain list of URLs (`-i FILE`, `-i -`): one URL per line.
+ * Jobs from a plain list of URLs, one per line: the library's reader
+ * (`jobsFromList` in `mod.ts`). The command line's `-i FILE` does not come
+ * here: `inputs.ts` reads every `-i` file with the aria2 reader
+ * (`aria2.ts`), of which a plain list is the simplest case.
  *
  * @module
  */
