@@ -233,20 +233,92 @@ export async function mergeReports(
     );
   }
   const { expected, tool = "bulkget", maxListed = 100_000 } = options;
-  const problems: string[] = [];
-  const notes: string[] = [];
-  const totals: Totals = emptyTotals();
-  const items: ReportItem[] = [];
+  const collected = collectItems(reports, maxListed);
+  const shardCheck = checkShards(reports, collected.misplaced);
+  const listCheck = expected === undefined
+    ? {
+      expectedJobs: null,
+      missing: [],
+      problems: [],
+      notes: [],
+      unexpected: 0,
+    }
+    : await checkExpected(expected, collected.where, maxListed);
+  const runCheck = checkRuns(reports, collected);
+  const problems = [
+    ...shardCheck.problems,
+    ...listCheck.problems,
+    ...runCheck.problems,
+  ];
+  if (reports.length === 0) problems.push("no reports to merge");
+  const { totals, items, duplicates } = collected;
+  const startedAt = reports.map(({ report }) => report.startedAt)
+    .filter((at) => typeof at === "string").sort()[0] ??
+    new Date().toISOString();
+  const merged: MergedReport = {
+    version: REPORT_VERSION,
+    tool,
+    startedAt,
+    items,
+    totals,
+    elapsedMs: Math.max(
+      0,
+      ...reports.map(({ report }) => Number(report.elapsedMs) || 0),
+    ),
+    interrupted: runCheck.interrupted,
+    error: runCheck.error,
+    merge: {
+      reports: reports.map(({ name }) => name),
+      shards: reports.map(({ report }) => report.shard ?? null),
+      missingShards: shardCheck.missingShards,
+      expectedJobs: listCheck.expectedJobs,
+      missing: listCheck.missing,
+      duplicates: [...duplicates].map(([dest, holders]) => ({
+        dest,
+        reports: [...holders].sort((a, b) => a - b).map((i) => reports[i].name),
+      })),
+      unexpected: listCheck.unexpected,
+      misplaced: collected.misplaced,
+      problems,
+      notes: [...shardCheck.notes, ...listCheck.notes],
+    },
+  };
+  const exitCode = problems.length > 0 || exitCodeFor(totals) !== 0 ? 1 : 0;
+  return { report: merged, exitCode };
+}
+
+/** Every report's items, their totals, and where each destination is. */
+interface Collected {
+  items: ReportItem[];
+  totals: Totals;
   /** Key → index of the first report holding it. */
-  const where = new Map<string, number>();
-  const duplicates = new Map<string, Set<number>>();
-  let duplicateCount = 0;
-  let misplaced = 0;
+  where: Map<string, number>;
+  /** Key → the reports holding it, for keys in two or more (at most `maxListed`). */
+  duplicates: Map<string, Set<number>>;
+  duplicateCount: number;
+  /** Items not in the shard their report names. */
+  misplaced: number;
+}
+
+/** Reads every item once: totals, holders of each destination, misplaced items. */
+function collectItems(
+  reports: readonly NamedReport[],
+  maxListed: number,
+): Collected {
+  const collected: Collected = {
+    items: [],
+    totals: emptyTotals(),
+    where: new Map(),
+    duplicates: new Map(),
+    duplicateCount: 0,
+    misplaced: 0,
+  };
+  const { where, duplicates } = collected;
   for (const [index, { report }] of reports.entries()) {
     const shard = report.shard;
     for (const item of report.items) {
-      items.push(item);
-      addOutcome(totals, {
+      collected.items.push(item);
+      addOutcome(collected.totals, {
         job: { url: item.url, dest: item.dest },
         status: item.status,
         bytes: item.bytes ?? 0,
@@ -254,13 +326,15 @@ export async function mergeReports(
         elapsedMs: 0,
       }, Number(item.transferred) || 0);
       const key = shardKey(item);
-      if (shard && shardOf(key, shard.count) !== shard.index) misplaced++;
+      if (shard && shardOf(key, shard.count) !== shard.index) {
+        collected.misplaced++;
+      }
       const first = where.get(key);
       if (first === undefined) where.set(key, index);
       else if (first !== index) {
         let holders = duplicates.get(key);
         if (holders === undefined) {
-          duplicateCount++;
+          collected.duplicateCount++;
           if (duplicates.size >= maxListed) continue;
           holders = new Set([first]);
           duplicates.set(key, holders);
@@ -269,9 +343,16 @@ export async function mergeReports(
       }
     }
   }
+  return collected;
+}
 
-  // Shards: one report per index, one count for all.
-  const shards = reports.map(({ report }) => report.shard ?? null);
+/** Shards: one report per index, one count for all, none missing. */
+function checkShards(
+  reports: readonly NamedReport[],
+  misplaced: number,
+): { missingShards: number[]; problems: string[]; notes: string[] } {
+  const problems: string[] = [];
+  const notes: string[] = [];
   const missingShards: number[] = [];
   const withShard = reports.filter(({ report }) => report.shard);
   if (withShard.length > 0) {
@@ -320,44 +401,63 @@ export async function mergeReports(
       `${misplaced} items are not in the shard their report names (were the workers given different inputs, --keep-paths, or bulkget versions?)`,
     );
   }
+  return { missingShards, problems, notes };
+}
 
-  // The expected list: every job in some report.
+/** The expected list: every job in some report, and what the reports hold besides. */
+async function checkExpected(
+  expected: NonNullable<MergeOptions["expected"]>,
+  where: Map<string, number>,
+  maxListed: number,
+): Promise<{
+  expectedJobs: number;
+  missing: MissingJob[];
+  unexpected: number;
+  problems: string[];
+  notes: string[];
+}> {
   const missing: MissingJob[] = [];
   let missingCount = 0;
-  let expectedJobs: number | null = null;
+  let expectedJobs = 0;
   let unexpected = 0;
-  if (expected !== undefined) {
-    expectedJobs = 0;
-    const matched = new Set<string>();
-    for await (const job of expected) {
-      expectedJobs++;
-      const key = shardKey(job);
-      if (where.has(key)) {
-        matched.add(key);
-        continue;
-      }
-      missingCount++;
-      if (missing.length < maxListed) {
-        missing.push({
-          url: job.url,
-          dest: job.dest,
-          origin: job.origin ?? null,
-        });
-      }
+  const matched = new Set<string>();
+  for await (const job of expected) {
+    expectedJobs++;
+    const key = shardKey(job);
+    if (where.has(key)) {
+      matched.add(key);
+      continue;
     }
-    for (const key of where.keys()) if (!matched.has(key)) unexpected++;
-    if (missingCount > 0) {
-      problems.push(
-        `${missingCount} of ${expectedJobs} jobs of the list are in no report`,
-      );
-    }
-    if (unexpected > 0) {
-      notes.push(
-        `${unexpected} destinations in the reports are not in the list`,
-      );
+    missingCount++;
+    if (missing.length < maxListed) {
+      missing.push({
+        url: job.url,
+        dest: job.dest,
+        origin: job.origin ?? null,
+      });
     }
   }
+  for (const key of where.keys()) if (!matched.has(key)) unexpected++;
+  return {
+    expectedJobs,
+    missing,
+    unexpected,
+    problems: missingCount > 0
+      ? [`${missingCount} of ${expectedJobs} jobs of the list are in no report`]
+      : [],
+    notes: unexpected > 0
+      ? [`${unexpected} destinations in the reports are not in the list`]
+      : [],
+  };
+}
 
+/** What the runs themselves say: duplicates, failures, interruptions, runs cut short. */
+function checkRuns(
+  reports: readonly NamedReport[],
+  collected: Collected,
+): { problems: string[]; interrupted: boolean; error: string | null } {
+  const problems: string[] = [];
+  const { totals, duplicateCount } = collected;
   if (duplicateCount > 0) {
     problems.push(`${duplicateCount} destinations are in two or more reports`);
   }
@@ -371,13 +471,12 @@ export async function mergeReports(
       })`,
     );
   }
-  const interrupted = reports.some(({ report }) => report.interrupted === true);
-  if (interrupted) {
+  const interruptedRuns = reports.filter(({ report }) =>
+    report.interrupted === true
+  );
+  if (interruptedRuns.length > 0) {
     problems.push(
-      `interrupted runs: ${
-        reports.filter(({ report }) => report.interrupted === true)
-          .map(({ name }) => name).join(", ")
-      }`,
+      `interrupted runs: ${interruptedRuns.map(({ name }) => name).join(", ")}`,
     );
   }
   const cutShort = reports.filter(({ report }) =>
@@ -388,45 +487,15 @@ export async function mergeReports(
       `${name}: its run was cut short (${report.error}); the jobs after that were never read`,
     );
   }
-  if (reports.length === 0) problems.push("no reports to merge");
-
-  const startedAt = reports.map(({ report }) => report.startedAt)
-    .filter((at) => typeof at === "string").sort()[0] ??
-    new Date().toISOString();
-  const merged: MergedReport = {
-    version: REPORT_VERSION,
-    tool,
-    startedAt,
-    items,
-    totals,
-    elapsedMs: Math.max(
-      0,
-      ...reports.map(({ report }) => Number(report.elapsedMs) || 0),
-    ),
-    interrupted,
+  return {
+    problems,
+    interrupted: interruptedRuns.length > 0,
     error: cutShort.length === 0
       ? null
       : cutShort.map(({ name, report }) => `${name}: ${report.error}`).join(
         "; ",
       ),
-    merge: {
-      reports: reports.map(({ name }) => name),
-      shards,
-      missingShards,
-      expectedJobs,
-      missing,
-      duplicates: [...duplicates].map(([dest, holders]) => ({
-        dest,
-        reports: [...holders].sort((a, b) => a - b).map((i) => reports[i].name),
-      })),
-      unexpected,
-      misplaced,
-      problems,
-      notes,
-    },
   };
-  const exitCode = problems.length > 0 || exitCodeFor(totals) !== 0 ? 1 : 0;
-  return { report: merged, exitCode };
 }
 
 /**
