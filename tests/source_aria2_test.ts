@@ -68,19 +68,23 @@ Deno.test("jobsFromAria2() keeps paths unless out= names the file", async () => 
 Deno.test("jobsFromAria2() names the line of each bad line", async () => {
   const cases: [string, string][] = [
     [
-      "  split=5",
-      'unknown aria2 option "split" (supported: out, dir, checksum, header)',
+      "  splitt=5",
+      'unknown aria2 option "splitt" (supported: out, dir, checksum, header)',
     ],
     ["  out", 'expected an option "name=value", got no "="'],
     ["  =x", 'expected an option "name=value", got no name'],
     ["  out=", 'option "out" is empty'],
     [
       "  checksum=sha-1=abc",
-      'unsupported checksum algorithm "sha-1" (only sha-256 is supported)',
+      'expected 40 hex digits after "sha-1=", got "abc"',
     ],
     [
       "  checksum=md5=abc",
-      'unsupported checksum algorithm "md5" (only sha-256 is supported)',
+      'expected 32 hex digits after "md5=", got "abc"',
+    ],
+    [
+      "  checksum=crc32=abc",
+      'unsupported checksum algorithm "crc32" (supported: md5, sha-1, sha-256, sha-512)',
     ],
     [
       "  checksum=sha-256=abc",
@@ -176,4 +180,35 @@ Deno.test("jobsFromAria2() takes tab-separated mirrors; a line of only ftp: URLs
       error instanceof SourceError &&
       /not an http\(s\) URL/.test(error.message),
   );
+});
+
+Deno.test("jobsFromAria2() reads md5, sha-1 and sha-512 checksums; harmless options warn once and are ignored", async () => {
+  const warnings: string[] = [];
+  const md5 = "A".repeat(32), sha1 = "b".repeat(40), sha512 = "c".repeat(128);
+  const text = [
+    "https://h/a",
+    `  checksum=md5=${md5}`,
+    "  split=4",
+    "  max-connection-per-server=4",
+    "https://h/b",
+    `  checksum=sha-1=${sha1}`,
+    "  split=8",
+    "https://h/c",
+    `  checksum=SHA-512=${sha512}`,
+  ].join("\n");
+  const jobs = await Array.fromAsync(
+    jobsFromAria2(streamOf(text), {
+      name: "in",
+      onWarning: (m) => warnings.push(m),
+    }),
+  );
+  deepEqual(jobs.map((j) => j.checksum), [
+    { algorithm: "md5", hex: md5.toLowerCase() },
+    { algorithm: "sha-1", hex: sha1 },
+    { algorithm: "sha-512", hex: sha512 },
+  ]);
+  deepEqual(warnings, [
+    'in:3: aria2 option "split" ignored (it cannot change the file; warned once per input)',
+    'in:4: aria2 option "max-connection-per-server" ignored (it cannot change the file; warned once per input)',
+  ]);
 });

@@ -64,7 +64,7 @@ Deno.test("jobsFromManifest() names the line of each bad line", async () => {
     ['{"url": "ftp://x"}', 'not an http(s) URL: "ftp://x"'],
     [
       '{"url": "http://h/a", "sha265": "x"}',
-      'unknown field "sha265" (known: url, urls, dest, sha256, size, headers, label)',
+      'unknown field "sha265" (known: url, urls, dest, sha256, checksum, size, headers, label)',
     ],
     ['{"url": "http://h/a", "__proto__": {}}', /^unknown field "__proto__"/],
     ['{"url": "http://h/a", "dest": 1}', '"dest" must be a string, got 1'],
@@ -167,4 +167,28 @@ Deno.test('jobsFromManifest() reads "urls" as mirrors; "url" with "urls" or an e
         error instanceof SourceError && message.test(error.message),
     );
   }
+});
+
+Deno.test('jobsFromManifest() reads "checksum": md5, sha-1, sha-256, sha-512; a bad one names the problem', async () => {
+  const read = (text: string) =>
+    Array.fromAsync(jobsFromManifest(streamOf(text), { name: "m" }));
+  const lines = [
+    { url: "https://h/a", checksum: "md5=" + "A".repeat(32) },
+    { url: "https://h/b", checksum: "sha-1=" + "b".repeat(40) },
+    { url: "https://h/c", checksum: "sha-256=" + "c".repeat(64) },
+    { url: "https://h/d", checksum: "sha-512=" + "d".repeat(128) },
+  ].map((o) => JSON.stringify(o)).join("\n");
+  const jobs = await read(lines);
+  deepEqual(jobs.map((j) => [j.checksum, j.sha256]), [
+    [{ algorithm: "md5", hex: "a".repeat(32) }, undefined],
+    [{ algorithm: "sha-1", hex: "b".repeat(40) }, undefined],
+    [undefined, "c".repeat(64)],
+    [{ algorithm: "sha-512", hex: "d".repeat(128) }, undefined],
+  ]);
+  await rejects(
+    read(JSON.stringify({ url: "https://h/a", checksum: "crc32=00" })),
+    (error: Error) =>
+      error instanceof SourceError &&
+      /"checksum": unsupported checksum algorithm "crc32"/.test(error.message),
+  );
 });

@@ -38,7 +38,8 @@ export interface DryRunCounts {
  * Prints one line per job — `download URL -> DEST`, `resume …`,
  * `skip DEST (complete, SIZE)`, `check …` with `--update` — and returns the
  * counts. A final file counts as complete as a run would judge it: its size
- * matches the job's `size`, and its SHA-256 the job's `sha256`, when given.
+ * matches the job's `size`, and its digests the job's `sha256` and
+ * `checksum`, when given.
  *
  * @param jobs The jobs, after sharding and dedupe.
  * @param options Output directory, policy and output.
@@ -93,9 +94,17 @@ function sizeOf(path: string): number | undefined {
 /** Whether the file matches what the job says of it (size, SHA-256). */
 async function complete(path: string, size: number, job: Job) {
   if (job.size !== undefined && job.size !== size) return false;
-  if (job.sha256 === undefined) return true;
-  const hash = createHash("sha256");
-  const file = await Deno.open(path); // closed by its stream's end
-  for await (const piece of file.readable) hash.update(piece);
-  return hash.digest("hex") === job.sha256;
+  for (
+    const [algorithm, hex] of [
+      ["sha256", job.sha256],
+      [job.checksum?.algorithm.replace("-", ""), job.checksum?.hex],
+    ]
+  ) {
+    if (algorithm === undefined || hex === undefined) continue;
+    const hash = createHash(algorithm);
+    const file = await Deno.open(path); // closed by its stream's end
+    for await (const piece of file.readable) hash.update(piece);
+    if (hash.digest("hex") !== hex) return false;
+  }
+  return true;
 }

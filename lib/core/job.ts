@@ -23,6 +23,11 @@ export interface Job {
   dest: string;
   /** Expected lower-case hex SHA-256 of the body, checked before the final rename. */
   sha256?: string;
+  /**
+   * Another expected digest, checked before the final rename as `sha256`
+   * is (aria2 `checksum=md5=…`, a manifest's `"checksum": "sha-512=…"`).
+   */
+  checksum?: Checksum;
   /** Expected size in bytes, checked before the final rename. */
   size?: number;
   /** Extra request headers for this job only. */
@@ -71,4 +76,15 @@ export interface Outcome {
   code?: ErrorCode;
   /** Wall time spent on this job, in milliseconds. */
   elapsedMs: number;
+}
+
+/** Digest algorithms beside SHA-256 (which is {@linkcode Job.sha256}). */
+export type ChecksumAlgorithm = "md5" | "sha-1" | "sha-512";
+
+/** An expected digest: algorithm and lower-case hex. */
+export interface Checksum {
+  /** The algorithm, as aria2 spells it. */
+  algorithm: ChecksumAlgorithm;
+  /** Lower-case hex digest. */
+  hex: string;
 }

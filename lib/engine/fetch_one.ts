@@ -340,11 +340,14 @@ async function keptFile(
   writer: Writer,
 ): Promise<WrittenFile | undefined> {
   if (job.size !== undefined && size !== job.size) return undefined;
-  if (job.sha256 === undefined) return { bytes: size, sha256: "" };
+  if (job.sha256 === undefined && job.checksum === undefined) {
+    return { bytes: size, sha256: "" };
+  }
   try {
     return await writer.verify(job.dest, {
       size: job.size,
       sha256: job.sha256,
+      checksum: job.checksum,
     });
   } catch {
     return undefined; // wrong bytes: download again
@@ -416,6 +419,7 @@ async function attempt(
     const expect: Expectation = {
       size: job.size ?? total,
       sha256: job.sha256,
+      checksum: job.checksum,
       digest: options.digest ?? true,
       mtime: options.remoteTime === false
         ? undefined

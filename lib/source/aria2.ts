@@ -9,7 +9,6 @@ import type { Job } from "../core/job.ts";
 import {
   addHeader,
   parseHttpUrl,
-  parseSha256,
   quoteUrl,
   urlDest,
   userDest,
@@ -22,6 +21,8 @@ import {
   readLineBatches,
 } from "./lines.ts";
 import { SourceError } from "./source_error.ts";
+import { parseChecksum } from "./checksum.ts";
+import type { Checksum } from "../core/job.ts";
 
 /** Options for {@linkcode jobsFromAria2}. */
 export interface Aria2Options {
@@ -49,7 +50,45 @@ export interface Aria2Options {
    * @default {false}
    */
   live?: boolean;
+  /**
+   * Hears of each aria2 option that bulkget ignores because it cannot
+   * change what is downloaded ({@linkcode IGNORED_OPTIONS}), once per
+   * option name per input.
+   *
+   * @default {prints "bulkget: warning: MESSAGE" to stderr}
+   */
+  onWarning?: (message: string) => void;
 }
+
+/**
+ * aria2 options accepted with a warning and ignored: they tune how aria2
+ * fetches (connections, pieces, allocation, its retries) and cannot make
+ * the file other than the URL's bytes. bulkget's own options do what
+ * some of them do (`--retries`, `--max-download-limit`, `--timeout`).
+ */
+export const IGNORED_OPTIONS: readonly string[] = [
+  "split",
+  "max-connection-per-server",
+  "min-split-size",
+  "piece-length",
+  "file-allocation",
+  "continue",
+  "max-tries",
+  "retry-wait",
+  "timeout",
+  "connect-timeout",
+  "lowest-speed-limit",
+  "max-download-limit",
+  "remote-time",
+  "uri-selector",
+  "stream-piece-selector",
+  "enable-http-pipelining",
+  "enable-http-keep-alive",
+  "http-accept-gzip",
+  "check-integrity",
+  "conditional-get",
+  "auto-file-renaming",
+];
 
 /**
  * How long a URL of a `live` input waits for its option lines once the
@@ -67,6 +106,7 @@ interface Entry {
   out?: { value: string; line: number };
   dir?: { value: string; line: number };
   sha256?: string;
+  checksum?: Checksum;
   headers?: Record<string, string>;
 }
 
@@ -133,6 +173,8 @@ export function jobsFromAria2(
     name,
     options.keepPaths ?? false,
     options.live ?? false,
+    options.onWarning ??
+      ((message) => console.error(`bulkget: warning: ${message}`)),
   );
 }
 
@@ -144,8 +186,17 @@ async function* generate(
   name: string,
   keepPaths: boolean,
   live: boolean,
+  onWarning: (message: string) => void,
 ): AsyncGenerator<Job, void, undefined> {
   let entry: Entry | undefined;
+  const warned = new Set<string>();
+  const ignore = (key: string, origin: string) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    onWarning(
+      `${origin}: aria2 option "${key}" ignored (it cannot change the file; warned once per input)`,
+    );
+  };
   // The URL line of the last job yielded early (live), for the error when
   // its options come too late.
   let released: number | undefined;
@@ -193,7 +244,7 @@ async function* generate(
                 : `option line came more than ${LIVE_HOLD_MS} ms after its URL (line ${released}), which had already started: write a URL and its options together`,
             );
           }
-          addOption(entry, text.trimStart(), origin, line);
+          addOption(entry, text.trimStart(), origin, line, ignore);
           continue;
         }
         released = undefined;
@@ -233,6 +284,7 @@ function addOption(
   option: string,
   origin: string,
   line: number,
+  ignore: (key: string, origin: string) => void,
 ): void {
   const eq = option.indexOf("=");
   if (eq <= 0) {
@@ -261,33 +313,27 @@ function addOption(
       entry.dir = { value, line };
       return;
     case "checksum": {
-      once(entry.sha256);
-      const sep = value.indexOf("=");
-      const algorithm = value.slice(0, sep).toLowerCase();
-      if (sep <= 0) {
+      once(entry.sha256 ?? entry.checksum?.hex);
+      if (value.indexOf("=") <= 0) {
         throw new SourceError(
           origin,
           `expected "checksum=sha-256=HEX", got ${quote(option)}`,
         );
       }
-      if (algorithm !== "sha-256" && algorithm !== "sha256") {
+      try {
+        Object.assign(entry, parseChecksum(value));
+      } catch (error) {
+        if (!(error instanceof RangeError)) throw error;
+        const hexWrong = error.message.startsWith("expected");
         throw new SourceError(
           origin,
-          `unsupported checksum algorithm ${
-            quote(value.slice(0, sep))
-          } (only sha-256 is supported)`,
+          hexWrong
+            ? `${error.message}, got ${
+              quote(value.slice(value.indexOf("=") + 1))
+            }`
+            : error.message,
         );
       }
-      const sha256 = parseSha256(value.slice(sep + 1).trim());
-      if (sha256 === undefined) {
-        throw new SourceError(
-          origin,
-          `expected 64 hex digits after "sha-256=", got ${
-            quote(value.slice(sep + 1))
-          }`,
-        );
-      }
-      entry.sha256 = sha256;
       return;
     }
     case "header": {
@@ -308,6 +354,7 @@ function addOption(
       return;
     }
     default:
+      if (IGNORED_OPTIONS.includes(key)) return ignore(key, origin);
       throw new SourceError(
         origin,
         `unknown aria2 option ${quote(key)} (supported: ${OPTIONS.join(", ")})`,
@@ -336,6 +383,7 @@ function toJob(entry: Entry, name: string, keepPaths: boolean): Job {
     job.dest = userDest(`${dir}/${dest}`, "destination", blame);
   }
   if (entry.sha256 !== undefined) job.sha256 = entry.sha256;
+  if (entry.checksum !== undefined) job.checksum = entry.checksum;
   if (entry.headers !== undefined) job.headers = entry.headers;
   return job;
 }

@@ -16,6 +16,7 @@ import {
 import { quote } from "../core/printable.ts";
 import type { Line, LineInput } from "./lines.ts";
 import { SourceError } from "./source_error.ts";
+import { parseChecksum } from "./checksum.ts";
 
 /** Options for {@linkcode jobsFromManifest}. */
 export interface ManifestOptions {
@@ -34,7 +35,16 @@ export interface ManifestOptions {
   name?: string;
 }
 
-const FIELDS = ["url", "urls", "dest", "sha256", "size", "headers", "label"];
+const FIELDS = [
+  "url",
+  "urls",
+  "dest",
+  "sha256",
+  "checksum",
+  "size",
+  "headers",
+  "label",
+];
 
 /**
  * Reads a JSONL manifest, streamed. Each non-blank line is one object:
@@ -46,6 +56,8 @@ const FIELDS = ["url", "urls", "dest", "sha256", "size", "headers", "label"];
  * - `dest`: the destination relative to the output directory, checked and
  *   refused when unsafe, never rewritten (default: from the URL);
  * - `sha256`: 64 hex digits (stored in lower case);
+ * - `checksum`: `ALGORITHM=HEX` with `md5`, `sha-1`, `sha-256` or `sha-512`
+ *   (see `checksum.ts`);
  * - `size`: the expected size in bytes, a non-negative integer;
  * - `headers`: an object of header names to string values;
  * - `label`: a short name for progress lines.
@@ -164,6 +176,22 @@ function toJob(text: string, origin: string, keepPaths: boolean): Job {
     const parsed = typeof sha256 === "string" ? parseSha256(sha256) : undefined;
     if (parsed === undefined) throw wrong("sha256", "64 hex digits");
     job.sha256 = parsed;
+  }
+
+  const checksum = field("checksum");
+  if (checksum !== undefined) {
+    if (typeof checksum !== "string") throw wrong("checksum", "a string");
+    let parsed;
+    try {
+      parsed = parseChecksum(checksum);
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      throw new SourceError(origin, `"checksum": ${error.message}`);
+    }
+    if ("sha256" in parsed && job.sha256 && job.sha256 !== parsed.sha256) {
+      throw new SourceError(origin, `"sha256" and "checksum" disagree`);
+    }
+    Object.assign(job, parsed);
   }
 
   const size = field("size");

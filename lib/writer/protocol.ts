@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { Checksum } from "../core/job.ts";
+
 /** What a finished file must match before it gets its final name. */
 export interface Expectation {
   /** Exact size in bytes (from `Content-Length` or the job). */
@@ -23,6 +25,8 @@ export interface Expectation {
    * (`put` and `seal`); not checked.
    */
   mtime?: number;
+  /** Another digest to check, beside `sha256` (md5, sha-1, sha-512). */
+  checksum?: Checksum;
 }
 
 /** Resume facts kept beside a `.part` file, so a later run can continue it. */

@@ -113,7 +113,8 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     switch (request.op) {
       case "put":
       case "seal":
-        return wantsDigest(request.expect);
+        return wantsDigest(request.expect) ||
+          request.expect.checksum !== undefined;
       case "verify":
         return true;
       default:
@@ -243,6 +244,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       ? newHash().update(bytes).digest("hex")
       : "";
     check(expect, bytes.byteLength, sha256);
+    checkOtherDigest(expect, bytes); // other checksums (issue 16)
     ensureDir(paths.dir);
     Deno.writeFileSync(paths.part, bytes);
     Deno.renameSync(paths.part, paths.final);
@@ -289,6 +291,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       : { bytes: Deno.statSync(paths.part).size, sha256: "" };
     try {
       check(expect, written.bytes, written.sha256);
+      checkOtherDigest(expect, paths.part); // other checksums (issue 16)
     } catch (error) {
       removeQuietly(paths.part);
       removeQuietly(paths.meta);
@@ -328,6 +331,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   function verify(dest: string, expect: Expectation): WrittenFile {
     const written = hashFile(destPaths(outDir, dest).final);
     check(expect, written.bytes, written.sha256);
+    checkOtherDigest(expect, destPaths(outDir, dest).final); // issue 16
     return written;
   }
 
@@ -352,6 +356,40 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     error.name = name;
     return error;
   }
+
+  // --- other checksums (issue 16): md5, sha-1, sha-512 beside SHA-256 -----
+  /** Throws a `VerifyError` when `expect.checksum` does not match the bytes or the file at a path. */
+  function checkOtherDigest(
+    expect: Expectation,
+    source: Uint8Array | string,
+  ): void {
+    const want = expect.checksum;
+    if (want === undefined) return;
+    if (createHash === undefined) {
+      throw new Error("node:crypto could not be loaded to hash the file");
+    }
+    const hash = createHash(want.algorithm.replace("-", ""));
+    if (typeof source !== "string") hash.update(source);
+    else {
+      const file = Deno.openSync(source, { read: true });
+      try {
+        const buffer = new Uint8Array(1 << 20);
+        for (let n; (n = file.readSync(buffer)) !== null && n > 0;) {
+          hash.update(buffer.subarray(0, n));
+        }
+      } finally {
+        file.close();
+      }
+    }
+    const got = hash.digest("hex");
+    if (got !== want.hex) {
+      throw named(
+        "VerifyError",
+        `checksum mismatch: expected ${want.algorithm} ${want.hex}, got ${got}`,
+      );
+    }
+  }
+  // --- end of other checksums -----------------------------------------------
 
   /** Reads a whole file; returns its size and SHA-256. */
   function hashFile(path: string): WrittenFile {
