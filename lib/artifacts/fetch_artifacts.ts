@@ -1,0 +1,355 @@
+/**
+ * `fetchArtifacts`: downloads CI artifacts through the engine, verifies
+ * each against its digest, and extracts it off the main thread.
+ *
+ * - The blob downloads run in parallel in the engine's pool
+ *   ({@linkcode download}); each one asks the API for its URL just before
+ *   it starts (the API client makes one call at a time), so a signed URL is
+ *   fresh when used. A download the blob host refuses with 403 (a signed
+ *   URL that expired between attempts) asks the API again in a next round,
+ *   resuming its `.part` where the host allows ranges.
+ * - The zip is written as `.part` and renamed only once its SHA-256 matches
+ *   the artifact's digest (when the API gives one): nothing is extracted
+ *   from unverified bytes.
+ * - Extraction ({@linkcode extractZipInWorker}) runs in a Worker, one
+ *   artifact at a time (so `merge` conflicts are decided in order and never
+ *   interleaved), while other downloads go on.
+ * - Artifacts done in an earlier run (same id and digest, recorded in
+ *   `DIR/.bulkget-artifacts/done.json`) are skipped.
+ *
+ * @module
+ */
+
+import { download } from "../engine/download.ts";
+import { AttemptError } from "../engine/classify.ts";
+import type { Job, Outcome } from "../core/job.ts";
+import type { EngineEvent } from "../core/events.ts";
+import { safeDest, UnsafeNameError } from "../writer/safe_name.ts";
+import { type ExtractConflict, extractZipInWorker } from "../writer/unzip.ts";
+import {
+  type Artifact,
+  type ArtifactApi,
+  ArtifactApiError,
+} from "./artifact.ts";
+
+/** The work directory inside the output directory (zips in progress, the done list). */
+export const WORK_DIR = ".bulkget-artifacts";
+
+/** What became of one artifact. */
+export interface ArtifactResult {
+  /** The artifact's id. */
+  id: number;
+  /** Its name. */
+  name: string;
+  /** `sha256:HEX` as the API gave it, or null. */
+  digest: string | null;
+  /** The SHA-256 of the bytes downloaded (lower-case hex), when downloaded. */
+  sha256?: string;
+  /** Bytes downloaded (the zip's size). */
+  bytes: number;
+  /** Files extracted (or found identical with `merge`). */
+  files: number;
+  /**
+   * - `ok`: downloaded, verified, extracted (or kept, without extraction);
+   * - `skipped`: done by an earlier run;
+   * - `expired`: the API says it expired (410); not retried;
+   * - `error`: `reason` says why (digest mismatch, unsafe entry, conflict, ...);
+   * - `cancelled`: interrupted.
+   */
+  status: "ok" | "skipped" | "expired" | "error" | "cancelled";
+  /** Why it failed. */
+  reason?: string;
+  /** Where it went, relative to the output directory (`.` for the directory itself). */
+  path: string;
+  /** Merge conflicts: paths two artifacts hold with different bytes. */
+  conflicts?: ExtractConflict[];
+}
+
+/** Options of {@linkcode fetchArtifacts}. */
+export interface FetchArtifactsOptions {
+  /** The output directory. @default "." */
+  outDir?: string;
+  /** Extract each zip (off: keep `NAME.zip`). @default true */
+  extract?: boolean;
+  /** Extract every artifact into the output directory itself; same path with different bytes is a conflict. @default false */
+  merge?: boolean;
+  /** Extract into the output directory itself (one artifact). @default false */
+  flat?: boolean;
+  /** Downloads at once. @default 16 */
+  concurrency?: number;
+  /** Retries per download for retryable failures. @default 5 */
+  retries?: number;
+  /** Rounds of fresh URLs for downloads whose signed URL was refused. @default 3 */
+  rounds?: number;
+  /** Use the engine's own HTTP/1.1 client. @default true */
+  ownHttp?: boolean;
+  /** Engine events (progress). */
+  onEvent?: (event: EngineEvent) => void;
+  /** Called with each artifact's result as it is known. */
+  onResult?: (result: ArtifactResult) => void;
+  /** Waits between attempts; replaceable for tests. @default the engine's */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Cancels the run. */
+  signal?: AbortSignal;
+}
+
+interface DoneEntry {
+  sha256: string;
+  digest: string | null;
+  files: number;
+  bytes: number;
+  path: string;
+}
+
+const ZIP_MAGIC = [0x50, 0x4b];
+
+/**
+ * Downloads, verifies and extracts `artifacts`.
+ *
+ * @param api The vendor client that resolves downloads.
+ * @param artifacts The artifacts to fetch.
+ * @param options See {@linkcode FetchArtifactsOptions}.
+ * @returns One result per artifact, in the order given.
+ *
+ * @example
+ * ```ts ignore
+ * import { githubArtifacts } from "./github.ts";
+ * import { fetchArtifacts } from "./fetch_artifacts.ts";
+ * const api = githubArtifacts({ repository: "octo/demo" });
+ * const results = await fetchArtifacts(api, await api.list({ run: "7" }), { outDir: "out" });
+ * ```
+ */
+export async function fetchArtifacts<L>(
+  api: ArtifactApi<L>,
+  artifacts: Artifact[],
+  options: FetchArtifactsOptions = {},
+): Promise<ArtifactResult[]> {
+  const outDir = (options.outDir ?? ".").replace(/\/+$/, "") || "/";
+  const extract = options.extract ?? true;
+  const merge = options.merge ?? false;
+  const flat = merge || (options.flat ?? false);
+  const rounds = options.rounds ?? 3;
+  const workDir = `${outDir}/${WORK_DIR}`;
+  await Deno.mkdir(workDir, { recursive: true });
+  const done = await loadDone(workDir);
+  const results = new Map<number, ArtifactResult>();
+  const byId = new Map<number, Artifact>();
+  const owners = new Map<string, string>();
+  const report = (result: ArtifactResult) => {
+    results.set(result.id, result);
+    options.onResult?.(result);
+  };
+
+  let pending: Artifact[] = [];
+  for (const artifact of artifacts) {
+    byId.set(artifact.id, artifact);
+    const base = resultOf(artifact);
+    let path: string;
+    try {
+      path = flat && extract ? "." : safeDest(
+        extract ? artifact.name : `${artifact.name}.zip`,
+      );
+    } catch (error) {
+      if (!(error instanceof UnsafeNameError)) throw error;
+      report({ ...base, path: "", status: "error", reason: error.message });
+      continue;
+    }
+    base.path = path;
+    const before = done[artifact.id];
+    if (
+      before && before.digest === base.digest && before.path === path &&
+      await exists(`${outDir}/${path}`)
+    ) {
+      report({
+        ...base,
+        status: "skipped",
+        sha256: before.sha256,
+        bytes: before.bytes,
+        files: before.files,
+      });
+      continue;
+    }
+    if (artifact.expired) {
+      report({ ...base, status: "expired", reason: "expired" });
+      continue;
+    }
+    results.set(artifact.id, base);
+    pending.push(artifact);
+  }
+
+  let extraction: Promise<void> = Promise.resolve();
+  const finish = async (artifact: Artifact, outcome: Outcome) => {
+    const base = results.get(artifact.id)!;
+    const zipPath = `${outDir}/${outcome.job.dest}`;
+    const result: ArtifactResult = {
+      ...base,
+      status: "ok",
+      sha256: outcome.sha256,
+      bytes: outcome.bytes,
+    };
+    try {
+      if (extract) {
+        const target = base.path === "." ? outDir : `${outDir}/${base.path}`;
+        if (await isZip(zipPath)) {
+          const extracted = await extractZipInWorker(zipPath, target, {
+            merge: flat,
+            label: artifact.name,
+            owners,
+          });
+          result.files = extracted.files;
+          if (extracted.conflicts.length > 0) {
+            result.conflicts = extracted.conflicts;
+            result.status = "error";
+            result.reason = extracted.conflicts.map((c) =>
+              `merge conflict: ${c.path} differs in ${c.existing} and ${c.incoming}`
+            ).join("; ");
+          }
+        } else {
+          // An artifact uploaded unzipped: the bytes are the file.
+          const name = safeDest(artifact.name);
+          await Deno.mkdir(target, { recursive: true });
+          await Deno.rename(zipPath, `${target}/${name}`);
+          result.files = 1;
+        }
+        await Deno.remove(zipPath).catch(() => {});
+      } else {
+        result.files = 0;
+      }
+    } catch (error) {
+      result.status = "error";
+      result.reason = `extraction failed: ${
+        error instanceof Error ? error.message : error
+      }`;
+      await Deno.remove(zipPath).catch(() => {});
+    }
+    if (result.status === "ok") {
+      done[artifact.id] = {
+        sha256: result.sha256 ?? "",
+        digest: result.digest,
+        files: result.files,
+        bytes: result.bytes,
+        path: result.path,
+      };
+      await saveDone(workDir, done);
+    }
+    report(result);
+  };
+
+  for (let round = 1; round <= rounds && pending.length > 0; round++) {
+    const again: Artifact[] = [];
+    const jobs: Job[] = pending.map((artifact) => ({
+      url: artifact.downloadUrl,
+      dest: extract
+        ? `${WORK_DIR}/${artifact.id}.zip`
+        : results.get(artifact.id)!.path,
+      sha256: artifact.sha256 ?? undefined,
+      label: artifact.name,
+      origin: String(artifact.id),
+    }));
+    const prepare = async (job: Job): Promise<Job> => {
+      const artifact = byId.get(Number(job.origin))!;
+      try {
+        const resolved = await api.resolve(artifact);
+        return typeof resolved === "string"
+          ? { ...job, url: resolved }
+          : { ...job, url: resolved.url, headers: resolved.headers };
+      } catch (error) {
+        if (error instanceof ArtifactApiError && error.expired) {
+          throw new AttemptError("expired", "not_found", { status: 410 });
+        }
+        throw error;
+      }
+    };
+    for await (
+      const outcome of download(jobs, {
+        outDir,
+        prepare,
+        concurrency: options.concurrency,
+        retries: options.retries,
+        ownHttp: options.ownHttp,
+        onEvent: options.onEvent,
+        sleep: options.sleep,
+        signal: options.signal,
+        existing: "overwrite",
+      })
+    ) {
+      const artifact = byId.get(Number(outcome.job.origin))!;
+      const base = results.get(artifact.id)!;
+      if (outcome.status === "ok" || outcome.status === "skipped") {
+        extraction = extraction.then(() => finish(artifact, outcome));
+      } else if (
+        outcome.status === "error" && outcome.httpStatus === 403 &&
+        round < rounds
+      ) {
+        again.push(artifact);
+      } else if (outcome.status === "not_found" && outcome.httpStatus === 410) {
+        report({ ...base, status: "expired", reason: "expired" });
+      } else {
+        report({
+          ...base,
+          status: outcome.status === "cancelled" ? "cancelled" : "error",
+          reason: describeFailure(outcome),
+        });
+      }
+    }
+    pending = again;
+  }
+  await extraction;
+  return artifacts.map((a) => results.get(a.id)!);
+}
+
+function resultOf(artifact: Artifact): ArtifactResult {
+  return {
+    id: artifact.id,
+    name: artifact.name,
+    digest: artifact.sha256 === null ? null : `sha256:${artifact.sha256}`,
+    bytes: 0,
+    files: 0,
+    status: "error",
+    path: "",
+  };
+}
+
+function describeFailure(outcome: Outcome): string {
+  const reason = outcome.reason ?? outcome.status;
+  return /checksum mismatch/.test(reason)
+    ? reason.replace("checksum mismatch", "digest mismatch")
+    : reason;
+}
+
+async function isZip(path: string): Promise<boolean> {
+  const file = await Deno.open(path);
+  try {
+    const head = new Uint8Array(2);
+    const n = await file.read(head);
+    return n === 2 && head[0] === ZIP_MAGIC[0] && head[1] === ZIP_MAGIC[1];
+  } finally {
+    file.close();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function loadDone(workDir: string): Promise<Record<number, DoneEntry>> {
+  try {
+    return JSON.parse(await Deno.readTextFile(`${workDir}/done.json`));
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return {};
+    if (error instanceof SyntaxError) return {};
+    throw error;
+  }
+}
+
+async function saveDone(workDir: string, done: Record<number, DoneEntry>) {
+  const path = `${workDir}/done.json`;
+  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(done));
+  await Deno.rename(`${path}.tmp`, path);
+}
