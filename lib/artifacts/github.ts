@@ -16,6 +16,7 @@
  */
 
 import { sleep as defaultSleep } from "../engine/retry.ts";
+import { escapeControls } from "../core/printable.ts";
 import type { Artifact, ArtifactApi } from "./artifact.ts";
 import { ArtifactApiError } from "./artifact.ts";
 
@@ -230,9 +231,11 @@ export function nextLink(link: string | null): string | undefined {
 function messageOf(text: string): string {
   try {
     const message = JSON.parse(text).message;
-    if (typeof message === "string") return message.slice(0, 200);
+    if (typeof message === "string") {
+      return escapeControls(message.slice(0, 200));
+    }
   } catch { /* not JSON */ }
-  return text.slice(0, 200).replace(/[\x00-\x1f\x7f]/g, " ");
+  return escapeControls(text.slice(0, 200));
 }
 
 // deno-lint-ignore no-explicit-any -- the API's JSON

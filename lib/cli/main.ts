@@ -13,6 +13,7 @@ usage:
   bulkget get [options] [URL ...]      download URLs, lists, aria2 input files, manifests (see: bulkget get -h)
   bulkget [options] URL ...            the same as bulkget get [options] URL ...
   bulkget flags [options] [CC ...]     the Fluent Python flags downloader (see: bulkget flags -h)
+  bulkget artifacts github [REPO]      download, verify, extract CI artifacts (see: bulkget artifacts -h)
   bulkget serve [options]              the built-in fault-injecting test server (see: bulkget serve -h)
   bulkget report merge REPORT ...      merge the JSON reports of sharded runs (see: bulkget report -h)
   bulkget -h | --help | --version`;
@@ -24,6 +25,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   get: async () => (await import("./get.ts")).getCommand,
   flags: async () => (await import("./flags.ts")).flagsCommand,
   serve: async () => (await import("./serve.ts")).serveCommand,
+  artifacts: async () => (await import("./artifacts.ts")).artifactsCommand,
   report: async () => (await import("./report.ts")).reportCommand,
 };
 

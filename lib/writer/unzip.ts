@@ -132,6 +132,20 @@ export async function extractZip(
     try {
       entries = await reader.getEntries();
     } catch (error) {
+      // zip.js refuses some names itself; say why in our rules' words.
+      const refused = (error as { filename?: unknown }).filename;
+      if (typeof refused === "string") {
+        try {
+          safeDest(refused);
+        } catch (unsafe) {
+          if (unsafe instanceof UnsafeNameError) {
+            throw new ExtractError(`entry refused: ${unsafe.message}`);
+          }
+        }
+        throw new ExtractError(
+          `entry refused: unsafe name ${JSON.stringify(refused)}`,
+        );
+      }
       throw new ExtractError(
         `not a valid zip file (${
           error instanceof Error ? error.message : error

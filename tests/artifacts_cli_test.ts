@@ -1,0 +1,289 @@
+import assert from "node:assert/strict";
+import { startGithubDouble } from "../lib/server/github_api.ts";
+import { makeZip } from "../lib/server/zip_maker.ts";
+import { bulkgetCommand, runBulkget } from "./_helpers.ts";
+
+const zip = (files: Record<string, string>) =>
+  makeZip(Object.entries(files).map(([name, data]) => ({ name, data })));
+
+async function tree(dir: string, prefix = ""): Promise<string[]> {
+  const names: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    if (e.isDirectory) {
+      names.push(...await tree(`${dir}/${e.name}`, `${prefix}${e.name}/`));
+    } else names.push(prefix + e.name);
+  }
+  return names.sort();
+}
+
+Deno.test("artifacts cli: --list prints a table, --list --json the artifacts, nothing downloaded", async () => {
+  await using gh = await startGithubDouble({
+    artifacts: [
+      { name: "logs", body: zip({ a: "1" }), runId: 5 },
+      {
+        name: "old",
+        body: zip({ a: "2" }),
+        runId: 5,
+        expired: true,
+        digest: null,
+      },
+    ],
+  });
+  const cwd = await Deno.makeTempDir();
+  const table = await runBulkget([
+    "artifacts",
+    "github",
+    gh.repository,
+    "--run",
+    "5",
+    "--api-url",
+    gh.apiUrl,
+    "--list",
+  ], { cwd });
+  assert.equal(table.code, 0, table.stderr);
+  const lines = table.stdout.trim().split("\n");
+  assert.match(lines[0], /^NAME\s+ID\s+SIZE\s+DIGEST\s+EXPIRED$/);
+  assert.match(lines[1], /^old\s+2\s+.*-\s+yes$/);
+  assert.match(lines[2], /^logs\s+1\s+.*sha256:[0-9a-f]{12}…\s+no$/);
+  const json = await runBulkget([
+    "artifacts",
+    "github",
+    gh.repository,
+    "--run",
+    "5",
+    "--api-url",
+    gh.apiUrl,
+    "--list",
+    "--json",
+  ], { cwd });
+  const listed = JSON.parse(json.stdout);
+  assert.deepEqual(
+    listed.map((a: { name: string; expired: boolean }) => [a.name, a.expired]),
+    [["old", true], ["logs", false]],
+  );
+  assert.deepEqual(await tree(cwd), []);
+  assert.equal(gh.blobRequests.length, 0);
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli: downloads a run, token from GITHUB_TOKEN to the API only, JSON report, exit 1 when one fails; a rerun skips what is done", async () => {
+  await using gh = await startGithubDouble({
+    token: "t0k3n",
+    artifacts: [
+      { name: "one", body: zip({ "a.txt": "A" }), runId: 9 },
+      { name: "two", body: zip({ "b/c.txt": "C" }), runId: 9 },
+      {
+        name: "evil",
+        body: makeZip([{ name: "../escape.txt", data: "x" }]),
+        runId: 9,
+      },
+    ],
+  });
+  const cwd = await Deno.makeTempDir();
+  const args = [
+    "artifacts",
+    "github",
+    "--api-url",
+    gh.apiUrl,
+    "-o",
+    "out",
+    "--report",
+    "report.json",
+  ];
+  const env = {
+    GITHUB_TOKEN: "t0k3n",
+    GITHUB_REPOSITORY: gh.repository,
+    GITHUB_RUN_ID: "9",
+  };
+  const first = await runBulkget(args, { cwd, env });
+  assert.equal(first.code, 1, first.stderr);
+  assert.ok(!first.stderr.includes("t0k3n"));
+  assert.deepEqual(await tree(`${cwd}/out`), [
+    ".bulkget-artifacts/done.json",
+    "one/a.txt",
+    "two/b/c.txt",
+  ]);
+  await assert.rejects(Deno.lstat(`${cwd}/escape.txt`), Deno.errors.NotFound);
+  await assert.rejects(
+    Deno.lstat(`${cwd}/out/escape.txt`),
+    Deno.errors.NotFound,
+  );
+  const report = JSON.parse(await Deno.readTextFile(`${cwd}/report.json`));
+  const byName = Object.fromEntries(
+    report.artifacts.map((a: { name: string }) => [a.name, a]),
+  );
+  assert.equal(byName.one.status, "ok");
+  assert.equal(byName.one.files, 1);
+  assert.match(byName.one.digest, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(byName.evil.status, "error");
+  assert.match(
+    byName.evil.reason,
+    /entry refused: Unsafe destination "\.\.\/escape\.txt"/,
+  );
+  for (const r of gh.blobRequests) {
+    assert.equal(r.headers.authorization, undefined);
+  }
+  assert.ok(
+    gh.apiRequests.every((r) => r.headers.authorization === "Bearer t0k3n"),
+  );
+
+  const blobsBefore = gh.blobRequests.length;
+  const second = await runBulkget(args, { cwd, env });
+  assert.equal(second.code, 1);
+  assert.match(second.stderr, /skipped\s+one/);
+  assert.match(second.stderr, /skipped\s+two/);
+  assert.equal(gh.blobRequests.length, blobsBefore + 1); // only "evil" again
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli: --merge puts identical paths together and reports a conflict naming both artifacts", async () => {
+  await using gh = await startGithubDouble({
+    artifacts: [
+      {
+        name: "a",
+        body: zip({ "same.txt": "S", "clash.txt": "from a" }),
+        runId: 3,
+        id: 1,
+      },
+      {
+        name: "b",
+        body: zip({ "same.txt": "S", "clash.txt": "from b" }),
+        runId: 3,
+        id: 2,
+      },
+    ],
+  });
+  const cwd = await Deno.makeTempDir();
+  const run = await runBulkget([
+    "artifacts",
+    "github",
+    gh.repository,
+    "--run",
+    "3",
+    "--api-url",
+    gh.apiUrl,
+    "--merge",
+    "-m",
+    "1",
+    "-o",
+    "out",
+  ], { cwd });
+  assert.equal(run.code, 1, run.stderr);
+  assert.match(
+    run.stderr,
+    /merge conflict: clash\.txt differs in (a and b|b and a)/,
+  );
+  const clash = await Deno.readTextFile(`${cwd}/out/clash.txt`);
+  assert.ok(clash === "from a" || clash === "from b");
+  assert.equal(await Deno.readTextFile(`${cwd}/out/same.txt`), "S");
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli: one --name extracts into DIR itself; --no-extract keeps NAME.zip; a raw (unzipped) artifact is kept as its file", async () => {
+  const body = zip({ "x.txt": "X" });
+  await using gh = await startGithubDouble({
+    artifacts: [
+      { name: "only", body, runId: 4 },
+      {
+        name: "report.html",
+        body: new TextEncoder().encode("<html></html>"),
+        rawName: "report.html",
+        runId: 4,
+      },
+    ],
+  });
+  const cwd = await Deno.makeTempDir();
+  const base = [
+    "artifacts",
+    "github",
+    gh.repository,
+    "--run",
+    "4",
+    "--api-url",
+    gh.apiUrl,
+  ];
+  const one = await runBulkget([...base, "--name", "only", "-o", "flat"], {
+    cwd,
+  });
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(await Deno.readTextFile(`${cwd}/flat/x.txt`), "X");
+  const kept = await runBulkget([...base, "--no-extract", "-o", "zips"], {
+    cwd,
+  });
+  assert.equal(kept.code, 0, kept.stderr);
+  assert.deepEqual(await Deno.readFile(`${cwd}/zips/only.zip`), body);
+  const raw = await runBulkget(
+    [...base, "--name", "report.html", "-o", "raw"],
+    { cwd },
+  );
+  assert.equal(raw.code, 0, raw.stderr);
+  assert.equal(
+    await Deno.readTextFile(`${cwd}/raw/report.html`),
+    "<html></html>",
+  );
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli: usage errors exit 2", async () => {
+  const cwd = await Deno.makeTempDir();
+  for (
+    const args of [
+      ["artifacts", "github"],
+      ["artifacts", "github", "not-a-repo"],
+      ["artifacts", "travis"],
+      ["artifacts", "github", "o/r", "--json"],
+    ]
+  ) {
+    const r = await runBulkget(args, {
+      cwd,
+      env: { GITHUB_REPOSITORY: "", GITHUB_RUN_ID: "" },
+    });
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+  }
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli: Ctrl-C during downloads exits 130 and leaves no extracted file of the unfinished artifact", async () => {
+  const big = makeZip([{
+    name: "big.bin",
+    data: new Uint8Array(4 * 1024 * 1024),
+  }]);
+  await using gh = await startGithubDouble({
+    artifacts: Array.from(
+      { length: 4 },
+      (_, i) => ({
+        name: `b${i}`,
+        body: big,
+        runId: 1,
+        truncateTo: i === 0 ? 1000 : undefined,
+      }),
+    ),
+  });
+  const cwd = await Deno.makeTempDir();
+  const args = [
+    "artifacts",
+    "github",
+    gh.repository,
+    "--run",
+    "1",
+    "--api-url",
+    gh.apiUrl,
+    "-o",
+    "out",
+    "--retries",
+    "50",
+  ];
+  const child = bulkgetCommand(args, { cwd }).spawn();
+  // Wait for the first blob request, then interrupt (b0 keeps failing, so the run is still going).
+  for (let i = 0; i < 500 && gh.blobRequests.length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGINT");
+  const { code } = await child.output();
+  assert.equal(code, 130);
+  const files = (await tree(`${cwd}/out`).catch(() => [])).filter((f) =>
+    f.startsWith("b0/")
+  );
+  assert.deepEqual(files, []);
+  await Deno.remove(cwd, { recursive: true });
+});
