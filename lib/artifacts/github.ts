@@ -15,7 +15,7 @@
  * @module
  */
 
-import { sleep as defaultSleep } from "../engine/retry.ts";
+import { sleep as defaultSleep } from "../core/sleep.ts";
 import { escapeControls } from "../core/printable.ts";
 import type { Artifact, ArtifactApi } from "./artifact.ts";
 import { ArtifactApiError } from "./artifact.ts";
