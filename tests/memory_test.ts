@@ -28,9 +28,10 @@ const hasProc = (() => {
 async function peakRss(
   list: string,
   outDir: string,
+  extra: string[] = [],
 ): Promise<{ kib: number; code: number; stdout: string }> {
   const child = bulkgetCommand(
-    ["get", "-i", list, "-o", outDir, "-m", "100", "-q"],
+    ["get", "-i", list, "-o", outDir, "-m", "100", "-q", ...extra],
     { stderr: "null" },
   ).spawn();
   let kib = 0;
@@ -52,7 +53,8 @@ async function peakRss(
 }
 
 Deno.test({
-  name: "a 100,000-line list runs in about the memory of a 1,000-line one",
+  name:
+    "a 100,000-line list runs in about the memory of a 1,000-line one, with --report too",
   ignore: !hasProc,
   async fn() {
     await using server = await startServer({ alt: false });
@@ -71,21 +73,37 @@ Deno.test({
       return path;
     };
     const small = await peakRss(write(1_000), `${dir}/small`);
-    const large = await peakRss(write(100_000), `${dir}/large`);
+    const largeList = write(100_000);
+    const large = await peakRss(largeList, `${dir}/large`);
+    // The JSON report is streamed to disk: it must not grow with the jobs.
+    const reported = await peakRss(largeList, `${dir}/reported`, [
+      "--report",
+      `${dir}/r.json`,
+    ]);
     assert.equal(small.code, 0);
     assert.equal(large.code, 0);
+    assert.equal(reported.code, 0);
+    const report = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+    assert.equal(report.items.length, 100_000);
     assert.match(large.stdout, /^bulkget: 100000 downloaded;/m);
     const ratio = large.kib / small.kib;
+    const reportedRatio = reported.kib / small.kib;
     console.log(
       `peak RSS: 1,000 lines ${small.kib} KiB, 100,000 lines ${large.kib} KiB, ratio ${
         ratio.toFixed(2)
-      }`,
+      }; with --report ${reported.kib} KiB, ratio ${reportedRatio.toFixed(2)}`,
     );
     assert.ok(small.kib > 0 && large.kib > 0, "RSS was sampled");
     // 100 × the input; a per-job leak of even 1 KiB would add ~100 MiB.
     assert.ok(
       ratio < 3,
       `peak RSS grew ${ratio.toFixed(2)} × for 100 × the lines`,
+    );
+    assert.ok(
+      reportedRatio < 3,
+      `peak RSS with --report grew ${
+        reportedRatio.toFixed(2)
+      } × for 100 × the lines`,
     );
     await Deno.remove(dir, { recursive: true });
   },
