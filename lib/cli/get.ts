@@ -60,7 +60,8 @@ import { VERSION } from "./version.ts";
 import { dryRun } from "./dry_run.ts";
 import { type LogFile, openLogFile } from "./log_file.ts";
 
-const USAGE = "usage: bulkget get [options] [URL ...]   (or: bulkget URL ...)";
+const USAGE =
+  "usage: bulkget get [options] [URL ...]   (or: bulkget [options] URL ...)";
 
 const HELP = `${USAGE}
 
@@ -479,37 +480,32 @@ async function openReportFile(options: GetOptions): Promise<ReportWriter> {
   const what = `--report ${path}`;
   const slash = path.replace(/\\/g, "/").lastIndexOf("/");
   const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
+  const open = () =>
+    openReport(path, `bulkget ${VERSION}`, Object.values(options.headers));
+  // Opening is the check: it needs no more permission than writing does.
   try {
-    if ((await Deno.stat(path)).isDirectory) {
-      throw new UsageError(`${what}: is a directory; give a file name`);
+    try {
+      return open();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      if (!isInside(dir, options.outDir)) {
+        throw new UsageError(`${what}: the directory ${dir} does not exist`);
+      }
+      await Deno.mkdir(dir, { recursive: true });
+      return open();
     }
   } catch (error) {
-    if (error instanceof UsageError) throw error;
-    // Not there yet (the usual case), or not to be looked at: opening says.
-  }
-  try {
-    const info = await Deno.stat(dir);
-    if (!info.isDirectory) {
-      throw new UsageError(`${what}: ${dir} is not a directory`);
+    if (
+      error instanceof UsageError || error instanceof Deno.errors.NotCapable
+    ) {
+      throw error;
     }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-    if (!isInside(dir, options.outDir)) {
-      throw new UsageError(`${what}: the directory ${dir} does not exist`);
-    }
-    await Deno.mkdir(dir, { recursive: true });
-  }
-  try {
-    return openReport(
-      path,
-      `bulkget ${VERSION}`,
-      Object.values(options.headers),
-    );
-  } catch (error) {
-    const why = error instanceof Deno.errors.PermissionDenied
+    const why = error instanceof Deno.errors.IsADirectory
+      ? "it is a directory; give a file name"
+      : error instanceof Deno.errors.NotADirectory
+      ? `${dir} is not a directory`
+      : error instanceof Deno.errors.PermissionDenied
       ? "permission denied"
-      : error instanceof Deno.errors.IsADirectory
-      ? "is a directory; give a file name"
       : (error as Error).message;
     throw new UsageError(`${what}: cannot write: ${why}`);
   }
@@ -517,8 +513,14 @@ async function openReportFile(options: GetOptions): Promise<ReportWriter> {
 
 /** Whether `path` is `dir` or lies under it (both absolute, or from the current directory). */
 function isInside(path: string, dir: string): boolean {
+  let cwd = "";
+  try {
+    cwd = Deno.cwd();
+  } catch {
+    // not allowed to know it: compare the paths as given
+  }
   const parts = (p: string) => {
-    const absolute = p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
+    const absolute = p.startsWith("/") ? p : `${cwd}/${p}`;
     const out: string[] = [];
     for (const part of absolute.replace(/\\/g, "/").split("/")) {
       if (part === "" || part === ".") continue;

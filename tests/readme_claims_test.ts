@@ -1,0 +1,93 @@
+/**
+ * README sentences about behaviour that no other test covered: the demo's
+ * counts, `-v` lines, the report's write permission, and the default status
+ * interval's wording in the help.
+ */
+import assert from "node:assert/strict";
+import { startServer } from "../lib/server/server.ts";
+import { drawFaults } from "../lib/server/faults.ts";
+import { createRandom } from "../lib/server/random.ts";
+import { runBulkget } from "./_helpers.ts";
+
+Deno.test("README: the demo's counts are the same on every run (the built-in server's seed is fixed)", async () => {
+  // The server `flags -s ERROR` starts for itself: the ERROR preset, seed 1.
+  const counts: string[] = [];
+  for (const _ of [1, 2]) {
+    await using server = await startServer({ preset: "ERROR", alt: false });
+    const result = await runBulkget([
+      "flags",
+      "-s",
+      "ERROR",
+      "-al",
+      "100",
+      "-m",
+      "100",
+      "--base-url",
+      `${server.url}/flags`,
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    counts.push(
+      result.stdout.split("\n").filter((l) => /flags downloaded|errors/.test(l))
+        .join("\n"),
+    );
+  }
+  assert.equal(counts[0], " 79 flags downloaded.\n 21 errors.");
+  assert.equal(counts[1], counts[0]);
+});
+
+Deno.test("README: -v prints one line per file and one per retry", async () => {
+  const faults = { statuses: [{ status: 503, rate: 0.5 }] };
+  let seed = 1;
+  for (;; seed++) { // a seed whose first request fails and second does not
+    const random = createRandom(seed);
+    if (
+      drawFaults(faults, random).status && !drawFaults(faults, random).status
+    ) {
+      break;
+    }
+  }
+  await using server = await startServer({ faults, seed, alt: false });
+  const result = await runBulkget([
+    "get",
+    "-v",
+    `${server.url}/files/10/a.bin`,
+    "-o",
+    "out",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(
+    result.stderr,
+    /^retry 1 a\.bin: HTTP error 503 - Service Unavailable \(waiting [\d.]+ s\)$/m,
+  );
+  assert.match(result.stderr, /^OK a\.bin \(10 B\)$/m);
+});
+
+Deno.test("README: under narrow permissions --report R needs R in --allow-write, named in one line", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const narrow = [
+    `--allow-net=127.0.0.1:${server.port}`,
+    "--allow-read=./out",
+    "--allow-write=./out",
+  ];
+  const args = ["get", `${server.url}/files/10/a`, "-o", "out"];
+  const missing = await runBulkget([...args, "--report", "r.json"], {
+    cwd,
+    permissions: narrow,
+  });
+  assert.equal(missing.code, 2);
+  assert.equal(
+    missing.stderr.trim(),
+    "bulkget get: missing permission: run again with --allow-write=r.json",
+  );
+  assert.equal(server.stats().requests, 0);
+  const granted = await runBulkget([...args, "--report", "r.json"], {
+    cwd,
+    permissions: [...narrow, "--allow-write=./out,./r.json"],
+  });
+  assert.equal(granted.code, 0, granted.stderr);
+  assert.equal(
+    JSON.parse(await Deno.readTextFile(`${cwd}/r.json`)).totals.ok,
+    1,
+  );
+});
