@@ -157,3 +157,47 @@ Deno.test("Ctrl-C while a piped URL is in progress counts it as interrupted, in 
     [["cancelled", "stdin:1"]],
   );
 });
+
+Deno.test("Ctrl-C: URLs already piped in but not started (-m 1) are counted as interrupted, not dropped", async () => {
+  await using server = await startServer({
+    faults: { latency: { rate: 1, ms: 30_000 } },
+    alt: false,
+  });
+  const dir = await Deno.makeTempDir();
+  const child = bulkgetCommand([
+    "get",
+    "-i",
+    "-",
+    "-m",
+    "1",
+    "-o",
+    dir,
+    "--report",
+    `${dir}/r.json`,
+  ], { stdin: "piped" }).spawn();
+  const stdin = child.stdin.getWriter();
+  await stdin.write(
+    new TextEncoder().encode(
+      [1, 2, 3].map((n) => `${server.url}/files/10/f${n}\n`).join(""),
+    ),
+  );
+  let asked = false;
+  for (let i = 0; i < 400 && !asked; i++) { // at most 20 s
+    asked = server.stats().requests > 0;
+    if (!asked) await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGINT");
+  const output = await child.output();
+  await stdin.close().catch(() => {});
+  assert.ok(asked, "the first URL was requested");
+  assert.equal(output.code, 130);
+  assert.match(
+    new TextDecoder().decode(output.stdout),
+    /^bulkget: 0 downloaded, 3 interrupted;/m,
+  );
+  const report = JSON.parse(await Deno.readTextFile(`${dir}/r.json`));
+  assert.deepEqual(
+    report.items.map((i: { origin: string }) => i.origin).sort(),
+    ["stdin:1", "stdin:2", "stdin:3"],
+  );
+});

@@ -652,11 +652,20 @@ async function run(
     showTotal();
   }
 
+  // The pool closes its source when it stops; kept open here, so that after
+  // a Ctrl-C the jobs already read from standard input can still be counted.
+  const source = jobs[Symbol.asyncIterator]();
+  const kept: AsyncIterable<Job> = {
+    [Symbol.asyncIterator]: () => ({
+      next: () => source.next(),
+      return: () => Promise.resolve({ done: true, value: undefined }),
+    }),
+  };
   const began = performance.now();
   let inputError: SourceError | undefined;
   try {
     for await (
-      const outcome of download(jobs, {
+      const outcome of download(kept, {
         outDir: options.outDir,
         concurrency: options.concurrency,
         perHost: options.perHost,
@@ -695,6 +704,10 @@ async function run(
     if (!(error instanceof SourceError)) throw error;
     inputError = error;
   } finally {
+    if (interrupts.received() && fromStdin && !listingDone && !inputError) {
+      await drainReady(source);
+    }
+    source.return?.().catch(() => {}); // may wait for a line: not awaited
     stopCounting.abort();
     bar?.stop();
     status?.stop();
@@ -810,6 +823,33 @@ async function appendStepSummary(
     );
   }
   return undefined;
+}
+
+/** How long {@linkcode drainReady} waits for one more job, and in all, in ms. */
+const DRAIN_MS = { gap: 200, total: 2000 };
+
+/**
+ * Takes the jobs a source can still give at once (lines standard input
+ * already delivered) after a Ctrl-C, so they are counted as interrupted
+ * rather than dropped without a word. Stops at the first pause (longer than
+ * an aria2 entry's hold), at the end, at an error, or after a bound.
+ */
+async function drainReady(source: AsyncIterator<Job>): Promise<void> {
+  const until = performance.now() + DRAIN_MS.total;
+  while (performance.now() < until) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const pause = new Promise<"pause">((resolve) => {
+      timer = setTimeout(() => resolve("pause"), DRAIN_MS.gap);
+    });
+    try {
+      const next = await Promise.race([source.next(), pause]);
+      if (next === "pause" || next.done) return;
+    } catch {
+      return; // a bad line: the jobs before it were counted
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /**
