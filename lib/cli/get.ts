@@ -58,6 +58,7 @@ import {
 } from "./permissions.ts";
 import { VERSION } from "./version.ts";
 import { dryRun } from "./dry_run.ts";
+import { type AuthChoice, resolveAuth } from "./auth_options.ts";
 import { type LogFile, openLogFile } from "./log_file.ts";
 
 const USAGE =
@@ -106,6 +107,10 @@ how:
   --use-fetch                send requests with Deno's fetch (HTTP/2, proxies), not bulkget's own
                              HTTP/1.1 client (fetch is used anyway when HTTP(S)_PROXY is set)
   -H, --header "Name: value" send a header with every request; repeatable
+  --user USER[:PASSWORD]     Basic authorization for each URL's origin (never sent to another origin)
+  --password-env NAME        the --user password from the variable NAME (off the command line)
+  --netrc, --netrc-file FILE credentials by host from ~/.netrc (or FILE)
+  --cookie FILE              send the cookies of a Netscape cookie file where they match
   --token-env NAME           send "Authorization: Bearer $NAME" (the token stays off the command line)
   --ca-cert FILE             also trust the CA certificate(s) in this PEM file for https; repeatable
 
@@ -144,6 +149,12 @@ export interface GetOptions {
   log?: string;
   /** That file, opened before the first request. */
   logFile?: LogFile;
+  /** `--user`, `--password-env`, `--netrc`, `--netrc-file`, `--cookie` as typed. */
+  auth: AuthChoice;
+  /** Per-URL credentials resolved from them (netrc, cookies). */
+  credentials?: (url: URL) => Record<string, string>;
+  /** Strings no output may show, beside the header values. */
+  secrets?: string[];
   /** `--dry-run`: print the plan, download nothing. */
   dryRun: boolean;
   /** `--no-remote-time` turns it off: files keep the download's time. */
@@ -197,6 +208,11 @@ export function parseGetArgs(args: string[]): GetOptions {
     "no-remote-time": { type: "boolean" },
     "dry-run": { type: "boolean" },
     log: { type: "string" },
+    user: { type: "string" },
+    "password-env": { type: "string" },
+    netrc: { type: "boolean" },
+    "netrc-file": { type: "string" },
+    cookie: { type: "string" },
     "use-fetch": { type: "boolean" },
     header: { type: "string", short: "H", multiple: true },
     "ca-cert": { type: "string", multiple: true },
@@ -254,6 +270,13 @@ export function parseGetArgs(args: string[]): GetOptions {
     remoteTime: !(v["no-remote-time"] ?? false),
     dryRun: v["dry-run"] ?? false,
     log: v.log,
+    auth: {
+      user: v.user,
+      passwordEnv: v["password-env"],
+      netrc: v.netrc ?? false,
+      netrcFile: v["netrc-file"],
+      cookieFile: v.cookie,
+    },
     useFetch: v["use-fetch"] ?? false,
     headers,
     tokenEnv: v["token-env"],
@@ -292,6 +315,17 @@ export function parseGetArgs(args: string[]): GetOptions {
     throw new UsageError("standard input (-) can be read only once");
   }
   return options;
+}
+
+/** The permissions the credential options need: their files, their variables. */
+function authPermissions(auth: AuthChoice) {
+  return [
+    ...[auth.netrcFile, auth.cookieFile].filter((p) => p !== undefined)
+      .map((path) => ({ name: "read" as const, path })),
+    ...[auth.passwordEnv, auth.netrc && !auth.netrcFile ? "HOME" : undefined]
+      .filter((v) => v !== undefined)
+      .map((variable) => ({ name: "env" as const, variable })),
+  ];
 }
 
 /** A rate option's bytes per second (above 0), or undefined when not given. */
@@ -373,6 +407,7 @@ export async function getCommand(args: string[]): Promise<number> {
         ? [{ name: "write" as const, path: options.report }]
         : []),
       ...(options.log ? [{ name: "write" as const, path: options.log }] : []),
+      ...authPermissions(options.auth),
       ...(options.tokenEnv
         ? [{ name: "env" as const, variable: options.tokenEnv }]
         : []),
@@ -392,6 +427,15 @@ export async function getCommand(args: string[]): Promise<number> {
       }
       options.headers.Authorization = `Bearer ${token}`;
     }
+    const auth = await resolveAuth(options.auth, (name) => Deno.env.get(name));
+    if (auth.authorization) {
+      if (options.tokenEnv) {
+        throw new UsageError("--user and --token-env both set Authorization");
+      }
+      options.headers.Authorization = auth.authorization;
+    }
+    options.credentials = auth.credentials;
+    options.secrets = auth.secrets;
     try {
       options.shard = resolveShard(options.shardChoice, Deno.env.get);
     } catch (error) {
@@ -421,7 +465,7 @@ export async function getCommand(args: string[]): Promise<number> {
   if (options.log !== undefined) {
     try {
       options.logFile = openLogFile(options.log, {
-        secrets: Object.values(options.headers),
+        secrets: [...Object.values(options.headers), ...options.secrets ?? []],
         statusIntervalMs: options.statusIntervalMs,
       });
     } catch (error) {
@@ -436,7 +480,7 @@ export async function getCommand(args: string[]): Promise<number> {
 
 /** `--dry-run`: the plan on stdout, a count at the end; exit 0, or 2 for a bad input line. */
 async function dryRunCommand(options: GetOptions): Promise<number> {
-  const secrets = Object.values(options.headers);
+  const secrets = [...Object.values(options.headers), ...options.secrets ?? []];
   let failed = 0;
   const jobs = dedupeDestinations(allJobs(options), {
     onDuplicate: (error, job) => {
@@ -481,7 +525,10 @@ async function openReportFile(options: GetOptions): Promise<ReportWriter> {
   const slash = path.replace(/\\/g, "/").lastIndexOf("/");
   const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
   const open = () =>
-    openReport(path, `bulkget ${VERSION}`, Object.values(options.headers));
+    openReport(path, `bulkget ${VERSION}`, [
+      ...Object.values(options.headers),
+      ...options.secrets ?? [],
+    ]);
   // Opening is the check: it needs no more permission than writing does.
   try {
     try {
@@ -538,7 +585,7 @@ async function run(
   options: GetOptions,
   report: ReportWriter | undefined,
 ): Promise<number> {
-  const secrets = Object.values(options.headers);
+  const secrets = [...Object.values(options.headers), ...options.secrets ?? []];
   const secretsOf = (
     outcome: Outcome,
   ) => [...secrets, ...Object.values(outcome.job.headers ?? {})];
@@ -694,6 +741,7 @@ async function run(
         ownHttp: !options.useFetch,
         caCerts: options.caCerts,
         headers: options.headers,
+        credentials: options.credentials,
         // Only the JSON report shows a digest nobody asked to check.
         digest: options.report !== undefined,
         onEvent,

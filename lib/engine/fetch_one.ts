@@ -76,6 +76,13 @@ export interface FetchPolicy {
   deadlines?: Partial<Deadlines>;
   /** Headers sent with every request (a job's own headers win). */
   headers?: Record<string, string>;
+  /**
+   * Credential headers for a request's URL (`.netrc`, cookies; see
+   * `credentials.ts`); `headers` and the job's headers win over them. Like
+   * every credential, dropped on a redirect to another origin.
+   * @default undefined
+   */
+  credentials?: (url: URL) => Record<string, string>;
   /** Most redirect hops per request. @default 10 */
   maxRedirects?: number;
   /** Largest body accepted, in bytes; larger is a fatal error. @default Infinity */
@@ -373,7 +380,12 @@ async function attempt(
   try {
     const plan = planResume(part, urls);
     const headers = [
-      ...requestHeaders(options.headers, job.headers),
+      ...requestHeaders(
+        options.credentials
+          ? { ...options.credentials(new URL(job.url)), ...options.headers }
+          : options.headers,
+        job.headers,
+      ),
       ...resumeHeaders(plan, conditional),
     ];
     const response = await request(job.url, headers, deadline, options);

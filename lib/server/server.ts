@@ -8,6 +8,7 @@
  * | `/flags/{cc}/{cc}.gif`, `/flags/{cc}/metadata.json` | the book's flag files (see `files.ts`); unknown codes 404 |
  * | `/files/{size}/{name}` | a generated file of `size` bytes (`k`/`m`/`g` suffixes, at most 64 GiB), streamed (see `files.ts`); `?filename=NAME` adds a `Content-Disposition` |
  * | `/redirect/same/{n}/{path}`, `/redirect/cross/{path}`, `/redirect/loop`, `/redirect/chain/{n}` | redirects (see `redirects.ts`) |
+ * | `/auth/basic/{user}/{password}/{path}`, `/auth/cookie/{name}/{value}/{path}` | `{path}`, only with Basic authorization / the cookie (401 / 403 without; see `guards.ts`) |
  * | `GET /stats` | the statistics as JSON (see `stats.ts`); not counted, never faulted |
  * | `POST /stats/reset` (or `GET`) | zeroes the statistics; 204 |
  *
@@ -50,6 +51,7 @@ import { type PresetName, PRESETS } from "./presets.ts";
 import { createRandom } from "./random.ts";
 import { ifRangeMatches, isNotModified, parseRange } from "./ranges.ts";
 import { redirectFor } from "./redirects.ts";
+import { checkGuards } from "./guards.ts";
 import {
   createStats,
   type Listener,
@@ -312,6 +314,14 @@ function route(
   search: string,
 ): Response {
   const head = request.method === "HEAD";
+  const guarded = checkGuards(pathname, request.headers);
+  if ("status" in guarded) {
+    return new Response(null, {
+      status: guarded.status,
+      headers: { ...guarded.headers, "content-length": "0" },
+    });
+  }
+  pathname = guarded.pathname;
   const flag = context.flags.get(pathname);
   if (flag) {
     return content(context, request, entry, plan, {
