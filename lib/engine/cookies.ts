@@ -40,7 +40,7 @@ export function parseCookieFile(text: string): Cookie[] {
     else if (line.startsWith("#") || line.trim() === "") continue;
     const fields = line.split("\t");
     if (fields.length < 7) continue;
-    const [domain, subdomains, path, secure, expires, name, value] = fields;
+    const [domain, subdomains, path, secure, expires, name] = fields;
     if (!/^\d+$/.test(expires) || name === "") continue;
     cookies.push({
       domain: domain.replace(/^\./, "").toLowerCase(),
