@@ -19,7 +19,16 @@
 
 export { download, type DownloadOptions } from "./lib/engine/download.ts";
 export type { FetchPolicy } from "./lib/engine/fetch_one.ts";
-export type { Job, Outcome, OutcomeStatus } from "./lib/core/job.ts";
+export type {
+  Checksum,
+  ChecksumAlgorithm,
+  Job,
+  Outcome,
+  OutcomeStatus,
+} from "./lib/core/job.ts";
+export { ERROR_CODES, type ErrorCode } from "./lib/core/errors.ts";
+export type { DestinationClaims } from "./lib/engine/claims.ts";
+export type { RateLimit } from "./lib/engine/rate_limit.ts";
 export type {
   BytesEvent,
   DoneEvent,

@@ -91,3 +91,13 @@ Deno.test("README: under narrow permissions --report R needs R in --allow-write,
     1,
   );
 });
+
+Deno.test("README: every export of mod.ts has JSDoc; `deno doc --lint mod.ts` passes", async () => {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--lint", new URL("../mod.ts", import.meta.url).pathname],
+    env: { NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 0, new TextDecoder().decode(stderr));
+});
