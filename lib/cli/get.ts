@@ -104,6 +104,8 @@ how:
   --no-remote-time           keep the download's time as the file's mtime (default: the server's Last-Modified)
   --limit-rate SIZE          most bytes per second for the whole run, e.g. 500K (default: no limit)
   --max-download-limit SIZE  most bytes per second for each download (default: no limit)
+  --proxy URL                send requests through this HTTP proxy (user:password@ in URL: its login)
+  --no-proxy LIST            hosts that go direct, e.g. localhost,.internal.example,10.0.0.1:8080
   --use-fetch                send requests with Deno's fetch (HTTP/2, proxies), not bulkget's own
                              HTTP/1.1 client (fetch is used anyway when HTTP(S)_PROXY is set)
   -H, --header "Name: value" send a header with every request; repeatable
@@ -155,6 +157,10 @@ export interface GetOptions {
   credentials?: (url: URL) => Record<string, string>;
   /** Strings no output may show, beside the header values. */
   secrets?: string[];
+  /** `--proxy URL`. */
+  proxy?: string;
+  /** `--no-proxy LIST`. */
+  noProxy?: string;
   /** `--dry-run`: print the plan, download nothing. */
   dryRun: boolean;
   /** `--no-remote-time` turns it off: files keep the download's time. */
@@ -213,6 +219,8 @@ export function parseGetArgs(args: string[]): GetOptions {
     netrc: { type: "boolean" },
     "netrc-file": { type: "string" },
     cookie: { type: "string" },
+    proxy: { type: "string" },
+    "no-proxy": { type: "string" },
     "use-fetch": { type: "boolean" },
     header: { type: "string", short: "H", multiple: true },
     "ca-cert": { type: "string", multiple: true },
@@ -270,6 +278,8 @@ export function parseGetArgs(args: string[]): GetOptions {
     remoteTime: !(v["no-remote-time"] ?? false),
     dryRun: v["dry-run"] ?? false,
     log: v.log,
+    proxy: v.proxy,
+    noProxy: v["no-proxy"],
     auth: {
       user: v.user,
       passwordEnv: v["password-env"],
@@ -307,6 +317,16 @@ export function parseGetArgs(args: string[]): GetOptions {
     throw new UsageError(
       "nothing to download: give URLs, -i FILE or --manifest FILE",
     );
+  }
+  if (options.proxy !== undefined) {
+    const url = URL.parse(options.proxy);
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      throw new UsageError("--proxy must be an http(s) URL");
+    }
+    if (url.password) options.secrets = [decodeURIComponent(url.password)];
+  }
+  if (options.noProxy !== undefined && options.proxy === undefined) {
+    throw new UsageError("--no-proxy needs --proxy URL");
   }
   if (
     options.lists.filter((p) => p === "-").length +
@@ -435,7 +455,7 @@ export async function getCommand(args: string[]): Promise<number> {
       options.headers.Authorization = auth.authorization;
     }
     options.credentials = auth.credentials;
-    options.secrets = auth.secrets;
+    options.secrets = [...options.secrets ?? [], ...auth.secrets];
     try {
       options.shard = resolveShard(options.shardChoice, Deno.env.get);
     } catch (error) {
@@ -742,6 +762,8 @@ async function run(
         caCerts: options.caCerts,
         headers: options.headers,
         credentials: options.credentials,
+        proxyUrl: options.proxy,
+        noProxy: options.noProxy,
         // Only the JSON report shows a digest nobody asked to check.
         digest: options.report !== undefined,
         onEvent,

@@ -16,6 +16,7 @@ import { ERROR_CODES } from "../core/errors.ts";
 import { openWriter, type Writer } from "../writer/client.ts";
 import { Http1Client, proxyInEnvironment } from "./http1.ts";
 import { rateLimit } from "./rate_limit.ts";
+import { noProxyMatcher, proxyOption, type ProxyRoute } from "./proxy.ts";
 
 /** Options for {@linkcode download}. */
 export interface DownloadOptions extends FetchPolicy {
@@ -54,6 +55,14 @@ export interface DownloadOptions extends FetchPolicy {
    * @default undefined (no limit)
    */
   limitRate?: number;
+  /**
+   * An HTTP proxy URL for every request (`--proxy`; user-info is its Basic
+   * authorization), sent with `fetch`; hosts that `noProxy` lists go
+   * direct. @default undefined (the environment's proxy variables, if readable)
+   */
+  proxyUrl?: string;
+  /** Hosts that go around `proxyUrl` (`NO_PROXY` syntax; see `proxy.ts`). @default "" */
+  noProxy?: string;
 }
 
 /** Default global concurrency. */
@@ -83,8 +92,10 @@ export async function* download(
     outDir: options.outDir ?? ".",
     maxInFlightBytes: options.maxInFlightBytes,
   });
+  // With --proxy the environment's proxies do not apply: hosts that go
+  // direct may use the own client.
   const http1 = options.ownHttp !== false && !options.client &&
-      !proxyInEnvironment()
+      (options.proxyUrl !== undefined || !proxyInEnvironment())
     ? new Http1Client({
       smallBodyLimit: options.smallBodyLimit,
       caCerts: options.caCerts,
@@ -96,6 +107,15 @@ export async function* download(
     (options.caCerts?.length && !http1
       ? Deno.createHttpClient({ caCerts: options.caCerts })
       : undefined);
+  const proxy: ProxyRoute | undefined = options.proxyUrl
+    ? {
+      client: Deno.createHttpClient({
+        proxy: proxyOption(options.proxyUrl),
+        caCerts: options.caCerts,
+      }),
+      bypass: noProxyMatcher(options.noProxy ?? ""),
+    }
+    : undefined;
   const runLimit = options.rateLimit ??
     (options.limitRate ? rateLimit(options.limitRate) : undefined);
   // Only server-chosen names can collide: sources give distinct names.
@@ -134,6 +154,7 @@ export async function* download(
         return fetchOne(job, {
           ...options,
           rateLimit: runLimit,
+          proxy,
           writer,
           http1,
           client,
@@ -152,6 +173,7 @@ export async function* download(
     );
   } finally {
     http1?.close();
+    proxy?.client.close();
     if (client !== options.client) client?.close();
     await writer.close();
   }

@@ -51,6 +51,7 @@ import { request, requestHeaders } from "./request.ts";
 import { pace, type RateLimit, rateLimit } from "./rate_limit.ts";
 import { mirrorUrls, nextMirrorMayHelp } from "./mirrors.ts";
 import { remoteTime } from "./remote_time.ts";
+import type { ProxyRoute } from "./proxy.ts";
 import { escapeControls } from "../core/printable.ts";
 import { redactUrl } from "../core/redact.ts";
 import {
@@ -154,6 +155,8 @@ export interface FetchOneOptions extends FetchPolicy {
   writer: Writer;
   /** Sends `http:` and `https:` requests instead of `fetch` (unless `client` is given). */
   http1?: Http1Client;
+  /** Sends through a proxy, except the hosts it lets go direct (`--proxy`). */
+  proxy?: ProxyRoute;
 }
 
 /** What one successful attempt produced. */

@@ -16,6 +16,7 @@ import {
   isHeaderValue,
 } from "../core/headers.ts";
 import type { Http1Client } from "./http1.ts";
+import type { ProxyRoute } from "./proxy.ts";
 import { HttpProtocolError } from "./http1_parser.ts";
 import { Http1Response, type HttpResponse } from "./http_response.ts";
 import {
@@ -33,6 +34,8 @@ export interface RequestClients {
   client?: Deno.HttpClient;
   /** Most redirect hops. @default 10 */
   maxRedirects?: number;
+  /** Send through a proxy (`--proxy`), except what it lets go direct. @default undefined */
+  proxy?: ProxyRoute;
 }
 
 /**
@@ -91,15 +94,19 @@ export async function request(
     onBytes: () => deadline.activity(),
   };
   const send: SendRequest = async (current, hopHeaders) => {
+    // Each hop is routed by its own host.
+    const client = options.proxy && !options.proxy.bypass(current)
+      ? options.proxy.client
+      : options.client;
     try {
-      const response = options.http1 && !options.client &&
+      const response = options.http1 && !client &&
           (current.protocol === "http:" || current.protocol === "https:")
         ? await options.http1.get(current, hopHeaders, signal, hooks)
         : await fetch(current, {
           headers: hopHeaders,
           redirect: "manual",
           signal,
-          client: options.client,
+          client,
         });
       refuseFraming(response);
       return response;
