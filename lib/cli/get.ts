@@ -26,12 +26,11 @@ import { nameFromContentDisposition } from "../writer/safe_name.ts";
 import { loadValidators } from "../writer/validators.ts";
 import { jobKey, startProgressBar } from "../report/progress.ts";
 import { countJobs } from "../source/count.ts";
-import {
-  failureLine,
-  githubAnnotation,
-  githubSummary,
-  startStatusLines,
-} from "../report/ci_log.ts";
+import { failureLine, startStatusLines } from "../report/ci_log.ts";
+import type { RunListener } from "../report/listener.ts";
+import { verboseLines } from "../report/verbose.ts";
+import { githubOutputs } from "../report/github.ts";
+import { printSummary } from "../report/summary.ts";
 import {
   addOutcome,
   emptyTotals,
@@ -39,7 +38,6 @@ import {
   type Totals,
 } from "../report/tally.ts";
 import { openReport, type ReportWriter } from "../report/json_report.ts";
-import { formatBytes, plural } from "../report/format.ts";
 import { redactText } from "../core/redact.ts";
 import {
   parseByteSize,
@@ -629,6 +627,16 @@ async function run(
   const receiving = new Map<string, number>();
   /** Jobs read from the inputs that have no outcome yet. */
   const unfinished = new Map<string, Job>();
+  const listeners: RunListener[] = [
+    ...(options.verbose ? [verboseLines(secrets)] : []),
+    ...(github
+      ? [githubOutputs({
+        secrets,
+        secretsOf,
+        summaryPath: optionalEnv("GITHUB_STEP_SUMMARY"),
+      })]
+      : []),
+  ];
   const onEvent = (event: EngineEvent) => {
     if (event.type === "bytes") {
       const key = jobKey(event.job);
@@ -637,16 +645,7 @@ async function run(
     bar?.update(event);
     status?.update(event);
     options.logFile?.event(event);
-    if (options.verbose && event.type === "retrying") {
-      console.error(
-        redactText(
-          `retry ${event.attempt} ${event.job.dest}: ${event.reason} (waiting ${
-            (event.delayMs / 1000).toFixed(1)
-          } s)`,
-          secrets,
-        ),
-      );
-    }
+    for (const listener of listeners) listener.event?.(event);
   };
   const record = (outcome: Outcome) => {
     const key = jobKey(outcome.job);
@@ -660,14 +659,8 @@ async function run(
       if (!tty || options.verbose) {
         console.error(failureLine(outcome, secretsOf(outcome)));
       }
-      if (github) console.log(githubAnnotation(outcome, secretsOf(outcome)));
-    } else if (options.verbose && outcome.status !== "cancelled") {
-      console.error(
-        `${outcome.status.toUpperCase()} ${outcome.job.dest} (${
-          formatBytes(outcome.bytes)
-        })`,
-      );
     }
+    for (const listener of listeners) listener.outcome?.(outcome, transferred);
   };
   let listed = 0;
   // The total for the bar: counted up front from the regular input files
@@ -810,11 +803,8 @@ async function run(
   if (!(inputError && totals.jobs === 0)) {
     printSummary(totals, failures, elapsedMs, secrets);
   }
-  if (github) {
-    const warning = await appendStepSummary(
-      githubSummary(totals, failures, elapsedMs, secrets),
-    );
-    if (warning) console.error(`bulkget get: warning: ${warning}`);
+  for (const listener of listeners) {
+    await listener.finish?.({ totals, failures, elapsedMs });
   }
   if (inputError) {
     console.error(`bulkget get: ${redactText(inputError.message, secrets)}`);
@@ -822,77 +812,6 @@ async function run(
   }
   if (signal) return INTERRUPT_EXIT_CODES[signal];
   return exitCodeFor(totals);
-}
-
-function printSummary(
-  totals: Totals,
-  failures: Outcome[],
-  elapsedMs: number,
-  secrets: string[],
-): void {
-  const seconds = elapsedMs / 1000;
-  const parts = [`${totals.ok} downloaded`];
-  if (totals.skipped) parts.push(`${totals.skipped} already complete`);
-  if (totals.not_modified) parts.push(`${totals.not_modified} unchanged`);
-  if (totals.not_found) parts.push(`${totals.not_found} not found`);
-  if (totals.error) parts.push(`${totals.error} failed`);
-  if (totals.cancelled) parts.push(`${totals.cancelled} interrupted`);
-  // Rates are of bytes that crossed the network in this run; what is on
-  // disk (skipped, unchanged, resumed files) is said apart when it differs.
-  const rate = seconds > 0
-    ? `, ${formatBytes(totals.transferred / seconds)}/s`
-    : "";
-  const onDisk = totals.bytes !== totals.transferred
-    ? ` (${formatBytes(totals.bytes)} on disk)`
-    : "";
-  console.log(
-    `bulkget: ${parts.join(", ")}; ${
-      formatBytes(totals.transferred)
-    } received in ${seconds.toFixed(2)} s${rate}${onDisk}` +
-      (totals.retries ? `; ${plural(totals.retries, "retry", "retries")}` : ""),
-  );
-  if (failures.length > 0) {
-    const more = totals.error + totals.not_found - failures.length;
-    console.log("failed:");
-    for (const outcome of failures) {
-      console.log(`  ${failureLine(outcome, secrets).replace(/^FAILED /, "")}`);
-    }
-    if (more > 0) {
-      console.log(`  … and ${more} more (--report FILE lists them all)`);
-    }
-  }
-}
-
-/**
- * Appends to `$GITHUB_STEP_SUMMARY`. The downloads are done by now: a file
- * that cannot be written costs the summary only, with a warning.
- *
- * @returns A warning for people, or undefined when written (or not asked for).
- */
-async function appendStepSummary(
-  markdown: string,
-): Promise<string | undefined> {
-  const path = optionalEnv("GITHUB_STEP_SUMMARY");
-  if (!path) return undefined;
-  const skipped = (why: string) =>
-    `cannot write the step summary to $GITHUB_STEP_SUMMARY (${path}): ${why}; skipped`;
-  if (
-    Deno.permissions.querySync({ name: "write", path }).state !== "granted"
-  ) {
-    return skipped(`no write permission (add --allow-write=${path})`);
-  }
-  try {
-    await Deno.writeTextFile(path, markdown, { append: true });
-  } catch (error) {
-    return skipped(
-      error instanceof Deno.errors.NotFound
-        ? "no such directory"
-        : error instanceof Deno.errors.PermissionDenied
-        ? "permission denied"
-        : (error as Error).message,
-    );
-  }
-  return undefined;
 }
 
 /** How long {@linkcode drainReady} waits for one more job, and in all, in ms. */

@@ -1,0 +1,31 @@
+/**
+ * What every output of a run is: a listener that hears the engine's events
+ * and each job's outcome, and may say something when the run ends. The
+ * command (`lib/cli/get.ts`) builds the ones asked for and feeds them all.
+ *
+ * @module
+ */
+
+import type { EngineEvent } from "../core/events.ts";
+import type { Outcome } from "../core/job.ts";
+import type { Totals } from "./tally.ts";
+
+/** How a run ended, for {@linkcode RunListener.finish}. */
+export interface RunEnd {
+  /** The counts by status, bytes, retries. */
+  totals: Totals;
+  /** The first failures, for listing. */
+  failures: readonly Outcome[];
+  /** The run's wall time, in ms. */
+  elapsedMs: number;
+}
+
+/** One output of a run. */
+export interface RunListener {
+  /** Hears an engine event as it happens. */
+  event?(event: EngineEvent): void;
+  /** Hears a job's outcome, with the body bytes received for it in this run. */
+  outcome?(outcome: Outcome, transferred: number): void;
+  /** The run ended: say or write what is left. */
+  finish?(end: RunEnd): void | Promise<void>;
+}

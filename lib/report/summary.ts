@@ -1,0 +1,60 @@
+/**
+ * The lines a run ends with on stdout: counts, bytes received and on disk,
+ * the rate, retries, then the first failures.
+ *
+ * @module
+ */
+
+import type { Outcome } from "../core/job.ts";
+import { failureLine } from "./ci_log.ts";
+import { formatBytes, plural } from "./format.ts";
+import type { Totals } from "./tally.ts";
+
+/**
+ * Prints the run's summary.
+ *
+ * @param totals The counts.
+ * @param failures The first failures (the report has them all).
+ * @param elapsedMs The run's wall time.
+ * @param secrets Values never to show.
+ * @param print Where a line goes. @default console.log
+ */
+export function printSummary(
+  totals: Totals,
+  failures: readonly Outcome[],
+  elapsedMs: number,
+  secrets: readonly string[],
+  print: (line: string) => void = console.log,
+): void {
+  const seconds = elapsedMs / 1000;
+  const parts = [`${totals.ok} downloaded`];
+  if (totals.skipped) parts.push(`${totals.skipped} already complete`);
+  if (totals.not_modified) parts.push(`${totals.not_modified} unchanged`);
+  if (totals.not_found) parts.push(`${totals.not_found} not found`);
+  if (totals.error) parts.push(`${totals.error} failed`);
+  if (totals.cancelled) parts.push(`${totals.cancelled} interrupted`);
+  // Rates are of bytes that crossed the network in this run; what is on
+  // disk (skipped, unchanged, resumed files) is said apart when it differs.
+  const rate = seconds > 0
+    ? `, ${formatBytes(totals.transferred / seconds)}/s`
+    : "";
+  const onDisk = totals.bytes !== totals.transferred
+    ? ` (${formatBytes(totals.bytes)} on disk)`
+    : "";
+  print(
+    `bulkget: ${parts.join(", ")}; ${
+      formatBytes(totals.transferred)
+    } received in ${seconds.toFixed(2)} s${rate}${onDisk}` +
+      (totals.retries ? `; ${plural(totals.retries, "retry", "retries")}` : ""),
+  );
+  if (failures.length > 0) {
+    const more = totals.error + totals.not_found - failures.length;
+    print("failed:");
+    for (const outcome of failures) {
+      print(`  ${failureLine(outcome, secrets).replace(/^FAILED /, "")}`);
+    }
+    if (more > 0) {
+      print(`  … and ${more} more (--report FILE lists them all)`);
+    }
+  }
+}
