@@ -41,8 +41,8 @@ export type Answer =
     delayMs?: number;
     /** Bytes sent this long after the answer, before the next request is read (late, repeated or unsolicited bytes). */
     later?: { ms: number; send: string | Uint8Array };
-    /** Send the answer in pieces of this many bytes... */
-    trickle?: { bytes: number; everyMs: number };
+    /** Send the answer `bytes` at a time, `everyMs` apart, after its first `after` bytes at once. */
+    trickle?: { bytes: number; everyMs: number; after?: number };
   };
 
 export interface ScriptedServer extends AsyncDisposable {
@@ -116,9 +116,12 @@ export function scriptedServer(
           : reply;
         if (script.delayMs) await sleep(script.delayMs);
         const bytes = bytesOf(script.send);
+        // A trickle sends its first `after` bytes (e.g. the head) at once.
+        const first = script.trickle?.after ?? 0;
+        if (first > 0) await writeAll(conn, bytes.subarray(0, first));
         const piece = script.trickle?.bytes ?? bytes.length;
-        for (let at = 0; at < bytes.length; at += piece) {
-          if (at > 0 && script.trickle) await sleep(script.trickle.everyMs);
+        for (let at = first; at < bytes.length; at += piece) {
+          if (at > first && script.trickle) await sleep(script.trickle.everyMs);
           await writeAll(conn, bytes.subarray(at, at + piece));
         }
         if (script.later) {

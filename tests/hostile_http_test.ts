@@ -277,7 +277,8 @@ for (const [client, flags] of CLIENTS) {
     const body = pattern(100, 7);
     await using server = scriptedServer(() => ({
       send: concat("HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n", body),
-      trickle: { bytes: 10, everyMs: 300 },
+      // The head at once, then the body 10 bytes at a time.
+      trickle: { bytes: 10, everyMs: 300, after: 40 },
     }));
     const cwd = await Deno.makeTempDir({ prefix: "bulkget-hostile-" });
     const run = await getInto(cwd, flags, [
