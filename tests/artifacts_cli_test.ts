@@ -287,3 +287,59 @@ Deno.test("artifacts cli: Ctrl-C during downloads exits 130 and leaves no extrac
   assert.deepEqual(files, []);
   await Deno.remove(cwd, { recursive: true });
 });
+
+Deno.test("serve --github-api: the double on the command line, downloaded by artifacts github", async () => {
+  const server = bulkgetCommand([
+    "serve",
+    "--github-api",
+    "--port",
+    "0",
+    "--artifacts",
+    "3",
+    "--size",
+    "64k",
+  ], {}).spawn();
+  try {
+    const reader = server.stdout.pipeThrough(new TextDecoderStream())
+      .getReader();
+    let first = "";
+    while (!first.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      first += value;
+    }
+    reader.releaseLock();
+    const api = /GitHub API double: (http:\/\/[^ ]+)/.exec(first)?.[1];
+    assert.ok(api, first);
+    const cwd = await Deno.makeTempDir();
+    const run = await runBulkget([
+      "artifacts",
+      "github",
+      "octo/demo",
+      "--run",
+      "1",
+      "--api-url",
+      api,
+      "-o",
+      "out",
+    ], { cwd });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(
+      (await tree(`${cwd}/out`)).filter((f) => !f.startsWith(".")),
+      [
+        "artifact-1/artifact-1.bin",
+        "artifact-2/artifact-2.bin",
+        "artifact-3/artifact-3.bin",
+      ],
+    );
+    assert.equal(
+      (await Deno.stat(`${cwd}/out/artifact-2/artifact-2.bin`)).size,
+      65536,
+    );
+    await Deno.remove(cwd, { recursive: true });
+  } finally {
+    server.kill("SIGTERM");
+    await server.stdout.cancel().catch(() => {});
+    await server.status;
+  }
+});

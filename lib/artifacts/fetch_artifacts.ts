@@ -81,6 +81,13 @@ export interface FetchArtifactsOptions {
   retries?: number;
   /** Rounds of fresh URLs for downloads whose signed URL was refused. @default 3 */
   rounds?: number;
+  /**
+   * Most redirects a download follows. A vendor whose downloads carry the
+   * token to the API's own URL (GitLab) sets 0, so the token never follows
+   * a redirect; a download that meets one asks the API again, which resolves
+   * the redirect without the token. @default 10
+   */
+  maxRedirects?: number;
   /** Use the engine's own HTTP/1.1 client. @default true */
   ownHttp?: boolean;
   /** Engine events (progress). */
@@ -157,7 +164,8 @@ export async function fetchArtifacts<L>(
     base.path = path;
     const before = done[artifact.id];
     if (
-      before && before.digest === base.digest && before.path === path &&
+      artifact.id > 0 && before && before.digest === base.digest &&
+      before.path === path &&
       await exists(`${outDir}/${path}`)
     ) {
       report({
@@ -267,6 +275,7 @@ export async function fetchArtifacts<L>(
         concurrency: options.concurrency,
         retries: options.retries,
         ownHttp: options.ownHttp,
+        maxRedirects: options.maxRedirects,
         onEvent: options.onEvent,
         sleep: options.sleep,
         signal: options.signal,
@@ -278,8 +287,9 @@ export async function fetchArtifacts<L>(
       if (outcome.status === "ok" || outcome.status === "skipped") {
         extraction = extraction.then(() => finish(artifact, outcome));
       } else if (
-        outcome.status === "error" && outcome.httpStatus === 403 &&
-        round < rounds
+        outcome.status === "error" && round < rounds &&
+        (outcome.httpStatus === 403 ||
+          /too many redirects/.test(outcome.reason ?? ""))
       ) {
         again.push(artifact);
       } else if (outcome.status === "not_found" && outcome.httpStatus === 410) {

@@ -59,6 +59,8 @@ Options:
                   preset, added to the preset's own delay
   --jitter MS     plus or minus this much on each delay (alone: on the preset's)
   --slow BPS      cap every body at BPS bytes per second
+  --github-api    run the GitHub Actions artifacts API double instead
+                  (see: bulkget serve --github-api --help)
   -h, --help      show this help
 
 Routes: /flags/{cc}/{cc}.gif, /flags/{cc}/metadata.json,
@@ -113,6 +115,9 @@ export async function serveCommand(
   args: string[],
   options: ServeCommandOptions = {},
 ): Promise<number> {
+  if (args.includes("--github-api")) {
+    return (await import("./serve_ci.ts")).serveCiCommand(args, options.signal);
+  }
   const out = options.stdout ?? ((line: string) => console.log(line));
   const err = options.stderr ?? ((line: string) => console.error(line));
   let parsed: { plans: Plan[]; host: string; seed: number } | "help";

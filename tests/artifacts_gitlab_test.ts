@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { startGitlabDouble } from "../lib/server/gitlab_api.ts";
+import { makeZip } from "../lib/server/zip_maker.ts";
+import { gitlabArtifacts } from "../lib/artifacts/gitlab.ts";
+import { fetchArtifacts } from "../lib/artifacts/fetch_artifacts.ts";
+import { runBulkget } from "./_helpers.ts";
+
+const zip = (files: Record<string, string>) =>
+  makeZip(Object.entries(files).map(([name, data]) => ({ name, data })));
+
+Deno.test("artifacts gitlab: jobs by id, PRIVATE-TOKEN at the API, archives extracted per job name", async () => {
+  await using gl = await startGitlabDouble({
+    token: "glpat",
+    jobs: [
+      { id: 11, name: "build", archive: zip({ "bin/app": "APP" }) },
+      { id: 12, name: "test", archive: zip({ "junit.xml": "<x/>" }) },
+    ],
+  });
+  const dir = await Deno.makeTempDir();
+  const api = gitlabArtifacts({
+    project: gl.project,
+    apiUrl: gl.apiUrl,
+    token: "glpat",
+  });
+  const listed = await api.list({ jobs: [11, 12] });
+  assert.deepEqual(listed.map((a) => [a.id, a.name, a.sha256]), [[
+    11,
+    "build",
+    null,
+  ], [12, "test", null]]);
+  const results = await fetchArtifacts(api, listed, {
+    outDir: dir,
+    maxRedirects: 0,
+  });
+  assert.deepEqual(results.map((r) => r.status), ["ok", "ok"]);
+  assert.equal(await Deno.readTextFile(`${dir}/build/bin/app`), "APP");
+  assert.equal(await Deno.readTextFile(`${dir}/test/junit.xml`), "<x/>");
+  assert.ok(
+    gl.apiRequests.some((r) =>
+      r.path === "/api/v4/projects/group%2Fproject/jobs/11"
+    ),
+  );
+  assert.ok(
+    gl.apiRequests.every((r) => r.headers["private-token"] === "glpat"),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("artifacts gitlab: a redirect to object storage is followed without the token (JOB-TOKEN)", async () => {
+  await using gl = await startGitlabDouble({
+    token: "cijob",
+    redirect: true,
+    jobs: [{ id: 5, name: "pack", archive: zip({ "a.txt": "A" }) }],
+  });
+  const dir = await Deno.makeTempDir();
+  const api = gitlabArtifacts({
+    project: "42",
+    apiUrl: gl.apiUrl,
+    token: "cijob",
+    tokenKind: "job",
+  });
+  const results = await fetchArtifacts(api, await api.list({ jobs: [5] }), {
+    outDir: dir,
+    flat: true,
+    maxRedirects: 0,
+  });
+  assert.equal(results[0].status, "ok", results[0].reason);
+  assert.equal(await Deno.readTextFile(`${dir}/a.txt`), "A");
+  assert.ok(gl.storageRequests.length >= 1);
+  for (const r of gl.storageRequests) {
+    assert.equal(r.headers["job-token"], undefined);
+    assert.equal(r.headers["private-token"], undefined);
+  }
+  assert.ok(gl.apiRequests.every((r) => r.headers["job-token"] === "cijob"));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("artifacts gitlab cli: --ref --job-name takes the latest pipeline's job; a missing one exits 1; usage errors exit 2", async () => {
+  await using gl = await startGitlabDouble({
+    jobs: [
+      { id: 1, name: "build", archive: zip({ "v.txt": "old" }), pipelineId: 1 },
+      { id: 2, name: "build", archive: zip({ "v.txt": "new" }), pipelineId: 2 },
+      { id: 3, name: "gone", archive: zip({ "v.txt": "x" }), expired: true },
+    ],
+  });
+  const cwd = await Deno.makeTempDir();
+  const env = {
+    CI_API_V4_URL: gl.apiUrl,
+    CI_PROJECT_ID: "42",
+    CI_JOB_TOKEN: "",
+    GITLAB_TOKEN: "",
+  };
+  const ok = await runBulkget([
+    "artifacts",
+    "gitlab",
+    "--ref",
+    "main",
+    "--job-name",
+    "build",
+    "-o",
+    "out",
+    "--report",
+    "r.json",
+  ], { cwd, env });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(await Deno.readTextFile(`${cwd}/out/v.txt`), "new");
+  const report = JSON.parse(await Deno.readTextFile(`${cwd}/r.json`));
+  assert.equal(report.ci, "gitlab");
+  assert.equal(report.artifacts[0].status, "ok");
+  assert.equal(report.artifacts[0].digest, null);
+  const missing = await runBulkget([
+    "artifacts",
+    "gitlab",
+    "--job",
+    "3",
+    "-o",
+    "out2",
+  ], { cwd, env });
+  assert.equal(missing.code, 1, missing.stderr);
+  const usage = await runBulkget(["artifacts", "gitlab", "--ref", "main"], {
+    cwd,
+    env,
+  });
+  assert.equal(usage.code, 2);
+  await Deno.remove(cwd, { recursive: true });
+});
