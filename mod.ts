@@ -14,6 +14,17 @@
  * }
  * ```
  *
+ * @example Download a GitHub Actions run's artifacts, verified and extracted
+ * ```ts ignore
+ * import { fetchArtifacts, githubArtifacts } from "./mod.ts";
+ *
+ * const api = githubArtifacts({ repository: "octo/demo", token: Deno.env.get("GITHUB_TOKEN") });
+ * const artifacts = await api.list({ run: "1234" });
+ * for (const r of await fetchArtifacts(api, artifacts, { outDir: "artifacts" })) {
+ *   console.log(r.name, r.status, r.files, r.reason ?? "");
+ * }
+ * ```
+ *
  * @module
  */
 
@@ -70,3 +81,30 @@ export type { Validators } from "./lib/writer/protocol.ts";
 
 export { redactUrl } from "./lib/core/redact.ts";
 export { type Shard, shardJobs, shardOf } from "./lib/source/shard.ts";
+
+// CI artifacts: list, download, verify and extract (see the README's
+// "Download CI artifacts").
+export {
+  githubArtifacts,
+  type GithubListOptions,
+  type GithubOptions,
+} from "./lib/artifacts/github.ts";
+export {
+  gitlabArtifacts,
+  type GitlabListOptions,
+  type GitlabOptions,
+  type GitlabTokenKind,
+} from "./lib/artifacts/gitlab.ts";
+export {
+  type ArtifactResult,
+  fetchArtifacts,
+  type FetchArtifactsOptions,
+} from "./lib/artifacts/fetch_artifacts.ts";
+export { selectArtifacts, type SelectOptions } from "./lib/artifacts/select.ts";
+export {
+  type Artifact,
+  type ArtifactApi,
+  ArtifactApiError,
+  type ResolvedDownload,
+} from "./lib/artifacts/artifact.ts";
+export type { ExtractConflict } from "./lib/writer/unzip.ts";
