@@ -403,12 +403,22 @@ for (const [client, flags] of CLIENTS) {
     const start = new URL(`${server.url}/f`);
     start.username = "user";
     start.password = "p@ss";
-    const run = await getInto(cwd, flags, [start.href]);
+    const run = await getInto(cwd, flags, [
+      "-H",
+      "PRIVATE-TOKEN: glpat-SECRET1",
+      "-H",
+      "X-API-Key: key-SECRET2",
+      start.href,
+    ]);
     assert.equal(run.code, 0, run.stderr);
     assert.doesNotMatch(run.stdout + run.stderr, /p@ss|p%40ss|dXNlcjpwQHNz/);
     assert.match(server.requests[0], /authorization: Basic dXNlcjpwQHNz/i);
+    assert.match(server.requests[0], /private-token: glpat-SECRET1/i);
     assert.match(server.requests[1], /^GET \/g /);
-    assert.doesNotMatch(server.requests[1], /authorization/i);
+    assert.doesNotMatch(
+      server.requests[1],
+      /authorization|private-token|x-api-key|SECRET/i,
+    );
     assert.equal(Deno.readTextFileSync(`${cwd}/out/f`), "file");
   });
 }

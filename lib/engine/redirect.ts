@@ -3,8 +3,9 @@
  *
  * `fetch` would follow redirects itself and keep custom headers such as
  * `Authorization` on every hop. We follow them one by one: a hop limit, loop
- * detection, and `Authorization`, `Cookie` and `Proxy-Authorization` dropped
- * once a hop leaves the origin (scheme, host, port) of the first URL.
+ * detection, and `Authorization`, `Cookie`, `Proxy-Authorization` and the
+ * token headers of CI APIs (`PRIVATE-TOKEN`, `JOB-TOKEN`, `X-API-Key`)
+ * dropped once a hop leaves the origin (scheme, host, port) of the first URL.
  *
  * @module
  */
@@ -23,6 +24,10 @@ export const CREDENTIAL_HEADERS = [
   "authorization",
   "cookie",
   "proxy-authorization",
+  // Tokens of CI APIs and API gateways sent as their own headers.
+  "private-token",
+  "job-token",
+  "x-api-key",
 ];
 
 /** Default most redirect hops for one request. */
