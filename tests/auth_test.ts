@@ -124,3 +124,42 @@ Deno.test("credentials never cross origins and are never printed or reported", a
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("get --netrc reads $HOME/.netrc (with --allow-env=HOME); a URL's own user-info wins over it", async () => {
+  const { server, dir } = await setup();
+  await using _ = server;
+  await Deno.writeTextFile(
+    `${dir}/.netrc`,
+    `default login me password ${PASSWORD}\n`,
+  );
+  const permissions = [
+    "--allow-net=127.0.0.1",
+    `--allow-read=${dir}`,
+    `--allow-write=${dir}`,
+    "--allow-env=HOME",
+  ];
+  const ok = await runBulkget(
+    [
+      "get",
+      `${server.url}/auth/basic/me/${PASSWORD}/files/1k/h.bin`,
+      "-o",
+      "out",
+      "--netrc",
+    ],
+    { cwd: dir, env: { HOME: dir }, permissions },
+  );
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  const own = server.url.replace("http://", "http://other:pw@");
+  const wins = await runBulkget(
+    [
+      "get",
+      `${own}/auth/basic/other/pw/files/1k/u.bin`,
+      "-o",
+      "out",
+      "--netrc",
+    ],
+    { cwd: dir, env: { HOME: dir }, permissions },
+  );
+  assert.equal(wins.code, 0, wins.stdout + wins.stderr);
+  await Deno.remove(dir, { recursive: true });
+});
