@@ -219,7 +219,9 @@ Deno.test("get: -H and --token-env reach the first origin only; secrets never ap
       "-o",
       "out",
       "-H",
-      "X-Api-Key: hdr-secret-999",
+      "X-Client-Id: hdr-secret-999",
+      "-H",
+      "X-Api-Key: key-secret-777",
       "--token-env",
       "MY_TOKEN",
       "--report",
@@ -241,8 +243,9 @@ Deno.test("get: -H and --token-env reach the first origin only; secrets never ap
   const alt = recent.filter((r) => r.listener === "alt");
   assert.equal(alt.length, 1);
   assert.equal(alt[0].headers.authorization, undefined);
+  assert.equal(alt[0].headers["x-api-key"], undefined, "a token header");
   assert.equal(
-    alt[0].headers["x-api-key"],
+    alt[0].headers["x-client-id"],
     "hdr-secret-999",
     "other headers do follow",
   );
@@ -252,6 +255,7 @@ Deno.test("get: -H and --token-env reach the first origin only; secrets never ap
     const secret of [
       token,
       "hdr-secret-999",
+      "key-secret-777",
       "pa55word",
       "sigsecret",
       "querysecret",

@@ -5,7 +5,7 @@
  * the reads are paced (the server's sends wait in TCP, not in bulkget).
  *
  * The bound is a ratio of the limit, never a time: at most 1.1 × (being
- * over the limit is a bug), at least 0.7 × (pacing can only be late, and a
+ * over the limit is a bug), at least 0.5 × (pacing can only be late, and a
  * starved machine is late; the limiter lets an overslept reader catch up by
  * up to 100 ms). On an idle machine the runs measure 0.995 to 0.999 ×.
  */
@@ -76,10 +76,11 @@ function checkRate(
   );
   // Over the limit is a bug: at most 10 % (the 100 ms burst is 2 % of 5 s).
   assert.ok(ratio < 1.1, `rate ${ratio.toFixed(3)} × the limit`);
-  // Under it is what a starved machine does (the full suite runs beside
-  // three other agents on 2 cores): the bound below is loose on purpose;
-  // an idle machine measures 0.995 to 0.999.
-  assert.ok(ratio > 0.7, `rate ${ratio.toFixed(3)} × the limit`);
+  // Under it is what a starved machine does (0.637 × was seen with the
+  // suite beside four other busy processes on 2 cores), so the bound below
+  // only catches a pacer that waits twice too long; an idle machine
+  // measures 0.995 to 0.999, and the bench measures the rate itself.
+  assert.ok(ratio > 0.5, `rate ${ratio.toFixed(3)} × the limit`);
 }
 
 for (const ownHttp of [true, false]) {
