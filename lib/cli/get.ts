@@ -31,6 +31,7 @@ import type { RunListener } from "../report/listener.ts";
 import { verboseLines } from "../report/verbose.ts";
 import { githubOutputs } from "../report/github.ts";
 import { printSummary } from "../report/summary.ts";
+import { DURABILITIES, type Durability } from "../writer/client.ts";
 import {
   addOutcome,
   emptyTotals,
@@ -104,6 +105,10 @@ how:
   --max-download-limit SIZE  most bytes per second for each download (default: no limit)
   --proxy URL                send requests through this HTTP proxy (user:password@ in URL: its login)
   --no-proxy LIST            hosts that go direct, e.g. localhost,.internal.example,10.0.0.1:8080
+  --durability full|none     full: a file is reported downloaded only once its bytes and name are
+                             on stable storage (fdatasync, rename, directory fsync); none: no
+                             flushes, faster on real disks, a power cut may lose reported files
+                             (default: full)
   --use-fetch                send requests with Deno's fetch (HTTP/2, proxies), not bulkget's own
                              HTTP/1.1 client (fetch is used anyway when HTTP(S)_PROXY is set)
   -H, --header "Name: value" send a header with every request; repeatable
@@ -163,6 +168,8 @@ export interface GetOptions {
   dryRun: boolean;
   /** `--no-remote-time` turns it off: files keep the download's time. */
   remoteTime: boolean;
+  /** `--durability`: what an OK guarantees after a power cut. */
+  durability: Durability;
   /** `--use-fetch`: no own HTTP/1.1 client. */
   useFetch: boolean;
   headers: Record<string, string>;
@@ -180,6 +187,18 @@ export interface GetOptions {
   /** The resolved shard (set by `getCommand` once the environment is read). */
   shard?: Shard;
   help: boolean;
+}
+
+/** Checks `--durability`. */
+function parseDurability(text: string): Durability {
+  if (!(DURABILITIES as readonly string[]).includes(text)) {
+    throw new UsageError(
+      `Cannot parse "--durability": expected ${
+        DURABILITIES.join(" or ")
+      }, got "${text}"`,
+    );
+  }
+  return text as Durability;
 }
 
 /**
@@ -219,6 +238,7 @@ export function parseGetArgs(args: string[]): GetOptions {
     cookie: { type: "string" },
     proxy: { type: "string" },
     "no-proxy": { type: "string" },
+    durability: { type: "string" },
     "use-fetch": { type: "boolean" },
     header: { type: "string", short: "H", multiple: true },
     "ca-cert": { type: "string", multiple: true },
@@ -285,6 +305,7 @@ export function parseGetArgs(args: string[]): GetOptions {
       netrcFile: v["netrc-file"],
       cookieFile: v.cookie,
     },
+    durability: parseDurability(v.durability ?? "full"),
     useFetch: v["use-fetch"] ?? false,
     headers,
     tokenEnv: v["token-env"],
@@ -751,6 +772,7 @@ async function run(
           : undefined,
         resume: options.resume,
         remoteTime: options.remoteTime,
+        durability: options.durability,
         ownHttp: !options.useFetch,
         caCerts: options.caCerts,
         headers: options.headers,
@@ -758,7 +780,9 @@ async function run(
         proxyUrl: options.proxy,
         noProxy: options.noProxy,
         // Only the JSON report shows a digest nobody asked to check.
-        digest: options.report !== undefined,
+        // --update hashes too, so that the state file records every file's
+        // SHA-256 and a file damaged since is fetched again, not kept.
+        digest: options.report !== undefined || options.update,
         onEvent,
         signal: interrupts.signal,
       })

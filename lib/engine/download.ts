@@ -13,7 +13,7 @@ import { fetchOne, type FetchPolicy } from "./fetch_one.ts";
 import { pool } from "./pool.ts";
 import { AttemptError, describeNetworkError } from "./classify.ts";
 import { ERROR_CODES } from "../core/errors.ts";
-import { openWriter, type Writer } from "../writer/client.ts";
+import { type Durability, openWriter, type Writer } from "../writer/client.ts";
 import { Http1Client, proxyInEnvironment } from "./http1.ts";
 import { rateLimit } from "./rate_limit.ts";
 import { noProxyMatcher, proxyOption, type ProxyRoute } from "./proxy.ts";
@@ -63,6 +63,13 @@ export interface DownloadOptions extends FetchPolicy {
   proxyUrl?: string;
   /** Hosts that go around `proxyUrl` (`NO_PROXY` syntax; see `proxy.ts`). @default "" */
   noProxy?: string;
+  /**
+   * What an OK guarantees after a crash or power cut: `"full"` flushes each
+   * file and its directory entry before reporting it, `"none"` flushes
+   * nothing (see `WriterOptions.durability`).
+   * @default "full"
+   */
+  durability?: Durability;
 }
 
 /** Default global concurrency. */
@@ -91,6 +98,7 @@ export async function* download(
   const writer: Writer = openWriter({
     outDir: options.outDir ?? ".",
     maxInFlightBytes: options.maxInFlightBytes,
+    durability: options.durability,
   });
   // With --proxy the environment's proxies do not apply: hosts that go
   // direct may use the own client.

@@ -222,12 +222,15 @@ export async function fetchOne(
     }
     let conditional: Validators | undefined;
     if (probe.finalSize !== undefined && existing === "skip") {
-      const kept = await keptFile(job, probe.finalSize, options.writer);
+      const kept = await keptFile(job, probe, options.writer);
       if (kept) {
         return finish("skipped", { bytes: kept.bytes, sha256: kept.sha256 });
       }
     } else if (probe.finalSize !== undefined && existing === "update") {
-      conditional = options.validators?.get(job.dest);
+      // damaged since it was written: fetched whole, not asked "changed?"
+      if (probe.recorded !== false) {
+        conditional = options.validators?.get(job.dest);
+      }
     }
     options.onEvent?.({ type: "started", job });
     // One budget per download, across its attempts.
@@ -343,12 +346,21 @@ export async function fetchOne(
   }
 }
 
-/** The existing final file when it is complete (size and checksum as known), else undefined. */
+/**
+ * The existing final file when it is complete, else undefined: it must
+ * match what the state file recorded when it was written (if anything) and
+ * the job's size and checksum (if given); with neither, it is fetched again.
+ */
 async function keptFile(
   job: Job,
-  size: number,
+  probe: ProbeResult,
   writer: Writer,
 ): Promise<WrittenFile | undefined> {
+  const size = probe.finalSize!;
+  if (probe.recorded === false) return undefined;
+  if (job.size === undefined && job.sha256 === undefined && !probe.recorded) {
+    return undefined;
+  }
   if (job.size !== undefined && size !== job.size) return undefined;
   if (job.sha256 === undefined && job.checksum === undefined) {
     return { bytes: size, sha256: "" };

@@ -33,7 +33,21 @@ export interface WriterOptions {
   maxBatch?: number;
   /** Longest a request waits for more to share its message, in ms. @default 1 */
   batchDelayMs?: number;
+  /**
+   * `"full"`: a file's reply (so its OK) comes only after its data, its
+   * rename and the state file's line about it are on stable storage
+   * (`fdatasync`, rename, directory `fsync`, batched). `"none"`: nothing is
+   * flushed; a power cut may lose or empty files already reported.
+   * @default "full"
+   */
+  durability?: Durability;
 }
+
+/** How far a reported file is guaranteed to survive a crash (see {@linkcode WriterOptions.durability}). */
+export type Durability = "full" | "none";
+
+/** The durability policies, for argument checks. */
+export const DURABILITIES: readonly Durability[] = ["full", "none"];
 
 /** The writer's API, used by the engine. */
 export interface Writer {
@@ -82,7 +96,12 @@ const IDLE_TICKS = 5;
 const IDLE_TICK_SLACK_MS = 2.5;
 
 /** Options defaults, in one place. */
-const DEFAULTS = { maxInFlightBytes: 4 << 20, maxBatch: 64, batchDelayMs: 1 };
+const DEFAULTS = {
+  maxInFlightBytes: 4 << 20,
+  maxBatch: 64,
+  batchDelayMs: 1,
+  durability: "full" as Durability,
+};
 
 /** Raised in the main thread for a failure the Worker reported. */
 export class WriteError extends Error {
@@ -150,7 +169,9 @@ export function openWriter(options: WriterOptions): Writer {
     if (worker) return worker;
     stopIdleWatch();
     worker = new Worker(writerWorkerUrl(), { type: "module" });
-    worker.postMessage({ init: { outDir: o.outDir } });
+    worker.postMessage({
+      init: { outDir: o.outDir, durability: o.durability },
+    });
     worker.onmessage = onReplies;
     worker.onerror = onCrash;
     return worker;

@@ -85,6 +85,12 @@ export type WriterRequest =
 export interface ProbeResult {
   /** Size of the complete file under the final name, if there is one. */
   finalSize?: number;
+  /**
+   * Whether that file still matches what the state file records for it
+   * (the size, and the SHA-256 when one was recorded); absent when nothing
+   * is recorded for it.
+   */
+  recorded?: boolean;
   /** Size of a `.part` left by an earlier run, with its resume facts. */
   part?: { size: number; meta?: PartMeta };
 }

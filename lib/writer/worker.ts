@@ -10,6 +10,14 @@
  * `node:crypto` on the first such request: hashing is most of the cost of a
  * large file, and loading the module most of the Worker's start-up.
  *
+ * Durability (`durability: "full"`, the default): each file's data is flushed
+ * (`fdatasync` of `NAME.part`) before its rename, and at the end of each
+ * batch the state file's new lines are flushed and every directory the batch
+ * renamed into is flushed (`fsync` of the directory, once per batch however
+ * many files it holds), before the batch's replies, and so any OK, reach the
+ * main thread. `"none"` flushes nothing: a file is complete when renamed,
+ * but a power cut may lose or empty it.
+ *
  * The Worker is started from a Blob URL made of this function's source (see
  * {@linkcode writerWorkerUrl}), not from this file's path, so that loading
  * it needs no `--allow-read` on bulkget's own code: under narrow permission
@@ -80,16 +88,23 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   let queue: Promise<void> | undefined;
 
   let outDir = ".";
+  /** Whether files and directories are flushed before replies (see the module doc). */
+  let durable = true;
   const madeDirs = new Set<string>();
-  /** Validator lines waiting to be appended to the state file, one write per batch. */
+  /** Directories that gained or lost a name in this batch, flushed at its end. */
+  const dirtyDirs = new Set<string>();
+  /** State lines waiting to be appended to the state file, one write per batch. */
   let stateLines = "";
+  /** Size and SHA-256 recorded for each destination, read on the first probe that needs them. */
+  let records: Map<string, { size: number; sha256?: string }> | undefined;
 
   scope.onmessage = (event: MessageEvent) => {
     const message = event.data as WriterBatch<WriterRequest> | {
-      init: { outDir: string };
+      init: { outDir: string; durability?: "full" | "none" };
     };
     if ("init" in message) {
       outDir = message.init.outDir;
+      durable = message.init.durability !== "none";
       return;
     }
     if (
@@ -116,6 +131,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
         return wantsDigest(request.expect) ||
           request.expect.checksum !== undefined;
       case "verify":
+      case "probe":
         return true;
       default:
         return false;
@@ -176,13 +192,12 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     }
     if (stateLines !== "") {
       try {
-        Deno.writeTextFileSync(`${outDir}/${stateFile}`, stateLines, {
-          append: true,
-        });
+        appendState(stateLines);
       } finally {
         stateLines = "";
       }
     }
+    flushDirs();
     scope.postMessage({ items: replies });
     if (closing) scope.close();
   }
@@ -224,14 +239,126 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     }
   }
 
-  /** Queues a state line recording `dest`'s validators, after it was written. */
+  /**
+   * Queues a state line recording what was written as `dest` (its size, its
+   * SHA-256 when it was hashed, and its validators), after it was renamed.
+   */
   function remember(
     dest: string,
     written: WrittenFile,
     record: Validators | undefined,
   ): WrittenFile {
-    if (record) stateLines += JSON.stringify({ dest, ...record }) + "\n";
+    const line = { dest, size: written.bytes, ...record } as {
+      dest: string;
+      size: number;
+      sha256?: string;
+    };
+    if (written.sha256 !== "") line.sha256 = written.sha256;
+    stateLines += JSON.stringify(line) + "\n";
+    records?.set(dest, { size: line.size, sha256: line.sha256 });
     return written;
+  }
+
+  /** Appends to the state file, flushed when durable (its directory with the batch's). */
+  function appendState(text: string): void {
+    const path = `${outDir}/${stateFile}`;
+    const created = sizeOf(path) === undefined;
+    const file = Deno.openSync(path, { append: true, create: true });
+    try {
+      writeAll(file, new TextEncoder().encode(text));
+      if (durable) file.syncDataSync();
+    } finally {
+      file.close();
+    }
+    if (created) dirtyDirs.add(destPaths(outDir, stateFile).dir);
+  }
+
+  /** Flushes every directory this batch changed: one `fsync` each. */
+  function flushDirs(): void {
+    if (!durable) {
+      dirtyDirs.clear();
+      return;
+    }
+    try {
+      for (const dir of dirtyDirs) {
+        const file = Deno.openSync(dir, { read: true });
+        try {
+          file.syncSync();
+        } finally {
+          file.close();
+        }
+      }
+    } finally {
+      dirtyDirs.clear();
+    }
+  }
+
+  /** Writes `bytes` to `path` (created or emptied), its data flushed when durable. */
+  function writeDurably(path: string, bytes: Uint8Array): void {
+    const file = Deno.openSync(path, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    try {
+      writeAll(file, bytes);
+      if (durable) file.syncDataSync();
+    } finally {
+      file.close();
+    }
+  }
+
+  /** Flushes the data of a file written elsewhere (the main thread streams into `.part`s). */
+  function syncData(path: string): void {
+    if (!durable) return;
+    const file = Deno.openSync(path, { read: true });
+    try {
+      file.syncDataSync();
+    } finally {
+      file.close();
+    }
+  }
+
+  function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+    let at = 0;
+    while (at < bytes.byteLength) at += file.writeSync(bytes.subarray(at));
+  }
+
+  /** Renames `from` to `to` and marks their directory for the batch's flush. */
+  function renameInto(from: string, to: string, dir: string): void {
+    Deno.renameSync(from, to);
+    dirtyDirs.add(dir);
+  }
+
+  /** The size and SHA-256 last recorded in the state file for `dest`. */
+  function recordOf(
+    dest: string,
+  ): { size: number; sha256?: string } | undefined {
+    if (records === undefined) {
+      records = new Map();
+      let text = "";
+      try {
+        text = Deno.readTextFileSync(`${outDir}/${stateFile}`);
+      } catch (error) {
+        if (!(error instanceof Deno.errors.NotFound)) throw error;
+      }
+      for (const line of text.split("\n")) {
+        if (line.trim() === "") continue;
+        try {
+          const { dest, size, sha256 } = JSON.parse(line);
+          if (typeof dest !== "string") continue;
+          if (typeof size === "number") {
+            records.set(dest, {
+              size,
+              sha256: typeof sha256 === "string" ? sha256 : undefined,
+            });
+          } else records.delete(dest); // a line of an older version: no record
+        } catch {
+          // a torn last line: that file has no record and is fetched again
+        }
+      }
+    }
+    return records.get(dest);
   }
 
   function put(
@@ -246,8 +373,8 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     check(expect, bytes.byteLength, sha256);
     checkOtherDigest(expect, bytes); // other checksums (issue 16)
     ensureDir(paths.dir);
-    Deno.writeFileSync(paths.part, bytes);
-    Deno.renameSync(paths.part, paths.final);
+    writeDurably(paths.part, bytes);
+    renameInto(paths.part, paths.final, paths.dir);
     return { bytes: bytes.byteLength, sha256 };
   }
 
@@ -270,13 +397,18 @@ export function writerWorker(deps: WriterWorkerDeps): void {
           throw new Error(`The .part of "${dest}" shrank while resuming`);
         }
         file.truncateSync(offset);
+        if (durable) file.syncDataSync();
       } finally {
         file.close();
       }
     } else {
-      Deno.writeFileSync(paths.part, new Uint8Array(0));
+      writeDurably(paths.part, new Uint8Array(0));
+      dirtyDirs.add(paths.dir);
     }
-    if (meta) Deno.writeTextFileSync(paths.meta, JSON.stringify(meta));
+    if (meta) {
+      writeDurably(paths.meta, new TextEncoder().encode(JSON.stringify(meta)));
+      dirtyDirs.add(paths.dir);
+    }
     return paths.part;
   }
 
@@ -297,7 +429,8 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       removeQuietly(paths.meta);
       throw error;
     }
-    Deno.renameSync(paths.part, paths.final);
+    syncData(paths.part);
+    renameInto(paths.part, paths.final, paths.dir);
     removeQuietly(paths.meta);
     return written;
   }
@@ -305,7 +438,10 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   /** Gives up a streamed `.part`: kept with its resume facts, or removed. */
   function release(dest: string, keepPart: boolean): void {
     const paths = destPaths(outDir, dest);
-    if (keepPart && (sizeOf(paths.part) ?? 0) > 0) return;
+    if (keepPart && (sizeOf(paths.part) ?? 0) > 0) {
+      syncData(paths.part); // the kept bytes are on disk before this run stops trusting them
+      return;
+    }
     removeQuietly(paths.part);
     removeQuietly(paths.meta);
   }
@@ -314,7 +450,15 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     const paths = destPaths(outDir, dest);
     const result: ProbeResult = {};
     const finalSize = sizeOf(paths.final);
-    if (finalSize !== undefined) result.finalSize = finalSize;
+    if (finalSize !== undefined) {
+      result.finalSize = finalSize;
+      const record = recordOf(dest);
+      if (record !== undefined) {
+        result.recorded = record.size === finalSize &&
+          (record.sha256 === undefined ||
+            hashFile(paths.final).sha256 === record.sha256);
+      }
+    }
     const partSize = sizeOf(paths.part);
     if (partSize !== undefined) {
       let meta: PartMeta | undefined;
