@@ -6,6 +6,7 @@
  */
 
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { STATE_FILE } from "../lib/writer/paths.ts";
 
 /** The project's root directory. */
 export const ROOT: string = fromFileUrl(new URL("../", import.meta.url));
@@ -120,10 +121,15 @@ export async function runBulkget(
   };
 }
 
-/** Names in a directory (sorted), or [] when it does not exist. */
-export function listDir(dir: string): string[] {
+/**
+ * Names in a directory (sorted), or [] when it does not exist; the state
+ * file bulkget keeps in every output directory (`.bulkget-state.jsonl`, see
+ * `lib/writer/validators.ts`) is left out unless `withState` is set.
+ */
+export function listDir(dir: string, withState = false): string[] {
   try {
-    return [...Deno.readDirSync(dir)].map((entry) => entry.name).sort();
+    return [...Deno.readDirSync(dir)].map((entry) => entry.name)
+      .filter((name) => withState || name !== STATE_FILE).sort();
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return [];
     throw error;

@@ -465,7 +465,7 @@ Deno.test("get --update asks with the remembered validators and fetches only wha
     cwd,
   });
   assert.equal(first.code, 0, first.stderr);
-  assert.ok(listDir(`${cwd}/out`).includes(".bulkget-state.jsonl"));
+  assert.ok(listDir(`${cwd}/out`, true).includes(".bulkget-state.jsonl"));
   server.resetStats();
   const second = await runBulkget([
     "get",

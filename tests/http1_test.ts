@@ -5,7 +5,7 @@ import { Http1Client, HttpProtocolError } from "../lib/engine/http1.ts";
 import { directBody, type HttpResponse } from "../lib/engine/http_response.ts";
 import { download } from "../lib/engine/download.ts";
 import type { HeaderPairs } from "../lib/core/headers.ts";
-import { flagFile, runBulkget } from "./_helpers.ts";
+import { flagFile, listDir, runBulkget } from "./_helpers.ts";
 import { scriptedServer, TLS_DIR, tlsFile } from "./_scripted_server.ts";
 
 const text = new TextEncoder();
@@ -365,7 +365,7 @@ Deno.test("download() writes a large chunked body read straight off the connecti
     );
     assert.equal(big.status, "error");
     assert.match(big.reason!, /too big/);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [
+    assert.deepEqual(listDir(dir), [
       "big.bin",
     ]);
   } finally {

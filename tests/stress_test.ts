@@ -10,6 +10,7 @@ import { parseFaults } from "../lib/server/faults.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import { download } from "../lib/engine/download.ts";
 import type { Job } from "../lib/core/job.ts";
+import { listDir } from "./_helpers.ts";
 
 const SIZES = [1000, 4096, 70_000, 1_500_000];
 
@@ -51,7 +52,7 @@ Deno.test("stress: 300 files under 503, reset, truncate, corrupt, stall and dela
     for (const [dest, body] of expected) {
       assert.deepEqual(Deno.readFileSync(`${dir}/${dest}`), body, dest);
     }
-    assert.equal([...Deno.readDirSync(dir)].length, expected.size);
+    assert.equal(listDir(dir).length, expected.size);
     const attempts = outcomes.reduce((n, o) => n + o.attempts, 0);
     const stats = server.stats();
     assert.equal(stats.requests, attempts, "one request per attempt");

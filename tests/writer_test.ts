@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { openWriter } from "../lib/writer/client.ts";
 import { destPaths } from "../lib/writer/paths.ts";
+import { listDir } from "./_helpers.ts";
 
 const sha = (bytes: Uint8Array) =>
   createHash("sha256").update(bytes).digest("hex");
@@ -78,7 +79,7 @@ Deno.test("writer prepares a .part, keeps it for resume, and seals the whole fil
     assert.equal(done.bytes, all.length);
     assert.equal(done.sha256, sha(all));
     assert.deepEqual(await Deno.readFile(`${dir}/big.bin`), all);
-    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), [
+    assert.deepEqual(listDir(dir), [
       "big.bin",
     ]);
   } finally {
