@@ -8,6 +8,7 @@
  * deno task bench                 # everything, about 8 minutes
  * deno task bench --quick         # smaller N, one repetition: a smoke run
  * deno task bench --only SMALL    # one scenario (repeatable, or SMALL,MANY)
+ * deno task bench --only DURABILITY  # what --durability costs, tmpfs and disk (bench/durability.ts)
  * ```
  *
  * @module
@@ -33,6 +34,7 @@ import {
   startNginx,
 } from "./servers.ts";
 import { findTools, type RunContext, type Tool, which } from "./tools.ts";
+import { runDurability } from "./durability.ts";
 
 /** The project tree. */
 const TREE = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -1037,6 +1039,17 @@ async function main(): Promise<number> {
   const only = (values.only ?? []).flatMap((o) => o.split(",")).map((o) =>
     o.toUpperCase()
   );
+  if (only.includes("DURABILITY")) {
+    // Its own table (bench/durability.ts): each --durability policy on
+    // tmpfs and on disk, beside curl and wget2 --fsync-policy.
+    const { markdown } = await runDurability(TREE, (l) => console.log(l));
+    console.log(markdown);
+    await Deno.writeTextFile(
+      values.out ?? `${TREE}/bench/results-durability.md`,
+      markdown,
+    );
+    return 0;
+  }
   for (const o of only) {
     if (!all.some((s) => s.id === o)) {
       console.error(
