@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startGithubDouble } from "../lib/server/github_api.ts";
 import { makeZip } from "../lib/server/zip_maker.ts";
 import { bulkgetCommand, runBulkget } from "./_helpers.ts";
+import { STATE_FILE } from "../lib/writer/paths.ts";
 
 const zip = (files: Record<string, string>) =>
   makeZip(Object.entries(files).map(([name, data]) => ({ name, data })));
@@ -11,7 +12,9 @@ async function tree(dir: string, prefix = ""): Promise<string[]> {
   for await (const e of Deno.readDir(dir)) {
     if (e.isDirectory) {
       names.push(...await tree(`${dir}/${e.name}`, `${prefix}${e.name}/`));
-    } else names.push(prefix + e.name);
+    } else if (prefix !== "" || e.name !== STATE_FILE) {
+      names.push(prefix + e.name); // the top's state file is bulkget's own
+    }
   }
   return names.sort();
 }
