@@ -77,6 +77,7 @@ export {
 } from "./lib/writer/safe_name.ts";
 export type { LineInput } from "./lib/source/lines.ts";
 export type { ValidatorStore } from "./lib/writer/validators.ts";
+export type { Durability } from "./lib/writer/client.ts";
 export type { Validators } from "./lib/writer/protocol.ts";
 
 export { redactUrl } from "./lib/core/redact.ts";
