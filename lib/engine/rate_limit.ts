@@ -7,6 +7,8 @@
  * @module
  */
 
+import { sleep } from "../core/sleep.ts";
+
 /** A byte budget per second, shared by whoever paces against it. */
 export interface RateLimit {
   /** Bytes per second. */
@@ -105,19 +107,4 @@ export function readSizeFor(limits: readonly RateLimit[]): number {
   if (limits.length === 0) return Infinity;
   const slowest = Math.min(...limits.map((l) => l.bytesPerSecond));
   return Math.max(16 << 10, Math.floor(slowest / 20));
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -80,6 +80,15 @@ export function readLines(
   input: LineInput,
   options: ReadLinesOptions = {},
 ): AsyncGenerator<Line, void, undefined> {
+  const maxLineBytes = checkedLineOptions(input, options);
+  return lines(input, options.name ?? inputName(input), maxLineBytes);
+}
+
+/** Checks the arguments of the two readers; returns the line limit. */
+function checkedLineOptions(
+  input: LineInput,
+  options: ReadLinesOptions,
+): number {
   if (typeof input !== "string" && !(input instanceof ReadableStream)) {
     throw new TypeError(
       `Cannot read lines: expected a path or a ReadableStream, got ${typeof input}`,
@@ -91,7 +100,7 @@ export function readLines(
       `Invalid option "maxLineBytes": expected a positive integer, got ${maxLineBytes}`,
     );
   }
-  return lines(input, options.name ?? inputName(input), maxLineBytes);
+  return maxLineBytes;
 }
 
 async function* lines(
@@ -118,17 +127,7 @@ export function readLineBatches(
   input: LineInput,
   options: ReadLinesOptions = {},
 ): AsyncGenerator<Line[], void, undefined> {
-  if (typeof input !== "string" && !(input instanceof ReadableStream)) {
-    throw new TypeError(
-      `Cannot read lines: expected a path or a ReadableStream, got ${typeof input}`,
-    );
-  }
-  const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-  if (!Number.isSafeInteger(maxLineBytes) || maxLineBytes < 1) {
-    throw new RangeError(
-      `Invalid option "maxLineBytes": expected a positive integer, got ${maxLineBytes}`,
-    );
-  }
+  const maxLineBytes = checkedLineOptions(input, options);
   return batches(input, options.name ?? inputName(input), maxLineBytes);
 }
 
