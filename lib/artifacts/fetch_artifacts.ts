@@ -26,6 +26,7 @@ import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { safeDest, UnsafeNameError } from "../writer/safe_name.ts";
 import { type ExtractConflict, extractZipInWorker } from "../writer/unzip.ts";
+import { pathExists } from "../writer/paths.ts";
 import {
   type Artifact,
   type ArtifactApi,
@@ -166,7 +167,7 @@ export async function fetchArtifacts<L>(
     if (
       artifact.id > 0 && before && before.digest === base.digest &&
       before.path === path &&
-      await exists(`${outDir}/${path}`)
+      await pathExists(`${outDir}/${path}`)
     ) {
       report({
         ...base,
@@ -335,16 +336,6 @@ async function isZip(path: string): Promise<boolean> {
     return n === 2 && head[0] === ZIP_MAGIC[0] && head[1] === ZIP_MAGIC[1];
   } finally {
     file.close();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }
 

@@ -61,3 +61,20 @@ export function destPaths(outDir: string, dest: string): DestPaths {
     dir: final.slice(0, final.lastIndexOf("/")) || "/",
   };
 }
+
+/**
+ * Whether `path` exists (a dangling link counts: it is looked at, not
+ * followed).
+ *
+ * @param path A path.
+ * @returns True when something is there.
+ */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

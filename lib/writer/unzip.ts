@@ -24,7 +24,7 @@
 import { configure, Reader, ZipReader } from "@zip.js/zip.js";
 import { createHash } from "node:crypto";
 import { safeDest, UnsafeNameError } from "./safe_name.ts";
-import { PART_SUFFIX } from "./paths.ts";
+import { PART_SUFFIX, pathExists } from "./paths.ts";
 
 configure({ useWebWorkers: false });
 
@@ -220,7 +220,7 @@ export async function extractZip(
         );
       }
       const key = `${destDir}/${entry.filename}`;
-      if (options.merge && await exists(dest)) {
+      if (options.merge && await pathExists(dest)) {
         const same = await sameBytes(dest, hash.digest("hex"));
         await Deno.remove(part);
         if (!same) {
@@ -244,16 +244,6 @@ export async function extractZip(
     try {
       file.close();
     } catch { /* already closed */ }
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }
 
