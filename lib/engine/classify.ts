@@ -184,21 +184,20 @@ export function networkFailure(
   const cause = signal.aborted ? signal.reason : error;
   // A certificate that does not verify, or an answer bulkget will not
   // decode, is the same on the next attempt.
+  const described = describeNetworkError(error);
   const refused = error instanceof HttpProtocolError && !error.retryable;
-  const certificate = describeNetworkError(error).includes(TRUST_HINT);
+  const certificate = described.includes(TRUST_HINT);
   const code = signal.aborted
     ? ERROR_CODES.timeout
     : certificate
     ? ERROR_CODES.tls
     : refused
     ? ERROR_CODES.framing
-    : error instanceof HttpProtocolError || FETCH_PARSE_ERROR.test(
-        describeNetworkError(error),
-      )
+    : error instanceof HttpProtocolError || FETCH_PARSE_ERROR.test(described)
     ? ERROR_CODES.protocol
     : ERROR_CODES.network;
   return new AttemptError(
-    describeNetworkError(cause),
+    cause === error ? described : describeNetworkError(cause),
     !signal.aborted && (refused || certificate) ? "fatal" : "retryable",
     { cause: error, code },
   );

@@ -14,7 +14,7 @@
 
 import { HEADER_NAME } from "../core/headers.ts";
 import { escapeControls } from "../core/printable.ts";
-import { ResponseHeaders } from "./http_response.ts";
+import { type HeaderLookup, ResponseHeaders } from "./http_response.ts";
 
 /** Largest response head (status line and headers) accepted, in bytes. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -143,27 +143,43 @@ export function parseHead(bytes: Uint8Array): ResponseHead {
  */
 export function bodyFraming(head: ResponseHead): Framing {
   if (NO_BODY_STATUSES.has(head.status)) return { kind: "none" };
-  const transferEncoding = head.headers.get("transfer-encoding");
-  const contentLength = head.headers.get("content-length");
-  if (transferEncoding !== null) {
-    if (contentLength !== null) {
-      throw new HttpProtocolError(
-        "refused: Content-Length beside Transfer-Encoding (ambiguous framing)",
-        false,
-      );
-    }
-    if (transferEncoding.trim().toLowerCase() !== "chunked") {
-      throw new HttpProtocolError(
-        `unsupported Transfer-Encoding "${
-          escapeControls(transferEncoding.slice(0, 80))
-        }" (bulkget decodes only chunked)`,
-        false,
-      );
-    }
+  if (checkTransferCoding(head.headers) === "chunked") {
     return { kind: "chunked" };
   }
+  const contentLength = head.headers.get("content-length");
   if (contentLength === null) return { kind: "close" };
   return { kind: "length", length: parseContentLength(contentLength) };
+}
+
+/**
+ * The transfer-coding rule of both clients: none, or one `chunked` and no
+ * `Content-Length` beside it; anything else is refused, by design (not
+ * worth a retry).
+ *
+ * @param headers A response's headers.
+ * @returns `"chunked"`, or undefined when there is no transfer coding.
+ * @throws {HttpProtocolError} (not retryable) For anything else.
+ */
+export function checkTransferCoding(
+  headers: HeaderLookup,
+): "chunked" | undefined {
+  const transferEncoding = headers.get("transfer-encoding");
+  if (transferEncoding === null) return undefined;
+  if (headers.get("content-length") !== null) {
+    throw new HttpProtocolError(
+      "refused: Content-Length beside Transfer-Encoding (ambiguous framing)",
+      false,
+    );
+  }
+  if (transferEncoding.trim().toLowerCase() !== "chunked") {
+    throw new HttpProtocolError(
+      `unsupported Transfer-Encoding "${
+        escapeControls(transferEncoding.slice(0, 80))
+      }" (bulkget decodes only chunked)`,
+      false,
+    );
+  }
+  return "chunked";
 }
 
 /**

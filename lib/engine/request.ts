@@ -17,14 +17,13 @@ import {
 } from "../core/headers.ts";
 import type { Http1Client } from "./http1.ts";
 import type { ProxyRoute } from "./proxy.ts";
-import { HttpProtocolError } from "./http1_parser.ts";
+import { checkTransferCoding } from "./http1_parser.ts";
 import { Http1Response, type HttpResponse } from "./http_response.ts";
 import {
   DEFAULT_MAX_REDIRECTS,
   followRedirects,
   type SendRequest,
 } from "./redirect.ts";
-import { escapeControls } from "../core/printable.ts";
 
 /** Which client sends a request. */
 export interface RequestClients {
@@ -123,28 +122,16 @@ export async function request(
 }
 
 /**
- * Applies the own client's framing rules to `fetch`'s answers too: a
- * transfer coding other than `chunked`, or one beside `Content-Length`, is
- * refused (`fetch` would read it and keep the connection for the next file).
+ * Applies the own client's transfer-coding rule to `fetch`'s answers too
+ * (`fetch` would read such a body and keep the connection for the next
+ * file); a refused body is cancelled, so `fetch` drops the connection.
  */
 function refuseFraming(response: HttpResponse): void {
   if (response instanceof Http1Response) return;
-  const codings = response.headers.get("transfer-encoding");
-  if (codings === null) return;
-  if (response.headers.get("content-length") !== null) {
+  try {
+    checkTransferCoding(response.headers);
+  } catch (error) {
     void response.body?.cancel();
-    throw new HttpProtocolError(
-      "refused: Content-Length beside Transfer-Encoding (ambiguous framing)",
-      false,
-    );
-  }
-  if (codings.trim().toLowerCase() !== "chunked") {
-    void response.body?.cancel();
-    throw new HttpProtocolError(
-      `unsupported Transfer-Encoding "${
-        escapeControls(codings.slice(0, 80))
-      }" (bulkget decodes only chunked)`,
-      false,
-    );
+    throw error;
   }
 }
