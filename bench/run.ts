@@ -9,6 +9,7 @@
  * deno task bench --quick         # smaller N, one repetition: a smoke run
  * deno task bench --only SMALL    # one scenario (repeatable, or SMALL,MANY)
  * deno task bench --only DURABILITY  # what --durability costs, tmpfs and disk (bench/durability.ts)
+ * deno task bench --only ARTIFACTS   # CI artifacts against curl + unzip (bench/artifacts.ts)
  * ```
  *
  * @module
@@ -35,6 +36,7 @@ import {
 } from "./servers.ts";
 import { findTools, type RunContext, type Tool, which } from "./tools.ts";
 import { runDurability } from "./durability.ts";
+import { runArtifactsBench } from "./artifacts.ts";
 
 /** The project tree. */
 const TREE = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -1046,6 +1048,20 @@ async function main(): Promise<number> {
     console.log(markdown);
     await Deno.writeTextFile(
       values.out ?? `${TREE}/bench/results-durability.md`,
+      markdown,
+    );
+    return 0;
+  }
+  if (only.includes("ARTIFACTS")) {
+    // Its own table (bench/artifacts.ts): `bulkget artifacts github` against
+    // curl + unzip, one artifact at a time and all at once.
+    const { markdown } = await runArtifactsBench(
+      { count: quick ? 6 : 20, maxMiB: quick ? 20 : 100, reps: 1, dir: "/tmp" },
+      (l) => console.log(l),
+    );
+    console.log(markdown);
+    await Deno.writeTextFile(
+      values.out ?? `${TREE}/bench/results-artifacts.md`,
       markdown,
     );
     return 0;

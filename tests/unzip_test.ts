@@ -3,6 +3,7 @@ import {
   ExtractError,
   extractZip,
   extractZipInWorker,
+  ZipExtractor,
 } from "../lib/writer/unzip.ts";
 import { makeZip, type ZipEntrySpec } from "../lib/server/zip_maker.ts";
 
@@ -121,6 +122,62 @@ Deno.test("unzip: merge keeps identical bytes and reports different ones as a co
     assert.equal(second.files, 1);
     assert.equal(await Deno.readTextFile(`${dir}/out/c.txt`), "one");
     assert.deepEqual(await listTree(`${dir}/out`), ["c.txt", "same.txt"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("unzip: one ZipExtractor takes many archives in order, and a refused archive does not stop the next", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const zips = ["ok1", "bad", "ok2", "ok3"];
+    for (const name of zips) {
+      await Deno.writeFile(
+        `${dir}/${name}.zip`,
+        makeZip(
+          name === "bad"
+            ? [{ name: "../evil.txt", data: "x" }]
+            : [{ name: "shared.txt", data: name }, {
+              name: `${name}.txt`,
+              data: name,
+            }],
+        ),
+      );
+    }
+    using extractor = new ZipExtractor();
+    const owners = new Map<string, string>();
+    // Asked all at once: they still run one after another, so the merge of
+    // ok2 and ok3 sees ok1's shared.txt (a conflict each, in that order).
+    const runs = zips.map((name) =>
+      extractor.extract(`${dir}/${name}.zip`, `${dir}/out`, {
+        merge: true,
+        label: name,
+        owners,
+      })
+    );
+    const [first, bad, second, third] = await Promise.allSettled(runs);
+    assert.equal(first.status, "fulfilled");
+    assert.equal(bad.status, "rejected");
+    assert.ok(bad.reason instanceof ExtractError);
+    assert.equal(second.status, "fulfilled");
+    assert.equal(third.status, "fulfilled");
+    assert.deepEqual(second.value.conflicts, [{
+      path: "shared.txt",
+      existing: "ok1",
+      incoming: "ok2",
+    }]);
+    assert.deepEqual(third.value.conflicts, [{
+      path: "shared.txt",
+      existing: "ok1",
+      incoming: "ok3",
+    }]);
+    assert.equal(await Deno.readTextFile(`${dir}/out/shared.txt`), "ok1");
+    assert.deepEqual(await listTree(`${dir}/out`), [
+      "ok1.txt",
+      "ok2.txt",
+      "ok3.txt",
+      "shared.txt",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -11,7 +11,7 @@
  * - The zip is written as `.part` and renamed only once its SHA-256 matches
  *   the artifact's digest (when the API gives one): nothing is extracted
  *   from unverified bytes.
- * - Extraction ({@linkcode extractZipInWorker}) runs in a Worker, one
+ * - Extraction ({@linkcode ZipExtractor}) runs in one Worker for the run, one
  *   artifact at a time (so `merge` conflicts are decided in order and never
  *   interleaved), while other downloads go on.
  * - Artifacts done in an earlier run (same id and digest, recorded in
@@ -25,7 +25,7 @@ import { AttemptError } from "../engine/classify.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { safeDest, UnsafeNameError } from "../writer/safe_name.ts";
-import { type ExtractConflict, extractZipInWorker } from "../writer/unzip.ts";
+import { type ExtractConflict, ZipExtractor } from "../writer/unzip.ts";
 import { pathExists } from "../writer/paths.ts";
 import {
   type Artifact,
@@ -187,6 +187,8 @@ export async function fetchArtifacts<L>(
   }
 
   let extraction: Promise<void> = Promise.resolve();
+  // One Worker for every archive of the run (ended below, whatever happens).
+  using extractor = new ZipExtractor();
   const finish = async (artifact: Artifact, outcome: Outcome) => {
     const base = results.get(artifact.id)!;
     const zipPath = `${outDir}/${outcome.job.dest}`;
@@ -200,7 +202,7 @@ export async function fetchArtifacts<L>(
       if (extract) {
         const target = base.path === "." ? outDir : `${outDir}/${base.path}`;
         if (await isZip(zipPath)) {
-          const extracted = await extractZipInWorker(zipPath, target, {
+          const extracted = await extractor.extract(zipPath, target, {
             merge: flat,
             label: artifact.name,
             owners,
