@@ -55,3 +55,30 @@ Deno.test("get --log into a missing directory: one line, exit 2", async () => {
   assert.equal(result.stderr.trim().split("\n").length, 1);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("get --report with a bad --log: one line, exit 2, no report left, no request (either order)", async () => {
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/adir`);
+  const url = `${server.url}/files/10/a`;
+  for (const log of ["no/such/dir/run.log", "adir"]) {
+    for (
+      const args of [
+        ["--report", "r.json", "--log", log],
+        ["--log", log, "--report", "r.json"],
+      ]
+    ) {
+      const result = await runBulkget(["get", url, "-o", "out", ...args], {
+        cwd: dir,
+      });
+      assert.equal(result.code, 2, `${args}: ${result.stderr}`);
+      assert.equal(result.stderr.trimEnd().split("\n").length, 1);
+      assert.match(result.stderr, /^bulkget get: --log /);
+      const left = [];
+      for await (const entry of Deno.readDir(dir)) left.push(entry.name);
+      assert.deepEqual(left, ["adir"], `${args}: left behind`);
+    }
+  }
+  assert.equal(server.stats().requests, 0, "nothing was requested");
+  await Deno.remove(dir, { recursive: true });
+});

@@ -508,6 +508,7 @@ export async function getCommand(args: string[]): Promise<number> {
         statusIntervalMs: options.statusIntervalMs,
       });
     } catch (error) {
+      report?.discard(); // a report of a run that never began would mislead
       console.error(
         `bulkget get: --log ${options.log}: ${(error as Error).message}`,
       );

@@ -127,6 +127,8 @@ export interface ReportWriter {
       shard?: Report["shard"];
     },
   ): void;
+  /** Closes and removes the file: the run stopped before it began. */
+  discard(): void;
 }
 
 /**
@@ -183,6 +185,10 @@ export function openReport(
         "\n}\n";
       flush();
       file.close();
+    },
+    discard() {
+      file.close();
+      Deno.removeSync(path);
     },
   };
 }
