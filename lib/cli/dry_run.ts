@@ -91,20 +91,21 @@ function sizeOf(path: string): number | undefined {
   }
 }
 
-/** Whether the file matches what the job says of it (size, SHA-256). */
+/** Whether the file matches what the job says of it (size, digests): one read feeds every digest. */
 async function complete(path: string, size: number, job: Job) {
   if (job.size !== undefined && job.size !== size) return false;
-  for (
-    const [algorithm, hex] of [
-      ["sha256", job.sha256],
-      [job.checksum?.algorithm.replace("-", ""), job.checksum?.hex],
-    ]
-  ) {
-    if (algorithm === undefined || hex === undefined) continue;
-    const hash = createHash(algorithm);
-    const file = await Deno.open(path); // closed by its stream's end
-    for await (const piece of file.readable) hash.update(piece);
-    if (hash.digest("hex") !== hex) return false;
+  const wanted = [
+    ["sha256", job.sha256],
+    [job.checksum?.algorithm.replace("-", ""), job.checksum?.hex],
+  ].flatMap(([algorithm, hex]) =>
+    algorithm === undefined || hex === undefined
+      ? []
+      : [{ hash: createHash(algorithm), hex }]
+  );
+  if (wanted.length === 0) return true;
+  const file = await Deno.open(path); // closed by its stream's end
+  for await (const piece of file.readable) {
+    for (const { hash } of wanted) hash.update(piece);
   }
-  return true;
+  return wanted.every(({ hash, hex }) => hash.digest("hex") === hex);
 }

@@ -418,12 +418,13 @@ export function writerWorker(deps: WriterWorkerDeps): void {
    */
   function seal(dest: string, expect: Expectation): WrittenFile {
     const paths = destPaths(outDir, dest);
+    const other = wantsDigest(expect) ? otherHash(expect) : undefined;
     const written = wantsDigest(expect)
-      ? hashFile(paths.part)
+      ? hashFile(paths.part, other)
       : { bytes: Deno.statSync(paths.part).size, sha256: "" };
     try {
       check(expect, written.bytes, written.sha256);
-      checkOtherDigest(expect, paths.part); // other checksums (issue 16)
+      checkOtherDigest(expect, other ?? paths.part); // issue 16
     } catch (error) {
       removeQuietly(paths.part);
       removeQuietly(paths.meta);
@@ -473,9 +474,10 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   }
 
   function verify(dest: string, expect: Expectation): WrittenFile {
-    const written = hashFile(destPaths(outDir, dest).final);
+    const other = otherHash(expect); // fed by the same read as SHA-256
+    const written = hashFile(destPaths(outDir, dest).final, other);
     check(expect, written.bytes, written.sha256);
-    checkOtherDigest(expect, destPaths(outDir, dest).final); // issue 16
+    if (other) checkOtherDigest(expect, other); // issue 16
     return written;
   }
 
@@ -502,29 +504,27 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   }
 
   // --- other checksums (issue 16): md5, sha-1, sha-512 beside SHA-256 -----
-  /** Throws a `VerifyError` when `expect.checksum` does not match the bytes or the file at a path. */
-  function checkOtherDigest(
-    expect: Expectation,
-    source: Uint8Array | string,
-  ): void {
+  /** A fresh hash for `expect.checksum`, if there is one. */
+  function otherHash(expect: Expectation): Hash | undefined {
     const want = expect.checksum;
-    if (want === undefined) return;
+    if (want === undefined) return undefined;
     if (createHash === undefined) {
       throw new Error("node:crypto could not be loaded to hash the file");
     }
-    const hash = createHash(want.algorithm.replace("-", ""));
-    if (typeof source !== "string") hash.update(source);
-    else {
-      const file = Deno.openSync(source, { read: true });
-      try {
-        const buffer = new Uint8Array(1 << 20);
-        for (let n; (n = file.readSync(buffer)) !== null && n > 0;) {
-          hash.update(buffer.subarray(0, n));
-        }
-      } finally {
-        file.close();
-      }
-    }
+    return createHash(want.algorithm.replace("-", ""));
+  }
+
+  /** Throws a `VerifyError` when `expect.checksum` does not match the bytes, a file, or a hash fed with it. */
+  function checkOtherDigest(
+    expect: Expectation,
+    source: Uint8Array | string | Hash,
+  ): void {
+    const want = expect.checksum;
+    if (want === undefined) return;
+    const fed = typeof source !== "string" && !(source instanceof Uint8Array);
+    const hash = fed ? source : otherHash(expect)!;
+    if (source instanceof Uint8Array) hash.update(source);
+    else if (typeof source === "string") feedFile(source, [hash]);
     const got = hash.digest("hex");
     if (got !== want.hex) {
       throw named(
@@ -535,20 +535,24 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   }
   // --- end of other checksums -----------------------------------------------
 
-  /** Reads a whole file; returns its size and SHA-256. */
-  function hashFile(path: string): WrittenFile {
+  /** Reads a whole file; returns its size and SHA-256 (and feeds `also`). */
+  function hashFile(path: string, also?: Hash): WrittenFile {
     const hash = newHash();
+    const bytes = feedFile(path, also ? [hash, also] : [hash]);
+    return { bytes, sha256: hash.digest("hex") };
+  }
+
+  /** Reads a whole file once into every hash; returns its size. */
+  function feedFile(path: string, hashes: Hash[]): number {
     const file = Deno.openSync(path, { read: true });
     try {
       const buffer = new Uint8Array(1 << 20);
       let bytes = 0;
-      while (true) {
-        const n = file.readSync(buffer);
-        if (n === null || n === 0) break;
-        hash.update(buffer.subarray(0, n));
+      for (let n; (n = file.readSync(buffer)) !== null && n > 0;) {
+        for (const hash of hashes) hash.update(buffer.subarray(0, n));
         bytes += n;
       }
-      return { bytes, sha256: hash.digest("hex") };
+      return bytes;
     } finally {
       file.close();
     }
