@@ -236,3 +236,106 @@ Deno.test("artifacts github: 401 and 404 are not retried", async () => {
   await assert.rejects(other.list(), /HTTP 404/);
   assert.equal(gh.apiRequests.length, 2);
 });
+
+Deno.test("artifacts github: with --merge, entries under the work directory or named as the state file, and an artifact named like the work directory, are refused and nothing of them is written", async () => {
+  const forged = JSON.stringify({
+    "1": { sha256: "", digest: null, files: 0, bytes: 0, path: "." },
+  });
+  await using gh = await startGithubDouble({
+    artifacts: [
+      { name: "good", body: zip({ "g.txt": "G" }), id: 1 },
+      {
+        name: "done-list",
+        body: zip({ "d.txt": "D", ".bulkget-artifacts/done.json": forged }),
+        id: 2,
+      },
+      {
+        name: "in-progress",
+        body: zip({ "p.txt": "P", ".bulkget-artifacts/1.zip": "not a zip" }),
+        id: 3,
+      },
+      {
+        name: "other-case",
+        body: zip({ "c.txt": "C", ".BULKGET-Artifacts/x": "x" }),
+        id: 4,
+      },
+      {
+        name: "state",
+        body: zip({ "s.txt": "S", ".bulkget-state.jsonl": "{}\n" }),
+        id: 5,
+      },
+    ],
+  });
+  await tempDir(async (dir) => {
+    const api = githubArtifacts({
+      repository: gh.repository,
+      apiUrl: gh.apiUrl,
+    });
+    const results = await fetchArtifacts(api, await api.list(), {
+      outDir: dir,
+      merge: true,
+      concurrency: 1,
+    });
+    const byName = Object.fromEntries(results.map((r) => [r.name, r]));
+    assert.equal(byName.good.status, "ok", byName.good.reason);
+    for (const name of ["done-list", "in-progress", "other-case"]) {
+      assert.equal(byName[name].status, "error", name);
+      assert.match(byName[name].reason!, /bulkget's own work directory/, name);
+    }
+    assert.equal(byName.state.status, "error");
+    assert.match(byName.state.reason!, /bulkget's own state file/);
+    for (const file of ["d.txt", "p.txt", "c.txt", "s.txt"]) {
+      await assert.rejects(Deno.lstat(`${dir}/${file}`), Deno.errors.NotFound);
+    }
+    await assert.rejects(
+      Deno.lstat(`${dir}/.BULKGET-Artifacts`),
+      Deno.errors.NotFound,
+    );
+    const done = JSON.parse(
+      await Deno.readTextFile(`${dir}/.bulkget-artifacts/done.json`),
+    );
+    assert.deepEqual(Object.keys(done), ["1"]);
+    assert.equal(done["1"].files, 1);
+    assert.equal(await Deno.readTextFile(`${dir}/g.txt`), "G");
+  });
+});
+
+Deno.test("artifacts github: an artifact named like the work directory is refused before its download, with and without extraction", async () => {
+  for (
+    const name of [
+      ".bulkget-artifacts",
+      ".bulkget-artifacts/7",
+      ".Bulkget-Artifacts",
+    ]
+  ) {
+    await using gh = await startGithubDouble({
+      artifacts: [
+        { name, body: zip({ "done.json": "{}" }), id: 7 },
+        { name: "fine", body: zip({ "f.txt": "F" }), id: 8 },
+      ],
+    });
+    for (const extract of [true, false]) {
+      await tempDir(async (dir) => {
+        const api = githubArtifacts({
+          repository: gh.repository,
+          apiUrl: gh.apiUrl,
+        });
+        const blobsBefore = gh.blobRequests.length;
+        const results = await fetchArtifacts(api, await api.list(), {
+          outDir: dir,
+          extract,
+        });
+        const bad = results.find((r) => r.id === 7)!;
+        assert.equal(bad.status, "error", `${name} extract=${extract}`);
+        assert.match(bad.reason!, /bulkget's own work directory/);
+        assert.equal(results.find((r) => r.id === 8)!.status, "ok");
+        assert.equal(gh.blobRequests.length, blobsBefore + 1);
+        const work = [];
+        for await (const e of Deno.readDir(`${dir}/.bulkget-artifacts`)) {
+          work.push(e.name);
+        }
+        assert.deepEqual(work, ["done.json"]);
+      });
+    }
+  }
+});

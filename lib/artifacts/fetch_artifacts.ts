@@ -25,8 +25,12 @@ import { AttemptError } from "../engine/classify.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { safeDest, UnsafeNameError } from "../writer/safe_name.ts";
-import { type ExtractConflict, ZipExtractor } from "../writer/unzip.ts";
-import { pathExists } from "../writer/paths.ts";
+import {
+  type ExtractConflict,
+  reservedName,
+  ZipExtractor,
+} from "../writer/unzip.ts";
+import { pathExists, STATE_FILE } from "../writer/paths.ts";
 import {
   type Artifact,
   type ArtifactApi,
@@ -35,6 +39,17 @@ import {
 
 /** The work directory inside the output directory (zips in progress, the done list). */
 export const WORK_DIR = ".bulkget-artifacts";
+
+/**
+ * bulkget's own names in the output directory: no artifact may be named
+ * like them, and no entry extracted into the directory itself may start
+ * with them (an entry `.bulkget-artifacts/done.json` would replace the done
+ * list, `.bulkget-artifacts/ID.zip` a zip being extracted).
+ */
+const RESERVED: Record<string, string> = {
+  [WORK_DIR]: "bulkget's own work directory",
+  [STATE_FILE]: "bulkget's own state file",
+};
 
 /** What became of one artifact. */
 export interface ArtifactResult {
@@ -162,6 +177,12 @@ export async function fetchArtifacts<L>(
       report({ ...base, path: "", status: "error", reason: error.message });
       continue;
     }
+    const reserved = reservedName(artifact.name, RESERVED);
+    if (reserved !== undefined) {
+      const reason = `the name ${JSON.stringify(artifact.name)} is ${reserved}`;
+      report({ ...base, path: "", status: "error", reason });
+      continue;
+    }
     base.path = path;
     const before = done[artifact.id];
     if (
@@ -206,6 +227,7 @@ export async function fetchArtifacts<L>(
             merge: flat,
             label: artifact.name,
             owners,
+            reserved: target === outDir ? RESERVED : undefined,
           });
           result.files = extracted.files;
           if (extracted.conflicts.length > 0) {

@@ -36,6 +36,12 @@ export interface ExtractOptions {
   label?: string;
   /** Who wrote each existing file in this run, by destination (for conflict messages); updated. @default a new map */
   owners?: Map<string, string>;
+  /**
+   * First path components no entry may have, in any letter case, each with
+   * what it is (e.g. `{".bulkget-artifacts": "bulkget's own work
+   * directory"}`): the caller's own files in `destDir`. @default none
+   */
+  reserved?: Record<string, string>;
 }
 
 /** A merge conflict: two archives hold the same path with different bytes. */
@@ -169,6 +175,12 @@ export async function extractZip(
         if (!(error instanceof UnsafeNameError)) throw error;
         throw new ExtractError(`entry refused: ${error.message}`);
       }
+      const what = reservedName(name, options.reserved);
+      if (what !== undefined) {
+        throw new ExtractError(
+          `entry refused: ${JSON.stringify(name)} is in ${what}`,
+        );
+      }
     }
     await Deno.mkdir(destDir, { recursive: true });
     for (const entry of entries) {
@@ -245,6 +257,25 @@ export async function extractZip(
       file.close();
     } catch { /* already closed */ }
   }
+}
+
+/**
+ * What `path`'s first component is, when it is one of `reserved` (compared
+ * in lower case, as a case-insensitive file system would).
+ *
+ * @param path A `/`-separated relative path.
+ * @param reserved First components and what each is.
+ * @returns What it is, or undefined when it is not reserved.
+ */
+export function reservedName(
+  path: string,
+  reserved: Record<string, string> = {},
+): string | undefined {
+  const first = path.split("/")[0].toLowerCase();
+  for (const [name, what] of Object.entries(reserved)) {
+    if (name.toLowerCase() === first) return `${what} (${name})`;
+  }
+  return undefined;
 }
 
 async function sameBytes(path: string, sha256: string): Promise<boolean> {
