@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
+import { drawFaults, DRAWS_PER_REQUEST } from "../lib/server/faults.ts";
 import {
   describeFaults,
-  drawFaults,
-  DRAWS_PER_REQUEST,
-  parseDuration,
   parseFault,
   parseFaults,
-  parseSize,
-} from "../lib/server/faults.ts";
+} from "../lib/server/fault_spec.ts";
+import { parseDuration, parseSize } from "../lib/core/units.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import { createRandom } from "../lib/server/random.ts";
 import { type ServerOptions, startServer } from "../lib/server/server.ts";

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { startServer } from "../lib/server/server.ts";
-import { parseFaults } from "../lib/server/faults.ts";
+import { parseFaults } from "../lib/server/fault_spec.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import { download } from "../lib/engine/download.ts";
 import type { Job } from "../lib/core/job.ts";

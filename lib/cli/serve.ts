@@ -5,23 +5,21 @@
  * 8001, DELAY on 8002, ERROR on 8003); `--preset NAME` serves one, and fault
  * options (`--fault`, `--delay`, `--jitter`, `--slow`) add to it, or, without
  * a preset, make one custom server (port 8000 unless `--port`). See
- * {@linkcode USAGE} for the flags and `lib/server/faults.ts` for the
+ * {@linkcode USAGE} for the flags and `lib/server/fault_spec.ts` for the
  * `--fault` syntax.
  *
  * @module
  */
 
 import { parseCommandLine, parseWholeNumber, UsageError } from "./usage.ts";
+import { parseDuration, parseSize } from "../core/units.ts";
 import {
   addFaults,
-  describeFaults,
   type FaultConfig,
   mergeFaults,
-  parseDuration,
-  parseFaults,
-  parseSize,
   validateFaults,
 } from "../server/faults.ts";
+import { describeFaults, parseFaults } from "../server/fault_spec.ts";
 import { PRESET_NAMES, presetName, PRESETS } from "../server/presets.ts";
 import type { PresetName } from "../server/presets.ts";
 import { type RunningServer, startServer } from "../server/server.ts";

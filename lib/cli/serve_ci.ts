@@ -7,7 +7,7 @@
  */
 
 import { parseCommandLine, parseWholeNumber, UsageError } from "./usage.ts";
-import { parseSize } from "../server/faults.ts";
+import { parseSize } from "../core/units.ts";
 import {
   type SeededArtifact,
   startGithubDouble,

@@ -13,6 +13,7 @@
  */
 
 import { sleepUnlessAborted } from "../core/sleep.ts";
+import type { FaultPlan } from "./faults.ts";
 
 /** The body faults to apply to one response body. */
 export interface BodyFaults {
@@ -112,4 +113,54 @@ export function corruptBody(
   at: number,
 ): Uint8Array<ArrayBuffer> {
   return corruptChunk(body, 0, at);
+}
+
+/**
+ * The body faults of a request's plan that apply to a body of `length`
+ * bytes: a reset past the end does not happen, a stall cannot come after
+ * the last byte sent, and a flipped byte must be one that is sent.
+ *
+ * @param plan The request's drawn faults.
+ * @param length The body's length (more than 0).
+ * @param record Called with each fault kind that applies (for the statistics).
+ * @returns The faults, or `undefined` when none applies.
+ */
+export function bodyFaultsFor(
+  plan: FaultPlan,
+  length: number,
+  record: (kind: string) => void,
+): BodyFaults | undefined {
+  let send = length;
+  let any = false;
+  if (plan.reset !== undefined) {
+    const after = plan.reset < 0 ? Math.floor(length / 2) : plan.reset;
+    if (after < length) {
+      send = after;
+      record("reset");
+      any = true;
+    }
+  } else if (plan.truncate !== undefined) {
+    send = Math.max(0, length - plan.truncate);
+    record("truncate");
+    any = true;
+  }
+  let stall: { ms: number; after: number } | undefined;
+  if (plan.stall) {
+    stall = { ms: plan.stall.ms, after: Math.min(plan.stall.after, send) };
+    record("stall");
+    any = true;
+  }
+  if (plan.slow !== undefined) {
+    record("slow");
+    any = true;
+  }
+  let corruptAt: number | undefined;
+  if (plan.corrupt) {
+    corruptAt = Math.floor(length / 2);
+    if (corruptAt < send) {
+      record("corrupt");
+      any = true;
+    } else corruptAt = undefined;
+  }
+  return any ? { send, stall, slow: plan.slow, corruptAt } : undefined;
 }

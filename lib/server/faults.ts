@@ -3,29 +3,8 @@
  * error statuses, connection resets, truncated bodies, stalls, slow bodies
  * and corrupted bodies. Each is chosen by a rate from 0 to 1; they combine.
  *
- * ## Flag syntax (`bulkget serve --fault SPEC`, repeatable)
- *
- * `SPEC` is `KIND[=RATE][:PARAM]...`; `RATE` is a share from 0 to 1
- * (default 1, every response). Durations are a number with `ms`, `s` or `m`
- * (a bare number is milliseconds); sizes are bytes with an optional `k`, `m`
- * or `g` (KiB, MiB, GiB).
- *
- * | spec | effect |
- * |---|---|
- * | `503=0.25` | any status 400 to 599 (500, 502, 503, 504, 408, 429, …): that share of responses is replaced by that status |
- * | `429=0.1:retry-after=2` | … with `Retry-After: 2` (seconds form; every 429 has one, default 1) |
- * | `429=0.1:retry-after-date=2` | … with `Retry-After` as an HTTP-date 2 s ahead |
- * | `delay=0.5:500ms[:jitter=200ms]` | latency before the response headers, ± jitter |
- * | `reset=0.1:2048` | the connection is closed after 2048 body bytes (default: half the body) |
- * | `truncate=0.1[:BYTES]` | `Content-Length` is the full size but BYTES fewer are sent, then the connection closes (default 1) |
- * | `stall=0.05:10s[:after=BYTES]` | headers (and BYTES of body, default 0) sent, then the body pauses |
- * | `slow=1:65536` | the body is sent at most 65536 bytes per second |
- * | `corrupt=0.1` | right length, but one byte (in the middle of the body) is flipped |
- *
- * The command line also has `--delay MS`, `--jitter MS` and `--slow BPS`,
- * which set `delay` and `slow` (rate 1 unless `--fault` gave one). With a
- * preset, a delay of the command line's adds to the preset's (see
- * {@linkcode addFaults}); a `--jitter` alone applies to the preset's delay.
+ * The `--fault` syntax that spells them, and their short description, are
+ * in `fault_spec.ts`.
  *
  * ## Draws
  *
@@ -40,10 +19,6 @@
  *
  * @module
  */
-
-import { parseDuration, parseSize } from "../core/units.ts";
-
-export { parseDuration, parseSize };
 
 import type { Random } from "./random.ts";
 
@@ -153,8 +128,6 @@ export interface FaultPlan {
 /** How many numbers each request takes from the random source. */
 export const DRAWS_PER_REQUEST = 8;
 
-const KINDS = ["delay", "reset", "truncate", "stall", "slow", "corrupt"];
-
 /**
  * Draws the faults for one request. Always takes exactly
  * {@linkcode DRAWS_PER_REQUEST} numbers from `random`.
@@ -241,8 +214,13 @@ function mergeLatency(
   return base || override ? { ...base, ...override } : undefined;
 }
 
-/** The delays of a configuration's `latency`, as a list. */
-function delays(latency: FaultConfig["latency"]): LatencyFault[] {
+/**
+ * The delays of a configuration's `latency`, as a list.
+ *
+ * @param latency A configuration's `latency` (one delay, several, or none).
+ * @returns The delays, in order; `[]` for none.
+ */
+export function delays(latency: FaultConfig["latency"]): LatencyFault[] {
   return latency === undefined
     ? []
     : Array.isArray(latency)
@@ -384,187 +362,4 @@ function checkInteger(what: string, value: unknown, min: number, max: number) {
 function checkRate(what: string, rate: number | undefined): number {
   if (rate === undefined) return 1;
   return checkNumber(`${what} rate`, rate, 0, 1);
-}
-
-function parseRate(spec: string, text: string | undefined): number {
-  if (text === undefined) return 1;
-  const rate = Number(text);
-  if (text.trim() === "" || !Number.isFinite(rate) || rate < 0 || rate > 1) {
-    throw new RangeError(
-      `Cannot parse fault "${spec}": expected a rate from 0 to 1, got "${text}"`,
-    );
-  }
-  return rate;
-}
-
-/**
- * Parses one `--fault` spec (see the module documentation for the syntax).
- *
- * @param text For example `"503=0.25"`, `"reset=0.1:2048"`,
- *   `"429=0.1:retry-after=2"`, `"stall=0.05:10s"`.
- * @returns A configuration holding that one fault.
- * @throws {RangeError} When the spec cannot be parsed.
- *
- * @example
- * ```ts
- * import { parseFault } from "./faults.ts";
- * console.assert(parseFault("reset=0.1:2k").reset?.after === 2048);
- * ```
- */
-export function parseFault(text: string): FaultConfig {
-  const [head, ...params] = text.trim().split(":");
-  const eq = head.indexOf("=");
-  const kind = (eq < 0 ? head : head.slice(0, eq)).toLowerCase();
-  const rate = parseRate(text, eq < 0 ? undefined : head.slice(eq + 1));
-  const fail = (why: string): never => {
-    throw new RangeError(`Cannot parse fault "${text}": ${why}`);
-  };
-  const named = (param: string) => {
-    const i = param.indexOf("=");
-    return i < 0
-      ? [undefined, param] as const
-      : [param.slice(0, i).toLowerCase(), param.slice(i + 1)] as const;
-  };
-  const wrap = <T>(parse: () => T): T => {
-    try {
-      return parse();
-    } catch (error) {
-      return fail(error instanceof Error ? error.message : String(error));
-    }
-  };
-  if (/^\d{3}$/.test(kind)) {
-    const status = Number(kind);
-    if (status < 400 || status > 599) fail("a status must be 400 to 599");
-    const fault: StatusFault = { status, rate };
-    for (const param of params) {
-      const [key, value] = named(param);
-      if (key !== "retry-after" && key !== "retry-after-date") {
-        fail(`unknown parameter "${param}" (expected retry-after=SECONDS)`);
-      }
-      const seconds = Number(value);
-      if (value === "" || !Number.isInteger(seconds) || seconds < 0) {
-        fail(`retry-after must be whole seconds, got "${value}"`);
-      }
-      fault.retryAfter = seconds;
-      fault.retryAfterDate = key === "retry-after-date";
-    }
-    return { statuses: [fault] };
-  }
-  const tooMany = (n: number) => {
-    if (params.length > n) fail(`too many parameters`);
-  };
-  switch (kind) {
-    case "delay": {
-      tooMany(2);
-      const latency: LatencyFault = { rate };
-      for (const param of params) {
-        const [key, value] = named(param);
-        if (key === "jitter") latency.jitter = wrap(() => parseDuration(value));
-        else if (key === undefined) {
-          latency.ms = wrap(() => parseDuration(value));
-        } else fail(`unknown parameter "${param}"`);
-      }
-      return { latency };
-    }
-    case "reset": {
-      tooMany(1);
-      const reset: ResetFault = { rate };
-      if (params[0] !== undefined) {
-        reset.after = wrap(() => parseSize(params[0]));
-      }
-      return { reset };
-    }
-    case "truncate": {
-      tooMany(1);
-      const truncate: TruncateFault = { rate };
-      if (params[0] !== undefined) {
-        truncate.missing = wrap(() => parseSize(params[0]));
-        if (truncate.missing < 1) fail("at least 1 byte must be missing");
-      }
-      return { truncate };
-    }
-    case "stall": {
-      tooMany(2);
-      const stall: StallFault = { rate };
-      for (const param of params) {
-        const [key, value] = named(param);
-        if (key === "after") stall.after = wrap(() => parseSize(value));
-        else if (key === undefined) stall.ms = wrap(() => parseDuration(value));
-        else fail(`unknown parameter "${param}"`);
-      }
-      return { stall };
-    }
-    case "slow": {
-      tooMany(1);
-      const slow: SlowFault = { rate };
-      if (params[0] !== undefined) {
-        slow.bytesPerSecond = wrap(() => parseSize(params[0]));
-        if (slow.bytesPerSecond < 1) fail("the rate must be at least 1 B/s");
-      }
-      return { slow };
-    }
-    case "corrupt":
-      tooMany(0);
-      return { corrupt: { rate } };
-    default:
-      return fail(
-        `unknown kind "${kind}" (expected a status 400-599 or one of ${
-          KINDS.join(", ")
-        })`,
-      );
-  }
-}
-
-/**
- * Parses several `--fault` specs and combines them (later ones win).
- *
- * @param list The specs.
- * @returns The combined, validated configuration.
- * @throws {RangeError} When a spec cannot be parsed or the status rates sum
- *   to more than 1.
- */
-export function parseFaults(list: readonly string[]): FaultConfig {
-  let config: FaultConfig = {};
-  for (const text of list) config = mergeFaults(config, parseFault(text));
-  return validateFaults(config);
-}
-
-/**
- * Describes a configuration in a few words, for the listener lines of
- * `bulkget serve`.
- *
- * @param config The configuration.
- * @returns For example `"503 25 %, delay 500 ms on 50 %"`, or `"plain"`.
- */
-export function describeFaults(config: FaultConfig): string {
-  const pct = (rate: number | undefined) =>
-    rate === undefined || rate === 1 ? "" : ` on ${+(rate * 100).toFixed(2)} %`;
-  const parts: string[] = [];
-  for (const f of config.statuses ?? []) {
-    const ra = f.retryAfter === undefined
-      ? ""
-      : ` retry-after ${f.retryAfter}s${f.retryAfterDate ? " (date)" : ""}`;
-    parts.push(`${f.status}${ra}${pct(f.rate) || " on 100 %"}`);
-  }
-  const { latency, reset, truncate, stall, slow, corrupt } = config;
-  for (const delay of delays(latency)) {
-    const j = delay.jitter ? ` ±${delay.jitter} ms` : "";
-    parts.push(`delay ${delay.ms ?? 0} ms${j}${pct(delay.rate)}`);
-  }
-  if (reset) {
-    parts.push(
-      `reset after ${reset.after ?? "half"}${
-        reset.after === undefined ? "" : " B"
-      }${pct(reset.rate)}`,
-    );
-  }
-  if (truncate) {
-    parts.push(`truncate by ${truncate.missing ?? 1} B${pct(truncate.rate)}`);
-  }
-  if (stall) parts.push(`stall ${stall.ms ?? 10_000} ms${pct(stall.rate)}`);
-  if (slow) {
-    parts.push(`slow ${slow.bytesPerSecond ?? 65536} B/s${pct(slow.rate)}`);
-  }
-  if (corrupt) parts.push(`corrupt${pct(corrupt.rate)}`);
-  return parts.length === 0 ? "plain" : parts.join(", ");
 }

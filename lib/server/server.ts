@@ -29,7 +29,6 @@
  * @module
  */
 
-import { corruptBody, faultyBody } from "./body.ts";
 import { sleepUnlessAborted } from "../core/sleep.ts";
 import {
   addFaults,
@@ -38,27 +37,18 @@ import {
   type FaultPlan,
   validateFaults,
 } from "./faults.ts";
-import {
-  BLOCK_SIZE,
-  generatedChunk,
-  generatedChunks,
-  LAST_MODIFIED,
-  loadFlags,
-  parseGeneratedPath,
-  type StaticFile,
-} from "./files.ts";
+import { loadFlags } from "./files.ts";
 import { type PresetName, PRESETS } from "./presets.ts";
 import { createRandom } from "./random.ts";
-import { ifRangeMatches, isNotModified, parseRange } from "./ranges.ts";
-import { redirectFor } from "./redirects.ts";
-import { checkGuards } from "./guards.ts";
+import { route, type RouteContext } from "./routes.ts";
 import {
   createStats,
   type Listener,
-  type RecentRequest,
   type ServerStats,
   type StatsRecorder,
+  statsResponse,
 } from "./stats.ts";
+import { statusResponse } from "./status_response.ts";
 
 export type { FaultConfig } from "./faults.ts";
 export type { PresetName } from "./presets.ts";
@@ -111,26 +101,6 @@ export interface RunningServer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-const STATUS_TEXT: Record<number, string> = {
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  410: "Gone",
-  416: "Range Not Satisfiable",
-  425: "Too Early",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  501: "Not Implemented",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
-
-/** Bodies up to this size are built in memory; larger ones are streamed. */
-const IN_MEMORY_LIMIT = 1024 * 1024;
-
 /**
  * Starts the test server: the main listener and (by default) the alternate
  * one, with the flag files loaded.
@@ -162,57 +132,23 @@ export async function startServer(
     alt = true,
     signal,
   } = options;
-  if (typeof hostname !== "string" || hostname === "") {
-    throw new TypeError(`Cannot use hostname: expected a non-empty string`);
-  }
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(
-      `Cannot use port: expected an integer from 0 to 65535, got ${port}`,
-    );
-  }
-  if (!Number.isFinite(seed)) {
-    throw new RangeError(
-      `Cannot use seed: expected a finite number, got ${seed}`,
-    );
-  }
-  if (preset !== undefined && !Object.hasOwn(PRESETS, preset)) {
-    throw new RangeError(
-      `Cannot use preset "${preset}": expected one of ${
-        Object.keys(PRESETS).join(", ")
-      }`,
-    );
-  }
+  checkOptions(hostname, port, seed, preset);
   const faults = validateFaults(
     addFaults(preset ? PRESETS[preset].faults : {}, options.faults),
   );
   const stats = createStats(recentLimit);
   signal?.throwIfAborted();
-  const flags = await loadFlags(dataDir);
-
   const closing = new AbortController();
   const context: Context = {
     faults,
     hasFaults: Object.keys(faults).length > 0,
     random: createRandom(seed),
     stats,
-    flags,
+    flags: await loadFlags(dataDir),
     closing: closing.signal,
     origins: { main: "", alt: "" },
   };
-  const serve = (listener: Listener, p: number) =>
-    Deno.serve(
-      { hostname, port: p, signal: closing.signal, onListen() {} },
-      (request, info) => handle(context, listener, request, info),
-    );
-  const main = serve("main", port);
-  let second: Deno.HttpServer<Deno.NetAddr> | undefined;
-  try {
-    if (alt) second = serve("alt", 0);
-  } catch (error) {
-    closing.abort();
-    await main.finished;
-    throw error;
-  }
+  const { main, second } = await listen(context, hostname, port, alt, closing);
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;
   const url = `http://${host}:${main.addr.port}`;
   const altUrl = second ? `http://${host}:${second.addr.port}` : "";
@@ -244,18 +180,74 @@ export async function startServer(
   };
 }
 
-interface Context {
+function checkOptions(
+  hostname: unknown,
+  port: number,
+  seed: number,
+  preset: string | undefined,
+): void {
+  if (typeof hostname !== "string" || hostname === "") {
+    throw new TypeError(`Cannot use hostname: expected a non-empty string`);
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new RangeError(
+      `Cannot use port: expected an integer from 0 to 65535, got ${port}`,
+    );
+  }
+  if (!Number.isFinite(seed)) {
+    throw new RangeError(
+      `Cannot use seed: expected a finite number, got ${seed}`,
+    );
+  }
+  if (preset !== undefined && !Object.hasOwn(PRESETS, preset)) {
+    throw new RangeError(
+      `Cannot use preset "${preset}": expected one of ${
+        Object.keys(PRESETS).join(", ")
+      }`,
+    );
+  }
+}
+
+/** Opens the main listener and, with `alt`, the alternate one. */
+async function listen(
+  context: Context,
+  hostname: string,
+  port: number,
+  alt: boolean,
+  closing: AbortController,
+) {
+  const serve = (listener: Listener, p: number) =>
+    Deno.serve(
+      { hostname, port: p, signal: closing.signal, onListen() {} },
+      (request, info) => handle(context, listener, request, info),
+    );
+  const main = serve("main", port);
+  let second: Deno.HttpServer<Deno.NetAddr> | undefined;
+  try {
+    if (alt) second = serve("alt", 0);
+  } catch (error) {
+    closing.abort();
+    await main.finished;
+    throw error;
+  }
+  return { main, second };
+}
+
+/** What every request's handler shares: one per server, both listeners. */
+interface Context extends RouteContext {
   faults: FaultConfig;
   hasFaults: boolean;
   random: () => number;
   stats: StatsRecorder;
-  flags: Map<string, StaticFile>;
   closing: AbortSignal;
-  origins: Record<Listener, string>;
 }
 
 const NO_FAULTS: FaultPlan = { delayMs: 0, corrupt: false };
 
+/**
+ * Handles one request: counts it, draws its faults, waits out the latency,
+ * then answers with the status fault, a 405, or the route's answer.
+ */
 async function handle(
   context: Context,
   listener: Listener,
@@ -267,7 +259,7 @@ async function handle(
   const q = path.indexOf("?");
   const pathname = q < 0 ? path : path.slice(0, q);
   if (pathname === "/stats" || pathname.startsWith("/stats/")) {
-    return statsRoute(context.stats, request.method, pathname);
+    return statsResponse(context.stats, request.method, pathname);
   }
   const { stats } = context;
   const entry = stats.begin(request.method, path, request.headers, listener);
@@ -290,257 +282,13 @@ async function handle(
     response = statusResponse(405, false);
     response.headers.set("allow", "GET, HEAD");
   } else {
-    response = route(
-      context,
-      listener,
-      request,
-      entry,
+    const search = q < 0 ? "" : path.slice(q);
+    response = route(context, listener, request, pathname, search, {
+      ...context,
       plan,
-      pathname,
-      q < 0 ? "" : path.slice(q),
-    );
+      entry,
+    });
   }
   stats.answer(entry, response.status);
   return response;
-}
-
-function route(
-  context: Context,
-  listener: Listener,
-  request: Request,
-  entry: RecentRequest,
-  plan: FaultPlan,
-  pathname: string,
-  search: string,
-): Response {
-  const head = request.method === "HEAD";
-  const guarded = checkGuards(pathname, request.headers);
-  if ("status" in guarded) {
-    return new Response(null, {
-      status: guarded.status,
-      headers: { ...guarded.headers, "content-length": "0" },
-    });
-  }
-  pathname = guarded.pathname;
-  const flag = context.flags.get(pathname);
-  if (flag) {
-    return content(context, request, entry, plan, {
-      size: flag.body.length,
-      etag: flag.etag,
-      contentType: flag.contentType,
-      slice: (start, end) => flag.body.subarray(start, end),
-      pieces: function* (start, end) {
-        for (let at = start; at < end; at += BLOCK_SIZE) {
-          yield flag.body.subarray(at, Math.min(end, at + BLOCK_SIZE));
-        }
-      },
-    });
-  }
-  if (pathname.startsWith("/files/")) {
-    const file = parseGeneratedPath(pathname);
-    if (file) {
-      return content(context, request, entry, plan, {
-        size: file.size,
-        etag: file.etag,
-        contentType: "application/octet-stream",
-        disposition: dispositionFrom(search),
-        slice: (start, end) => generatedChunk(file.name, file.size, start, end),
-        pieces: (start, end) =>
-          generatedChunks(file.name, file.size, start, end),
-      });
-    }
-  } else if (pathname.startsWith("/redirect/")) {
-    const other = context.origins[listener === "main" ? "alt" : "main"];
-    const answer = redirectFor(pathname, search, other);
-    if (answer && "location" in answer) {
-      return new Response(null, {
-        status: answer.status,
-        headers: { location: answer.location, "content-length": "0" },
-      });
-    }
-    if (answer) {
-      return new Response(head ? null : answer.text, {
-        headers: { "content-type": "text/plain; charset=utf-8" },
-      });
-    }
-  }
-  return statusResponse(404, head);
-}
-
-interface Content {
-  size: number;
-  etag: string;
-  contentType: string;
-  /** A `Content-Disposition` to send, if the query asked for one. */
-  disposition?: string;
-  /** Bytes [start, end) in memory (at most 1 MiB asked). */
-  slice(start: number, end: number): Uint8Array<ArrayBuffer>;
-  /** Bytes [start, end) in pieces. */
-  pieces(start: number, end: number): Iterator<Uint8Array>;
-}
-
-/**
- * `?filename=NAME` on a generated file asks for `Content-Disposition:
- * attachment; filename="NAME"` (and `filename*=UTF-8''…` for non-ASCII), to
- * test clients that name files after it.
- */
-function dispositionFrom(search: string): string | undefined {
-  const name = new URLSearchParams(search).get("filename");
-  if (name === null) return undefined;
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, "_");
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${
-    encodeURIComponent(name)
-  }`;
-}
-
-function content(
-  context: Context,
-  request: Request,
-  entry: RecentRequest,
-  plan: FaultPlan,
-  file: Content,
-): Response {
-  const headers: Record<string, string> = {
-    "content-type": file.contentType,
-    etag: file.etag,
-    "last-modified": LAST_MODIFIED,
-    "accept-ranges": "bytes",
-  };
-  if (file.disposition) headers["content-disposition"] = file.disposition;
-  const req = request.headers;
-  if (isNotModified(req, file.etag, LAST_MODIFIED)) {
-    return new Response(null, {
-      status: 304,
-      headers: { etag: file.etag, "last-modified": LAST_MODIFIED },
-    });
-  }
-  let range = parseRange(req.get("range"), file.size);
-  const ifRange = req.get("if-range");
-  if (
-    range && ifRange !== null &&
-    !ifRangeMatches(ifRange, file.etag, LAST_MODIFIED)
-  ) {
-    range = undefined;
-  }
-  if (range === "unsatisfiable") {
-    headers["content-range"] = `bytes */${file.size}`;
-    headers["content-length"] = "0";
-    delete headers["content-type"];
-    return new Response(null, { status: 416, headers });
-  }
-  const start = range ? range.start : 0;
-  const end = range ? range.end : file.size;
-  const length = end - start;
-  if (range) {
-    headers["content-range"] = `bytes ${start}-${end - 1}/${file.size}`;
-  }
-  headers["content-length"] = String(length);
-  const status = range ? 206 : 200;
-  if (request.method === "HEAD") {
-    return new Response(null, { status, headers });
-  }
-  if (length > 0 && context.hasFaults) {
-    const faulty = bodyFaults(context.stats, entry, plan, length);
-    if (faulty) {
-      if (
-        faulty.send === length && !faulty.stall && faulty.slow === undefined &&
-        length <= IN_MEMORY_LIMIT
-      ) {
-        const body = corruptBody(file.slice(start, end), faulty.corruptAt!);
-        return new Response(body, { status, headers });
-      }
-      const body = faultyBody(file.pieces(start, end), faulty, context.closing);
-      return new Response(body, { status, headers });
-    }
-  }
-  if (length <= IN_MEMORY_LIMIT) {
-    return new Response(file.slice(start, end), { status, headers });
-  }
-  const pieces = file.pieces(start, end);
-  const body = new ReadableStream<Uint8Array>({
-    pull(controller) {
-      if (context.closing.aborted) return controller.close();
-      const next = pieces.next();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-  }, { highWaterMark: 0 });
-  return new Response(body, { status, headers });
-}
-
-function bodyFaults(
-  stats: StatsRecorder,
-  entry: RecentRequest,
-  plan: FaultPlan,
-  length: number,
-) {
-  let send = length;
-  let any = false;
-  if (plan.reset !== undefined) {
-    const after = plan.reset < 0 ? Math.floor(length / 2) : plan.reset;
-    if (after < length) {
-      send = after;
-      stats.fault(entry, "reset");
-      any = true;
-    }
-  } else if (plan.truncate !== undefined) {
-    send = Math.max(0, length - plan.truncate);
-    stats.fault(entry, "truncate");
-    any = true;
-  }
-  let stall: { ms: number; after: number } | undefined;
-  if (plan.stall) {
-    stall = { ms: plan.stall.ms, after: Math.min(plan.stall.after, send) };
-    stats.fault(entry, "stall");
-    any = true;
-  }
-  if (plan.slow !== undefined) {
-    stats.fault(entry, "slow");
-    any = true;
-  }
-  let corruptAt: number | undefined;
-  if (plan.corrupt) {
-    corruptAt = Math.floor(length / 2);
-    if (corruptAt < send) {
-      stats.fault(entry, "corrupt");
-      any = true;
-    } else corruptAt = undefined;
-  }
-  return any ? { send, stall, slow: plan.slow, corruptAt } : undefined;
-}
-
-function statusResponse(
-  status: number,
-  head: boolean,
-  fault?: { retryAfter?: number; retryAfterDate?: boolean },
-): Response {
-  const text = `${status} ${STATUS_TEXT[status] ?? "Error"}\n`;
-  const headers: Record<string, string> = {
-    "content-type": "text/plain; charset=utf-8",
-  };
-  const retryAfter = fault?.retryAfter ?? (status === 429 ? 1 : undefined);
-  if (retryAfter !== undefined) {
-    headers["retry-after"] = fault?.retryAfterDate
-      ? new Date(Math.ceil(Date.now() / 1000 + retryAfter) * 1000).toUTCString()
-      : String(retryAfter);
-  }
-  if (head) headers["content-length"] = String(text.length);
-  return new Response(head ? null : text, { status, headers });
-}
-
-function statsRoute(
-  stats: StatsRecorder,
-  method: string,
-  pathname: string,
-): Response {
-  if (pathname === "/stats" && (method === "GET" || method === "HEAD")) {
-    return Response.json(stats.snapshot(), {
-      headers: { "cache-control": "no-store" },
-    });
-  }
-  if (pathname === "/stats/reset" && (method === "POST" || method === "GET")) {
-    stats.reset();
-    return new Response(null, { status: 204 });
-  }
-  return new Response("404 Not Found\n", { status: 404 });
 }

@@ -135,3 +135,30 @@ export function createStats(recentLimit: number): StatsRecorder {
     },
   };
 }
+
+/**
+ * Answers the statistics routes: `GET /stats` (the snapshot as JSON) and
+ * `POST /stats/reset` (or `GET`: zeroes them, 204); anything else under
+ * `/stats` is a 404.
+ *
+ * @param stats The server's recorder.
+ * @param method The request's method.
+ * @param pathname The request's path, without the query.
+ * @returns The response.
+ */
+export function statsResponse(
+  stats: StatsRecorder,
+  method: string,
+  pathname: string,
+): Response {
+  if (pathname === "/stats" && (method === "GET" || method === "HEAD")) {
+    return Response.json(stats.snapshot(), {
+      headers: { "cache-control": "no-store" },
+    });
+  }
+  if (pathname === "/stats/reset" && (method === "POST" || method === "GET")) {
+    stats.reset();
+    return new Response(null, { status: 204 });
+  }
+  return new Response("404 Not Found\n", { status: 404 });
+}

@@ -36,6 +36,7 @@
 
 import { quote } from "../core/printable.ts";
 
+import { dispositionFilename } from "./content_disposition.ts";
 import { META_SUFFIX, PART_SUFFIX, STATE_FILE } from "./paths.ts";
 
 /** The common file-system limit on one name, in bytes. */
@@ -225,10 +226,7 @@ export function nameFromContentDisposition(
 ): string | undefined {
   if (!header) return undefined;
   const { maxSegmentBytes, maxPathBytes } = limits(options);
-  const params = dispositionParams(header);
-  const extended = params.get("filename*");
-  let name = extended === undefined ? undefined : decodeExtValue(extended);
-  name ??= params.get("filename");
+  let name = dispositionFilename(header);
   if (name === undefined) return undefined;
   name = name.split(/[/\\]/).pop()!.trim();
   if (name === "" || name === "." || name === "..") return undefined;
@@ -371,56 +369,6 @@ function decode(segment: string): string {
   } catch {
     return segment; // not valid percent-encoded UTF-8: keep it as written
   }
-}
-
-/** Parses the `name=value` parameters after the disposition type. */
-function dispositionParams(header: string): Map<string, string> {
-  const params = new Map<string, string>();
-  let i = header.indexOf(";");
-  if (i === -1) return params;
-  i++;
-  while (i < header.length) {
-    const eq = header.indexOf("=", i);
-    if (eq === -1) break;
-    const name = header.slice(i, eq).trim().toLowerCase();
-    i = eq + 1;
-    while (header[i] === " " || header[i] === "\t") i++;
-    let value = "";
-    if (header[i] === '"') {
-      for (i++; i < header.length && header[i] !== '"'; i++) {
-        if (header[i] === "\\" && i + 1 < header.length) i++;
-        value += header[i];
-      }
-      const semi = header.indexOf(";", i);
-      i = semi === -1 ? header.length : semi + 1;
-    } else {
-      const semi = header.indexOf(";", i);
-      const end = semi === -1 ? header.length : semi;
-      value = header.slice(i, end).trim();
-      i = end + 1;
-    }
-    if (name !== "" && !params.has(name)) params.set(name, value);
-  }
-  return params;
-}
-
-/** Decodes an RFC 8187 `charset'lang'value`; `undefined` when it cannot. */
-function decodeExtValue(value: string): string | undefined {
-  const match = /^([^']*)'[^']*'(.*)$/.exec(value);
-  if (match === null) return undefined;
-  const charset = match[1].toLowerCase();
-  try {
-    if (charset === "utf-8") return decodeURIComponent(match[2]);
-    if (charset === "iso-8859-1") {
-      return match[2].replace(
-        /%([0-9a-f]{2})/gi,
-        (_, hex) => String.fromCharCode(parseInt(hex, 16)),
-      );
-    }
-  } catch {
-    return undefined;
-  }
-  return undefined;
 }
 
 function escapeRegExp(text: string): string {
