@@ -12,6 +12,7 @@ import type { EngineEvent } from "../core/events.ts";
 import type { Totals } from "./tally.ts";
 import { formatBytes, plural } from "./format.ts";
 import { redactText, redactUrl } from "../core/redact.ts";
+import type { RunListener } from "./listener.ts";
 
 /** Options for {@linkcode startStatusLines}. */
 export interface StatusLineOptions {
@@ -66,6 +67,38 @@ export function startStatusLines(options: StatusLineOptions = {}): StatusLines {
     },
     stop() {
       clearInterval(timer);
+    },
+  };
+}
+
+/**
+ * The status lines as an output of a run.
+ *
+ * @param options Interval and output.
+ * @returns The listener.
+ */
+export function statusLinesOutput(
+  options: StatusLineOptions = {},
+): RunListener {
+  const lines = startStatusLines(options);
+  return { event: (event) => lines.update(event), stop: () => lines.stop() };
+}
+
+/**
+ * A {@linkcode failureLine} for each failed job, as it fails.
+ *
+ * @param secretsOf The values never to show for an outcome.
+ * @param print Where a line goes. @default console.error
+ * @returns The listener.
+ */
+export function failureLines(
+  secretsOf: (outcome: Outcome) => readonly string[],
+  print: (line: string) => void = console.error,
+): RunListener {
+  return {
+    outcome(outcome) {
+      if (outcome.status !== "error" && outcome.status !== "not_found") return;
+      print(failureLine(outcome, secretsOf(outcome)));
     },
   };
 }

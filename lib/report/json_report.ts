@@ -43,6 +43,7 @@
 import type { Outcome } from "../core/job.ts";
 import type { Totals } from "./tally.ts";
 import { redactText, redactUrl } from "../core/redact.ts";
+import type { RunListener } from "./listener.ts";
 
 /** The report format's version. */
 export const REPORT_VERSION = 1;
@@ -189,6 +190,26 @@ export function openReport(
     discard() {
       file.close();
       Deno.removeSync(path);
+    },
+  };
+}
+
+/**
+ * The report as an output of a run: an item per outcome, the totals at the
+ * end.
+ *
+ * @param writer The opened report.
+ * @param shard This run's shard, when sharded.
+ * @returns The listener.
+ */
+export function reportOutput(
+  writer: ReportWriter,
+  shard?: Report["shard"],
+): RunListener {
+  return {
+    outcome: (outcome, transferred) => writer.add(outcome, transferred),
+    finish({ totals, elapsedMs, interrupted, error }) {
+      writer.finish(totals, { elapsedMs, interrupted, error, shard });
     },
   };
 }

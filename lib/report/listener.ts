@@ -1,7 +1,8 @@
 /**
  * What every output of a run is: a listener that hears the engine's events
  * and each job's outcome, and may say something when the run ends. The
- * command (`lib/cli/get.ts`) builds the ones asked for and feeds them all.
+ * command (`lib/cli/get.ts`) builds the ones asked for; `run_outputs.ts`
+ * feeds them all.
  *
  * @module
  */
@@ -18,6 +19,10 @@ export interface RunEnd {
   failures: readonly Outcome[];
   /** The run's wall time, in ms. */
   elapsedMs: number;
+  /** Whether a signal stopped the run. */
+  interrupted: boolean;
+  /** The input error that cut the run short (redacted), if any. */
+  error?: string;
 }
 
 /** One output of a run. */
@@ -26,6 +31,16 @@ export interface RunListener {
   event?(event: EngineEvent): void;
   /** Hears a job's outcome, with the body bytes received for it in this run. */
   outcome?(outcome: Outcome, transferred: number): void;
+  /**
+   * The total of jobs: final, or (`growing`) the count so far of an input
+   * still being read.
+   */
+  total?(total: number, growing: boolean): void;
+  /**
+   * Live output ends (on the first Ctrl-C, and again when the run ends):
+   * stop redrawing, close files. Called once or twice.
+   */
+  stop?(): void;
   /** The run ended: say or write what is left. */
   finish?(end: RunEnd): void | Promise<void>;
 }

@@ -17,6 +17,7 @@
 import type { EngineEvent } from "../core/events.ts";
 import type { Job } from "../core/job.ts";
 import { formatBytes, formatClock, plural } from "./format.ts";
+import type { RunListener } from "./listener.ts";
 
 /** Options for {@linkcode startProgressBar}. */
 export interface ProgressBarOptions {
@@ -238,5 +239,22 @@ export function startProgressBar(
       draw();
       output.writeSync(encoder.encode("\n"));
     },
+  };
+}
+
+/**
+ * The bar as an output of a run: it hears the events and the total, and
+ * stops on the first Ctrl-C.
+ *
+ * @param bar The bar to feed. @default a new bar on stderr
+ * @returns The listener.
+ */
+export function progressBarOutput(
+  bar: ProgressBar = startProgressBar(),
+): RunListener {
+  return {
+    event: (event) => bar.update(event),
+    total: (total, growing) => bar.setTotal(total, growing),
+    stop: () => bar.stop(),
   };
 }

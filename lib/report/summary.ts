@@ -9,6 +9,7 @@ import type { Outcome } from "../core/job.ts";
 import { failureLine } from "./ci_log.ts";
 import { formatBytes, plural } from "./format.ts";
 import type { Totals } from "./tally.ts";
+import type { RunListener } from "./listener.ts";
 
 /**
  * Prints the run's summary.
@@ -57,4 +58,24 @@ export function printSummary(
       print(`  … and ${more} more (--report FILE lists them all)`);
     }
   }
+}
+
+/**
+ * The summary as an output of a run. A run that a bad first line stopped
+ * before any job prints none: the error alone says it.
+ *
+ * @param secrets Values never to show.
+ * @param print Where a line goes. @default console.log
+ * @returns The listener.
+ */
+export function summaryOutput(
+  secrets: readonly string[],
+  print: (line: string) => void = console.log,
+): RunListener {
+  return {
+    finish({ totals, failures, elapsedMs, error }) {
+      if (error !== undefined && totals.jobs === 0) return;
+      printSummary(totals, failures, elapsedMs, secrets, print);
+    },
+  };
 }
