@@ -47,6 +47,11 @@ import {
   type ResumePlan,
 } from "./resume.ts";
 import { readSmallBody, streamToFile } from "./body_sink.ts";
+import {
+  judgeLengthCheck,
+  lengthCheckHeaders,
+  planExisting,
+} from "./existing.ts";
 import { request, requestHeaders } from "./request.ts";
 import { pace, type RateLimit, rateLimit } from "./rate_limit.ts";
 import { mirrorUrls, nextMirrorMayHelp } from "./mirrors.ts";
@@ -89,8 +94,10 @@ export interface FetchPolicy {
   /** Largest body accepted, in bytes; larger is a fatal error. @default Infinity */
   maxSize?: number;
   /**
-   * What to do when the final file already exists: `"skip"` it when it
-   * matches the job's size and checksum (when known), or `"overwrite"` it.
+   * What to do when the final file already exists: `"skip"` it when it is
+   * complete (the state file's record, the job's size and checksums, or the
+   * server's length; see `existing.ts`), `"update"` it by a conditional GET,
+   * or `"overwrite"` it.
    * @default "skip"
    */
   existing?: "skip" | "overwrite" | "update";
@@ -167,6 +174,18 @@ interface AttemptResult extends WrittenFile {
   dest: string;
   /** A conditional GET found the file unchanged (304). */
   notModified?: boolean;
+  /** The server's file has the existing final file's length: it is kept. */
+  sameLength?: boolean;
+  /** The server's file has another length: fetch it whole. */
+  lengthDiffers?: boolean;
+}
+
+/** What an attempt asks about the existing final file, if anything. */
+interface Existing {
+  /** Its validators, for a conditional GET (`--update`). */
+  conditional?: Validators;
+  /** Its size, to ask whether the server's file has that length. */
+  lengthCheck?: number;
 }
 
 /** Default attempts after the first for general downloads. */
@@ -220,18 +239,21 @@ export async function fetchOne(
         }, named so by its server)`,
       });
     }
-    let conditional: Validators | undefined;
-    if (probe.finalSize !== undefined && existing === "skip") {
-      const kept = await keptFile(job, probe, options.writer);
-      if (kept) {
-        return finish("skipped", { bytes: kept.bytes, sha256: kept.sha256 });
-      }
-    } else if (probe.finalSize !== undefined && existing === "update") {
-      // damaged since it was written: fetched whole, not asked "changed?"
-      if (probe.recorded !== false) {
-        conditional = options.validators?.get(job.dest);
-      }
+    const plan = await planExisting(
+      job,
+      probe,
+      existing,
+      options.writer,
+      options.validators,
+    );
+    if (plan.kind === "kept") {
+      return finish("skipped", {
+        bytes: plan.file.bytes,
+        sha256: plan.file.sha256,
+      });
     }
+    const { conditional } = plan;
+    let lengthCheck = plan.lengthCheck;
     options.onEvent?.({ type: "started", job });
     // One budget per download, across its attempts.
     const limits = [
@@ -253,14 +275,20 @@ export async function fetchOne(
           written = await retry(async (n) => {
             attempts = before + n;
             if (n > 1 && resume) probe = await options.writer.probe(job.dest);
-            return await attempt(
-              m === 0 ? job : { ...job, url },
-              resume ? probe.part : undefined,
-              conditional,
-              options,
-              limits,
-              urls,
-            );
+            const once = () =>
+              attempt(
+                m === 0 ? job : { ...job, url },
+                resume ? probe.part : undefined,
+                { conditional, lengthCheck },
+                options,
+                limits,
+                urls,
+              );
+            const result = await once();
+            if (!result.lengthDiffers) return result;
+            // Not the server's length: the whole file, by a new request.
+            lengthCheck = undefined;
+            return await once();
           }, {
             ...options.backoff,
             maxAttempts: retries + 1,
@@ -300,6 +328,9 @@ export async function fetchOne(
             delayMs: 0,
           });
         }
+      }
+      if (written.sameLength) {
+        return finish("skipped", { bytes: probe.finalSize!, sha256: "" });
       }
       if (written.notModified) {
         return finish("not_modified", {
@@ -347,53 +378,26 @@ export async function fetchOne(
 }
 
 /**
- * The existing final file when it is complete, else undefined: it must
- * match what the state file recorded when it was written (if anything) and
- * the job's size and checksum (if given); with neither, it is fetched again.
- */
-async function keptFile(
-  job: Job,
-  probe: ProbeResult,
-  writer: Writer,
-): Promise<WrittenFile | undefined> {
-  const size = probe.finalSize!;
-  if (probe.recorded === false) return undefined;
-  if (job.size === undefined && job.sha256 === undefined && !probe.recorded) {
-    return undefined;
-  }
-  if (job.size !== undefined && size !== job.size) return undefined;
-  if (job.sha256 === undefined && job.checksum === undefined) {
-    return { bytes: size, sha256: "" };
-  }
-  try {
-    return await writer.verify(job.dest, {
-      size: job.size,
-      sha256: job.sha256,
-      checksum: job.checksum,
-    });
-  } catch {
-    return undefined; // wrong bytes: download again
-  }
-}
-
-/**
  * One attempt, as its steps: plan (resume or not) → request (following
  * redirects) → judge the status → judge the range → write the body → seal.
  */
 async function attempt(
   job: Job,
   part: ProbeResult["part"],
-  conditional: Validators | undefined,
+  existing: Existing,
   options: FetchOneOptions,
   limits: readonly RateLimit[],
   urls: readonly string[],
 ): Promise<AttemptResult> {
+  const { conditional } = existing;
   const deadline = startDeadline(
     { ...DEADLINE_DEFAULTS, ...options.deadlines },
     options.signal,
   );
   try {
     const plan = planResume(part, urls);
+    // A `.part` to resume says more than the length of the final file.
+    const lengthCheck = plan.offset === 0 ? existing.lengthCheck : undefined;
     const headers = [
       ...requestHeaders(
         options.credentials
@@ -401,10 +405,26 @@ async function attempt(
           : options.headers,
         job.headers,
       ),
-      ...resumeHeaders(plan, conditional),
+      ...(lengthCheck === undefined
+        ? resumeHeaders(plan, conditional)
+        : lengthCheckHeaders(lengthCheck)),
     ];
     const response = await request(job.url, headers, deadline, options);
     deadline.headersArrived();
+    const lengthVerdict = lengthCheck === undefined
+      ? "answer"
+      : judgeLengthCheck(response.status, response.headers, lengthCheck);
+    if (lengthVerdict !== "answer") {
+      await response.body?.cancel();
+      return {
+        sameLength: lengthVerdict === "same",
+        lengthDiffers: lengthVerdict === "differs",
+        status: response.status,
+        dest: job.dest,
+        bytes: 0,
+        sha256: "",
+      };
+    }
     if (response.status === 304 && conditional) {
       await response.body?.cancel();
       return {

@@ -1,0 +1,151 @@
+/**
+ * A file already under its final name: keep it, ask the server about it, or
+ * fetch it again (`FetchPolicy.existing`: `"skip"`, `"update"`,
+ * `"overwrite"`).
+ *
+ * With `"skip"` a file is kept only when it matches what bulkget knows of
+ * it: the state file's record of what it wrote (size, and SHA-256 when
+ * recorded), the job's size and checksums when given, or, when neither is
+ * known, the server's length. That last check asks for the bytes past the
+ * file's end (`Range: bytes=SIZE-`, as `wget -c` does): a `416` with
+ * `Content-Range: bytes *\/SIZE` says the server's file has exactly that
+ * length, and no body is sent. Any other answer means the file is fetched
+ * again whole: a `206` (the server has more bytes) is never appended, since
+ * nothing says the local bytes are the same version's, and a `200` (a
+ * server that ignores `Range`) is the whole file already.
+ *
+ * With `"update"` a file whose record still matches is asked about with the
+ * validators recorded for it (a conditional GET); a file damaged since it
+ * was written is fetched whole.
+ *
+ * @module
+ */
+
+import type { Job } from "../core/job.ts";
+import type { HeaderPairs } from "../core/headers.ts";
+import type { Writer } from "../writer/client.ts";
+import type { ValidatorStore } from "../writer/validators.ts";
+import type {
+  ProbeResult,
+  Validators,
+  WrittenFile,
+} from "../writer/protocol.ts";
+import type { HeaderLookup } from "./http_response.ts";
+
+/** What to do about the final file before the first request. */
+export type ExistingPlan =
+  /** Complete: the job is skipped with this file. */
+  | { kind: "kept"; file: WrittenFile }
+  /**
+   * Fetch it: with `conditional`, a conditional GET (`--update`); with
+   * `lengthCheck`, first ask whether the server's file has that length.
+   */
+  | { kind: "fetch"; conditional?: Validators; lengthCheck?: number };
+
+/**
+ * Decides what to do about an existing final file (see the module's rules).
+ *
+ * @param job The job.
+ * @param probe What the writer found under the job's name.
+ * @param existing The policy for existing files.
+ * @param writer Verifies a file against the job's checksums.
+ * @param validators Validators recorded by earlier runs (`--update`).
+ * @returns Keep the file, or fetch it (and how).
+ */
+export async function planExisting(
+  job: Job,
+  probe: ProbeResult,
+  existing: "skip" | "overwrite" | "update",
+  writer: Writer,
+  validators?: ValidatorStore,
+): Promise<ExistingPlan> {
+  const size = probe.finalSize;
+  if (size === undefined || existing === "overwrite") return { kind: "fetch" };
+  if (existing === "update") {
+    // Damaged since it was written: fetched whole, not asked "changed?".
+    return probe.recorded === false
+      ? { kind: "fetch" }
+      : { kind: "fetch", conditional: validators?.get(job.dest) };
+  }
+  if (probe.recorded === false) return { kind: "fetch" };
+  const given = job.size !== undefined || job.sha256 !== undefined ||
+    job.checksum !== undefined;
+  if (!given && !probe.recorded) return { kind: "fetch", lengthCheck: size };
+  const file = await matchesJob(job, size, writer);
+  return file ? { kind: "kept", file } : { kind: "fetch" };
+}
+
+/** The file when it matches the job's size and checksums, else undefined. */
+async function matchesJob(
+  job: Job,
+  size: number,
+  writer: Writer,
+): Promise<WrittenFile | undefined> {
+  if (job.size !== undefined && size !== job.size) return undefined;
+  if (job.sha256 === undefined && job.checksum === undefined) {
+    return { bytes: size, sha256: "" };
+  }
+  try {
+    return await writer.verify(job.dest, {
+      size: job.size,
+      sha256: job.sha256,
+      checksum: job.checksum,
+    });
+  } catch {
+    return undefined; // wrong bytes: download again
+  }
+}
+
+/**
+ * The request header that asks whether the server's file is `size` bytes
+ * long: the bytes past its end.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { lengthCheckHeaders } from "./existing.ts";
+ * assert.deepEqual(lengthCheckHeaders(3000), [["range", "bytes=3000-"]]);
+ * ```
+ *
+ * @param size The local file's size.
+ * @returns Headers to add to the request.
+ */
+export function lengthCheckHeaders(size: number): HeaderPairs {
+  return [["range", `bytes=${size}-`]];
+}
+
+/**
+ * What the answer to a length check says: `"same"` (a 416 whose
+ * `Content-Range` gives exactly `size` as the complete length), `"differs"`
+ * (another 416, or a 206: fetch the whole file with a new request), or
+ * `"answer"` (any other status: the response is the answer to a plain GET,
+ * judged as one).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { judgeLengthCheck } from "./existing.ts";
+ * const unsatisfiable = (range: string) => new Headers({ "content-range": range });
+ * assert.equal(judgeLengthCheck(416, unsatisfiable("bytes *\/3000"), 3000), "same");
+ * assert.equal(judgeLengthCheck(416, unsatisfiable("bytes *\/2999"), 3000), "differs");
+ * assert.equal(judgeLengthCheck(206, new Headers(), 3000), "differs");
+ * assert.equal(judgeLengthCheck(200, new Headers(), 3000), "answer");
+ * ```
+ *
+ * @param status The answer's status.
+ * @param headers Its headers.
+ * @param size The local file's size.
+ * @returns The verdict.
+ */
+export function judgeLengthCheck(
+  status: number,
+  headers: HeaderLookup,
+  size: number,
+): "same" | "differs" | "answer" {
+  if (status === 206) return "differs";
+  if (status !== 416) return "answer";
+  const range = /^bytes \*\/(\d{1,16})$/.exec(
+    (headers.get("content-range") ?? "").trim(),
+  );
+  return range && Number(range[1]) === size ? "same" : "differs";
+}
