@@ -7,6 +7,7 @@
  */
 
 import { createHash } from "node:crypto";
+import { STATE_FILE } from "../lib/writer/paths.ts";
 
 /** What one run of a tool cost. */
 export interface RunResult {
@@ -210,7 +211,7 @@ export interface Verdict {
   missing: number;
   /** Expected names with the wrong size or bytes. */
   wrong: number;
-  /** Other entries (`.part`, `.aria2`, renamed copies…). */
+  /** Other entries (`.part`, `.aria2`, renamed copies…; not bulkget's state file). */
   extra: number;
   /** Bytes in correct files. */
   bytes: number;
@@ -234,6 +235,7 @@ export async function verifyDir(
   let seen = 0;
   try {
     for await (const entry of Deno.readDir(dir)) {
+      if (entry.name === STATE_FILE) continue; // bulkget's record of what it wrote
       const want = entry.isFile ? expect(entry.name) : undefined;
       if (!want) {
         v.extra++;

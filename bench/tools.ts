@@ -1,6 +1,7 @@
 /**
  * The contenders of `deno task bench`: bulkget (through `deno run` with
- * narrow permissions, and `dist/bulkget` when built), the peers found on the
+ * narrow permissions, once with its own HTTP/1.1 client and once with
+ * `--use-fetch`, and `dist/bulkget` when built), the peers found on the
  * machine (aria2c, curl, wget2) with their best options for each case, and
  * `bench/bare.ts`, the floor.
  *
@@ -112,6 +113,19 @@ export async function findTools(root: string): Promise<{
       ...narrow(c),
       `${root}/main.ts`,
       ...bulkgetArgs(c),
+    ],
+  });
+  tools.push({
+    id: "bulkget-fetch",
+    kind: "bulkget",
+    command: (c) => [
+      "deno",
+      "run",
+      `--v8-flags=${V8_FLAGS}`,
+      ...narrow(c),
+      `${root}/main.ts`,
+      ...bulkgetArgs(c),
+      "--use-fetch", // Deno's fetch instead of the own HTTP/1.1 client
     ],
   });
   const binary = `${root}/dist/bulkget`;
