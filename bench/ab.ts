@@ -1,0 +1,230 @@
+/**
+ * A/B of two bulkget trees on one case, runs interleaved (A B, B A, …) so
+ * the machine's drift hits both alike: whole-process wall, CPU (user + sys)
+ * and peak RSS under `/usr/bin/time`, medians, B ÷ A. Every run's files are
+ * checked. bulkget runs as the bench runs it (narrow permissions, the V8
+ * flag), against nginx on 127.0.0.1 (the Deno server when nginx is missing),
+ * into a private tmpfs when root can mount one.
+ *
+ * Cases: `HELP` (`get --help`), `ONE` (one 1 KiB file; also the time from
+ * spawn to the server's first request, from nginx's access log), `SMALL`
+ * (2,000 × 4 KiB, -m 100), `MANY` (20,000 × 1 KiB, -m 100), `LARGE`
+ * (4 × 256 MiB, -m 4).
+ *
+ * ```sh
+ * git -C /work/main archive main | tar -x -C /tmp/tree-a    # the "before"
+ * deno run -A bench/ab.ts --a /tmp/tree-a --b . --case SMALL --pairs 7 [-- EXTRA ARGS]
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { createHash } from "node:crypto";
+import { V8_FLAGS } from "../lib/cli/v8_flags.ts";
+import { generatedBody } from "../lib/server/files.ts";
+import { median, type RunResult, timedRun, verifyDir } from "./measure.ts";
+import {
+  type BenchServer,
+  killServers,
+  startDenoServer,
+  startNginx,
+} from "./servers.ts";
+import { which } from "./tools.ts";
+
+interface Case {
+  count: number;
+  sizeSpec: string;
+  size: number;
+  m: number;
+}
+
+const CASES: Record<string, Case | undefined> = {
+  HELP: undefined,
+  ONE: { count: 1, sizeSpec: "1k", size: 1024, m: 1 },
+  SMALL: { count: 2000, sizeSpec: "4k", size: 4096, m: 100 },
+  MANY: { count: 20000, sizeSpec: "1k", size: 1024, m: 100 },
+  LARGE: { count: 4, sizeSpec: "256m", size: 256 << 20, m: 4 },
+};
+
+const { values, positionals } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: {
+    a: { type: "string" },
+    b: { type: "string" },
+    case: { type: "string", default: "SMALL" },
+    pairs: { type: "string", default: "5" },
+  },
+});
+const name = values.case!.toUpperCase();
+if (!values.a || !values.b || !(name in CASES)) {
+  console.error(
+    `usage: ab.ts --a TREE --b TREE --case ${
+      Object.keys(CASES).join("|")
+    } [--pairs N] [-- EXTRA GET ARGS]`,
+  );
+  Deno.exit(2);
+}
+const trees = { A: values.a, B: values.b };
+const spec = CASES[name];
+const pairs = Number(values.pairs);
+
+/** A private tmpfs (root), else a temporary directory. */
+async function workDir(): Promise<{ dir: string; done(): Promise<void> }> {
+  const dir = `/tmp/bulkget-ab-${Deno.pid}`;
+  await Deno.mkdir(dir, { recursive: true });
+  const mounted = Deno.uid?.() === 0 &&
+    (await new Deno.Command("mount", {
+      args: ["-t", "tmpfs", "-o", "size=4g", "tmpfs", dir],
+      stderr: "null",
+    }).output().catch(() => undefined))?.success;
+  return {
+    dir,
+    async done() {
+      if (mounted) {
+        await new Deno.Command("umount", { args: [dir] }).output();
+      }
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+const work = await workDir();
+let server: BenchServer | undefined;
+try {
+  const names: string[] = [];
+  let list = "";
+  const accessLog = `${work.dir}/access.log`;
+  if (spec) {
+    for (let i = 0; i < spec.count; i++) names.push(`ab${i}.bin`);
+    if (which("nginx")) {
+      const dir = `${work.dir}/www/files/${spec.sizeSpec}`;
+      await Deno.mkdir(dir, { recursive: true });
+      for (const n of names) {
+        Deno.writeFileSync(`${dir}/${n}`, generatedBody(n, spec.size));
+      }
+      server = await startNginx(`${work.dir}/nginx`, `${work.dir}/www`, {
+        accessLog: name === "ONE" ? accessLog : undefined,
+      });
+    } else {
+      server = await startDenoServer(values.b!, "LOCAL");
+    }
+    list = `${work.dir}/list.txt`;
+    await Deno.writeTextFile(
+      list,
+      names.map((n) => `${server!.base}/files/${spec.sizeSpec}/${n}\n`).join(
+        "",
+      ),
+    );
+  }
+  const expected = new Map(
+    names.map((n) => [n, {
+      size: spec!.size,
+      sha256: createHash("sha256").update(generatedBody(n, spec!.size))
+        .digest("hex"),
+    }]),
+  );
+  const command = (tree: string, out: string): string[] =>
+    spec
+      ? [
+        "deno",
+        "run",
+        `--v8-flags=${V8_FLAGS}`,
+        `--allow-net=127.0.0.1:${server!.port}`,
+        `--allow-read=${list},${out}`,
+        `--allow-write=${out}`,
+        `${tree}/main.ts`,
+        "get",
+        "-i",
+        list,
+        "-o",
+        out,
+        "-m",
+        String(spec.m),
+        "-q",
+        ...positionals,
+      ]
+      : [
+        "deno",
+        "run",
+        `--v8-flags=${V8_FLAGS}`,
+        `${tree}/main.ts`,
+        "get",
+        "--help",
+      ];
+  const results: Record<"A" | "B", (RunResult & { first?: number })[]> = {
+    A: [],
+    B: [],
+  };
+  // one untimed run of each: Deno's caches, tmpfs pages
+  for (const side of ["A", "B", "A", "B"] as const) {
+    const out = `${work.dir}/out-${side}`;
+    await Deno.remove(out, { recursive: true }).catch(() => {});
+    await Deno.mkdir(out, { recursive: true });
+    await timedRun(command(trees[side], out), { capSec: 120 });
+  }
+  for (let p = 0; p < pairs; p++) {
+    const order = p % 2 ? ["B", "A"] as const : ["A", "B"] as const;
+    for (const side of order) {
+      const out = `${work.dir}/out-${side}`;
+      await Deno.remove(out, { recursive: true }).catch(() => {});
+      await Deno.mkdir(out, { recursive: true });
+      if (name === "ONE") await Deno.truncate(accessLog, 0).catch(() => {});
+      const t0 = Date.now();
+      const r: RunResult & { first?: number } = await timedRun(
+        command(trees[side], out),
+        { capSec: 120 },
+      );
+      if (name === "ONE") {
+        // nginx writes the line as it answers: the log's mtime
+        const stat = await Deno.stat(accessLog).catch(() => undefined);
+        if (stat?.size && stat.mtime) {
+          r.first = (stat.mtime.getTime() - t0) / 1000;
+        }
+      }
+      if (spec) {
+        const v = await verifyDir(out, (n) => expected.get(n), spec.count);
+        if (v.correct !== spec.count || r.exit !== 0) {
+          console.error(
+            `${side} run ${
+              p + 1
+            }: exit ${r.exit}, ${v.correct}/${spec.count} correct: ${
+              r.stderr.slice(-300)
+            }`,
+          );
+        }
+      }
+      results[side].push(r);
+      console.log(
+        `pair ${p + 1} ${side}: wall ${r.wall.toFixed(3)} s, cpu ${
+          (r.user + r.sys).toFixed(3)
+        } s, rss ${(r.maxRssKiB / 1024).toFixed(0)} MiB${
+          r.first === undefined ? "" : `, first request ${r.first.toFixed(3)} s`
+        }`,
+      );
+    }
+  }
+  const stat = (side: "A" | "B") => ({
+    wall: median(results[side].map((r) => r.wall)),
+    cpu: median(results[side].map((r) => r.user + r.sys)),
+    rss: median(results[side].map((r) => r.maxRssKiB)) / 1024,
+    first: median(results[side].map((r) => r.first ?? NaN)),
+  });
+  const a = stat("A"), b = stat("B");
+  const row = (k: keyof typeof a, digits: number) =>
+    `${k.padEnd(6)} A ${a[k].toFixed(digits)}  B ${b[k].toFixed(digits)}  B/A ${
+      (b[k] / a[k]).toFixed(3)
+    }`;
+  console.log(
+    `\n${name}, medians of ${pairs} interleaved pairs (A = ${trees.A}, B = ${trees.B})`,
+  );
+  console.log(row("wall", 3));
+  console.log(row("cpu", 3));
+  console.log(row("rss", 0));
+  if (name === "ONE") console.log(row("first", 3));
+} finally {
+  await server?.stop();
+  killServers();
+  await work.done();
+}
