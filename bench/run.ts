@@ -841,8 +841,8 @@ function headline(r: Row, s: Scenario): string {
  */
 function summaryOf(results: ScenarioResult[], tools: Tool[]): string[] {
   const lines = [
-    "| scenario | bulkget | bulkget `--use-fetch` | best peer | × best peer | `--use-fetch` × best peer | × bare loop | CPU ms/file: bulkget / `--use-fetch` / best peer | bulkget peak RSS |",
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+    "| scenario | bulkget | bulkget `--use-fetch` | best peer | × best peer | × bare loop | CPU ms/file: bulkget, `--use-fetch`, best peer | bulkget peak RSS |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const res of results) {
     if (!res.runs.length) continue;
@@ -858,11 +858,9 @@ function summaryOf(results: ScenarioResult[], tools: Tool[]): string[] {
         viaFetch ? headline(viaFetch, s) : "—"
       } | ${peer ? `${peer.tool} ${headline(peer, s)}` : "—"} | ${
         fmt(bg.rate / (peer?.rate ?? NaN))
-      } | ${fmt((viaFetch?.rate ?? NaN) / (peer?.rate ?? NaN))} | ${
-        fmt(bg.rate / (bare?.rate ?? NaN))
-      } | ${fmt(bg.cpuPerFileMs, 3)} / ${fmt(viaFetch?.cpuPerFileMs, 3)} / ${
-        fmt(peer?.cpuPerFileMs, 3)
-      } | ${fmt(bg.rssMiB, 0)} MiB |`,
+      } | ${fmt(bg.rate / (bare?.rate ?? NaN))} | ${fmt(bg.cpuPerFileMs, 3)}, ${
+        fmt(viaFetch?.cpuPerFileMs, 3)
+      }, ${fmt(peer?.cpuPerFileMs, 3)} | ${fmt(bg.rssMiB, 0)} MiB |`,
     );
   }
   return lines;
