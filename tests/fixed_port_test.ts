@@ -83,3 +83,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test("README quick start: the demo task prints the README's lines (port 8003, its flags and permissions)", async () => {
+  assert.ok(portIsFree(8003), "port 8003 must be free for this test");
+  const denoJson = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const [deno, run, ...args] = (denoJson.tasks.demo as string).split(" ");
+  assert.deepEqual([deno, run], ["deno", "run"]);
+  // The task's own command line, its relative paths made absolute so that
+  // it runs in a fresh directory (./downloads stays relative).
+  const absolute = args.map((arg) =>
+    arg === "main.ts" ? `${ROOT}main.ts` : arg.replace("./data", `${ROOT}data`)
+  );
+  const cwd = await Deno.makeTempDir();
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...absolute],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(output.stdout);
+  const stderr = new TextDecoder().decode(output.stderr);
+  assert.equal(output.code, 1, stderr); // 21 errors
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const block = /What `task demo` prints[\s\S]*?```\n([\s\S]*?)```/.exec(
+    readme,
+  );
+  assert.ok(block, "the README shows the demo's output");
+  const elapsed = (text: string) => text.replace(/Elapsed time: .*/, "");
+  assert.equal(
+    elapsed(stderr + stdout),
+    elapsed(block[1]),
+  );
+  assert.ok(portIsFree(8003), "the server it started is closed again");
+});

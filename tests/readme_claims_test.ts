@@ -101,3 +101,21 @@ Deno.test("README: every export of mod.ts has JSDoc; `deno doc --lint mod.ts` pa
   }).output();
   assert.equal(code, 0, new TextDecoder().decode(stderr));
 });
+
+Deno.test("README quick start: the Deno version is pinned in .deno-version and in both npx commands", async () => {
+  const root = new URL("../", import.meta.url);
+  const version = (await Deno.readTextFile(new URL(".deno-version", root)))
+    .trim();
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  const pinned = [...readme.matchAll(/npx --yes deno@(\S+) task (\w+)/g)];
+  assert.deepEqual(
+    pinned.map((m) => [m[1], m[2]]),
+    [[version, "demo"], [version, "test"]],
+  );
+  assert.match(
+    readme,
+    new RegExp(`\`deno@${version.replaceAll(".", "\\.")}\``),
+  );
+  const ci = await Deno.readTextFile(new URL(".ci/run", root));
+  assert.match(ci, /cat \.deno-version/);
+});
