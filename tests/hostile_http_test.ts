@@ -80,6 +80,13 @@ const HOSTILE_206: [string, (cut: number) => Uint8Array][] = [
       }/${T}\r\ncontent-length: 100\r\netag: "v1"\r\n\r\n`,
       V1.subarray(from, from + 100),
     )],
+  ["Content-Range that starts at another byte", (from) =>
+    concat(
+      `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from - 100}-${
+        T - 1
+      }/${T}\r\ncontent-length: ${T - from + 100}\r\netag: "v1"\r\n\r\n`,
+      V1.subarray(from - 100),
+    )],
   ["chunked body shorter than its range", (from) =>
     concat(
       `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
