@@ -23,8 +23,14 @@ export interface BytesEvent {
   job: Job;
   /** Bytes in this chunk. */
   bytes: number;
-  /** Total expected for the whole body, when the server said. */
+  /** The whole file's length, when the server said. */
   total?: number;
+  /**
+   * Where in the file this chunk begins: past the bytes already on disk
+   * for a resumed `.part`, so `total - offset - bytes` is what remains.
+   * Absent when unknown: then only the bytes received count.
+   */
+  offset?: number;
 }
 
 /** An attempt failed in a way worth retrying; the next one starts after `delayMs`. */

@@ -492,7 +492,13 @@ async function attempt(
           { code: ERROR_CODES.length },
         );
       }
-      options.onEvent?.({ type: "bytes", job, bytes: body.byteLength, total });
+      options.onEvent?.({
+        type: "bytes",
+        job,
+        bytes: body.byteLength,
+        total,
+        offset: 0,
+      });
       const written = await options.writer.put(dest, body, expect, record)
         .catch(verifyFailure);
       return { ...written, status: response.status, dest };
@@ -506,13 +512,16 @@ async function attempt(
       });
     }
     const partPath = await options.writer.prepare(dest, start, meta);
+    let offset = start;
     try {
       const received = await streamToFile(response, partPath, {
         deadline,
         maxSize: maxSize - start,
         limits,
-        onBytes: (bytes) =>
-          options.onEvent?.({ type: "bytes", job, bytes, total }),
+        onBytes: (bytes) => {
+          options.onEvent?.({ type: "bytes", job, bytes, total, offset });
+          offset += bytes;
+        },
       });
       // The body ended by its framing with another length than announced:
       // the server's word on where its bytes belong cannot be trusted.

@@ -52,6 +52,11 @@ export interface ProgressBar {
 interface Running {
   /** Body bytes received in this run. */
   received: number;
+  /**
+   * Bytes of the file there so far: what was on disk before (a resumed
+   * `.part`) and what arrived since, for what remains.
+   */
+  position: number;
   /** The whole body's length, when the server said. */
   total?: number;
   /** Retries announced for it so far. */
@@ -130,7 +135,7 @@ export function startProgressBar(
     const key = jobKey(job);
     let value = running.get(key);
     if (value === undefined) {
-      value = { received: 0, retries: 0 };
+      value = { received: 0, position: 0, retries: 0 };
       running.set(key, value);
     }
     return value;
@@ -142,9 +147,7 @@ export function startProgressBar(
     let left = 0, counted = 0;
     for (const job of running.values()) {
       counted++;
-      left += job.total === undefined
-        ? Math.max(0, mean - job.received)
-        : Math.max(0, job.total - job.received);
+      left += Math.max(0, (job.total ?? mean) - job.position);
     }
     return left + Math.max(0, total - done - counted) * mean;
   };
@@ -204,6 +207,9 @@ export function startProgressBar(
         received += event.bytes;
         const job = entry(event.job);
         job.received += event.bytes;
+        job.position = event.offset === undefined
+          ? job.received
+          : event.offset + event.bytes;
         if (event.total !== undefined && job.total === undefined) {
           job.total = event.total;
           knownLengths++;
