@@ -346,3 +346,78 @@ Deno.test("serve --github-api: the double on the command line, downloaded by art
     await server.status;
   }
 });
+
+Deno.test("artifacts cli: a raw (unzipped) artifact among zips goes to DIR/NAME/NAME; with --merge it is one more file, a clash with a zip's entry a reported conflict, the first kept", async () => {
+  const raw = (name: string, text: string, id: number) => ({
+    name,
+    body: new TextEncoder().encode(text),
+    rawName: name,
+    runId: 6,
+    id,
+  });
+  await using gh = await startGithubDouble({
+    artifacts: [
+      {
+        name: "site",
+        body: zip({ "report.html": "Z", "notes.txt": "N" }),
+        runId: 6,
+        id: 3,
+      },
+      raw("report.html", "R", 2),
+      raw("notes.txt", "N", 1),
+    ],
+  });
+  const cwd = await Deno.makeTempDir();
+  const base = [
+    "artifacts",
+    "github",
+    gh.repository,
+    "--run",
+    "6",
+    "--api-url",
+    gh.apiUrl,
+    "-m",
+    "1",
+  ];
+  const apart = await runBulkget([...base, "-o", "apart"], { cwd });
+  assert.equal(apart.code, 0, apart.stderr);
+  assert.deepEqual(await tree(`${cwd}/apart`), [
+    ".bulkget-artifacts/done.json",
+    "notes.txt/notes.txt",
+    "report.html/report.html",
+    "site/notes.txt",
+    "site/report.html",
+  ]);
+  assert.equal(
+    await Deno.readTextFile(`${cwd}/apart/report.html/report.html`),
+    "R",
+  );
+
+  const merged = await runBulkget([
+    ...base,
+    "--merge",
+    "-o",
+    "merged",
+    "--report",
+    "r.json",
+  ], { cwd });
+  assert.equal(merged.code, 1, merged.stderr);
+  assert.deepEqual(await tree(`${cwd}/merged`), [
+    ".bulkget-artifacts/done.json",
+    "notes.txt",
+    "report.html",
+  ]);
+  assert.equal(await Deno.readTextFile(`${cwd}/merged/report.html`), "Z");
+  const report = JSON.parse(await Deno.readTextFile(`${cwd}/r.json`));
+  assert.deepEqual(
+    report.artifacts.map((
+      a: { name: string; status: string; files: number },
+    ) => [a.name, a.status, a.files]),
+    [["site", "ok", 2], ["report.html", "error", 0], ["notes.txt", "ok", 1]],
+  );
+  assert.equal(
+    report.artifacts[1].reason,
+    "merge conflict: report.html differs in site and report.html",
+  );
+  await Deno.remove(cwd, { recursive: true });
+});

@@ -222,27 +222,23 @@ export async function fetchArtifacts<L>(
     try {
       if (extract) {
         const target = base.path === "." ? outDir : `${outDir}/${base.path}`;
-        if (await isZip(zipPath)) {
-          const extracted = await extractor.extract(zipPath, target, {
-            merge: flat,
-            label: artifact.name,
-            owners,
-            reserved: target === outDir ? RESERVED : undefined,
-          });
-          result.files = extracted.files;
-          if (extracted.conflicts.length > 0) {
-            result.conflicts = extracted.conflicts;
-            result.status = "error";
-            result.reason = extracted.conflicts.map((c) =>
-              `merge conflict: ${c.path} differs in ${c.existing} and ${c.incoming}`
-            ).join("; ");
-          }
-        } else {
-          // An artifact uploaded unzipped: the bytes are the file.
-          const name = safeDest(artifact.name);
-          await Deno.mkdir(target, { recursive: true });
-          await Deno.rename(zipPath, `${target}/${name}`);
-          result.files = 1;
+        const how = {
+          merge: flat,
+          label: artifact.name,
+          owners,
+          reserved: target === outDir ? RESERVED : undefined,
+        };
+        // An artifact uploaded unzipped: the bytes are the file.
+        const extracted = await isZip(zipPath)
+          ? await extractor.extract(zipPath, target, how)
+          : await extractor.place(zipPath, target, artifact.name, how);
+        result.files = extracted.files;
+        if (extracted.conflicts.length > 0) {
+          result.conflicts = extracted.conflicts;
+          result.status = "error";
+          result.reason = extracted.conflicts.map((c) =>
+            `merge conflict: ${c.path} differs in ${c.existing} and ${c.incoming}`
+          ).join("; ");
         }
         await Deno.remove(zipPath).catch(() => {});
       } else {
@@ -276,6 +272,8 @@ export async function fetchArtifacts<L>(
         ? `${WORK_DIR}/${artifact.id}.zip`
         : results.get(artifact.id)!.path,
       sha256: artifact.sha256 ?? undefined,
+      // Each try gets a fresh signed URL: its .part is the artifact's.
+      resumeKey: artifact.downloadUrl,
       label: artifact.name,
       origin: String(artifact.id),
     }));

@@ -32,6 +32,13 @@ export interface Job {
   size?: number;
   /** Extra request headers for this job only. */
   headers?: Record<string, string>;
+  /**
+   * What names the file for resume when its URL changes from one request to
+   * the next (a signed URL that expires): a `.part` recorded under this key
+   * is continued whatever URL it came from, still only when the server's
+   * validator matches `If-Range`. @default the URL
+   */
+  resumeKey?: string;
   /** Short name for progress and report lines (the flags demo uses the country code). */
   label?: string;
   /** Where the job came from, e.g. `list.txt:12`, for error messages. */

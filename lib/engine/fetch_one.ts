@@ -395,7 +395,7 @@ async function attempt(
     options.signal,
   );
   try {
-    const plan = planResume(part, urls);
+    const plan = planResume(part, job.resumeKey ?? urls);
     // A `.part` to resume says more than the length of the final file.
     const lengthCheck = plan.offset === 0 ? existing.lengthCheck : undefined;
     const headers = [
@@ -504,7 +504,7 @@ async function attempt(
       return { ...written, status: response.status, dest };
     }
 
-    const meta = partMeta(job.url, response.headers, total) ??
+    const meta = partMeta(job.resumeKey ?? job.url, response.headers, total) ??
       (range.kind === "resumed" ? part?.meta : undefined);
     if (response.body === null) {
       throw new AttemptError("response has no body", "retryable", {

@@ -47,6 +47,8 @@ export interface SeededArtifact {
   truncateTo?: number;
   /** Answer the first N blob requests for it with 503. @default 0 */
   blobFailures?: number;
+  /** The first body served stops after this many bytes and stays open, sending nothing more (a stalled transfer, to interrupt). @default undefined */
+  stallAt?: number;
   /** ISO date of creation. @default a fixed date, later for later ids */
   createdAt?: string;
 }
@@ -63,6 +65,12 @@ export interface RateLimitPlan {
   resetSeconds?: number;
   /** The secondary limit's `retry-after`, in seconds. @default 1 */
   retryAfterSeconds?: number;
+  /**
+   * Refuse, the same way, every request that comes before the reset (primary)
+   * or the `retry-after` (secondary) ends, as GitHub does: a client that
+   * does not wait meets the limit again. @default false
+   */
+  enforce?: boolean;
 }
 
 /** Options of {@linkcode startGithubDouble}. */
@@ -211,6 +219,8 @@ export async function startGithubDouble(
     });
 
   let used = 0;
+  // Until when (epoch ms) each limit refuses every request (`enforce`).
+  const blocked = { primary: 0, secondary: 0 };
   const api = (request: Request): Response => {
     const url = new URL(request.url);
     used++;
@@ -224,16 +234,33 @@ export async function startGithubDouble(
       "x-ratelimit-resource": "core",
       "x-github-api-version-selected": "2022-11-28",
     };
-    if (limits.primary?.includes(n)) {
+    const now = Date.now();
+    const primaryHit = limits.primary?.includes(n) ?? false;
+    if (primaryHit && limits.enforce) blocked.primary = reset * 1000;
+    if (primaryHit || now < blocked.primary) {
       return json(403, {
         message: "API rate limit exceeded for installation.",
         documentation_url: "https://docs.github.com/rest/rate-limit",
-      }, { ...rate, "x-ratelimit-remaining": "0" });
+      }, {
+        ...rate,
+        "x-ratelimit-remaining": "0",
+        "x-ratelimit-reset": String(
+          primaryHit ? reset : Math.ceil(blocked.primary / 1000),
+        ),
+      });
     }
-    if (limits.secondary?.includes(n)) {
+    const secondaryHit = limits.secondary?.includes(n) ?? false;
+    if (secondaryHit || now < blocked.secondary) {
+      const seconds = secondaryHit
+        ? limits.retryAfterSeconds ?? 1
+        : Math.ceil((blocked.secondary - now) / 1000);
+      if (secondaryHit && limits.enforce) {
+        // A little slack: the client's timer and our clock differ by a tick.
+        blocked.secondary = now + seconds * 1000 - 50;
+      }
       return json(429, {
         message: "You have exceeded a secondary rate limit.",
-      }, { ...rate, "retry-after": String(limits.retryAfterSeconds ?? 1) });
+      }, { ...rate, "retry-after": String(seconds) });
     }
     if (limits.secondaryBare?.includes(n)) {
       return json(403, {
@@ -362,6 +389,16 @@ export async function startGithubDouble(
     }
     const part = body.subarray(start);
     headers["content-length"] = String(part.length);
+    const stallAt = artifact.spec.stallAt;
+    if (
+      stallAt !== undefined &&
+      artifact.blobRequests === (artifact.spec.blobFailures ?? 0) + 1
+    ) {
+      return new Response(stalled(part.subarray(0, stallAt - start)), {
+        status,
+        headers,
+      });
+    }
     const cut = artifact.spec.truncateTo;
     if (cut !== undefined && cut - start < part.length) {
       const sent = part.subarray(0, Math.max(0, cut - start));
@@ -375,6 +412,18 @@ export async function startGithubDouble(
     }
     return new Response(part, { status, headers });
   };
+
+  /** A body that sends `bytes`, then nothing, until the double closes. */
+  const stalled = (bytes: Uint8Array) =>
+    new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes);
+        closing.signal.addEventListener(
+          "abort",
+          () => controller.error(new Error("closed")),
+        );
+      },
+    });
 
   const record = (
     log: ReceivedRequest[],

@@ -169,18 +169,7 @@ export async function extractZip(
       const name = entry.directory
         ? entry.filename.replace(/\/+$/, "")
         : entry.filename;
-      try {
-        safeDest(name);
-      } catch (error) {
-        if (!(error instanceof UnsafeNameError)) throw error;
-        throw new ExtractError(`entry refused: ${error.message}`);
-      }
-      const what = reservedName(name, options.reserved);
-      if (what !== undefined) {
-        throw new ExtractError(
-          `entry refused: ${JSON.stringify(name)} is in ${what}`,
-        );
-      }
+      checkName(name, options.reserved);
     }
     await Deno.mkdir(destDir, { recursive: true });
     for (const entry of entries) {
@@ -278,17 +267,79 @@ export function reservedName(
   return undefined;
 }
 
-async function sameBytes(path: string, sha256: string): Promise<boolean> {
+/**
+ * Puts one file (an artifact uploaded unzipped) into `destDir` as `name`,
+ * by the rules of an archive's entry: the same name rules, and with `merge`
+ * a file already there is compared, never written over.
+ *
+ * @param path The file; moved (or, when found identical, removed).
+ * @param destDir The directory it goes to.
+ * @param name Its name there.
+ * @param options See {@linkcode ExtractOptions}.
+ * @returns Counts and conflicts, as for an archive of one entry.
+ * @throws {ExtractError} For a name the rules refuse.
+ */
+export async function placeFile(
+  path: string,
+  destDir: string,
+  name: string,
+  options: ExtractOptions = {},
+): Promise<ExtractResult> {
+  checkName(name, options.reserved);
+  const label = options.label ?? path;
+  const owners = options.owners ?? new Map<string, string>();
+  const result: ExtractResult = { files: 0, bytes: 0, conflicts: [] };
+  await Deno.mkdir(destDir, { recursive: true });
+  const dest = `${destDir}/${name}`;
+  const bytes = (await Deno.stat(path)).size;
+  if (options.merge && await pathExists(dest)) {
+    const same = await sameBytes(dest, await fileSha256(path));
+    await Deno.remove(path);
+    if (!same) {
+      const existing = owners.get(dest) ?? "an earlier file";
+      result.conflicts.push({ path: name, existing, incoming: label });
+      return result;
+    }
+  } else {
+    await Deno.rename(path, dest);
+    owners.set(dest, label);
+  }
+  return { files: 1, bytes, conflicts: [] };
+}
+
+/** Refuses a name the rules or `reserved` refuse, with the reason. */
+function checkName(name: string, reserved?: Record<string, string>) {
+  try {
+    safeDest(name);
+  } catch (error) {
+    if (!(error instanceof UnsafeNameError)) throw error;
+    throw new ExtractError(`entry refused: ${error.message}`);
+  }
+  const what = reservedName(name, reserved);
+  if (what !== undefined) {
+    throw new ExtractError(
+      `entry refused: ${JSON.stringify(name)} is in ${what}`,
+    );
+  }
+}
+
+async function fileSha256(path: string): Promise<string> {
   const hash = createHash("sha256");
   const file = await Deno.open(path);
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex") === sha256;
+  for await (const chunk of file.readable) hash.update(chunk); // closes it
+  return hash.digest("hex");
+}
+
+async function sameBytes(path: string, sha256: string): Promise<boolean> {
+  return await fileSha256(path) === sha256;
 }
 
 /** A request to the extraction Worker. */
 interface ExtractRequest {
   zipPath: string;
   destDir: string;
+  /** Set: the file is not an archive; {@linkcode placeFile} it under this name. */
+  rawName?: string;
   options: Omit<ExtractOptions, "owners"> & {
     owners?: [string, string][];
   };
@@ -332,9 +383,30 @@ export class ZipExtractor implements Disposable {
     destDir: string,
     options: ExtractOptions = {},
   ): Promise<ExtractResult> {
-    const run = this.#queue.then(() => this.#run(zipPath, destDir, options));
-    this.#queue = run.catch(() => {});
-    return run;
+    return this.#enqueue({ zipPath, destDir, options: {} }, options);
+  }
+
+  /**
+   * Puts a file that is not an archive into `destDir` as `name`
+   * ({@linkcode placeFile}) in the Worker, in turn with the archives.
+   *
+   * @param path The file; moved or removed.
+   * @param destDir The directory it goes to.
+   * @param name Its name there.
+   * @param options See {@linkcode ExtractOptions}; `owners` is updated.
+   * @returns Counts and conflicts.
+   * @throws {ExtractError} As {@linkcode placeFile}.
+   */
+  place(
+    path: string,
+    destDir: string,
+    name: string,
+    options: ExtractOptions = {},
+  ): Promise<ExtractResult> {
+    return this.#enqueue(
+      { zipPath: path, destDir, rawName: name, options: {} },
+      options,
+    );
   }
 
   /** Ends the Worker; a later {@linkcode ZipExtractor.extract} starts a new one. */
@@ -348,9 +420,17 @@ export class ZipExtractor implements Disposable {
     this.close();
   }
 
+  #enqueue(
+    request: ExtractRequest,
+    options: ExtractOptions,
+  ): Promise<ExtractResult> {
+    const run = this.#queue.then(() => this.#run(request, options));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
   #run(
-    zipPath: string,
-    destDir: string,
+    request: ExtractRequest,
     options: ExtractOptions,
   ): Promise<ExtractResult> {
     const worker = this.#worker ??= new Worker(import.meta.url, {
@@ -377,11 +457,7 @@ export class ZipExtractor implements Disposable {
         this.close();
         reject(new Error(event.message));
       };
-      const request: ExtractRequest = {
-        zipPath,
-        destDir,
-        options: { ...rest, owners: owners ? [...owners] : undefined },
-      };
+      request.options = { ...rest, owners: owners ? [...owners] : undefined };
       worker.postMessage(request);
     });
   }
@@ -413,13 +489,12 @@ if (
   self_ instanceof self_.WorkerGlobalScope
 ) {
   self_.onmessage = async (event: MessageEvent<ExtractRequest>) => {
-    const { zipPath, destDir, options } = event.data;
+    const { zipPath, destDir, rawName, options } = event.data;
     const owners = new Map(options.owners ?? []);
     try {
-      const result = await extractZip(zipPath, destDir, {
-        ...options,
-        owners,
-      });
+      const result = rawName === undefined
+        ? await extractZip(zipPath, destDir, { ...options, owners })
+        : await placeFile(zipPath, destDir, rawName, { ...options, owners });
       self_.postMessage({ ok: true, result, owners: [...owners] });
     } catch (error) {
       self_.postMessage({

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { startGithubDouble } from "../lib/server/github_api.ts";
+import { makeZip } from "../lib/server/zip_maker.ts";
+import { bulkgetCommand, runBulkget } from "./_helpers.ts";
+
+function randomBytes(n: number): Uint8Array<ArrayBuffer> {
+  const bytes = new Uint8Array(n);
+  for (let at = 0; at < n; at += 65536) {
+    crypto.getRandomValues(bytes.subarray(at, Math.min(n, at + 65536)));
+  }
+  return bytes;
+}
+
+async function sizeOf(path: string): Promise<number> {
+  try {
+    return (await Deno.stat(path)).size;
+  } catch {
+    return -1;
+  }
+}
+
+Deno.test("artifacts cli: a zip half downloaded when the run is interrupted is resumed by the next run (Range/If-Range to a fresh signed URL), verified by its digest", async () => {
+  const data = randomBytes(3 * 1024 * 1024);
+  const body = makeZip([{ name: "big.bin", data }]);
+  const stallAt = 1_500_000;
+  await using gh = await startGithubDouble({
+    artifacts: [{ name: "big", body, runId: 1, stallAt }],
+  });
+  const cwd = await Deno.makeTempDir();
+  const args = [
+    "artifacts",
+    "github",
+    gh.repository,
+    "--run",
+    "1",
+    "--api-url",
+    gh.apiUrl,
+    "-o",
+    "out",
+  ];
+  const part = `${cwd}/out/.bulkget-artifacts/1.zip.part`;
+  const child = bulkgetCommand(args, { cwd }).spawn();
+  // The body stalls after stallAt bytes: wait until they are on disk (bounded).
+  for (let i = 0; i < 1000 && await sizeOf(part) < stallAt; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(await sizeOf(part), stallAt);
+  child.kill("SIGINT");
+  const first = await child.output();
+  assert.equal(first.code, 130, new TextDecoder().decode(first.stderr));
+  assert.equal(await sizeOf(part), stallAt, "the .part is kept");
+  const firstBlobs = gh.blobRequests.length;
+  assert.equal(firstBlobs, 1);
+
+  const second = await runBulkget(args, { cwd });
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(await Deno.readFile(`${cwd}/out/big/big.bin`), data);
+  const zips = gh.apiRequests.filter((r) => r.path.endsWith("/zip"));
+  assert.equal(zips.length, 2, "each run asks the API for a signed URL");
+  const [before, after] = gh.blobRequests;
+  assert.equal(gh.blobRequests.length, 2);
+  assert.notEqual(after.path, before.path, "a fresh signed URL");
+  assert.equal(after.status, 206);
+  assert.equal(after.headers.range, `bytes=${stallAt}-`);
+  assert.match(after.headers["if-range"], /^"0x[0-9a-f]{16}"$/);
+  assert.ok(stallAt < body.length);
+  await Deno.remove(cwd, { recursive: true });
+});
