@@ -4,6 +4,7 @@
  * permissions.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { startServer } from "../lib/server/server.ts";
 import { listDir, runBulkget } from "./_helpers.ts";
 
@@ -98,5 +99,47 @@ Deno.test("get --dry-run: --shard keeps its share, --force downloads what exists
   assert.equal(planned(one.stdout) + planned(two.stdout), 20);
   assert.ok(planned(one.stdout) < 20 && planned(two.stdout) < 20);
   assert.equal(server.stats().requests, 0);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("get --dry-run with checksums: a file whose digest matches is skipped, one whose digest differs (same size) would be downloaded", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/out`);
+  const right = new TextEncoder().encode("right bytes\n");
+  const wrong = new TextEncoder().encode("wrong bytes\n"); // same size
+  const hex = (algorithm: string) =>
+    createHash(algorithm).update(right).digest("hex");
+  for (const name of ["sha256-ok", "md5-ok", "sha512-ok"]) {
+    await Deno.writeFile(`${dir}/out/${name}`, right);
+  }
+  for (const name of ["sha256-bad", "sha1-bad"]) {
+    await Deno.writeFile(`${dir}/out/${name}`, wrong);
+  }
+  const url = "http://127.0.0.1:9/f"; // never asked: no --allow-net below
+  await Deno.writeTextFile(
+    `${dir}/in.txt`,
+    [
+      [`${url}1`, "  out=sha256-ok", `  checksum=sha-256=${hex("sha256")}`],
+      [`${url}2`, "  out=md5-ok", `  checksum=md5=${hex("md5")}`],
+      [`${url}3`, "  out=sha512-ok", `  checksum=sha-512=${hex("sha512")}`],
+      [`${url}4`, "  out=sha256-bad", `  checksum=sha-256=${hex("sha256")}`],
+      [`${url}5`, "  out=sha1-bad", `  checksum=sha-1=${hex("sha1")}`],
+    ].flat().join("\n") + "\n",
+  );
+  const before = listDir(`${dir}/out`);
+  const result = await runBulkget(
+    ["get", "-i", "in.txt", "-o", "out", "--dry-run"],
+    { cwd: dir, permissions: [`--allow-read=${dir}`] },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(result.stdout.trim().split("\n").slice(0, 5), [
+    "skip sha256-ok (complete, 12 B)",
+    "skip md5-ok (complete, 12 B)",
+    "skip sha512-ok (complete, 12 B)",
+    `download ${url}4 -> sha256-bad`,
+    `download ${url}5 -> sha1-bad`,
+  ]);
+  assert.match(result.stdout, /dry run: 2 to download, 3 already complete/);
+  assert.deepEqual(listDir(`${dir}/out`), before);
   await Deno.remove(dir, { recursive: true });
 });
