@@ -38,7 +38,6 @@ import {
 import { holdOpen, interruptedOutcome } from "./interrupted_jobs.ts";
 import { trackJobTotal } from "./job_total.ts";
 import { optionalEnv, USAGE_EXIT_CODE } from "./permissions.ts";
-import { dryRun } from "./dry_run.ts";
 import {
   existingPolicy,
   type GetOptions,
@@ -98,6 +97,9 @@ async function dryRunCommand(options: GetOptions): Promise<number> {
     },
   });
   try {
+    // Loaded here, not at start-up: it imports node:crypto, which costs
+    // every run about 15 ms before its first request.
+    const { dryRun } = await import("./dry_run.ts");
     const counts = await dryRun(jobs, {
       outDir: options.outDir,
       existing: existingPolicy(options),
