@@ -117,3 +117,45 @@ Deno.test("README quick start: the demo task prints the README's lines (port 800
   );
   assert.ok(portIsFree(8003), "the server it started is closed again");
 });
+
+Deno.test("README serve: with no options it serves LOCAL, DELAY and ERROR on 8001-8003 at once", async () => {
+  for (const port of [8001, 8002, 8003]) {
+    assert.ok(portIsFree(port), `port ${port} must be free for this test`);
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "--allow-all", `${ROOT}main.ts`, "serve"],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  while ((out.match(/http:\/\/127\.0\.0\.1:800[123]/g) ?? []).length < 3) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    out += value;
+  }
+  try {
+    const stats: Record<number, { faults: Record<string, number> }> = {};
+    for (const port of [8001, 8002, 8003]) {
+      for (let i = 0; i < 8; i++) {
+        const response = await fetch(
+          `http://127.0.0.1:${port}/flags/br/br.gif`,
+        );
+        await response.body?.cancel();
+      }
+      stats[port] = await (await fetch(`http://127.0.0.1:${port}/stats`))
+        .json();
+    }
+    assert.deepEqual(stats[8001].faults, {}, "LOCAL is plain");
+    assert.deepEqual(stats[8002].faults, { delay: 8 }, "DELAY delays all");
+    const error = stats[8003].faults;
+    assert.ok((error["503"] ?? 0) > 0 && (error.delay ?? 0) > 0, out);
+  } finally {
+    child.kill("SIGINT");
+    await reader.cancel();
+    await child.stderr.cancel();
+    assert.equal((await child.status).code, 0);
+  }
+  for (const port of [8001, 8002, 8003]) assert.ok(portIsFree(port));
+});
