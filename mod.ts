@@ -40,6 +40,7 @@ export type {
 export { ERROR_CODES, type ErrorCode } from "./lib/core/errors.ts";
 export type { DestinationClaims } from "./lib/engine/claims.ts";
 export type { RateLimit } from "./lib/engine/rate_limit.ts";
+export type { SplitPolicy } from "./lib/engine/segmented.ts";
 export type {
   BytesEvent,
   DoneEvent,

@@ -110,6 +110,8 @@ const noDisk: Writer = {
   prepare: () => Promise.resolve("/dev/null"),
   seal: () => Promise.resolve({ bytes: 0, sha256: "" }),
   release: () => Promise.resolve(),
+  startSplit: () => Promise.resolve(),
+  writeAt: () => Promise.resolve({ written: Promise.resolve() }),
   close: () => Promise.resolve(),
 };
 

@@ -286,6 +286,7 @@ async function engineOptions(
     maxSize: options.maxSize,
     limitRate: options.limitRate,
     limitRatePerDownload: options.limitRatePerDownload,
+    split: options.split,
     existing: existingPolicy(options),
     validators: options.update
       ? await loadValidators(options.outDir)

@@ -21,6 +21,8 @@ import {
 } from "./usage.ts";
 import type { AuthChoice } from "./auth_options.ts";
 import type { LogFile } from "./log_file.ts";
+import { SPLIT_USAGE, splitOption } from "./split_options.ts";
+import type { SplitPolicy } from "../engine/segmented.ts";
 import type { OptionsConfig, ParsedArgs } from "./parse_args.ts";
 
 /** The one-line usage of `bulkget get`. */
@@ -68,6 +70,7 @@ how:
   --no-remote-time           keep the download's time as the file's mtime (default: the server's Last-Modified)
   --limit-rate SIZE          most bytes per second for the whole run, e.g. 500K (default: no limit)
   --max-download-limit SIZE  most bytes per second for each download (default: no limit)
+${SPLIT_USAGE}
   --proxy URL                send requests through this HTTP proxy (user:password@ in URL: its login)
   --no-proxy LIST            hosts that go direct, e.g. localhost,.internal.example,10.0.0.1:8080
   --durability full|none     full: a file is reported downloaded only once its bytes and name are
@@ -114,6 +117,8 @@ export interface GetOptions {
   limitRate?: number;
   /** `--max-download-limit`: bytes per second, each download. */
   limitRatePerDownload?: number;
+  /** `--split`, `--min-split-size`: segmented downloads of large files. */
+  split?: SplitPolicy;
   resume: boolean;
   /** `--log FILE`: where the plain lines also go. */
   log?: string;
@@ -185,6 +190,8 @@ const GET_OPTIONS = {
   "max-size": { type: "string" },
   "limit-rate": { type: "string" },
   "max-download-limit": { type: "string" },
+  split: { type: "string" },
+  "min-split-size": { type: "string" },
   "no-resume": { type: "boolean" },
   "no-remote-time": { type: "boolean" },
   "dry-run": { type: "boolean" },
@@ -304,6 +311,7 @@ function transferOptions(v: Values) {
       v["max-download-limit"],
       "--max-download-limit",
     ),
+    split: splitOption(v.split, v["min-split-size"]),
     resume: !(v["no-resume"] ?? false),
     remoteTime: !(v["no-remote-time"] ?? false),
     durability: parseDurability(v.durability ?? "full"),

@@ -56,6 +56,14 @@ import { request, requestHeaders } from "./request.ts";
 import { pace, type RateLimit, rateLimit } from "./rate_limit.ts";
 import { mirrorUrls, nextMirrorMayHelp } from "./mirrors.ts";
 import { remoteTime } from "./remote_time.ts";
+import {
+  continuesSplit,
+  fetchSplit,
+  resumeSplit,
+  splitMeta,
+  type SplitPolicy,
+  type SplitSwitch,
+} from "./segmented.ts";
 import type { ProxyRoute } from "./proxy.ts";
 import { escapeControls } from "../core/printable.ts";
 import { redactUrl } from "../core/redact.ts";
@@ -146,6 +154,11 @@ export interface FetchPolicy {
   rateLimit?: RateLimit;
   /** Bytes per second for each download on its own (`--max-download-limit`). @default undefined (no limit) */
   limitRatePerDownload?: number;
+  /**
+   * Fetch large files as ranges over several connections (`--split`; see
+   * `segmented.ts`). @default undefined (one connection per file)
+   */
+  split?: SplitPolicy;
   /** Receives started, bytes, retrying and done events. */
   onEvent?: EventListener;
   /** Cancels the job: it ends as "cancelled", keeping a resumable `.part`. */
@@ -263,6 +276,9 @@ export async function fetchOne(
         : []),
     ];
     const urls = mirrorUrls(job);
+    const split: SplitSwitch | undefined = (options.split?.connections ?? 1) > 1
+      ? { policy: options.split!, on: true }
+      : undefined;
     let tried = 0;
     try {
       let written: AttemptResult | undefined;
@@ -283,6 +299,7 @@ export async function fetchOne(
                 options,
                 limits,
                 urls,
+                split,
               );
             const result = await once();
             if (!result.lengthDiffers) return result;
@@ -388,7 +405,12 @@ async function attempt(
   options: FetchOneOptions,
   limits: readonly RateLimit[],
   urls: readonly string[],
+  split?: SplitSwitch,
 ): Promise<AttemptResult> {
+  if (continuesSplit(part, urls)) {
+    const written = await resumeSplit(job, part!.meta!, options, limits, split);
+    return { ...written, status: 206, dest: job.dest };
+  }
   const { conditional } = existing;
   const deadline = startDeadline(
     { ...DEADLINE_DEFAULTS, ...options.deadlines },
@@ -474,6 +496,16 @@ async function attempt(
     };
     const dest = await destinationFromResponse(job, response, options);
     const record = validatorsToRecord(response.headers, options);
+    const ranged = splitMeta(
+      split,
+      partMeta(job.url, response.headers, total),
+      response.status,
+    );
+    if (ranged) {
+      const run = { job, dest, expect, record, options, limits, split: split! };
+      const written = await fetchSplit(run, ranged, { response, deadline });
+      return { ...written, status: response.status, dest };
+    }
 
     if (
       start === 0 && expected !== undefined &&

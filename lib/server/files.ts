@@ -122,13 +122,37 @@ export interface GeneratedFile {
 }
 
 /**
+ * The name a generated file's bytes and ETag come from: the name in its
+ * path, and the server's content version when it is not 0 (a server that
+ * "changed" its files; see `ServerOptions.contentVersion`).
+ *
+ * @example
+ * ```ts
+ * import { generatedBody, versionedName } from "./files.ts";
+ * const v1 = generatedBody(versionedName("a.bin", 1), 64);
+ * console.assert(v1.length === 64);
+ * ```
+ *
+ * @param name The name in the path.
+ * @param version The content version.
+ * @returns The name to generate from.
+ */
+export function versionedName(name: string, version: number): string {
+  return version === 0 ? name : `${name}\0v${version}`;
+}
+
+/**
  * Reads a `/files/{size}/{name}` path.
  *
  * @param path The URL path (already percent-decoded or not: it is used as is).
+ * @param version The server's content version (see {@linkcode versionedName}). @default 0
  * @returns The file, or `undefined` when the path does not name one (bad
- *   size, too big, no name).
+ *   size, too big, no name); its `name` is the one its bytes come from.
  */
-export function parseGeneratedPath(path: string): GeneratedFile | undefined {
+export function parseGeneratedPath(
+  path: string,
+  version = 0,
+): GeneratedFile | undefined {
   const m = /^\/files\/(\d{1,12})([kmg]?)\/(.+)$/i.exec(path);
   if (!m) return undefined;
   const unit = m[2].toLowerCase();
@@ -141,7 +165,7 @@ export function parseGeneratedPath(path: string): GeneratedFile | undefined {
       ? 1024 ** 3
       : 1);
   if (size > MAX_GENERATED_SIZE) return undefined;
-  const name = m[3];
+  const name = versionedName(m[3], version);
   const tag = (hash32(`${name}\0${size}`) >>> 0).toString(16).padStart(8, "0");
   return { name, size, etag: `"g-${size.toString(16)}-${tag}"` };
 }

@@ -26,6 +26,8 @@ export interface RouteContext {
   flags: Map<string, StaticFile>;
   /** Each listener's origin, for cross-origin redirects. */
   origins: Record<Listener, string>;
+  /** Which version of the generated files is served (see `versionedName`). */
+  contentVersion: number;
 }
 
 /**
@@ -71,7 +73,7 @@ export function route(
     }, body);
   }
   if (pathname.startsWith("/files/")) {
-    const file = parseGeneratedPath(pathname);
+    const file = parseGeneratedPath(pathname, routes.contentVersion);
     if (file) {
       return fileResponse(request, {
         size: file.size,

@@ -73,6 +73,12 @@ export interface ServerOptions {
   dataDir?: string | URL;
   /** How many recent requests `/stats` keeps. @default 100 */
   recentLimit?: number;
+  /**
+   * Which version of the generated files (`/files/…`) is served: another
+   * version has other bytes and another `ETag` at the same URL, as a file
+   * changed on a real server (see `versionedName`). @default 0
+   */
+  contentVersion?: number;
   /** Whether to open the alternate listener (`altUrl`); without it `altUrl` is `""` and `/redirect/cross/` answers 404. @default true */
   alt?: boolean;
   /** Closes the server when aborted. @default none */
@@ -147,6 +153,7 @@ export async function startServer(
     flags: await loadFlags(dataDir),
     closing: closing.signal,
     origins: { main: "", alt: "" },
+    contentVersion: options.contentVersion ?? 0,
   };
   const { main, second } = await listen(context, hostname, port, alt, closing);
   const host = hostname.includes(":") ? `[${hostname}]` : hostname;

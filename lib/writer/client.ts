@@ -83,6 +83,25 @@ export interface Writer {
   ): Promise<WrittenFile>;
   /** Gives up a streamed `.part`: kept (with its resume facts) or removed. */
   release(dest: string, keepPart: boolean): Promise<void>;
+  /**
+   * Opens `dest.part` for a segmented download (`--split`, see
+   * `split_files.ts`): a new one of the file's full size (`fresh`), or the
+   * one an earlier attempt left; `meta.split` holds the ranges and how much
+   * of each is written. `seal` and `release` end it as any `.part`.
+   */
+  startSplit(dest: string, meta: PartMeta, fresh: boolean): Promise<void>;
+  /**
+   * Queues the next bytes of range `range` of a segmented download, to be
+   * written at `offset`; `data`'s buffer is transferred (do not reuse it).
+   * Waits while the Worker is behind, as `put` does, so memory stays
+   * bounded. Resolves once queued, to the promise of the write itself.
+   */
+  writeAt(
+    dest: string,
+    range: number,
+    offset: number,
+    data: Uint8Array,
+  ): Promise<{ written: Promise<void> }>;
   /** Flushes everything, closes open files (keeping their `.part`) and ends the Worker. */
   close(): Promise<void>;
 }
@@ -296,13 +315,17 @@ export function openWriter(options: WriterOptions): Writer {
     return promise;
   }
 
+  /** Bounds the bodies queued for the Worker: waits while it is behind. */
+  const room = async () => {
+    while (inFlightBytes > o.maxInFlightBytes && !failure) {
+      flush();
+      await new Promise<void>((resolve) => roomWaiters.push(resolve));
+    }
+  };
+
   return {
     async put(dest, data, expect, record) {
-      // Bound the bodies queued for the Worker: wait while it is behind.
-      while (inFlightBytes > o.maxInFlightBytes && !failure) {
-        flush();
-        await new Promise<void>((resolve) => roomWaiters.push(resolve));
-      }
+      await room();
       return await send<WrittenFile>({
         op: "put",
         id: nextId++,
@@ -342,6 +365,22 @@ export function openWriter(options: WriterOptions): Writer {
       if (keepPart) keptParts.add(dest);
       else keptParts.delete(dest);
       return send({ op: "release", id: nextId++, dest, keepPart });
+    },
+    startSplit(dest, meta, fresh) {
+      return send({ op: "startSplit", id: nextId++, dest, meta, fresh });
+    },
+    async writeAt(dest, range, offset, data) {
+      await room();
+      const written = send<void>({
+        op: "writeAt",
+        id: nextId++,
+        dest,
+        range,
+        offset,
+        data: ownBuffer(data),
+      }, data);
+      written.catch(() => {}); // the caller awaits it; never unhandled
+      return { written };
     },
     async close() {
       if (closed) return;

@@ -39,6 +39,16 @@ export interface PartMeta {
   lastModified?: string;
   /** The full size of the body, when known. */
   total?: number;
+  /** For a segmented download (`--split`): its ranges and how much of each is written. */
+  split?: SplitState;
+}
+
+/** How a segmented download's `.part` is divided, and how much of each range is on disk. */
+export interface SplitState {
+  /** Each range as `[start, end)`, in file order, covering the file. */
+  ranges: [number, number][];
+  /** Bytes of each range written, counted from its start. */
+  done: number[];
 }
 
 /** HTTP validators of a written file, recorded for `--update` runs. */
@@ -79,6 +89,26 @@ export type WriterRequest =
     record?: Validators;
   }
   | { op: "release"; id: number; dest: string; keepPart: boolean }
+  | {
+    op: "startSplit";
+    id: number;
+    dest: string;
+    /** The resume facts, with the ranges (`meta.split`). */
+    meta: PartMeta;
+    /** A new `.part` (else the one an earlier attempt left is continued). */
+    fresh: boolean;
+  }
+  | {
+    op: "writeAt";
+    id: number;
+    dest: string;
+    /** Which of `meta.split.ranges`. */
+    range: number;
+    /** Where the bytes go in the file. */
+    offset: number;
+    /** The bytes, transferred. */
+    data: ArrayBuffer;
+  }
   | { op: "close"; id: number };
 
 /** What `probe` finds on disk for a destination. */

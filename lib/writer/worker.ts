@@ -29,6 +29,7 @@
 
 import type { createHash as CreateHash, Hash } from "node:crypto";
 import { destPaths, META_SUFFIX, PART_SUFFIX, STATE_FILE } from "./paths.ts";
+import { splitFiles } from "./split_files.ts";
 import type {
   Expectation,
   PartMeta,
@@ -48,6 +49,8 @@ export interface WriterWorkerDeps {
   destPaths: typeof destPaths;
   /** The state file's name in the output directory (validators for `--update`). */
   stateFile: string;
+  /** Positional writes of segmented downloads (from `split_files.ts`). */
+  splitFiles: typeof splitFiles;
 }
 
 /** The global scope of the Worker, as this code uses it. */
@@ -68,7 +71,8 @@ export function writerWorkerUrl(): string {
     `const PART_SUFFIX = ${JSON.stringify(PART_SUFFIX)};`,
     `const META_SUFFIX = ${JSON.stringify(META_SUFFIX)};`,
     destPaths.toString(),
-    `(${writerWorker.toString()})({ loadCrypto: () => import("node:crypto"), destPaths, stateFile: ${
+    splitFiles.toString(),
+    `(${writerWorker.toString()})({ loadCrypto: () => import("node:crypto"), destPaths, splitFiles, stateFile: ${
       JSON.stringify(STATE_FILE)
     } });`,
   ].join("\n");
@@ -97,6 +101,14 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   let stateLines = "";
   /** Size and SHA-256 recorded for each destination, read on the first probe that needs them. */
   let records: Map<string, { size: number; sha256?: string }> | undefined;
+  /** Segmented downloads' `.part`s, open for positional writes. */
+  const split = deps.splitFiles({
+    destPaths,
+    outDir: () => outDir,
+    durable: () => durable,
+    ensureDir,
+    dirty: (dir) => dirtyDirs.add(dir),
+  });
 
   scope.onmessage = (event: MessageEvent) => {
     const message = event.data as WriterBatch<WriterRequest> | {
@@ -206,6 +218,10 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     request: WriterRequest,
     arena: ArrayBuffer | undefined,
   ): WrittenFile | ProbeResult | string | undefined {
+    // A segmented .part is closed, its sidecar saved, before it is sealed or given up.
+    if (request.op === "seal" || request.op === "release") {
+      split.settle(request.dest);
+    } else if (request.op === "close") split.settle();
     switch (request.op) {
       case "put":
         return remember(
@@ -233,6 +249,17 @@ export function writerWorker(deps: WriterWorkerDeps): void {
         );
       case "release":
         release(request.dest, request.keepPart);
+        return undefined;
+      case "startSplit":
+        split.start(request.dest, request.meta, request.fresh);
+        return undefined;
+      case "writeAt":
+        split.writeAt(
+          request.dest,
+          request.range,
+          request.offset,
+          new Uint8Array(request.data),
+        );
         return undefined;
       case "close":
         return undefined;

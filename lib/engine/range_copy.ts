@@ -1,0 +1,181 @@
+/**
+ * Copies the body of one range of a segmented download (`--split`) to the
+ * writer Worker, which writes it at its place in the `.part`: read into
+ * buffers of at most {@linkcode RANGE_PIECE} bytes, each transferred to the
+ * Worker, waiting while the Worker is behind (so memory stays bounded
+ * however many ranges run), paced by the rate limits.
+ *
+ * @module
+ */
+
+import { ERROR_CODES } from "../core/errors.ts";
+import { AttemptError, bodyFailure } from "./classify.ts";
+import type { AttemptDeadline } from "./deadline.ts";
+import { directBody, type HttpResponse } from "./http_response.ts";
+import { pace, type RateLimit, readSizeFor } from "./rate_limit.ts";
+import type { Writer } from "../writer/client.ts";
+
+/** Largest piece of a range sent to the Worker in one message. */
+export const RANGE_PIECE = 512 << 10;
+/** Longest bytes read wait before they are sent to the Worker, in ms (a slow range still moves its sidecar on). */
+const RANGE_FLUSH_MS = 100;
+
+/** Where a range's bytes go. */
+export interface RangeTarget {
+  /** The writer. */
+  writer: Writer;
+  /** The destination. */
+  dest: string;
+  /** Which range of the download. */
+  range: number;
+  /** The first byte to write (where the range stopped so far). */
+  from: number;
+  /** One past the range's last byte. */
+  end: number;
+}
+
+/** What watches the copy. */
+export interface RangeWatch {
+  /** The request's deadline (told of every read). */
+  deadline: AttemptDeadline;
+  /** Rate limits to pace reads by. */
+  limits: readonly RateLimit[];
+  /** Hears of every read (progress). */
+  onBytes: (bytes: number) => void;
+  /** Hears of bytes handed to the writer, in order (how far the range got). */
+  onQueued: (bytes: number) => void;
+  /** Ends the copy when aborted (another range failed). */
+  stop: AbortSignal;
+}
+
+/**
+ * Copies bytes `[target.from, target.end)` from the response's body to the
+ * writer. With `whole`, the body is the whole file from byte 0 (the answer
+ * that began the download): only the range's bytes are read, then the body
+ * is cancelled. Otherwise the body must be exactly the range. Bytes read
+ * before a failure are still written (they are where the server said), so a
+ * retry continues after them.
+ *
+ * @param response The answer, already judged.
+ * @param target Where its bytes go.
+ * @param watch Deadline, limits and progress.
+ * @param whole The body is the whole file rather than the range.
+ * @throws {AttemptError} When the body ends early or runs past the range.
+ */
+export async function copyRange(
+  response: HttpResponse,
+  target: RangeTarget,
+  watch: RangeWatch,
+  whole: boolean,
+): Promise<void> {
+  const reader = pieceReader(response);
+  const onStop = () => reader.cancel();
+  watch.stop.addEventListener("abort", onStop, { once: true });
+  const readSize = readSizeFor(watch.limits);
+  const written: Promise<void>[] = [];
+  let at = target.from;
+  let buffer = new Uint8Array(Math.min(RANGE_PIECE, target.end - at));
+  let filled = 0;
+  let since = performance.now();
+  const queue = async () => {
+    if (filled === 0) return;
+    const piece = buffer.subarray(0, filled);
+    const sent = await target.writer.writeAt(
+      target.dest,
+      target.range,
+      at,
+      piece,
+    );
+    written.push(sent.written);
+    at += filled;
+    watch.onQueued(filled);
+    buffer = new Uint8Array(Math.min(RANGE_PIECE, target.end - at));
+    filled = 0;
+    since = performance.now();
+  };
+  try {
+    while (at + filled < target.end) {
+      watch.stop.throwIfAborted();
+      const n = await reader.read(
+        buffer.subarray(filled, Math.min(buffer.length, filled + readSize)),
+      );
+      if (n === null) break;
+      filled += n;
+      watch.deadline.activity();
+      watch.onBytes(n);
+      await pace(watch.limits, n, {
+        signal: watch.deadline.signal,
+        onWait: () => watch.deadline.activity(),
+      });
+      if (
+        filled === buffer.length ||
+        performance.now() - since >= RANGE_FLUSH_MS
+      ) await queue();
+    }
+    await queue();
+    if (at < target.end) {
+      throw new AttemptError(
+        `truncated range: got ${at - target.from} of ${
+          target.end - target.from
+        } bytes`,
+        "retryable",
+        { code: ERROR_CODES.length },
+      );
+    }
+    if (whole) reader.cancel();
+    else if (await reader.read(new Uint8Array(1)) !== null) {
+      throw new AttemptError(
+        `body longer than its range of ${target.end - target.from} bytes`,
+        "retryable",
+        { code: ERROR_CODES.length },
+      );
+    }
+  } catch (error) {
+    await queue().catch(() => {});
+    reader.cancel();
+    throw bodyFailure(error, watch.deadline.signal);
+  } finally {
+    watch.stop.removeEventListener("abort", onStop);
+  }
+  await Promise.all(written);
+}
+
+/** A body read into the caller's buffers, whichever client it came from. */
+interface PieceReader {
+  /** Reads into `into`; null at the end of the body. */
+  read(into: Uint8Array): Promise<number | null>;
+  /** Gives up the body (its connection is not reused). */
+  cancel(): void;
+}
+
+/** The own client's direct reader, or `fetch`'s stream read piece by piece. */
+function pieceReader(response: HttpResponse): PieceReader {
+  const direct = directBody(response);
+  if (direct) {
+    return {
+      read: (into) => direct.readInto(into),
+      cancel: () => direct.cancel(),
+    };
+  }
+  if (response.body === null) {
+    return { read: () => Promise.resolve(null), cancel: () => {} };
+  }
+  const reader = response.body.getReader();
+  let rest: Uint8Array = new Uint8Array(0);
+  return {
+    async read(into) {
+      if (rest.length === 0) {
+        const { done, value } = await reader.read();
+        if (done) return null;
+        rest = value;
+      }
+      const n = Math.min(into.length, rest.length);
+      into.set(rest.subarray(0, n));
+      rest = rest.subarray(n);
+      return n;
+    },
+    cancel() {
+      reader.cancel().catch(() => {});
+    },
+  };
+}

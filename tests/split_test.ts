@@ -1,0 +1,445 @@
+/**
+ * `get --split N`: a large file whose server takes ranges is fetched as N
+ * ranges over N connections into one `.part`, byte for byte, with either
+ * client and under narrow permissions; a failed range is retried from where
+ * it stopped; a server without ranges, one that answers a range with the
+ * whole file, and one that sends other bytes than asked get one connection;
+ * an interrupted run's ranges are continued by the next run, unless the
+ * file changed on the server (then it starts over, never stitched).
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { startServer } from "../lib/server/server.ts";
+import { generatedBody, versionedName } from "../lib/server/files.ts";
+import {
+  bulkgetCommand,
+  listDir,
+  runBulkget,
+  type RunOptions,
+} from "./_helpers.ts";
+import { scriptedServer } from "./_scripted_server.ts";
+
+const MiB = 1 << 20;
+
+/** Asserts a file holds `expected` (a short message: a diff of megabytes would take minutes). */
+function assertFileBytes(path: string, expected: Uint8Array): void {
+  const actual = Deno.readFileSync(path);
+  const first = actual.findIndex((byte, i) => byte !== expected[i]);
+  assert.ok(
+    actual.length === expected.length && first === -1,
+    `${path}: ${actual.length} bytes, expected ${expected.length}; first difference at ${first}`,
+  );
+}
+const CLIENTS = [[], ["--use-fetch"]];
+
+/** `bulkget get URL -o OUT --split N --min-split-size 1M EXTRA…`. */
+function getSplit(
+  connections: number,
+  url: string,
+  out: string,
+  extra: readonly string[] = [],
+  options: RunOptions = {},
+) {
+  return runBulkget([
+    "get",
+    url,
+    "-o",
+    out,
+    "--split",
+    String(connections),
+    "--min-split-size",
+    "1M",
+    ...extra,
+  ], options);
+}
+
+/** The ranges asked for in `requests` (`[start, end)`), in order. */
+function rangesAsked(requests: { headers: Record<string, string> }[]) {
+  return requests.flatMap(({ headers }) => {
+    const m = /^bytes=(\d+)-(\d+)$/.exec(headers.range ?? "");
+    return m ? [[Number(m[1]), Number(m[2]) + 1]] : [];
+  });
+}
+
+for (const [connections, client] of [[4, 0], [8, 0], [4, 1], [8, 1]] as const) {
+  const flags = CLIENTS[client];
+  Deno.test(
+    `get --split ${connections}${
+      flags.length ? " --use-fetch" : ""
+    }: ${connections} ranges over ${connections} connections, the file byte for byte, under narrow permissions`,
+    async () => {
+      await using server = await startServer({ alt: false });
+      const dir = await Deno.makeTempDir();
+      const size = 8 * MiB + 12345;
+      const result = await getSplit(
+        connections,
+        `${server.url}/files/${size}/big.bin`,
+        "out",
+        flags,
+        {
+          cwd: dir,
+          permissions: [
+            `--allow-net=127.0.0.1:${server.port}`,
+            `--allow-read=${dir}/out`,
+            `--allow-write=${dir}/out`,
+          ],
+        },
+      );
+      assert.equal(result.code, 0, result.stderr + result.stdout);
+      assert.deepEqual(listDir(`${dir}/out`), ["big.bin"]);
+      assertFileBytes(`${dir}/out/big.bin`, generatedBody("big.bin", size));
+      const stats = server.stats();
+      assert.deepEqual(stats.byStatus, { 200: 1, 206: connections - 1 });
+      // The first answer carries the first range; the others were asked for.
+      const asked = rangesAsked(stats.recent).sort((a, b) => a[0] - b[0]);
+      assert.equal(asked.length, connections - 1);
+      assert.equal(asked[asked.length - 1][1], size);
+      for (let i = 1; i < asked.length; i++) {
+        assert.equal(asked[i][0], asked[i - 1][1], "the ranges are contiguous");
+      }
+      assert.ok(
+        stats.recent.every((r) => !r.headers.range || r.headers["if-range"]),
+      );
+      assert.match(result.stdout + result.stderr, /8\.0 MiB received/);
+      await Deno.remove(dir, { recursive: true });
+    },
+  );
+}
+
+Deno.test("get --split: a file under twice --min-split-size is fetched with one request", async () => {
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir();
+  const result = await getSplit(
+    8,
+    `${server.url}/files/${2 * MiB - 1}/small.bin`,
+    dir,
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.deepEqual(server.stats().byStatus, { 200: 1 });
+  assertFileBytes(`${dir}/small.bin`, generatedBody("small.bin", 2 * MiB - 1));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("get --split: every answer cut mid-body, each range is retried from where it stopped and the file is right", async () => {
+  // Every response closes its connection after 600 KiB of body.
+  await using server = await startServer({
+    alt: false,
+    faults: { reset: { rate: 1, after: 600 << 10 } },
+  });
+  const dir = await Deno.makeTempDir();
+  const size = 4 * MiB;
+  const result = await getSplit(4, `${server.url}/files/${size}/cut.bin`, dir, [
+    "--retries",
+    "4",
+  ]);
+  assert.equal(result.code, 0, result.stderr + result.stdout);
+  assertFileBytes(`${dir}/cut.bin`, generatedBody("cut.bin", size));
+  const stats = server.stats();
+  assert.ok((stats.faults.reset ?? 0) >= 4, JSON.stringify(stats.faults));
+  // A retried range asks only for what it lacks: never from its start again.
+  const asked = rangesAsked(stats.recent);
+  const starts = asked.map(([start]) => start);
+  assert.equal(
+    new Set(starts).size,
+    starts.length,
+    "no range asked twice from the same byte",
+  );
+  assert.ok(
+    asked.reduce((sum, [start, end]) => sum + end - start, 0) < 2 * size,
+    "the retries did not fetch whole ranges again",
+  );
+  assert.match(result.stdout + result.stderr, /4\.0 MiB received/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** A raw HTTP answer with `headers` and `body`. */
+function answer(
+  status: string,
+  headers: Record<string, string>,
+  body: Uint8Array,
+) {
+  const head = `HTTP/1.1 ${status}\r\n${
+    Object.entries({ ...headers, "content-length": String(body.length) })
+      .map(([k, v]) => `${k}: ${v}\r\n`).join("")
+  }\r\n`;
+  const bytes = new Uint8Array(head.length + body.length);
+  bytes.set(new TextEncoder().encode(head));
+  bytes.set(body, head.length);
+  return bytes;
+}
+
+const RANGED = { "accept-ranges": "bytes", etag: '"v1"' };
+
+for (const flags of CLIENTS) {
+  const label = flags.length ? " (--use-fetch)" : "";
+  Deno.test(`get --split${label}: a server that answers a range with the whole file (200) gets one connection; the file is right`, async () => {
+    const body = generatedBody("whole.bin", 3 * MiB);
+    await using server = scriptedServer(() => ({
+      send: answer("200 OK", RANGED, body),
+      close: true,
+    }));
+    const dir = await Deno.makeTempDir();
+    const result = await getSplit(3, `${server.url}/whole.bin`, dir, [
+      ...flags,
+    ]);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    assertFileBytes(`${dir}/whole.bin`, body);
+    // After the refusal, one request without a range did it.
+    const last = server.requests[server.requests.length - 1];
+    assert.doesNotMatch(last, /\r\nrange:/i);
+    assert.deepEqual(listDir(dir), ["whole.bin"]);
+    await Deno.remove(dir, { recursive: true });
+  });
+
+  Deno.test(`get --split${label}: a 206 with other bytes than asked (a lying Content-Range) is refused, never written; one connection then`, async () => {
+    const size = 3 * MiB;
+    const body = generatedBody("lie.bin", size);
+    const wrong = generatedBody("other.bin", size);
+    await using server = scriptedServer((n) => {
+      const range = /\r\nrange: bytes=(\d+)-(\d+)/i.exec(server.requests[n]);
+      if (!range) return { send: answer("200 OK", RANGED, body), close: true };
+      const length = Number(range[2]) - Number(range[1]) + 1;
+      // Claims the first bytes, whatever was asked; sends other bytes.
+      return {
+        send: answer("206 Partial Content", {
+          ...RANGED,
+          "content-range": `bytes 0-${length - 1}/${size}`,
+        }, wrong.subarray(0, length)),
+        close: true,
+      };
+    });
+    const dir = await Deno.makeTempDir();
+    const result = await getSplit(3, `${server.url}/lie.bin`, dir, [
+      "-v",
+      ...flags,
+    ]);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    assertFileBytes(`${dir}/lie.bin`, body);
+    assert.match(
+      result.stdout + result.stderr,
+      /asked for bytes \d+-\d+, got Content-Range "bytes 0-\d+\/\d+"; restarting with one connection/,
+    );
+    await Deno.remove(dir, { recursive: true });
+  });
+
+  Deno.test(`get --split${label}: a server without Accept-Ranges gets one request`, async () => {
+    const body = generatedBody("plain.bin", 3 * MiB);
+    await using server = scriptedServer(() => ({
+      send: answer("200 OK", { etag: '"v1"' }, body),
+      close: true,
+    }));
+    const dir = await Deno.makeTempDir();
+    const result = await getSplit(3, `${server.url}/plain.bin`, dir, [
+      ...flags,
+    ]);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    assertFileBytes(`${dir}/plain.bin`, body);
+    assert.equal(server.requests.length, 1);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
+/** The ranges' progress a `.part.json` sidecar records. */
+function sidecarDone(path: string): { ranges: number[][]; done: number[] } {
+  return JSON.parse(Deno.readTextFileSync(path)).split;
+}
+
+/**
+ * Starts `get --split 4` of a slow 8 MiB file, waits (bounded: 30 s) until
+ * its sidecar records at least 1 MiB, and stops it with SIGINT; returns the
+ * recorded progress.
+ */
+async function interruptedSplit(dir: string, port: number, name: string) {
+  await using server = await startServer({
+    port,
+    alt: false,
+    faults: { slow: { bytesPerSecond: 256 << 10 } },
+  });
+  const child = bulkgetCommand([
+    "get",
+    `${server.url}/files/8m/${name}`,
+    "-o",
+    dir,
+    "--split",
+    "4",
+    "--min-split-size",
+    "1M",
+  ]).spawn();
+  const sidecar = `${dir}/${name}.part.json`;
+  for (let i = 0; i < 600; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    try {
+      const { done } = sidecarDone(sidecar);
+      if (done.reduce((a, b) => a + b, 0) >= MiB) break;
+    } catch {
+      // not written yet
+    }
+  }
+  child.kill("SIGINT");
+  const { code } = await child.output();
+  assert.equal(code, 130);
+  assert.deepEqual(listDir(dir), [`${name}.part`, `${name}.part.json`]);
+  return sidecarDone(sidecar);
+}
+
+Deno.test("get --split: an interrupted run's ranges are continued by the next run, which asks only for what is missing", async () => {
+  const dir = await Deno.makeTempDir();
+  const probe = await startServer({ alt: false });
+  const port = probe.port;
+  await probe.close();
+  const { ranges, done } = await interruptedSplit(dir, port, "r.bin");
+  const recorded = done.reduce((a, b) => a + b, 0);
+  assert.ok(recorded >= MiB && recorded < 8 * MiB, `recorded ${recorded}`);
+
+  await using server = await startServer({ port, alt: false });
+  const result = await getSplit(4, `${server.url}/files/8m/r.bin`, dir);
+  assert.equal(result.code, 0, result.stderr + result.stdout);
+  assert.deepEqual(listDir(dir), ["r.bin"]);
+  assertFileBytes(`${dir}/r.bin`, generatedBody("r.bin", 8 * MiB));
+  const stats = server.stats();
+  assert.equal(stats.byStatus[200], undefined, "no request for the whole file");
+  const asked = rangesAsked(stats.recent);
+  assert.deepEqual(
+    asked.sort((a, b) => a[0] - b[0]),
+    ranges.flatMap(([start, end], i) =>
+      start + done[i] < end ? [[start + done[i], end]] : []
+    ),
+    "each range asked from where it stopped",
+  );
+  assert.equal(
+    asked.reduce((sum, [start, end]) => sum + end - start, 0),
+    8 * MiB - recorded,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("get --split: a file that changed on the server between runs is fetched again whole, never stitched", async () => {
+  const dir = await Deno.makeTempDir();
+  const probe = await startServer({ alt: false });
+  const port = probe.port;
+  await probe.close();
+  await interruptedSplit(dir, port, "c.bin");
+
+  await using server = await startServer({
+    port,
+    alt: false,
+    contentVersion: 1,
+  });
+  const result = await getSplit(4, `${server.url}/files/8m/c.bin`, dir, ["-v"]);
+  assert.equal(result.code, 0, result.stderr + result.stdout);
+  assert.match(result.stdout + result.stderr, /the file changed on the server/);
+  assert.deepEqual(listDir(dir), ["c.bin"]);
+  assertFileBytes(
+    `${dir}/c.bin`,
+    generatedBody(versionedName("c.bin", 1), 8 * MiB),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("get --split / --min-split-size: a bad value is one clear line, exit 2, and no request", async () => {
+  await using server = await startServer({ alt: false });
+  for (
+    const [args, message] of [
+      [
+        ["--split", "0"],
+        /^bulkget get: --split must be a whole number from 1 to 16, got "0"$/,
+      ],
+      [
+        ["--split", "17"],
+        /--split must be a whole number from 1 to 16, got "17"/,
+      ],
+      [["--split", "x"], /--split must be a whole number from 1 to 16/],
+      [
+        ["--split", "4", "--min-split-size", "512K"],
+        /--min-split-size must be at least 1M, got "512K"/,
+      ],
+      [
+        ["--split", "4", "--min-split-size", "lots"],
+        /--min-split-size must be a size such as/,
+      ],
+    ] as const
+  ) {
+    const result = await runBulkget([
+      "get",
+      `${server.url}/files/1m/x`,
+      ...args,
+    ]);
+    assert.equal(result.code, 2, result.stderr);
+    // The error's line, then the usage line every usage error ends with.
+    assert.match(result.stderr.split("\n")[0], message);
+  }
+  assert.equal(server.stats().requests, 0);
+});
+
+Deno.test("get --split: the whole file is verified before its rename (a wrong checksum: no final file, no .part)", async () => {
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir();
+  const size = 4 * MiB;
+  const sha256 = createHash("sha256").update(generatedBody("v.bin", size))
+    .digest("hex");
+  await Deno.writeTextFile(
+    `${dir}/in.txt`,
+    [
+      `${server.url}/files/${size}/v.bin`,
+      `  checksum=sha-256=${sha256}`,
+      `${server.url}/files/${size}/v.bin`,
+      "  out=bad.bin",
+      `  checksum=md5=${"0".repeat(32)}`,
+    ].join("\n") + "\n",
+  );
+  const result = await runBulkget([
+    "get",
+    "-i",
+    "in.txt",
+    "-o",
+    "out",
+    "--split",
+    "4",
+    "--min-split-size",
+    "1M",
+    "--retries",
+    "0",
+  ], { cwd: dir });
+  assert.equal(result.code, 1, result.stderr);
+  assert.match(
+    result.stdout,
+    /bad\.bin.*checksum mismatch: expected md5 0{32}/,
+  );
+  assert.deepEqual(listDir(`${dir}/out`), ["v.bin"]);
+  assert.equal(server.stats().byStatus[206], 6, "both were split");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("get --split: a 206 that gives another complete length drops the .part and starts over; nothing is left when it keeps doing so", async () => {
+  const size = 3 * MiB;
+  const body = generatedBody("len.bin", size);
+  await using server = scriptedServer((n) => {
+    const range = /\r\nrange: bytes=(\d+)-(\d+)/i.exec(server.requests[n]);
+    if (!range) return { send: answer("200 OK", RANGED, body), close: true };
+    const [from, last] = [Number(range[1]), Number(range[2])];
+    return {
+      send: answer("206 Partial Content", {
+        ...RANGED,
+        "content-range": `bytes ${from}-${last}/${size + MiB}`,
+      }, body.subarray(from, last + 1)),
+      close: true,
+    };
+  });
+  const dir = await Deno.makeTempDir();
+  const result = await getSplit(3, `${server.url}/len.bin`, dir, [
+    "--retries",
+    "1",
+  ]);
+  assert.equal(result.code, 1, result.stderr + result.stdout);
+  assert.match(
+    result.stdout,
+    /the file is now 4194304 bytes, the download began with 3145728; restarting/,
+  );
+  // Started over once (a second request without a range), then gave up.
+  assert.equal(
+    server.requests.filter((head) => !/\r\nrange:/i.test(head)).length,
+    2,
+  );
+  assert.deepEqual(listDir(dir), []);
+  await Deno.remove(dir, { recursive: true });
+});
