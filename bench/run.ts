@@ -10,6 +10,8 @@
  * deno task bench --only SMALL    # one scenario (repeatable, or SMALL,MANY)
  * deno task bench --only DURABILITY  # what --durability costs, tmpfs and disk (bench/durability.ts)
  * deno task bench --only ARTIFACTS   # CI artifacts against curl + unzip (bench/artifacts.ts)
+ * deno task bench --only SPLIT       # --split 8 against one connection and aria2c -x 8 -s 8 (bench/split.ts)
+ * deno task bench --only RATE        # --limit-rate / --max-download-limit: rate held, memory (bench/rate_limit.ts)
  * ```
  *
  * @module
@@ -38,6 +40,8 @@ import { findTools, type RunContext, type Tool, which } from "./tools.ts";
 import { runDurability } from "./durability.ts";
 import { runArtifactsBench } from "./artifacts.ts";
 import { type ChartGroup, ratioChart } from "./chart.ts";
+import { runSplitBench } from "./split.ts";
+import { runRateBench } from "./rate_limit.ts";
 
 /** The project tree. */
 const TREE = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -1180,6 +1184,35 @@ async function main(): Promise<number> {
     console.log(markdown);
     await Deno.writeTextFile(
       values.out ?? `${TREE}/bench/results-artifacts.md`,
+      markdown,
+    );
+    return 0;
+  }
+  if (only.includes("SPLIT")) {
+    // Its own table (bench/split.ts): a server capping each connection.
+    const { markdown } = await runSplitBench(TREE, {
+      sizeMiB: quick ? 32 : 64,
+      capMiBps: 4,
+      connections: 8,
+      reps: quick ? 1 : 3,
+    }, (l) => console.log(l));
+    console.log(markdown);
+    await Deno.writeTextFile(
+      values.out ?? `${TREE}/bench/results-split.md`,
+      markdown,
+    );
+    return 0;
+  }
+  if (only.includes("RATE")) {
+    // Its own table (bench/rate_limit.ts): the rate held, and memory.
+    const { markdown } = await runRateBench(
+      TREE,
+      quick ? 2 : 5,
+      (l) => console.log(l),
+    );
+    console.log(markdown);
+    await Deno.writeTextFile(
+      values.out ?? `${TREE}/bench/results-rate.md`,
       markdown,
     );
     return 0;

@@ -75,11 +75,13 @@ async function stopChild(child: Deno.ChildProcess, signal: Deno.Signal) {
  *
  * @param root The project directory (holds main.ts and data/).
  * @param preset LOCAL, DELAY or ERROR.
+ * @param extra More `serve` options, e.g. `["--slow", "4M"]`.
  * @returns The server.
  */
 export async function startDenoServer(
   root: string,
   preset: "LOCAL" | "DELAY" | "ERROR",
+  extra: readonly string[] = [],
 ): Promise<BenchServer> {
   const port = freePort();
   const child = new Deno.Command("deno", {
@@ -97,6 +99,7 @@ export async function startDenoServer(
       String(port),
       "--seed",
       "1",
+      ...extra,
     ],
     cwd: root,
     stdin: "null",
