@@ -246,10 +246,15 @@ function sidecarDone(path: string): { ranges: number[][]; done: number[] } {
 
 /**
  * Starts `get --split 4` of a slow 8 MiB file, waits (bounded: 30 s) until
- * its sidecar records at least 1 MiB, and stops it with SIGINT; returns the
+ * its sidecar records at least 1 MiB, and stops it with `signal`; returns the
  * recorded progress.
  */
-async function interruptedSplit(dir: string, port: number, name: string) {
+async function interruptedSplit(
+  dir: string,
+  port: number,
+  name: string,
+  signal: "SIGINT" | "SIGKILL" = "SIGINT",
+) {
   await using server = await startServer({
     port,
     alt: false,
@@ -275,14 +280,14 @@ async function interruptedSplit(dir: string, port: number, name: string) {
       // not written yet
     }
   }
-  child.kill("SIGINT");
+  child.kill(signal);
   const { code } = await child.output();
-  assert.equal(code, 130);
+  assert.equal(code, signal === "SIGINT" ? 130 : 137);
   assert.deepEqual(listDir(dir), [`${name}.part`, `${name}.part.json`]);
   return sidecarDone(sidecar);
 }
 
-Deno.test("get --split: an interrupted run's ranges are continued by the next run, which asks only for what is missing", async () => {
+Deno.test("get --split: an interrupted run's ranges are continued by the next run, which asks (and counts) only what is missing", async () => {
   const dir = await Deno.makeTempDir();
   const probe = await startServer({ alt: false });
   const port = probe.port;
@@ -292,9 +297,18 @@ Deno.test("get --split: an interrupted run's ranges are continued by the next ru
   assert.ok(recorded >= MiB && recorded < 8 * MiB, `recorded ${recorded}`);
 
   await using server = await startServer({ port, alt: false });
-  const result = await getSplit(4, `${server.url}/files/8m/r.bin`, dir);
+  const report = `${dir}.report.json`;
+  const result = await getSplit(4, `${server.url}/files/8m/r.bin`, dir, [
+    "--report",
+    report,
+  ]);
   assert.equal(result.code, 0, result.stderr + result.stdout);
   assert.deepEqual(listDir(dir), ["r.bin"]);
+  // The report counts the bytes of this run: only what was missing.
+  const { totals } = JSON.parse(Deno.readTextFileSync(report));
+  assert.equal(totals.bytes, 8 * MiB);
+  assert.equal(totals.transferred, 8 * MiB - recorded);
+  await Deno.remove(report);
   assertFileBytes(`${dir}/r.bin`, generatedBody("r.bin", 8 * MiB));
   const stats = server.stats();
   assert.equal(stats.byStatus[200], undefined, "no request for the whole file");
@@ -441,5 +455,25 @@ Deno.test("get --split: a 206 that gives another complete length drops the .part
     2,
   );
   assert.deepEqual(listDir(dir), []);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("get --split: after SIGKILL the rerun continues from what the sidecar recorded, and the file is right", async () => {
+  const dir = await Deno.makeTempDir();
+  const probe = await startServer({ alt: false });
+  const port = probe.port;
+  await probe.close();
+  const { done } = await interruptedSplit(dir, port, "k.bin", "SIGKILL");
+  const recorded = done.reduce((a, b) => a + b, 0);
+  await using server = await startServer({ port, alt: false });
+  const result = await getSplit(4, `${server.url}/files/8m/k.bin`, dir);
+  assert.equal(result.code, 0, result.stderr + result.stdout);
+  assertFileBytes(`${dir}/k.bin`, generatedBody("k.bin", 8 * MiB));
+  const asked = rangesAsked(server.stats().recent);
+  assert.equal(
+    asked.reduce((sum, [start, end]) => sum + end - start, 0),
+    8 * MiB - recorded,
+    "only what the sidecar did not record was asked for",
+  );
   await Deno.remove(dir, { recursive: true });
 });
