@@ -111,7 +111,8 @@ const noDisk: Writer = {
   seal: () => Promise.resolve({ bytes: 0, sha256: "" }),
   release: () => Promise.resolve(),
   startSplit: () => Promise.resolve(),
-  writeAt: () => Promise.resolve({ written: Promise.resolve() }),
+  writeAt: () =>
+    Promise.resolve({ written: Promise.resolve(new ArrayBuffer(0)) }),
   close: () => Promise.resolve(),
 };
 

@@ -477,3 +477,72 @@ Deno.test("get --split: after SIGKILL the rerun continues from what the sidecar 
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+/** Peak RSS (VmHWM, KiB) of `get --split 8` of one file, sampled until it exits. */
+async function splitPeakRss(url: string, dir: string): Promise<number> {
+  const child = bulkgetCommand([
+    "get",
+    url,
+    "-o",
+    dir,
+    "-q",
+    "--split",
+    "8",
+    "--min-split-size",
+    "1M",
+  ], { stderr: "null" }).spawn();
+  let kib = 0;
+  let running = true;
+  const output = child.output().finally(() => running = false);
+  for (let i = 0; running && i < 3_000; i++) { // bounded: 5 minutes
+    try {
+      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+      const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+      if (match) kib = Math.max(kib, Number(match[1]));
+    } catch {
+      break; // the process is gone
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal((await output).code, 0);
+  return kib;
+}
+
+Deno.test({
+  name:
+    "get --split 8: a 12 × larger file runs in about the same memory (the pieces handed to the writer are bounded and reused)",
+  ignore: (() => {
+    try {
+      return !Deno.statSync("/proc/self/status").isFile;
+    } catch {
+      return true;
+    }
+  })(),
+  async fn() {
+    await using server = await startServer({ alt: false });
+    const dir = await Deno.makeTempDir({
+      dir: (() => {
+        try {
+          return Deno.statSync("/dev/shm").isDirectory ? "/dev/shm" : undefined;
+        } catch {
+          return undefined;
+        }
+      })(),
+    });
+    const small = await splitPeakRss(`${server.url}/files/64m/s.bin`, dir);
+    const large = await splitPeakRss(`${server.url}/files/768m/l.bin`, dir);
+    const ratio = large / small;
+    console.log(
+      `--split 8 peak RSS: 64 MiB file ${small} KiB, 768 MiB file ${large} KiB, ratio ${
+        ratio.toFixed(2)
+      }`,
+    );
+    assert.ok(small > 0 && large > 0, "RSS was sampled");
+    assert.equal(Deno.statSync(`${dir}/l.bin`).size, 768 * MiB);
+    assert.ok(
+      ratio < 1.5,
+      `peak RSS grew ${ratio.toFixed(2)} × for 12 × the file`,
+    );
+    await Deno.remove(dir, { recursive: true });
+  },
+});

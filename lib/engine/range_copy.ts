@@ -17,6 +17,8 @@ import type { Writer } from "../writer/client.ts";
 
 /** Largest piece of a range sent to the Worker in one message. */
 export const RANGE_PIECE = 512 << 10;
+/** Pieces of one range at the Worker at most (see `copyRange`). */
+const PIECES_IN_FLIGHT = 2;
 /** Longest bytes read wait before they are sent to the Worker, in ms (a slow range still moves its sidecar on). */
 const RANGE_FLUSH_MS = 100;
 
@@ -73,8 +75,23 @@ export async function copyRange(
   watch.stop.addEventListener("abort", onStop, { once: true });
   const readSize = readSizeFor(watch.limits);
   const written: Promise<void>[] = [];
+  let settled = 0;
+  // Buffers the Worker gave back after writing them are filled again, and a
+  // range waits for its oldest piece rather than have more than
+  // PIECES_IN_FLIGHT at the Worker: new buffers handed to a Worker are
+  // freed only when it collects garbage, and memory grew with the file.
+  const spare: ArrayBuffer[] = [];
+  const nextBuffer = async (length: number) => {
+    while (spare.length === 0 && written.length - settled >= PIECES_IN_FLIGHT) {
+      await written[settled];
+    }
+    const reused = spare.pop();
+    return reused !== undefined && reused.byteLength >= length
+      ? new Uint8Array(reused, 0, length)
+      : new Uint8Array(length);
+  };
   let at = target.from;
-  let buffer = new Uint8Array(Math.min(RANGE_PIECE, target.end - at));
+  let buffer = await nextBuffer(Math.min(RANGE_PIECE, target.end - at));
   let filled = 0;
   let since = performance.now();
   const queue = async () => {
@@ -86,11 +103,15 @@ export async function copyRange(
       at,
       piece,
     );
-    written.push(sent.written);
+    const back = sent.written.then((buffer) => {
+      spare.push(buffer);
+    }).finally(() => settled++);
+    back.catch(() => {}); // awaited below; never unhandled if the copy fails first
+    written.push(back);
     at += filled;
     watch.onQueued(filled);
-    buffer = new Uint8Array(Math.min(RANGE_PIECE, target.end - at));
     filled = 0;
+    buffer = await nextBuffer(Math.min(RANGE_PIECE, target.end - at));
     since = performance.now();
   };
   try {

@@ -92,16 +92,17 @@ export interface Writer {
   startSplit(dest: string, meta: PartMeta, fresh: boolean): Promise<void>;
   /**
    * Queues the next bytes of range `range` of a segmented download, to be
-   * written at `offset`; `data`'s buffer is transferred (do not reuse it).
-   * Waits while the Worker is behind, as `put` does, so memory stays
-   * bounded. Resolves once queued, to the promise of the write itself.
+   * written at `offset`; `data`'s buffer is transferred (do not use it
+   * again). Waits while the Worker is behind, as `put` does, so memory stays
+   * bounded. Resolves once queued, to the promise of the write itself, which
+   * gives the buffer back (transferred again) to be filled anew.
    */
   writeAt(
     dest: string,
     range: number,
     offset: number,
     data: Uint8Array,
-  ): Promise<{ written: Promise<void> }>;
+  ): Promise<{ written: Promise<ArrayBuffer> }>;
   /** Flushes everything, closes open files (keeping their `.part`) and ends the Worker. */
   close(): Promise<void>;
 }
@@ -371,7 +372,7 @@ export function openWriter(options: WriterOptions): Writer {
     },
     async writeAt(dest, range, offset, data) {
       await room();
-      const written = send<void>({
+      const written = send<ArrayBuffer>({
         op: "writeAt",
         id: nextId++,
         dest,

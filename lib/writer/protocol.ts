@@ -135,7 +135,12 @@ export interface WrittenFile {
 
 /** A reply from the Worker. */
 export type WriterReply =
-  | { id: number; ok: true; value?: WrittenFile | ProbeResult | string }
+  | {
+    id: number;
+    ok: true;
+    /** A `writeAt`'s value is its buffer, transferred back for reuse. */
+    value?: WrittenFile | ProbeResult | string | ArrayBuffer;
+  }
   | { id: number; ok: false; error: { name: string; message: string } };
 
 /** One batch in either direction. */

@@ -56,7 +56,7 @@ export interface WriterWorkerDeps {
 /** The global scope of the Worker, as this code uses it. */
 interface WorkerScope {
   onmessage: ((event: MessageEvent) => void) | null;
-  postMessage(message: unknown): void;
+  postMessage(message: unknown, transfer?: Transferable[]): void;
   close(): void;
 }
 
@@ -210,14 +210,20 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       }
     }
     flushDirs();
-    scope.postMessage({ items: replies });
+    // Buffers of positional writes go back to be filled again: without it
+    // this thread frees them only when it collects garbage, which it rarely
+    // does, and memory grew with the file.
+    const buffers = replies.flatMap((reply) =>
+      reply.ok && reply.value instanceof ArrayBuffer ? [reply.value] : []
+    );
+    scope.postMessage({ items: replies }, buffers);
     if (closing) scope.close();
   }
 
   function handle(
     request: WriterRequest,
     arena: ArrayBuffer | undefined,
-  ): WrittenFile | ProbeResult | string | undefined {
+  ): WrittenFile | ProbeResult | string | ArrayBuffer | undefined {
     // A segmented .part is closed, its sidecar saved, before it is sealed or given up.
     if (request.op === "seal" || request.op === "release") {
       split.settle(request.dest);
@@ -260,7 +266,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
           request.offset,
           new Uint8Array(request.data),
         );
-        return undefined;
+        return request.data;
       case "close":
         return undefined;
     }
