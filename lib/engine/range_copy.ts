@@ -117,10 +117,16 @@ export async function copyRange(
   try {
     while (at + filled < target.end) {
       watch.stop.throwIfAborted();
-      const n = await reader.read(
-        buffer.subarray(filled, Math.min(buffer.length, filled + readSize)),
+      const { byteOffset, length } = buffer;
+      const got = await reader.read(
+        buffer.subarray(filled, Math.min(length, filled + readSize)),
       );
-      if (n === null) break;
+      if (got === null) break;
+      // A BYOB read moves the memory into a new ArrayBuffer: follow it.
+      if (got.buffer !== buffer.buffer) {
+        buffer = new Uint8Array(got.buffer as ArrayBuffer, byteOffset, length);
+      }
+      const n = got.length;
       filled += n;
       watch.deadline.activity();
       watch.onBytes(n);
@@ -163,23 +169,51 @@ export async function copyRange(
 
 /** A body read into the caller's buffers, whichever client it came from. */
 interface PieceReader {
-  /** Reads into `into`; null at the end of the body. */
-  read(into: Uint8Array): Promise<number | null>;
+  /**
+   * Reads into `into`; returns the bytes read (where `into` was, possibly
+   * in a new ArrayBuffer: a BYOB read moves the memory), null at the end.
+   */
+  read(into: Uint8Array): Promise<Uint8Array | null>;
   /** Gives up the body (its connection is not reused). */
   cancel(): void;
 }
 
-/** The own client's direct reader, or `fetch`'s stream read piece by piece. */
+/**
+ * The own client's direct reader, or `fetch`'s stream read into the
+ * caller's buffers (BYOB; a stream of new buffers grew memory with eight
+ * ranges at once), or piece by piece when the stream has no BYOB reader.
+ */
 function pieceReader(response: HttpResponse): PieceReader {
   const direct = directBody(response);
   if (direct) {
     return {
-      read: (into) => direct.readInto(into),
+      read: async (into) => {
+        const n = await direct.readInto(into);
+        return n === null ? null : into.subarray(0, n);
+      },
       cancel: () => direct.cancel(),
     };
   }
   if (response.body === null) {
     return { read: () => Promise.resolve(null), cancel: () => {} };
+  }
+  let byob: ReadableStreamBYOBReader | undefined;
+  try {
+    byob = response.body.getReader({ mode: "byob" });
+  } catch {
+    // not a byte stream: read its pieces below
+  }
+  if (byob) {
+    const reader = byob;
+    return {
+      async read(into) {
+        const { done, value } = await reader.read(into);
+        return done || value === undefined ? null : value;
+      },
+      cancel() {
+        reader.cancel().catch(() => {});
+      },
+    };
   }
   const reader = response.body.getReader();
   let rest: Uint8Array = new Uint8Array(0);
@@ -193,7 +227,7 @@ function pieceReader(response: HttpResponse): PieceReader {
       const n = Math.min(into.length, rest.length);
       into.set(rest.subarray(0, n));
       rest = rest.subarray(n);
-      return n;
+      return into.subarray(0, n);
     },
     cancel() {
       reader.cancel().catch(() => {});
