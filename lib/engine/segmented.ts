@@ -172,6 +172,9 @@ export async function fetchSplit(
 ): Promise<WrittenFile> {
   const { writer } = run.options;
   const stop = new AbortController();
+  // Bytes of the file on disk or received, over all ranges: each progress
+  // event's offset, so the bar's remaining bytes are the file's.
+  const present = { bytes: meta.split!.done.reduce((a, b) => a + b, 0) };
   const signal = run.options.signal
     ? AbortSignal.any([stop.signal, run.options.signal])
     : stop.signal;
@@ -180,7 +183,7 @@ export async function fetchSplit(
     await writer.startSplit(run.dest, meta, first !== undefined);
     await Promise.all(
       meta.split!.ranges.map((_, i) =>
-        fetchRange(run, meta, i, i === 0 ? first : undefined, signal)
+        fetchRange(run, meta, i, i === 0 ? first : undefined, signal, present)
           .catch((error) => {
             failure ??= error instanceof RetryError ? error.cause : error;
             stop.abort(failure);
@@ -256,6 +259,7 @@ async function fetchRange(
   i: number,
   first: { response: HttpResponse; deadline: AttemptDeadline } | undefined,
   stop: AbortSignal,
+  present: { bytes: number },
 ): Promise<void> {
   const { options } = run;
   const split = meta.split!;
@@ -265,13 +269,16 @@ async function fetchRange(
     deadline,
     limits: run.limits,
     stop,
-    onBytes: (bytes: number) =>
+    onBytes: (bytes: number) => {
       options.onEvent?.({
         type: "bytes",
         job: run.job,
         bytes,
         total: meta.total,
-      }),
+        offset: present.bytes,
+      });
+      present.bytes += bytes;
+    },
     onQueued: (bytes: number) => {
       split.done[i] += bytes;
     },
