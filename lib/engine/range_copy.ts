@@ -74,44 +74,18 @@ export async function copyRange(
   const onStop = () => reader.cancel();
   watch.stop.addEventListener("abort", onStop, { once: true });
   const readSize = readSizeFor(watch.limits);
-  const written: Promise<void>[] = [];
-  let settled = 0;
-  // Buffers the Worker gave back after writing them are filled again, and a
-  // range waits for its oldest piece rather than have more than
-  // PIECES_IN_FLIGHT at the Worker: new buffers handed to a Worker are
-  // freed only when it collects garbage, and memory grew with the file.
-  const spare: ArrayBuffer[] = [];
-  const nextBuffer = async (length: number) => {
-    while (spare.length === 0 && written.length - settled >= PIECES_IN_FLIGHT) {
-      await written[settled];
-    }
-    const reused = spare.pop();
-    return reused !== undefined && reused.byteLength >= length
-      ? new Uint8Array(reused, 0, length)
-      : new Uint8Array(length);
-  };
+  const pieces = rangePieces(target);
   let at = target.from;
-  let buffer = await nextBuffer(Math.min(RANGE_PIECE, target.end - at));
+  let buffer = await pieces.next(Math.min(RANGE_PIECE, target.end - at));
   let filled = 0;
   let since = performance.now();
   const queue = async () => {
     if (filled === 0) return;
-    const piece = buffer.subarray(0, filled);
-    const sent = await target.writer.writeAt(
-      target.dest,
-      target.range,
-      at,
-      piece,
-    );
-    const back = sent.written.then((buffer) => {
-      spare.push(buffer);
-    }).finally(() => settled++);
-    back.catch(() => {}); // awaited below; never unhandled if the copy fails first
-    written.push(back);
+    await pieces.send(buffer.subarray(0, filled), at);
     at += filled;
     watch.onQueued(filled);
     filled = 0;
-    buffer = await nextBuffer(Math.min(RANGE_PIECE, target.end - at));
+    buffer = await pieces.next(Math.min(RANGE_PIECE, target.end - at));
     since = performance.now();
   };
   try {
@@ -164,7 +138,50 @@ export async function copyRange(
   } finally {
     watch.stop.removeEventListener("abort", onStop);
   }
-  await Promise.all(written);
+  await pieces.written();
+}
+
+/**
+ * The pieces of one range on their way to the Worker. Buffers the Worker
+ * gave back after writing them are filled again, and a range waits for its
+ * oldest piece rather than have more than {@linkcode PIECES_IN_FLIGHT} at
+ * the Worker: new buffers handed to a Worker are freed only when it
+ * collects garbage, and memory grew with the file.
+ */
+function rangePieces(target: RangeTarget) {
+  const written: Promise<void>[] = [];
+  let settled = 0;
+  const spare: ArrayBuffer[] = [];
+  return {
+    /** A buffer of `length` bytes to fill: one given back, or a new one. */
+    async next(length: number): Promise<Uint8Array> {
+      while (
+        spare.length === 0 && written.length - settled >= PIECES_IN_FLIGHT
+      ) await written[settled];
+      const reused = spare.pop();
+      return reused !== undefined && reused.byteLength >= length
+        ? new Uint8Array(reused, 0, length)
+        : new Uint8Array(length);
+    },
+    /** Queues `piece` for the Worker, to be written at `at` (its buffer is transferred). */
+    async send(piece: Uint8Array, at: number): Promise<void> {
+      const sent = await target.writer.writeAt(
+        target.dest,
+        target.range,
+        at,
+        piece,
+      );
+      const back = sent.written.then((buffer) => {
+        spare.push(buffer);
+      }).finally(() => settled++);
+      back.catch(() => {}); // awaited by written(); never unhandled if the copy fails first
+      written.push(back);
+    },
+    /** Waits for every piece to be written; rejects with a write's failure. */
+    async written(): Promise<void> {
+      await Promise.all(written);
+    },
+  };
 }
 
 /** A body read into the caller's buffers, whichever client it came from. */

@@ -38,7 +38,7 @@ import {
   startDeadline,
 } from "./deadline.ts";
 import { AttemptError, verifyFailure } from "./classify.ts";
-import { retry, RetryError } from "./retry.ts";
+import { retry, RetryError, type RetryOptions } from "./retry.ts";
 import { request, requestHeaders } from "./request.ts";
 import type { RateLimit } from "./rate_limit.ts";
 import { judgeRangeAnswer, rangeHeaders, SplitAbort } from "./range_answer.ts";
@@ -324,7 +324,18 @@ async function fetchRange(
     } finally {
       deadline.dispose();
     }
-  }, {
+  }, rangeRetries(run, i, split.ranges.length, stop));
+}
+
+/** How a range is retried: as an attempt is, and a `SplitAbort` never (it ends the download). */
+function rangeRetries(
+  run: SplitRun,
+  i: number,
+  count: number,
+  stop: AbortSignal,
+): RetryOptions<unknown> {
+  const { options } = run;
+  return {
     ...options.backoff,
     maxAttempts: (options.retries ?? DEFAULT_RETRIES) + 1,
     isRetriable: (error) =>
@@ -337,12 +348,10 @@ async function fetchRange(
         type: "retrying",
         job: run.job,
         attempt,
-        reason: `range ${i + 1} of ${split.ranges.length}: ${
-          (error as Error).message
-        }`,
+        reason: `range ${i + 1} of ${count}: ${(error as Error).message}`,
         delayMs,
       }),
     signal: stop,
     sleep: options.sleep,
-  });
+  };
 }

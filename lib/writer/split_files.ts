@@ -9,9 +9,9 @@
  * bytes arrive and whenever the file is settled (sealed, released, or the
  * writer closed).
  *
- * Like the Worker's own code, {@linkcode splitFiles} runs from its source
- * text inside the Worker (see `worker.ts`), so it uses only what its
- * `deps` give it.
+ * Like the Worker's own code, these functions run from their source text
+ * inside the Worker ({@linkcode splitFilesSource}, used by `worker.ts`), so
+ * they use only each other and what `deps` gives.
  *
  * @module
  */
@@ -56,6 +56,76 @@ export interface SplitFiles {
 }
 
 /**
+ * Writes `bytes` to `path` (created or emptied), flushed when `durable`.
+ *
+ * @param path Where.
+ * @param bytes What.
+ * @param durable Flush the data before returning.
+ */
+export function writeSmallFile(
+  path: string,
+  bytes: Uint8Array,
+  durable: boolean,
+): void {
+  const file = Deno.openSync(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  try {
+    for (let at = 0; at < bytes.length;) {
+      at += file.writeSync(bytes.subarray(at));
+    }
+    if (durable) file.syncDataSync();
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Opens a segmented `.part` for positional writes: a new one of `total`
+ * bytes (sparse: every range writes its own), or one left by an earlier
+ * attempt, which must have that size.
+ *
+ * @param path The `.part`.
+ * @param total The file's size.
+ * @param fresh Make it new.
+ * @returns The open file.
+ * @throws {Error} When an old `.part` has another size.
+ */
+export function openSplitPart(
+  path: string,
+  total: number,
+  fresh: boolean,
+): Deno.FsFile {
+  const file = Deno.openSync(path, {
+    write: true,
+    create: fresh,
+    truncate: fresh,
+  });
+  try {
+    if (fresh) file.truncateSync(total);
+    else if (file.statSync().size !== total) {
+      throw new Error(
+        `${path} is not ${total} bytes; cannot continue its ranges`,
+      );
+    }
+    return file;
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
+/**
+ * The source of this module's functions, for the Worker's Blob (see
+ * `worker.ts`): {@linkcode splitFiles} calls the others by name.
+ */
+export function splitFilesSource(): string {
+  return [writeSmallFile, openSplitPart, splitFiles].map(String).join("\n");
+}
+
+/**
  * The segmented files of one Worker.
  *
  * @param deps Paths, policy and directory helpers of the Worker.
@@ -69,25 +139,29 @@ export function splitFiles(deps: SplitFilesDeps): SplitFiles {
     { file: Deno.FsFile; meta: PartMeta; savedAt: number }
   >();
 
+  /** Saves the sidecar of `dest`, after the data it counts. */
   const save = (dest: string): void => {
     const entry = open.get(dest)!;
-    const paths = deps.destPaths(deps.outDir(), dest);
     if (deps.durable()) entry.file.syncDataSync();
-    const text = new TextEncoder().encode(JSON.stringify(entry.meta));
-    const sidecar = Deno.openSync(paths.meta, {
-      write: true,
-      create: true,
-      truncate: true,
-    });
-    try {
-      for (let at = 0; at < text.length;) {
-        at += sidecar.writeSync(text.subarray(at));
-      }
-      if (deps.durable()) sidecar.syncDataSync();
-    } finally {
-      sidecar.close();
-    }
+    writeSmallFile(
+      deps.destPaths(deps.outDir(), dest).meta,
+      new TextEncoder().encode(JSON.stringify(entry.meta)),
+      deps.durable(),
+    );
     entry.savedAt = performance.now();
+  };
+
+  const settle = (dest?: string): void => {
+    for (const name of dest === undefined ? [...open.keys()] : [dest]) {
+      const entry = open.get(name);
+      if (entry === undefined) continue;
+      try {
+        save(name);
+      } finally {
+        open.delete(name);
+        entry.file.close();
+      }
+    }
   };
 
   return {
@@ -96,27 +170,10 @@ export function splitFiles(deps: SplitFilesDeps): SplitFiles {
       if (split === undefined || meta.total === undefined) {
         throw new Error(`no ranges to write "${dest}" by`);
       }
-      if (open.has(dest)) this.settle(dest);
+      settle(dest);
       const paths = deps.destPaths(deps.outDir(), dest);
       deps.ensureDir(paths.dir);
-      const file = Deno.openSync(paths.part, {
-        write: true,
-        create: fresh,
-        truncate: fresh,
-      });
-      try {
-        if (fresh) {
-          file.truncateSync(meta.total); // sparse: every range writes its own
-          deps.dirty(paths.dir);
-        } else if (file.statSync().size !== meta.total) {
-          throw new Error(
-            `The .part of "${dest}" is not ${meta.total} bytes; cannot continue its ranges`,
-          );
-        }
-      } catch (error) {
-        file.close();
-        throw error;
-      }
+      const file = openSplitPart(paths.part, meta.total, fresh);
       open.set(dest, {
         file,
         meta: { ...meta, split: { ...split, done: [...split.done] } },
@@ -144,17 +201,6 @@ export function splitFiles(deps: SplitFilesDeps): SplitFiles {
       done[range] += bytes.length;
       if (performance.now() - entry.savedAt >= SAVE_EVERY_MS) save(dest);
     },
-    settle(dest) {
-      for (const name of dest === undefined ? [...open.keys()] : [dest]) {
-        const entry = open.get(name);
-        if (entry === undefined) continue;
-        try {
-          save(name);
-        } finally {
-          open.delete(name);
-          entry.file.close();
-        }
-      }
-    },
+    settle,
   };
 }

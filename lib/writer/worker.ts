@@ -29,7 +29,7 @@
 
 import type { createHash as CreateHash, Hash } from "node:crypto";
 import { destPaths, META_SUFFIX, PART_SUFFIX, STATE_FILE } from "./paths.ts";
-import { splitFiles } from "./split_files.ts";
+import { type splitFiles, splitFilesSource } from "./split_files.ts";
 import type {
   Expectation,
   PartMeta,
@@ -71,7 +71,7 @@ export function writerWorkerUrl(): string {
     `const PART_SUFFIX = ${JSON.stringify(PART_SUFFIX)};`,
     `const META_SUFFIX = ${JSON.stringify(META_SUFFIX)};`,
     destPaths.toString(),
-    splitFiles.toString(),
+    splitFilesSource(),
     `(${writerWorker.toString()})({ loadCrypto: () => import("node:crypto"), destPaths, splitFiles, stateFile: ${
       JSON.stringify(STATE_FILE)
     } });`,
