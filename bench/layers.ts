@@ -59,6 +59,9 @@ const noDisk: Writer = {
   prepare: () => Promise.resolve("/dev/null"),
   seal: () => Promise.resolve({ bytes: 0, sha256: "" }),
   release: () => Promise.resolve(),
+  startSplit: () => Promise.resolve(),
+  writeAt: () =>
+    Promise.resolve({ written: Promise.resolve(new ArrayBuffer(0)) }),
   close: () => Promise.resolve(),
 };
 
