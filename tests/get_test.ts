@@ -303,6 +303,7 @@ Deno.test("get --report writes the documented shape", async () => {
       bytes: 0,
       transferred: 0,
       retries: 0,
+      not_started: 0,
     },
   );
   const ok = report.items.find((i) => i.status === "ok")!;

@@ -153,6 +153,20 @@ Deno.test("mergeReports: jobs in two reports, failures, interruptions", async ()
   equal(interrupted.report.interrupted, true);
   match(interrupted.report.merge.problems[0], /interrupted runs: a\.json/);
 
+  // Jobs an interrupted run never read have no item: their count carries over.
+  const unread = await mergeReports([
+    {
+      name: "a.json",
+      report: report([item("x")], {
+        interrupted: true,
+        totals: { ...emptyTotals(), ok: 1, jobs: 1, not_started: 7 },
+      }),
+    },
+    { name: "b.json", report: report([item("y")]) },
+  ]);
+  equal(unread.exitCode, 1);
+  equal(unread.report.totals.not_started, 7);
+
   equal((await mergeReports([])).exitCode, 1);
 });
 

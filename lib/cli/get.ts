@@ -143,11 +143,11 @@ async function run(
     );
   });
   const fromStdin = [...options.lists, ...options.manifests].includes("-");
-  // Counted up front only for the bar, and not with --shard (which keeps an
-  // unknown share of the lines).
+  // Counted up front for the bar and for the jobs a Ctrl-C leaves unread;
+  // not with --shard (which keeps an unknown share of the lines).
   const total = trackJobTotal({
     fromStdin,
-    countUpfront: bar && !options.shard
+    countUpfront: !options.shard
       ? (signal) => countUpfront(options, signal)
       : undefined,
     onTotal: outputs.total,
@@ -167,6 +167,9 @@ async function run(
       interrupts.received() && fromStdin && !total.listingDone && !inputError
     ) {
       await input.drain();
+    }
+    if (interrupts.received() && !inputError) {
+      outputs.neverRead(await total.unread());
     }
     input.close();
     total.stop();

@@ -27,6 +27,11 @@ export interface JobTotal {
   counted(source: AsyncIterable<Job>): AsyncGenerator<Job>;
   /** Whether every input was read to its end. */
   readonly listingDone: boolean;
+  /**
+   * The jobs of the inputs not read yet: the up-front count less those read
+   * (0 once every input was read, or when nothing was counted).
+   */
+  unread(): Promise<number>;
   /** Stops the up-front count, if still running. */
   stop(): void;
 }
@@ -39,22 +44,29 @@ export interface JobTotal {
  */
 export function trackJobTotal(options: JobTotalOptions): JobTotal {
   let listed = 0;
+  // Jobs read from standard input: never in the up-front count.
+  let fromStdin = 0;
   let upfront: number | undefined;
   let listingDone = false;
   const stopCounting = new AbortController();
   const show = () => {
     if (listingDone) return options.onTotal(listed, false);
     if (upfront === undefined) return options.onTotal(listed, true);
-    options.onTotal(Math.max(upfront, listed), options.fromStdin);
+    options.onTotal(Math.max(upfront + fromStdin, listed), options.fromStdin);
   };
-  options.countUpfront?.(stopCounting.signal).then((count) => {
-    upfront = count;
-    show();
-  }, () => {}); // unreadable: the source will say so
+  const counting = options.countUpfront?.(stopCounting.signal).then(
+    (count) => {
+      upfront = count;
+      show();
+      return count;
+    },
+    () => undefined, // unreadable: the source will say so
+  );
   return {
     async *counted(source) {
       for await (const job of source) {
         listed++;
+        if (options.fromStdin && job.origin?.startsWith("stdin:")) fromStdin++;
         options.onRead(job);
         show();
         yield job;
@@ -65,6 +77,13 @@ export function trackJobTotal(options: JobTotalOptions): JobTotal {
     },
     get listingDone() {
       return listingDone;
+    },
+    async unread() {
+      if (listingDone) return 0;
+      const count = await counting;
+      return count === undefined
+        ? 0
+        : Math.max(0, count - (listed - fromStdin));
     },
     stop: () => stopCounting.abort(),
   };

@@ -17,7 +17,7 @@
  *   ],
  *   "totals": { "ok": 1, "skipped": 0, "not_modified": 0, "not_found": 0,
  *               "error": 0, "cancelled": 0, "jobs": 1, "bytes": 1024,
- *               "transferred": 1024, "retries": 0 },
+ *               "transferred": 1024, "retries": 0, "not_started": 0 },
  *   "elapsedMs": 40.1,
  *   "interrupted": false,
  *   "error": null,
@@ -33,7 +33,9 @@
  * manifest's `label`, or null. `error` is null unless the run was cut short
  * by an input error (a bad line, an unreadable list): then it is that error,
  * and the jobs after it were never read. `interrupted` is true when a signal
- * stopped the run. `shard` is present only for a `--shard` run. A reader must
+ * stopped the run; `totals.not_started` then counts the jobs of the regular
+ * input files never read (`totals.jobs` plus it is every job of the
+ * inputs; jobs read but not started are items with status `cancelled`). `shard` is present only for a `--shard` run. A reader must
  * ignore fields it does not know; `version` changes when a field changes
  * meaning.
  *

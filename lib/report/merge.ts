@@ -316,6 +316,8 @@ function collectItems(
   const { where, duplicates } = collected;
   for (const [index, { report }] of reports.entries()) {
     const shard = report.shard;
+    // Jobs an interrupted run never read have no item: their count carries over.
+    collected.totals.not_started += Number(report.totals?.not_started) || 0;
     for (const item of report.items) {
       collected.items.push(item);
       addOutcome(collected.totals, {

@@ -30,6 +30,8 @@ export interface RunOutputs {
   stop(): void;
   /** The jobs read that have no outcome yet. */
   unfinished(): Job[];
+  /** Counts jobs of the inputs never read (the run stopped first). */
+  neverRead(count: number): void;
   /**
    * Ends the run: every listener's `finish`, in order.
    *
@@ -82,6 +84,9 @@ export function runOutputs(listeners: readonly RunListener[]): RunOutputs {
       for (const listener of listeners) listener.stop?.();
     },
     unfinished: () => [...unfinished.values()],
+    neverRead(count) {
+      totals.not_started += count;
+    },
     async finish(end) {
       for (const listener of listeners) {
         await listener.finish?.({ ...end, totals, failures });

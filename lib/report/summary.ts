@@ -34,6 +34,7 @@ export function printSummary(
   if (totals.not_found) parts.push(`${totals.not_found} not found`);
   if (totals.error) parts.push(`${totals.error} failed`);
   if (totals.cancelled) parts.push(`${totals.cancelled} interrupted`);
+  if (totals.not_started) parts.push(`${totals.not_started} not started`);
   // Rates are of bytes that crossed the network in this run; what is on
   // disk (skipped, unchanged, resumed files) is said apart when it differs.
   const rate = seconds > 0

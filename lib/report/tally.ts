@@ -20,6 +20,12 @@ export interface Totals extends Record<OutcomeStatus, number> {
   transferred: number;
   /** Retries made (attempts after the first). */
   retries: number;
+  /**
+   * Jobs of the inputs never read because a signal stopped the run (known
+   * from the up-front count of the regular input files): with `jobs`, every
+   * job of the inputs.
+   */
+  not_started: number;
 }
 
 /** An empty set of totals. */
@@ -35,6 +41,7 @@ export function emptyTotals(): Totals {
     bytes: 0,
     transferred: 0,
     retries: 0,
+    not_started: 0,
   };
 }
 

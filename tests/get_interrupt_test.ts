@@ -1,0 +1,66 @@
+/**
+ * After a Ctrl-C every job of a list is accounted for, in the summary and
+ * in the report: downloaded, failed, interrupted, or not started (never
+ * read, counted from the list up front).
+ */
+import assert from "node:assert/strict";
+import { startServer } from "../lib/server/server.ts";
+import type { Report } from "../lib/report/json_report.ts";
+import { bulkgetCommand } from "./_helpers.ts";
+
+/** Waits (bounded: 20 s) until `dir` holds at least `count` complete `.bin` files. */
+async function waitForFiles(dir: string, count: number): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const names = [...Deno.readDirSync(dir)].map((e) => e.name);
+    if (names.filter((n) => n.endsWith(".bin")).length >= count) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${dir} never held ${count} files`);
+}
+
+/** The number before `word` in the summary line, or 0. */
+function countOf(summary: string, word: string): number {
+  const match = summary.match(new RegExp(`(\\d+) ${word}`));
+  return match ? Number(match[1]) : 0;
+}
+
+Deno.test("Ctrl-C during a 200-line list: downloaded + interrupted + not started = 200, in the summary and the report", async () => {
+  const JOBS = 200;
+  await using server = await startServer({
+    faults: { latency: { rate: 1, ms: 200 } },
+    alt: false,
+  });
+  const cwd = await Deno.makeTempDir();
+  await Deno.mkdir(`${cwd}/out`);
+  await Deno.writeTextFile(
+    `${cwd}/list.txt`,
+    Array.from({ length: JOBS }, (_, i) => `${server.url}/files/100/f${i}.bin`)
+      .join("\n") + "\n",
+  );
+  const child = bulkgetCommand(
+    ["get", "-i", "list.txt", "-o", "out", "-m", "2", "--report", "r.json"],
+    { cwd },
+  ).spawn();
+  await waitForFiles(`${cwd}/out`, 3);
+  child.kill("SIGINT");
+  const result = await child.output();
+  const stdout = new TextDecoder().decode(result.stdout);
+  assert.equal(result.code, 130, new TextDecoder().decode(result.stderr));
+  const summary = stdout.match(/^bulkget: .*$/m)?.[0] ?? "";
+  const downloaded = countOf(summary, "downloaded");
+  const interrupted = countOf(summary, "interrupted");
+  const notStarted = countOf(summary, "not started");
+  assert.ok(downloaded >= 3, summary);
+  assert.ok(notStarted > 0, summary);
+  assert.equal(downloaded + interrupted + notStarted, JOBS, summary);
+
+  const report = JSON.parse(
+    await Deno.readTextFile(`${cwd}/r.json`),
+  ) as Report;
+  assert.equal(report.interrupted, true);
+  assert.equal(report.totals.ok, downloaded);
+  assert.equal(report.totals.cancelled, interrupted);
+  assert.equal(report.totals.not_started, notStarted);
+  assert.equal(report.items.length, report.totals.jobs);
+  assert.equal(report.totals.jobs + report.totals.not_started, JOBS);
+});
