@@ -72,6 +72,36 @@ export function githubArtifacts(
     );
   }
   const base = (options.apiUrl ?? "https://api.github.com").replace(/\/+$/, "");
+  const call = serialCalls(options);
+  return {
+    list: (filter = {}) =>
+      listArtifacts(call, base, options.repository, filter),
+    async resolve(artifact) {
+      const response = await call(artifact.downloadUrl);
+      if (response.status === 410) {
+        await response.body?.cancel();
+        throw new ArtifactApiError("expired", { status: 410, expired: true });
+      }
+      const location = response.headers.get("location");
+      if (
+        response.status >= 300 && response.status < 400 && location !== null
+      ) {
+        await response.body?.cancel();
+        return new URL(location, artifact.downloadUrl).href;
+      }
+      throw await failed(response, `downloading artifact ${artifact.id}`);
+    },
+  };
+}
+
+/** One API call: made after the previous one, with its waits. */
+type Call = (url: string) => Promise<Response>;
+
+/**
+ * The client's calls: one at a time, each retried after the waits rate
+ * limits ask for, 5xx and network errors.
+ */
+function serialCalls(options: GithubOptions): Call {
   const sleep = options.sleep ?? defaultSleep;
   const maxRetries = options.maxRetries ?? 5;
   const headers: Record<string, string> = {
@@ -80,15 +110,10 @@ export function githubArtifacts(
     "user-agent": "bulkget",
   };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  let queue: Promise<unknown> = Promise.resolve();
-
-  /** One API call, after the previous one, with rate-limit waits. */
-  const call = (url: string): Promise<Response> => {
-    const run = queue.then(() => callNow(url));
-    queue = run.catch(() => {});
-    return run;
+  const wait = async (ms: number, reason: string) => {
+    options.onWait?.(ms, reason);
+    await sleep(ms, options.signal);
   };
-
   const callNow = async (url: string): Promise<Response> => {
     let secondaryWaits = 0;
     for (let attempt = 0;; attempt++) {
@@ -113,102 +138,108 @@ export function githubArtifacts(
       const status = response.status;
       if (status !== 403 && status !== 429 && status < 500) return response;
       const text = await response.text();
-      if (attempt >= maxRetries) {
+      const next = attempt >= maxRetries
+        ? undefined
+        : waitFor(response, text, attempt, secondaryWaits);
+      if (next === undefined) {
         throw new ArtifactApiError(
           `GitHub API: HTTP ${status}: ${messageOf(text)}`,
           { status },
         );
       }
-      const remaining = response.headers.get("x-ratelimit-remaining");
-      const reset = Number(response.headers.get("x-ratelimit-reset"));
-      const retryAfter = Number(response.headers.get("retry-after"));
-      if ((status === 403 || status === 429) && remaining === "0") {
-        const ms = Number.isFinite(reset) && reset > 0
-          ? Math.max(0, reset * 1000 - Date.now()) + 1000
-          : SECONDARY_WAIT_MS;
-        await wait(ms, "primary rate limit (x-ratelimit-remaining: 0)");
-      } else if (
-        (status === 403 || status === 429) &&
-        response.headers.has("retry-after") && Number.isFinite(retryAfter)
-      ) {
-        await wait(retryAfter * 1000, "secondary rate limit (retry-after)");
-      } else if (
-        status === 429 || /secondary rate limit/i.test(text)
-      ) {
-        await wait(
-          SECONDARY_WAIT_MS * 2 ** secondaryWaits++,
-          "secondary rate limit",
-        );
-      } else if (status === 403) {
-        throw new ArtifactApiError(
-          `GitHub API: HTTP 403: ${messageOf(text)}`,
-          { status },
-        );
-      } else {
-        await wait(1000 * 2 ** attempt, `HTTP ${status}`);
-      }
+      if (next.secondary) secondaryWaits++;
+      await wait(next.ms, next.reason);
     }
   };
-
-  const wait = async (ms: number, reason: string) => {
-    options.onWait?.(ms, reason);
-    await sleep(ms, options.signal);
+  let queue: Promise<unknown> = Promise.resolve();
+  return (url) => {
+    const run = queue.then(() => callNow(url));
+    queue = run.catch(() => {});
+    return run;
   };
+}
 
-  const failed = async (response: Response, what: string) => {
-    const text = await response.text();
-    return new ArtifactApiError(
-      `GitHub API: ${what}: HTTP ${response.status}: ${messageOf(text)}`,
-      { status: response.status },
-    );
-  };
+/**
+ * How long to wait before trying a refused call again (see the module
+ * doc), or undefined for a refusal that waiting does not cure.
+ */
+function waitFor(
+  response: Response,
+  text: string,
+  attempt: number,
+  secondaryWaits: number,
+): { ms: number; reason: string; secondary?: boolean } | undefined {
+  const { status } = response;
+  const limited = status === 403 || status === 429;
+  const remaining = response.headers.get("x-ratelimit-remaining");
+  const reset = Number(response.headers.get("x-ratelimit-reset"));
+  const retryAfter = Number(response.headers.get("retry-after"));
+  if (limited && remaining === "0") {
+    const ms = Number.isFinite(reset) && reset > 0
+      ? Math.max(0, reset * 1000 - Date.now()) + 1000
+      : SECONDARY_WAIT_MS;
+    return { ms, reason: "primary rate limit (x-ratelimit-remaining: 0)" };
+  }
+  if (
+    limited && response.headers.has("retry-after") &&
+    Number.isFinite(retryAfter)
+  ) {
+    return {
+      ms: retryAfter * 1000,
+      reason: "secondary rate limit (retry-after)",
+    };
+  }
+  if (status === 429 || /secondary rate limit/i.test(text)) {
+    return {
+      ms: SECONDARY_WAIT_MS * 2 ** secondaryWaits,
+      reason: "secondary rate limit",
+      secondary: true,
+    };
+  }
+  if (status === 403) return undefined;
+  return { ms: 1000 * 2 ** attempt, reason: `HTTP ${status}` };
+}
 
-  return {
-    async list(filter = {}) {
-      const path = filter.run
-        ? `/repos/${options.repository}/actions/runs/${
-          encodeURIComponent(filter.run)
-        }/artifacts`
-        : `/repos/${options.repository}/actions/artifacts`;
-      const first = new URL(base + path);
-      first.searchParams.set("per_page", String(PER_PAGE));
-      if (filter.name !== undefined) {
-        first.searchParams.set("name", filter.name);
-      }
-      const artifacts: Artifact[] = [];
-      let next: string | undefined = first.href;
-      for (let pages = 0; next !== undefined && pages < 10_000; pages++) {
-        const response = await call(next);
-        if (response.status !== 200) {
-          throw await failed(response, "listing artifacts");
-        }
-        const body = await response.json();
-        for (const a of body.artifacts ?? []) artifacts.push(fromGithub(a));
-        next = nextLink(response.headers.get("link"));
-        if (next !== undefined && new URL(next).origin !== first.origin) {
-          throw new ArtifactApiError(
-            "GitHub API: a Link header points to another origin",
-          );
-        }
-      }
-      return artifacts;
-    },
-    async resolve(artifact) {
-      const response = await call(artifact.downloadUrl);
-      if (response.status === 410) {
-        await response.body?.cancel();
-        throw new ArtifactApiError("expired", { status: 410, expired: true });
-      }
-      const location = response.headers.get("location");
-      if (
-        response.status >= 300 && response.status < 400 && location !== null
-      ) {
-        await response.body?.cancel();
-        return new URL(location, artifact.downloadUrl).href;
-      }
-      throw await failed(response, `downloading artifact ${artifact.id}`);
-    },
-  };
+/** Every page of a list, following `Link: rel="next"` on the same origin. */
+async function listArtifacts(
+  call: Call,
+  base: string,
+  repository: string,
+  filter: GithubListOptions,
+): Promise<Artifact[]> {
+  const path = filter.run
+    ? `/repos/${repository}/actions/runs/${
+      encodeURIComponent(filter.run)
+    }/artifacts`
+    : `/repos/${repository}/actions/artifacts`;
+  const first = new URL(base + path);
+  first.searchParams.set("per_page", String(PER_PAGE));
+  if (filter.name !== undefined) first.searchParams.set("name", filter.name);
+  const artifacts: Artifact[] = [];
+  let next: string | undefined = first.href;
+  for (let pages = 0; next !== undefined && pages < 10_000; pages++) {
+    const response = await call(next);
+    if (response.status !== 200) {
+      throw await failed(response, "listing artifacts");
+    }
+    const body = await response.json();
+    for (const a of body.artifacts ?? []) artifacts.push(fromGithub(a));
+    next = nextLink(response.headers.get("link"));
+    if (next !== undefined && new URL(next).origin !== first.origin) {
+      throw new ArtifactApiError(
+        "GitHub API: a Link header points to another origin",
+      );
+    }
+  }
+  return artifacts;
+}
+
+async function failed(response: Response, what: string) {
+  const text = await response.text();
+  return new ArtifactApiError(
+    `GitHub API: ${what}: HTTP ${response.status}: ${messageOf(text)}`,
+    { status: response.status },
+  );
 }
 
 /**

@@ -81,69 +81,12 @@ export function gitlabArtifacts(
     else if (kind === "job") auth["job-token"] = options.token;
     else auth.authorization = `Bearer ${options.token}`;
   }
-  let queue: Promise<unknown> = Promise.resolve();
-  const call = (url: string, method = "GET"): Promise<Response> => {
-    const run = queue.then(async () => {
-      try {
-        return await fetch(url, {
-          method,
-          headers: { ...auth, "user-agent": "bulkget" },
-          redirect: "manual",
-          signal: options.signal,
-        });
-      } catch (error) {
-        throw new ArtifactApiError(
-          `GitLab API: ${error instanceof Error ? error.message : error}`,
-          { cause: error },
-        );
-      }
-    });
-    queue = run.catch(() => {});
-    return run;
-  };
-  const failed = async (response: Response, what: string) => {
-    const text = response.body ? await response.text() : "";
-    let message = text.slice(0, 200);
-    try {
-      const m = JSON.parse(text).message;
-      if (typeof m === "string") message = m;
-    } catch { /* not JSON */ }
-    return new ArtifactApiError(
-      `GitLab API: ${what}: HTTP ${response.status}${
-        message ? `: ${escapeControls(message)}` : ""
-      }`,
-      { status: response.status },
-    );
-  };
-
+  const call = serialCalls(auth, options.signal);
   return {
     async list(filter = {}) {
       const artifacts: Artifact[] = [];
       for (const id of filter.jobs ?? []) {
-        const response = await call(`${projectPath}/jobs/${id}`);
-        if (response.status !== 200) {
-          throw await failed(response, `job ${id}`);
-        }
-        const job = await response.json();
-        if (!job.artifacts_file) {
-          throw new ArtifactApiError(
-            `GitLab API: job ${id} has no artifacts archive`,
-            { status: 404 },
-          );
-        }
-        artifacts.push({
-          id: Number(job.id),
-          name: String(job.name),
-          size: Number(job.artifacts_file.size ?? 0),
-          sha256: null,
-          expired: typeof job.artifacts_expire_at === "string" &&
-            Date.parse(job.artifacts_expire_at) < Date.now(),
-          createdAt: String(job.created_at ?? ""),
-          downloadUrl: `${projectPath}/jobs/${id}/artifacts`,
-          runId: job.pipeline?.id === undefined
-            ? undefined
-            : Number(job.pipeline.id),
-        });
+        artifacts.push(await jobArtifact(call, projectPath, id));
       }
       if (filter.ref !== undefined || filter.jobName !== undefined) {
         if (!filter.ref || !filter.jobName) {
@@ -183,4 +126,76 @@ export function gitlabArtifacts(
       );
     },
   };
+}
+
+/** One API call, made after the previous one. */
+type Call = (url: string, method?: string) => Promise<Response>;
+
+function serialCalls(
+  auth: Record<string, string>,
+  signal: AbortSignal | undefined,
+): Call {
+  let queue: Promise<unknown> = Promise.resolve();
+  return (url, method = "GET") => {
+    const run = queue.then(async () => {
+      try {
+        return await fetch(url, {
+          method,
+          headers: { ...auth, "user-agent": "bulkget" },
+          redirect: "manual",
+          signal,
+        });
+      } catch (error) {
+        throw new ArtifactApiError(
+          `GitLab API: ${error instanceof Error ? error.message : error}`,
+          { cause: error },
+        );
+      }
+    });
+    queue = run.catch(() => {});
+    return run;
+  };
+}
+
+/** A job's artifacts archive, as the job's API answer describes it. */
+async function jobArtifact(
+  call: Call,
+  projectPath: string,
+  id: number,
+): Promise<Artifact> {
+  const response = await call(`${projectPath}/jobs/${id}`);
+  if (response.status !== 200) throw await failed(response, `job ${id}`);
+  const job = await response.json();
+  if (!job.artifacts_file) {
+    throw new ArtifactApiError(
+      `GitLab API: job ${id} has no artifacts archive`,
+      { status: 404 },
+    );
+  }
+  return {
+    id: Number(job.id),
+    name: String(job.name),
+    size: Number(job.artifacts_file.size ?? 0),
+    sha256: null,
+    expired: typeof job.artifacts_expire_at === "string" &&
+      Date.parse(job.artifacts_expire_at) < Date.now(),
+    createdAt: String(job.created_at ?? ""),
+    downloadUrl: `${projectPath}/jobs/${id}/artifacts`,
+    runId: job.pipeline?.id === undefined ? undefined : Number(job.pipeline.id),
+  };
+}
+
+async function failed(response: Response, what: string) {
+  const text = response.body ? await response.text() : "";
+  let message = text.slice(0, 200);
+  try {
+    const m = JSON.parse(text).message;
+    if (typeof m === "string") message = m;
+  } catch { /* not JSON */ }
+  return new ArtifactApiError(
+    `GitLab API: ${what}: HTTP ${response.status}${
+      message ? `: ${escapeControls(message)}` : ""
+    }`,
+    { status: response.status },
+  );
 }

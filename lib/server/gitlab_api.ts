@@ -97,127 +97,54 @@ const BASE_TIME = Date.UTC(2026, 0, 1);
 export async function startGitlabDouble(
   options: GitlabDoubleOptions = {},
 ): Promise<GitlabDouble> {
-  const project = options.project ?? "group/project";
-  const projectId = options.projectId ?? 42;
-  const jobs = options.jobs ?? [];
   const hostname = options.hostname ?? "127.0.0.1";
   const apiRequests: GitlabRequest[] = [];
   const storageRequests: GitlabRequest[] = [];
   const closing = new AbortController();
-  let origin = "";
-  let storageOrigin = "";
-
-  const json = (status: number, body: unknown) =>
-    new Response(JSON.stringify(body), {
-      status,
-      headers: { "content-type": "application/json" },
-    });
-  const authorized = (h: Headers) =>
-    options.token === undefined ||
-    h.get("private-token") === options.token ||
-    h.get("job-token") === options.token ||
-    h.get("authorization") === `Bearer ${options.token}`;
-  const archive = (job: SeededJob, head: boolean) =>
-    new Response(head ? null : job.archive!, {
-      status: 200,
-      headers: {
-        "content-type": "application/zip",
-        "content-length": String(job.archive!.length),
-        "content-disposition": 'attachment; filename="artifacts.zip"',
-      },
-    });
-  const download = (job: SeededJob | undefined, head: boolean) => {
-    if (!job || !job.archive || job.expired) {
-      return json(404, { message: "404 Not found" });
-    }
-    if (options.redirect) {
-      return new Response(null, {
-        status: 302,
-        headers: { location: `${storageOrigin}/artifacts/${job.id}.zip` },
-      });
-    }
-    return archive(job, head);
+  const site: GitlabSite = {
+    options,
+    project: options.project ?? "group/project",
+    jobs: options.jobs ?? [],
+    origin: "",
+    storageOrigin: "",
   };
-  const describe = (job: SeededJob) => {
-    const created = new Date(BASE_TIME + job.id * 1000).toISOString();
-    return {
-      id: job.id,
-      name: job.name,
-      status: "success",
-      ref: job.ref ?? "main",
-      created_at: created,
-      finished_at: created,
-      pipeline: { id: job.pipelineId ?? 1, ref: job.ref ?? "main" },
-      artifacts_file: job.archive
-        ? { filename: "artifacts.zip", size: job.archive.length }
-        : null,
-      artifacts: job.archive
-        ? [{
-          file_type: "archive",
-          size: job.archive.length,
-          filename: "artifacts.zip",
-          file_format: "zip",
-        }]
-        : [],
-      artifacts_expire_at: new Date(
-        job.expired ? BASE_TIME : Date.now() + 30 * 86_400_000,
-      ).toISOString(),
-      web_url: `${origin}/${project}/-/jobs/${job.id}`,
-    };
+  const apiServer = Deno.serve(
+    { hostname, port: 0, signal: closing.signal, onListen() {} },
+    record(apiRequests, (request) => apiAnswer(site, request)),
+  );
+  const storageServer = Deno.serve(
+    { hostname, port: 0, signal: closing.signal, onListen() {} },
+    record(storageRequests, (request) => storageAnswer(site, request)),
+  );
+  site.origin = `http://${hostname}:${apiServer.addr.port}`;
+  site.storageOrigin = `http://${hostname}:${storageServer.addr.port}`;
+  await Promise.resolve();
+  const close = async () => {
+    closing.abort();
+    await Promise.all([apiServer.finished, storageServer.finished]);
   };
-
-  const api = (request: Request): Response => {
-    const url = new URL(request.url);
-    const head = request.method === "HEAD";
-    if (request.method !== "GET" && !head) {
-      return json(405, { message: "405 Method Not Allowed" });
-    }
-    const m = /^\/api\/v4\/projects\/([^/]+)\/jobs\/(.*)$/.exec(url.pathname);
-    if (!m) return json(404, { message: "404 Not found" });
-    const id = decodeURIComponent(m[1]);
-    if (id !== project && id !== String(projectId)) {
-      return json(404, { message: "404 Project Not Found" });
-    }
-    if (!authorized(request.headers)) {
-      return json(401, { message: "401 Unauthorized" });
-    }
-    const rest = m[2];
-    let match: RegExpExecArray | null;
-    if ((match = /^(\d+)$/.exec(rest))) {
-      const job = jobs.find((j) => String(j.id) === match![1]);
-      return job
-        ? json(200, describe(job))
-        : json(404, { message: "404 Not found" });
-    }
-    if ((match = /^(\d+)\/artifacts$/.exec(rest))) {
-      return download(jobs.find((j) => String(j.id) === match![1]), head);
-    }
-    if ((match = /^artifacts\/(.+)\/download$/.exec(rest))) {
-      const ref = decodeURIComponent(match[1]);
-      const name = url.searchParams.get("job");
-      const candidates = jobs.filter((j) =>
-        (j.ref ?? "main") === ref && j.name === name
-      );
-      const latest = candidates.sort((a, b) =>
-        (b.pipelineId ?? 1) - (a.pipelineId ?? 1)
-      )[0];
-      return download(latest, head);
-    }
-    return json(404, { message: "404 Not found" });
+  return {
+    apiUrl: `${site.origin}/api/v4`,
+    project: site.project,
+    apiRequests,
+    storageRequests,
+    close,
+    [Symbol.asyncDispose]: close,
   };
+}
 
-  const storage = (request: Request): Response => {
-    const m = /^\/artifacts\/(\d+)\.zip$/.exec(new URL(request.url).pathname);
-    const job = m && jobs.find((j) => String(j.id) === m[1]);
-    if (!job || !job.archive) return new Response("not found", { status: 404 });
-    return archive(job, request.method === "HEAD");
-  };
+/** What the double's answers are made from. */
+interface GitlabSite {
+  options: GitlabDoubleOptions;
+  project: string;
+  jobs: SeededJob[];
+  origin: string;
+  storageOrigin: string;
+}
 
-  const record = (
-    log: GitlabRequest[],
-    handler: (request: Request) => Response,
-  ) =>
-  (request: Request) => {
+/** Records each request and its status in `log`. */
+function record(log: GitlabRequest[], handler: (r: Request) => Response) {
+  return (request: Request) => {
     const url = new URL(request.url);
     const response = handler(request);
     log.push({
@@ -228,27 +155,121 @@ export async function startGitlabDouble(
     });
     return response;
   };
-  const apiServer = Deno.serve(
-    { hostname, port: 0, signal: closing.signal, onListen() {} },
-    record(apiRequests, api),
-  );
-  const storageServer = Deno.serve(
-    { hostname, port: 0, signal: closing.signal, onListen() {} },
-    record(storageRequests, storage),
-  );
-  origin = `http://${hostname}:${apiServer.addr.port}`;
-  storageOrigin = `http://${hostname}:${storageServer.addr.port}`;
-  await Promise.resolve();
-  const close = async () => {
-    closing.abort();
-    await Promise.all([apiServer.finished, storageServer.finished]);
-  };
+}
+
+function json(status: number, body: unknown) {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/** One API request: the project, the token, then the route. */
+function apiAnswer(site: GitlabSite, request: Request): Response {
+  const url = new URL(request.url);
+  const head = request.method === "HEAD";
+  if (request.method !== "GET" && !head) {
+    return json(405, { message: "405 Method Not Allowed" });
+  }
+  const m = /^\/api\/v4\/projects\/([^/]+)\/jobs\/(.*)$/.exec(url.pathname);
+  if (!m) return json(404, { message: "404 Not found" });
+  const id = decodeURIComponent(m[1]);
+  if (id !== site.project && id !== String(site.options.projectId ?? 42)) {
+    return json(404, { message: "404 Project Not Found" });
+  }
+  const token = site.options.token;
+  const h = request.headers;
+  if (
+    token !== undefined && h.get("private-token") !== token &&
+    h.get("job-token") !== token && h.get("authorization") !== `Bearer ${token}`
+  ) {
+    return json(401, { message: "401 Unauthorized" });
+  }
+  const rest = m[2];
+  const byId = (text: string) => site.jobs.find((j) => String(j.id) === text);
+  let match: RegExpExecArray | null;
+  if ((match = /^(\d+)$/.exec(rest))) {
+    const job = byId(match[1]);
+    return job
+      ? json(200, describe(site, job))
+      : json(404, { message: "404 Not found" });
+  }
+  if ((match = /^(\d+)\/artifacts$/.exec(rest))) {
+    return download(site, byId(match[1]), head);
+  }
+  if ((match = /^artifacts\/(.+)\/download$/.exec(rest))) {
+    const ref = decodeURIComponent(match[1]);
+    const name = url.searchParams.get("job");
+    const latest = site.jobs.filter((j) =>
+      (j.ref ?? "main") === ref && j.name === name
+    ).sort((a, b) => (b.pipelineId ?? 1) - (a.pipelineId ?? 1))[0];
+    return download(site, latest, head);
+  }
+  return json(404, { message: "404 Not found" });
+}
+
+/** A job's archive, or with `redirect` a 302 to the storage host. */
+function download(
+  site: GitlabSite,
+  job: SeededJob | undefined,
+  head: boolean,
+): Response {
+  if (!job || !job.archive || job.expired) {
+    return json(404, { message: "404 Not found" });
+  }
+  if (site.options.redirect) {
+    return new Response(null, {
+      status: 302,
+      headers: { location: `${site.storageOrigin}/artifacts/${job.id}.zip` },
+    });
+  }
+  return archive(job, head);
+}
+
+/** The storage host: `GET /artifacts/{id}.zip`, no credentials asked. */
+function storageAnswer(site: GitlabSite, request: Request): Response {
+  const m = /^\/artifacts\/(\d+)\.zip$/.exec(new URL(request.url).pathname);
+  const job = m && site.jobs.find((j) => String(j.id) === m[1]);
+  if (!job || !job.archive) return new Response("not found", { status: 404 });
+  return archive(job, request.method === "HEAD");
+}
+
+function archive(job: SeededJob, head: boolean): Response {
+  return new Response(head ? null : job.archive!, {
+    status: 200,
+    headers: {
+      "content-type": "application/zip",
+      "content-length": String(job.archive!.length),
+      "content-disposition": 'attachment; filename="artifacts.zip"',
+    },
+  });
+}
+
+/** A job as `GET /projects/:id/jobs/:job_id` describes it. */
+function describe(site: GitlabSite, job: SeededJob) {
+  const created = new Date(BASE_TIME + job.id * 1000).toISOString();
   return {
-    apiUrl: `${origin}/api/v4`,
-    project,
-    apiRequests,
-    storageRequests,
-    close,
-    [Symbol.asyncDispose]: close,
+    id: job.id,
+    name: job.name,
+    status: "success",
+    ref: job.ref ?? "main",
+    created_at: created,
+    finished_at: created,
+    pipeline: { id: job.pipelineId ?? 1, ref: job.ref ?? "main" },
+    artifacts_file: job.archive
+      ? { filename: "artifacts.zip", size: job.archive.length }
+      : null,
+    artifacts: job.archive
+      ? [{
+        file_type: "archive",
+        size: job.archive.length,
+        filename: "artifacts.zip",
+        file_format: "zip",
+      }]
+      : [],
+    artifacts_expire_at: new Date(
+      job.expired ? BASE_TIME : Date.now() + 30 * 86_400_000,
+    ).toISOString(),
+    web_url: `${site.origin}/${site.project}/-/jobs/${job.id}`,
   };
 }
