@@ -48,13 +48,62 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 /**
  * Runs the three contenders over the same artifacts, checks every run's tree,
  * and returns the medians with a Markdown table.
+ *
+ * @param options See {@linkcode ArtifactsBenchOptions}.
+ * @param log Where progress lines go.
+ * @returns The medians and the table.
  */
 export async function runArtifactsBench(
   options: ArtifactsBenchOptions,
   log: (line: string) => void,
 ): Promise<{ rows: ArtifactsBenchRow[]; markdown: string }> {
-  const { count, maxMiB, reps } = options;
+  const { artifacts, expected, total } = makeArtifacts(options);
+  await using gh = await startGithubDouble({ artifacts, token: "bench-token" });
+  const zipUrls: [string, string][] = (await (await fetch(
+    `${gh.apiUrl}/repos/octo/demo/actions/runs/1/artifacts?per_page=100`,
+    { headers: { authorization: "Bearer bench-token" } },
+  )).json()).artifacts.map((
+    a: { name: string; archive_download_url: string },
+  ) => [a.name, a.archive_download_url]);
+  const tools = contenders(gh.apiUrl, zipUrls);
+  log(
+    `${options.count} artifacts, ${
+      (total / 2 ** 20).toFixed(0)
+    } MiB, stored zips, loopback`,
+  );
+  const results: Record<string, { seconds: number; rssMiB: number }[]> = {};
+  for (let rep = 0; rep < options.reps; rep++) {
+    for (const [label, script] of tools) {
+      const out = await Deno.makeTempDir({
+        dir: options.dir,
+        prefix: "artbench-",
+      });
+      try {
+        const r = await timed(script(out), out);
+        await verify(out, expected);
+        (results[label] ??= []).push(r);
+        log(
+          `${label}: ${r.seconds.toFixed(2)} s, peak RSS ${
+            r.rssMiB.toFixed(0)
+          } MiB`,
+        );
+      } finally {
+        await Deno.remove(out, { recursive: true });
+      }
+    }
+  }
+  const med = (xs: number[]) =>
+    [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rows = tools.map(([label]) => ({
+    label,
+    seconds: med(results[label].map((r) => r.seconds)),
+    rssMiB: med(results[label].map((r) => r.rssMiB)),
+  }));
+  return { rows, markdown: table(rows, options, total) };
+}
 
+/** The artifacts (one random file each, stored), with each file's SHA-256. */
+function makeArtifacts({ count, maxMiB }: ArtifactsBenchOptions) {
   // Sizes from 1 MiB to maxMiB, spread evenly (about 1 GiB for 20 × 1-100).
   const sizes = Array.from(
     { length: count },
@@ -74,54 +123,25 @@ export async function runArtifactsBench(
     );
     return { name, body: makeZip([{ name: `${name}.bin`, data }]), runId: 1 };
   });
-  const total = sizes.reduce((a, b) => a + b, 0);
-  await using gh = await startGithubDouble({ artifacts, token: "bench-token" });
-  const zipUrls = (await (await fetch(
-    `${gh.apiUrl}/repos/octo/demo/actions/runs/1/artifacts?per_page=100`,
-    { headers: { authorization: "Bearer bench-token" } },
-  )).json()).artifacts.map((
-    a: { name: string; archive_download_url: string },
-  ) => [a.name, a.archive_download_url]);
+  return { artifacts, expected, total: sizes.reduce((a, b) => a + b, 0) };
+}
 
-  async function timed(
-    script: string,
-    cwd: string,
-  ): Promise<{ seconds: number; rssMiB: number }> {
-    const out = await new Deno.Command("/usr/bin/time", {
-      args: ["-f", "%e %M", "bash", "-c", script],
-      cwd,
-      env: { GITHUB_TOKEN: "bench-token" },
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stderr).trim().split("\n");
-    if (!out.success) throw new Error(`failed: ${script}\n${text.join("\n")}`);
-    const [seconds, kib] = text.at(-1)!.split(" ").map(Number);
-    return { seconds, rssMiB: kib / 1024 };
-  }
-
-  async function verify(dir: string) {
-    for (const [path, sha] of expected) {
-      const file = await Deno.open(`${dir}/${path}`);
-      const hash = createHash("sha256");
-      for await (const chunk of file.readable) hash.update(chunk);
-      if (hash.digest("hex") !== sha) {
-        throw new Error(`${dir}/${path}: wrong bytes`);
-      }
-    }
-  }
-
+/** Each contender's label and shell command for an output directory. */
+function contenders(
+  apiUrl: string,
+  zipUrls: [string, string][],
+): [string, (out: string) => string][] {
   const curlAuth = `-H "Authorization: Bearer bench-token"`;
-  const tools: [string, (out: string) => string][] = [
+  return [
     [
       "bulkget artifacts github",
       (out) =>
-        `deno run --quiet --v8-flags=${V8_FLAGS} --allow-all ${MAIN} artifacts github octo/demo --run 1 --api-url ${gh.apiUrl} -o ${out} -q`,
+        `deno run --quiet --v8-flags=${V8_FLAGS} --allow-all ${MAIN} artifacts github octo/demo --run 1 --api-url ${apiUrl} -o ${out} -q`,
     ],
     [
       "sequential: curl then unzip, one at a time",
       (out) =>
-        zipUrls.map(([name, url]: string[]) =>
+        zipUrls.map(([name, url]) =>
           `curl -sfL ${curlAuth} -o ${out}/${name}.zip ${url} && unzip -q -o ${out}/${name}.zip -d ${out}/${name} && rm ${out}/${name}.zip`
         ).join(" && "),
     ],
@@ -129,47 +149,50 @@ export async function runArtifactsBench(
       "parallel: curl --parallel, then unzip in parallel",
       (out) =>
         `curl -sfL --parallel --parallel-max 16 ${curlAuth} ${
-          zipUrls.map(([name, url]: string[]) => `-o ${out}/${name}.zip ${url}`)
+          zipUrls.map(([name, url]) => `-o ${out}/${name}.zip ${url}`)
             .join(" ")
         } && ls ${out}/*.zip | xargs -P 16 -I{} sh -c 'd={}; unzip -q -o "$d" -d "\${d%.zip}" && rm "$d"'`,
     ],
   ];
+}
 
-  log(
-    `${count} artifacts, ${
-      (total / 2 ** 20).toFixed(0)
-    } MiB, stored zips, loopback`,
-  );
-  const results: Record<string, { seconds: number; rssMiB: number }[]> = {};
-  for (let rep = 0; rep < reps; rep++) {
-    for (const [label, script] of tools) {
-      const out = await Deno.makeTempDir({
-        dir: options.dir,
-        prefix: "artbench-",
-      });
-      try {
-        const r = await timed(script(out), out);
-        await verify(out);
-        (results[label] ??= []).push(r);
-        log(
-          `${label}: ${r.seconds.toFixed(2)} s, peak RSS ${
-            r.rssMiB.toFixed(0)
-          } MiB`,
-        );
-      } finally {
-        await Deno.remove(out, { recursive: true });
-      }
+/** Wall time and peak RSS of a shell command, from `/usr/bin/time`. */
+async function timed(
+  script: string,
+  cwd: string,
+): Promise<{ seconds: number; rssMiB: number }> {
+  const out = await new Deno.Command("/usr/bin/time", {
+    args: ["-f", "%e %M", "bash", "-c", script],
+    cwd,
+    env: { GITHUB_TOKEN: "bench-token" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stderr).trim().split("\n");
+  if (!out.success) throw new Error(`failed: ${script}\n${text.join("\n")}`);
+  const [seconds, kib] = text.at(-1)!.split(" ").map(Number);
+  return { seconds, rssMiB: kib / 1024 };
+}
+
+/** Checks every extracted file's SHA-256. */
+async function verify(dir: string, expected: Map<string, string>) {
+  for (const [path, sha] of expected) {
+    const file = await Deno.open(`${dir}/${path}`);
+    const hash = createHash("sha256");
+    for await (const chunk of file.readable) hash.update(chunk);
+    if (hash.digest("hex") !== sha) {
+      throw new Error(`${dir}/${path}: wrong bytes`);
     }
   }
-  const med = (xs: number[]) =>
-    [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const rows = tools.map(([label]) => ({
-    label,
-    seconds: med(results[label].map((r) => r.seconds)),
-    rssMiB: med(results[label].map((r) => r.rssMiB)),
-  }));
+}
+
+function table(
+  rows: ArtifactsBenchRow[],
+  { count, maxMiB, reps }: ArtifactsBenchOptions,
+  total: number,
+): string {
   const ours = rows[0].seconds;
-  const markdown = [
+  return [
     `# CI artifacts benchmark`,
     ``,
     `Generated by \`deno task bench --only ARTIFACTS\` on ${
@@ -187,7 +210,6 @@ export async function runArtifactsBench(
     ),
     ``,
   ].join("\n");
-  return { rows, markdown };
 }
 
 if (import.meta.main) {
