@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
+import { ExtractError, extractZip } from "../lib/writer/unzip.ts";
 import {
-  ExtractError,
-  extractZip,
   extractZipInWorker,
   ZipExtractor,
-} from "../lib/writer/unzip.ts";
+} from "../lib/writer/zip_extractor.ts";
 import { makeZip, type ZipEntrySpec } from "../lib/server/zip_maker.ts";
 
 async function withZip(
@@ -178,6 +177,115 @@ Deno.test("unzip: one ZipExtractor takes many archives in order, and a refused a
       "ok3.txt",
       "shared.txt",
     ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("unzip: deflated entries are inflated and checked, large and small, zip64 too", async () => {
+  const text = "line of a build log, quite repetitive\n".repeat(200_000);
+  const random = new Uint8Array(3 << 20);
+  for (let at = 0; at < random.length; at += 65536) {
+    crypto.getRandomValues(random.subarray(at, at + 65536));
+  }
+  for (const zip64 of [false, true]) {
+    await withZip([
+      { name: "log.txt", data: text, deflate: true },
+      { name: "bin/r.bin", data: random, deflate: true },
+      { name: "empty.txt", data: "", deflate: true },
+      { name: "stored.txt", data: "as is" },
+    ], async (zip, out) => {
+      const result = await extractZipInWorker(zip, out);
+      assert.equal(result.files, 4);
+      assert.equal(await Deno.readTextFile(`${out}/log.txt`), text);
+      assert.deepEqual(await Deno.readFile(`${out}/bin/r.bin`), random);
+      assert.equal(await Deno.readTextFile(`${out}/empty.txt`), "");
+      assert.equal(await Deno.readTextFile(`${out}/stored.txt`), "as is");
+    }, zip64);
+  }
+});
+
+Deno.test("unzip: a deflated entry with a wrong CRC, corrupt data, or more bytes than its size says is refused, no file left under its name", async () => {
+  const text = "x".repeat(100_000);
+  for (
+    const [entry, reason] of [
+      [{ name: "a.txt", data: text, deflate: true, crc: 7 }, /CRC-32 mismatch/],
+      [
+        { name: "a.txt", data: text, deflate: true, size: 1000 },
+        /more bytes than the archive says \(1000\)/,
+      ],
+      [
+        { name: "a.txt", data: text, deflate: true, size: 200_000 },
+        /100000 bytes, the archive says 200000/,
+      ],
+    ] as const
+  ) {
+    await withZip([entry], async (zip, out) => {
+      await assert.rejects(extractZipInWorker(zip, out), reason);
+      assert.deepEqual(await listTree(out), []);
+    });
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    // Deflate data with its middle overwritten: not valid any more.
+    const bytes = makeZip([{
+      name: "a.txt",
+      data: "abc".repeat(50_000) + crypto.randomUUID().repeat(500),
+      deflate: true,
+    }]);
+    bytes.fill(0xff, 100, 400);
+    await Deno.writeFile(`${dir}/a.zip`, bytes);
+    await assert.rejects(
+      extractZip(`${dir}/a.zip`, `${dir}/out`),
+      /entry "a\.txt": (not valid deflate data|CRC-32 mismatch)/,
+    );
+    assert.deepEqual(await listTree(`${dir}/out`), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("unzip: an unsupported compression method refuses the archive before anything is written", async () => {
+  await withZip([
+    { name: "first.txt", data: "fine" },
+    { name: "b.bz2", data: "not really bzip2", method: 12 },
+  ], async (zip, out) => {
+    await assert.rejects(
+      extractZip(zip, out),
+      /entry "b\.bz2": compression method 12 is not supported/,
+    );
+    await assert.rejects(Deno.lstat(out), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("unzip: a ZipExtractor with concurrency 2 extracts every archive whole", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const names = ["a", "b", "c", "d"];
+    for (const name of names) {
+      await Deno.writeFile(
+        `${dir}/${name}.zip`,
+        makeZip([{
+          name: `${name}.txt`,
+          data: name.repeat(300_000),
+          deflate: name < "c",
+        }]),
+      );
+    }
+    using extractor = new ZipExtractor({ concurrency: 2 });
+    const results = await Promise.all(
+      names.map((name) =>
+        extractor.extract(`${dir}/${name}.zip`, `${dir}/out/${name}`)
+      ),
+    );
+    assert.deepEqual(results.map((r) => r.files), [1, 1, 1, 1]);
+    for (const name of names) {
+      assert.equal(
+        await Deno.readTextFile(`${dir}/out/${name}/${name}.txt`),
+        name.repeat(300_000),
+      );
+    }
+    assert.throws(() => new ZipExtractor({ concurrency: 0 }), RangeError);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

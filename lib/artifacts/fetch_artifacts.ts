@@ -11,9 +11,10 @@
  * - The zip is written as `.part` and renamed only once its SHA-256 matches
  *   the artifact's digest (when the API gives one): nothing is extracted
  *   from unverified bytes.
- * - Extraction ({@linkcode ZipExtractor}) runs in one Worker for the run, one
- *   artifact at a time (so `merge` conflicts are decided in order and never
- *   interleaved), while other downloads go on.
+ * - Extraction ({@linkcode ZipExtractor}) runs in Workers kept for the run
+ *   while other downloads go on: two artifacts at once, or with `merge` (and
+ *   one artifact into the directory itself) one at a time in the order the
+ *   downloads end, so conflicts are decided in order and never interleaved.
  * - Artifacts done in an earlier run (same id and digest, recorded in
  *   `DIR/.bulkget-artifacts/done.json`) are skipped.
  *
@@ -25,12 +26,11 @@ import { AttemptError } from "../engine/classify.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { safeDest, UnsafeNameError } from "../writer/safe_name.ts";
-import {
-  type ExtractConflict,
-  reservedName,
-  ZipExtractor,
-} from "../writer/unzip.ts";
+import type { ExtractConflict } from "../writer/unzip.ts";
+import { reservedName } from "../writer/entry_names.ts";
+import { ZipExtractor } from "../writer/zip_extractor.ts";
 import { pathExists, STATE_FILE } from "../writer/paths.ts";
+import { DoneList } from "./done_list.ts";
 import {
   type Artifact,
   type ArtifactApi,
@@ -116,15 +116,23 @@ export interface FetchArtifactsOptions {
   signal?: AbortSignal;
 }
 
-interface DoneEntry {
-  sha256: string;
-  digest: string | null;
-  files: number;
-  bytes: number;
-  path: string;
-}
-
 const ZIP_MAGIC = [0x50, 0x4b];
+
+/** What the steps of one {@linkcode fetchArtifacts} run share. */
+interface RunState {
+  outDir: string;
+  extract: boolean;
+  /** Into the output directory itself (`merge`, or one artifact). */
+  flat: boolean;
+  options: FetchArtifactsOptions;
+  done: DoneList;
+  results: Map<number, ArtifactResult>;
+  byId: Map<number, Artifact>;
+  /** Who wrote each extracted file (for merge conflict messages). */
+  owners: Map<string, string>;
+  extractor: ZipExtractor;
+  report(result: ArtifactResult): void;
+}
 
 /**
  * Downloads, verifies and extracts `artifacts`.
@@ -148,153 +156,100 @@ export async function fetchArtifacts<L>(
   options: FetchArtifactsOptions = {},
 ): Promise<ArtifactResult[]> {
   const outDir = (options.outDir ?? ".").replace(/\/+$/, "") || "/";
-  const extract = options.extract ?? true;
-  const merge = options.merge ?? false;
-  const flat = merge || (options.flat ?? false);
-  const rounds = options.rounds ?? 3;
+  const flat = (options.merge ?? false) || (options.flat ?? false);
   const workDir = `${outDir}/${WORK_DIR}`;
   await Deno.mkdir(workDir, { recursive: true });
-  const done = await loadDone(workDir);
   const results = new Map<number, ArtifactResult>();
-  const byId = new Map<number, Artifact>();
-  const owners = new Map<string, string>();
-  const report = (result: ArtifactResult) => {
-    results.set(result.id, result);
-    options.onResult?.(result);
+  // Workers for the run's archives (ended below, whatever happens); two at
+  // once unless they share the directory, where the order decides conflicts.
+  using extractor = new ZipExtractor({
+    concurrency: flat ? 1 : 2,
+  });
+  const state: RunState = {
+    outDir,
+    extract: options.extract ?? true,
+    flat,
+    options,
+    done: await DoneList.load(workDir),
+    results,
+    byId: new Map(artifacts.map((a) => [a.id, a])),
+    owners: new Map(),
+    extractor,
+    report(result) {
+      results.set(result.id, result);
+      options.onResult?.(result);
+    },
   };
-
-  let pending: Artifact[] = [];
+  const pending = [];
   for (const artifact of artifacts) {
-    byId.set(artifact.id, artifact);
-    const base = resultOf(artifact);
-    let path: string;
-    try {
-      path = flat && extract ? "." : safeDest(
-        extract ? artifact.name : `${artifact.name}.zip`,
-      );
-    } catch (error) {
-      if (!(error instanceof UnsafeNameError)) throw error;
-      report({ ...base, path: "", status: "error", reason: error.message });
-      continue;
-    }
-    const reserved = reservedName(artifact.name, RESERVED);
-    if (reserved !== undefined) {
-      const reason = `the name ${JSON.stringify(artifact.name)} is ${reserved}`;
-      report({ ...base, path: "", status: "error", reason });
-      continue;
-    }
-    base.path = path;
-    const before = done[artifact.id];
-    if (
-      artifact.id > 0 && before && before.digest === base.digest &&
-      before.path === path &&
-      await pathExists(`${outDir}/${path}`)
-    ) {
-      report({
-        ...base,
-        status: "skipped",
-        sha256: before.sha256,
-        bytes: before.bytes,
-        files: before.files,
-      });
-      continue;
-    }
-    if (artifact.expired) {
-      report({ ...base, status: "expired", reason: "expired" });
-      continue;
-    }
-    results.set(artifact.id, base);
-    pending.push(artifact);
+    if (await admit(state, artifact)) pending.push(artifact);
   }
+  await downloadRounds(api, pending, state);
+  return artifacts.map((a) => results.get(a.id)!);
+}
 
-  let extraction: Promise<void> = Promise.resolve();
-  // One Worker for every archive of the run (ended below, whatever happens).
-  using extractor = new ZipExtractor();
-  const finish = async (artifact: Artifact, outcome: Outcome) => {
-    const base = results.get(artifact.id)!;
-    const zipPath = `${outDir}/${outcome.job.dest}`;
-    const result: ArtifactResult = {
-      ...base,
-      status: "ok",
-      sha256: outcome.sha256,
-      bytes: outcome.bytes,
-    };
-    try {
-      if (extract) {
-        const target = base.path === "." ? outDir : `${outDir}/${base.path}`;
-        const how = {
-          merge: flat,
-          label: artifact.name,
-          owners,
-          reserved: target === outDir ? RESERVED : undefined,
-        };
-        // An artifact uploaded unzipped: the bytes are the file.
-        const extracted = await isZip(zipPath)
-          ? await extractor.extract(zipPath, target, how)
-          : await extractor.place(zipPath, target, artifact.name, how);
-        result.files = extracted.files;
-        if (extracted.conflicts.length > 0) {
-          result.conflicts = extracted.conflicts;
-          result.status = "error";
-          result.reason = extracted.conflicts.map((c) =>
-            `merge conflict: ${c.path} differs in ${c.existing} and ${c.incoming}`
-          ).join("; ");
-        }
-        await Deno.remove(zipPath).catch(() => {});
-      } else {
-        result.files = 0;
-      }
-    } catch (error) {
-      result.status = "error";
-      result.reason = `extraction failed: ${
-        error instanceof Error ? error.message : error
-      }`;
-      await Deno.remove(zipPath).catch(() => {});
-    }
-    if (result.status === "ok") {
-      done[artifact.id] = {
-        sha256: result.sha256 ?? "",
-        digest: result.digest,
-        files: result.files,
-        bytes: result.bytes,
-        path: result.path,
-      };
-      await saveDone(workDir, done);
-    }
-    report(result);
-  };
+/**
+ * Decides whether `artifact` is to be downloaded: not when its name is
+ * refused, an earlier run did it, or it expired (each reported).
+ */
+async function admit(state: RunState, artifact: Artifact): Promise<boolean> {
+  const { outDir, extract, flat } = state;
+  const base = resultOf(artifact);
+  let path: string;
+  try {
+    path = flat && extract
+      ? "."
+      : safeDest(extract ? artifact.name : `${artifact.name}.zip`);
+  } catch (error) {
+    if (!(error instanceof UnsafeNameError)) throw error;
+    state.report({ ...base, status: "error", reason: error.message });
+    return false;
+  }
+  const reserved = reservedName(artifact.name, RESERVED);
+  if (reserved !== undefined) {
+    const reason = `the name ${JSON.stringify(artifact.name)} is ${reserved}`;
+    state.report({ ...base, status: "error", reason });
+    return false;
+  }
+  base.path = path;
+  const before = state.done.get(artifact.id);
+  if (
+    artifact.id > 0 && before && before.digest === base.digest &&
+    before.path === path && await pathExists(`${outDir}/${path}`)
+  ) {
+    const { sha256, bytes, files } = before;
+    state.report({ ...base, status: "skipped", sha256, bytes, files });
+    return false;
+  }
+  if (artifact.expired) {
+    state.report({ ...base, status: "expired", reason: "expired" });
+    return false;
+  }
+  state.results.set(artifact.id, base);
+  return true;
+}
 
+/**
+ * Downloads `pending` through the engine, in rounds: a download whose
+ * signed URL was refused (403) goes to the next round, which asks the API
+ * again. Each verified zip is extracted as it arrives.
+ */
+async function downloadRounds<L>(
+  api: ArtifactApi<L>,
+  pending: Artifact[],
+  state: RunState,
+) {
+  const { options } = state;
+  const rounds = options.rounds ?? 3;
+  // With `flat`, one after the other, in the order the downloads end.
+  let chain: Promise<void> = Promise.resolve();
+  const finishing: Promise<void>[] = [];
   for (let round = 1; round <= rounds && pending.length > 0; round++) {
     const again: Artifact[] = [];
-    const jobs: Job[] = pending.map((artifact) => ({
-      url: artifact.downloadUrl,
-      dest: extract
-        ? `${WORK_DIR}/${artifact.id}.zip`
-        : results.get(artifact.id)!.path,
-      sha256: artifact.sha256 ?? undefined,
-      // Each try gets a fresh signed URL: its .part is the artifact's.
-      resumeKey: artifact.downloadUrl,
-      label: artifact.name,
-      origin: String(artifact.id),
-    }));
-    const prepare = async (job: Job): Promise<Job> => {
-      const artifact = byId.get(Number(job.origin))!;
-      try {
-        const resolved = await api.resolve(artifact);
-        return typeof resolved === "string"
-          ? { ...job, url: resolved }
-          : { ...job, url: resolved.url, headers: resolved.headers };
-      } catch (error) {
-        if (error instanceof ArtifactApiError && error.expired) {
-          throw new AttemptError("expired", "not_found", { status: 410 });
-        }
-        throw error;
-      }
-    };
     for await (
-      const outcome of download(jobs, {
-        outDir,
-        prepare,
+      const outcome of download(pending.map((a) => jobOf(a, state)), {
+        outDir: state.outDir,
+        prepare: (job) => resolveJob(api, job, state),
         concurrency: options.concurrency,
         retries: options.retries,
         ownHttp: options.ownHttp,
@@ -305,10 +260,14 @@ export async function fetchArtifacts<L>(
         existing: "overwrite",
       })
     ) {
-      const artifact = byId.get(Number(outcome.job.origin))!;
-      const base = results.get(artifact.id)!;
+      const artifact = state.byId.get(Number(outcome.job.origin))!;
+      const base = state.results.get(artifact.id)!;
       if (outcome.status === "ok" || outcome.status === "skipped") {
-        extraction = extraction.then(() => finish(artifact, outcome));
+        if (state.flat) {
+          chain = chain.then(() => finish(state, artifact, outcome));
+        } else {
+          finishing.push(finish(state, artifact, outcome));
+        }
       } else if (
         outcome.status === "error" && round < rounds &&
         (outcome.httpStatus === 403 ||
@@ -316,9 +275,9 @@ export async function fetchArtifacts<L>(
       ) {
         again.push(artifact);
       } else if (outcome.status === "not_found" && outcome.httpStatus === 410) {
-        report({ ...base, status: "expired", reason: "expired" });
+        state.report({ ...base, status: "expired", reason: "expired" });
       } else {
-        report({
+        state.report({
           ...base,
           status: outcome.status === "cancelled" ? "cancelled" : "error",
           reason: describeFailure(outcome),
@@ -327,8 +286,96 @@ export async function fetchArtifacts<L>(
     }
     pending = again;
   }
-  await extraction;
-  return artifacts.map((a) => results.get(a.id)!);
+  await chain;
+  await Promise.all(finishing);
+}
+
+/** The engine's job for `artifact`: its zip into the work directory (or its final name). */
+function jobOf(artifact: Artifact, state: RunState): Job {
+  return {
+    url: artifact.downloadUrl,
+    dest: state.extract
+      ? `${WORK_DIR}/${artifact.id}.zip`
+      : state.results.get(artifact.id)!.path,
+    sha256: artifact.sha256 ?? undefined,
+    // Each try gets a fresh signed URL: its .part is the artifact's.
+    resumeKey: artifact.downloadUrl,
+    label: artifact.name,
+    origin: String(artifact.id),
+  };
+}
+
+/** Asks the API where the job's bytes are now, just before it starts. */
+async function resolveJob<L>(
+  api: ArtifactApi<L>,
+  job: Job,
+  state: RunState,
+): Promise<Job> {
+  const artifact = state.byId.get(Number(job.origin))!;
+  try {
+    const resolved = await api.resolve(artifact);
+    return typeof resolved === "string"
+      ? { ...job, url: resolved }
+      : { ...job, url: resolved.url, headers: resolved.headers };
+  } catch (error) {
+    if (error instanceof ArtifactApiError && error.expired) {
+      throw new AttemptError("expired", "not_found", { status: 410 });
+    }
+    throw error;
+  }
+}
+
+/** Extracts a verified download (unless kept as a zip), records and reports it. */
+async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
+  const { outDir } = state;
+  const base = state.results.get(artifact.id)!;
+  const zipPath = `${outDir}/${outcome.job.dest}`;
+  const result: ArtifactResult = {
+    ...base,
+    status: "ok",
+    sha256: outcome.sha256,
+    bytes: outcome.bytes,
+  };
+  try {
+    if (state.extract) {
+      const target = base.path === "." ? outDir : `${outDir}/${base.path}`;
+      const how = {
+        merge: state.flat,
+        label: artifact.name,
+        owners: state.owners,
+        reserved: target === outDir ? RESERVED : undefined,
+      };
+      // An artifact uploaded unzipped: the bytes are the file.
+      const extracted = await isZip(zipPath)
+        ? await state.extractor.extract(zipPath, target, how)
+        : await state.extractor.place(zipPath, target, artifact.name, how);
+      result.files = extracted.files;
+      if (extracted.conflicts.length > 0) {
+        result.conflicts = extracted.conflicts;
+        result.status = "error";
+        result.reason = extracted.conflicts.map((c) =>
+          `merge conflict: ${c.path} differs in ${c.existing} and ${c.incoming}`
+        ).join("; ");
+      }
+      await Deno.remove(zipPath).catch(() => {});
+    }
+  } catch (error) {
+    result.status = "error";
+    result.reason = `extraction failed: ${
+      error instanceof Error ? error.message : error
+    }`;
+    await Deno.remove(zipPath).catch(() => {});
+  }
+  if (result.status === "ok") {
+    await state.done.record(artifact.id, {
+      sha256: result.sha256 ?? "",
+      digest: result.digest,
+      files: result.files,
+      bytes: result.bytes,
+      path: result.path,
+    });
+  }
+  state.report(result);
 }
 
 function resultOf(artifact: Artifact): ArtifactResult {
@@ -359,20 +406,4 @@ async function isZip(path: string): Promise<boolean> {
   } finally {
     file.close();
   }
-}
-
-async function loadDone(workDir: string): Promise<Record<number, DoneEntry>> {
-  try {
-    return JSON.parse(await Deno.readTextFile(`${workDir}/done.json`));
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return {};
-    if (error instanceof SyntaxError) return {};
-    throw error;
-  }
-}
-
-async function saveDone(workDir: string, done: Record<number, DoneEntry>) {
-  const path = `${workDir}/done.json`;
-  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(done));
-  await Deno.rename(`${path}.tmp`, path);
 }

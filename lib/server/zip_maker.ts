@@ -1,8 +1,9 @@
 /**
  * `makeZip`: builds the zip archives the CI API doubles serve, byte by byte,
  * so tests can ask for what real archives rarely hold: entries that escape
- * the directory, symlinks, a wrong CRC, zip64 records. Entries are stored
- * (method 0); the server shares no code with the client's zip reader.
+ * the directory, symlinks, a wrong CRC or size, zip64 records. Entries are
+ * stored (method 0) or, on request, deflated (method 8, by `node:zlib`); the
+ * server shares no code with the client's zip reader.
  *
  * @module
  */
@@ -17,6 +18,12 @@ export interface ZipEntrySpec {
   symlink?: boolean;
   /** Write this CRC-32 instead of the right one. @default the right one */
   crc?: number;
+  /** Compress the entry with deflate (method 8). @default false (stored) */
+  deflate?: boolean;
+  /** Write this compression method instead (e.g. 12, bzip2, which the data is not). @default 0 or 8 */
+  method?: number;
+  /** Write this uncompressed size instead of the right one. @default the right one */
+  size?: number;
 }
 
 /** Options of {@linkcode makeZip}. */
@@ -24,6 +31,8 @@ export interface MakeZipOptions {
   /** Write zip64 extra fields and end records for every entry. @default false */
   zip64?: boolean;
 }
+
+import { deflateRawSync } from "node:zlib";
 
 const encoder = new TextEncoder();
 
@@ -79,32 +88,36 @@ export function makeZip(
       ? encoder.encode(entry.data)
       : entry.data;
     const crc = entry.crc ?? crc32(data);
-    const extraLocal = zip64 ? zip64Extra([data.length, data.length]) : null;
+    const size = entry.size ?? data.length;
+    const method = entry.method ?? (entry.deflate ? 8 : 0);
+    const stored = entry.deflate ? new Uint8Array(deflateRawSync(data)) : data;
+    const extraLocal = zip64 ? zip64Extra([size, stored.length]) : null;
     const local = new DataView(new ArrayBuffer(30));
     local.setUint32(0, 0x04034b50, true);
     local.setUint16(4, zip64 ? 45 : 10, true);
     local.setUint16(6, 0x0800, true); // UTF-8 names
-    local.setUint16(8, 0, true); // stored
+    local.setUint16(8, method, true);
     local.setUint32(14, crc, true);
-    local.setUint32(18, zip64 ? 0xffffffff : data.length, true);
-    local.setUint32(22, zip64 ? 0xffffffff : data.length, true);
+    local.setUint32(18, zip64 ? 0xffffffff : stored.length, true);
+    local.setUint32(22, zip64 ? 0xffffffff : size, true);
     local.setUint16(26, name.length, true);
     local.setUint16(28, extraLocal?.length ?? 0, true);
     parts.push(new Uint8Array(local.buffer), name);
     if (extraLocal) parts.push(extraLocal);
-    parts.push(data);
+    parts.push(stored);
 
     const extraCentral = zip64
-      ? zip64Extra([data.length, data.length, offset])
+      ? zip64Extra([size, stored.length, offset])
       : null;
     const head = new DataView(new ArrayBuffer(46));
     head.setUint32(0, 0x02014b50, true);
     head.setUint16(4, (3 << 8) | 45, true); // made by Unix
     head.setUint16(6, zip64 ? 45 : 10, true);
     head.setUint16(8, 0x0800, true);
+    head.setUint16(10, method, true);
     head.setUint32(16, crc, true);
-    head.setUint32(20, zip64 ? 0xffffffff : data.length, true);
-    head.setUint32(24, zip64 ? 0xffffffff : data.length, true);
+    head.setUint32(20, zip64 ? 0xffffffff : stored.length, true);
+    head.setUint32(24, zip64 ? 0xffffffff : size, true);
     head.setUint16(28, name.length, true);
     head.setUint16(30, extraCentral?.length ?? 0, true);
     const mode = entry.symlink ? 0o120777 : 0o100644;
@@ -112,7 +125,7 @@ export function makeZip(
     head.setUint32(42, zip64 ? 0xffffffff : offset, true);
     central.push(new Uint8Array(head.buffer), name);
     if (extraCentral) central.push(extraCentral);
-    offset += 30 + name.length + (extraLocal?.length ?? 0) + data.length;
+    offset += 30 + name.length + (extraLocal?.length ?? 0) + stored.length;
   }
   const centralSize = central.reduce((n, p) => n + p.length, 0);
   const tail: Uint8Array[] = [];

@@ -1,32 +1,37 @@
 /**
  * `extractZip`: extracts a downloaded zip file into a directory, safely.
  *
- * The archive is read by random access from the file (its central
- * directory first, then each entry), so memory stays bounded by the
- * library's buffers whatever the archive's size; zip64 archives are
- * supported. Before anything is written, every entry name goes through the
- * same rules as every other destination ({@linkcode safeDest}: no `..`, no
- * absolute path, no drive letter, no backslash, ...) and symlink entries are
- * refused: one unsafe entry refuses the whole archive, and nothing is
- * written. Each entry is written as `NAME.part`, its CRC-32 and size checked,
- * then renamed to `NAME`.
+ * Every entry is checked before anything is written ({@linkcode readZipIndex}:
+ * the same name rules as every other destination, no symlink, stored or
+ * deflate only): one refused entry refuses the whole archive. Then each
+ * entry's bytes are read straight from its range of the file, a stored
+ * entry copied as is and a deflated one inflated by the runtime's native
+ * `DecompressionStream`, written as `NAME.part`, its size and CRC-32 checked
+ * (`node:zlib`'s native `crc32`), then renamed to `NAME`. Memory stays
+ * bounded whatever the archive's size: one read buffer per archive, and
+ * inflated data in pieces.
  *
  * With `merge`, an entry whose file already exists is compared with it:
  * identical bytes are fine, different bytes are a conflict, reported and
  * never written over. Without `merge` an existing file is replaced.
  *
- * {@linkcode ZipExtractor} runs the same work in a Worker kept for many
- * archives, off the main thread ({@linkcode extractZipInWorker} for one).
+ * `ZipExtractor` (`zip_extractor.ts`) runs this work in Workers
+ * (`zip_worker.ts`), off the main thread.
  *
  * @module
  */
 
-import { configure, Reader, ZipReader } from "@zip.js/zip.js";
-import { createHash } from "node:crypto";
-import { safeDest, UnsafeNameError } from "./safe_name.ts";
+import { crc32 } from "node:zlib";
 import { PART_SUFFIX, pathExists } from "./paths.ts";
+import { checkName, ExtractError } from "./entry_names.ts";
+import {
+  entryDataStart,
+  readFully,
+  readZipIndex,
+  type ZipEntryInfo,
+} from "./zip_index.ts";
 
-configure({ useWebWorkers: false });
+export { ExtractError } from "./entry_names.ts";
 
 /** Options of {@linkcode extractZip}. */
 export interface ExtractOptions {
@@ -64,45 +69,14 @@ export interface ExtractResult {
   conflicts: ExtractConflict[];
 }
 
-/** An archive that cannot be extracted; `message` says why. */
-export class ExtractError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message Why.
-   * @param options The cause.
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ExtractError";
-  }
-}
-
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
-
-class FileReader extends Reader<Deno.FsFile> {
-  #file: Deno.FsFile;
-  constructor(file: Deno.FsFile, size: number) {
-    super(file);
-    this.#file = file;
-    // deno-lint-ignore no-explicit-any -- zip.js reads `size` from the reader
-    (this as any).size = size;
-  }
-  override async init() {}
-  override async readUint8Array(offset: number, length: number) {
-    const buffer = new Uint8Array(length);
-    await this.#file.seek(offset, Deno.SeekMode.Start);
-    let got = 0;
-    while (got < length) {
-      const n = await this.#file.read(buffer.subarray(got));
-      if (n === null) break;
-      got += n;
-    }
-    if (got < length) throw new ExtractError("the zip file is truncated");
-    return buffer;
-  }
-}
+/** Bytes read from the archive at a time (stored entries, comparisons). */
+const CHUNK = 1 << 20;
+/**
+ * Compressed bytes fed to the inflater at a time: deflate expands at most
+ * about 1,032 ×, so one piece inflates to at most about 32 MiB.
+ */
+const INFLATE_CHUNK = 32 << 10;
+const STORED = 0;
 
 /**
  * Extracts `zipPath` into `destDir` (created when missing).
@@ -125,146 +99,34 @@ export async function extractZip(
   destDir: string,
   options: ExtractOptions = {},
 ): Promise<ExtractResult> {
-  const label = options.label ?? zipPath;
-  const owners = options.owners ?? new Map<string, string>();
+  const place = placer(destDir, options, options.label ?? zipPath);
   const file = await Deno.open(zipPath, { read: true });
-  const result: ExtractResult = { files: 0, bytes: 0, conflicts: [] };
   try {
     const size = (await file.stat()).size;
-    const reader = new ZipReader(new FileReader(file, size), {
-      checkSignature: true,
-    });
-    let entries;
-    try {
-      entries = await reader.getEntries();
-    } catch (error) {
-      // zip.js refuses some names itself; say why in our rules' words.
-      const refused = (error as { filename?: unknown }).filename;
-      if (typeof refused === "string") {
-        try {
-          safeDest(refused);
-        } catch (unsafe) {
-          if (unsafe instanceof UnsafeNameError) {
-            throw new ExtractError(`entry refused: ${unsafe.message}`);
-          }
-        }
-        throw new ExtractError(
-          `entry refused: unsafe name ${JSON.stringify(refused)}`,
-        );
-      }
-      throw new ExtractError(
-        `not a valid zip file (${
-          error instanceof Error ? error.message : error
-        })`,
-        { cause: error },
-      );
-    }
-    for (const entry of entries) {
-      const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
-      if (mode === S_IFLNK) {
-        throw new ExtractError(
-          `symlink entry ${JSON.stringify(entry.filename)} refused`,
-        );
-      }
-      const name = entry.directory
-        ? entry.filename.replace(/\/+$/, "")
-        : entry.filename;
-      checkName(name, options.reserved);
-    }
+    const entries = await readZipIndex(file, size, options.reserved);
     await Deno.mkdir(destDir, { recursive: true });
+    const made = new Set<string>([destDir]);
+    const buffer = new Uint8Array(CHUNK);
     for (const entry of entries) {
+      const dest = `${destDir}/${entry.name}`;
       if (entry.directory) {
-        await Deno.mkdir(`${destDir}/${entry.filename}`, { recursive: true });
+        await makeDir(dest, made);
         continue;
       }
-      const dest = `${destDir}/${entry.filename}`;
-      const slash = dest.lastIndexOf("/");
-      await Deno.mkdir(dest.slice(0, slash), { recursive: true });
+      await makeDir(dest.slice(0, dest.lastIndexOf("/")), made);
       const part = dest + PART_SUFFIX;
-      const out = await Deno.open(part, {
-        write: true,
-        create: true,
-        truncate: true,
-      });
-      const hash = createHash("sha256");
-      let written = 0;
-      const sink = new WritableStream<Uint8Array>({
-        async write(chunk) {
-          hash.update(chunk);
-          written += chunk.length;
-          let at = 0;
-          while (at < chunk.length) at += await out.write(chunk.subarray(at));
-        },
-      });
       try {
-        await entry.getData!(sink, { checkSignature: true });
+        await writeEntry(file, size, entry, part, buffer);
       } catch (error) {
         await Deno.remove(part).catch(() => {});
-        const message = error instanceof Error ? error.message : String(error);
-        throw new ExtractError(
-          /signature|crc/i.test(message)
-            ? `entry ${JSON.stringify(entry.filename)}: CRC-32 mismatch`
-            : `entry ${JSON.stringify(entry.filename)}: ${message}`,
-          { cause: error },
-        );
-      } finally {
-        try {
-          out.close();
-        } catch { /* closed by the stream */ }
+        throw error;
       }
-      if (written !== entry.uncompressedSize) {
-        await Deno.remove(part).catch(() => {});
-        throw new ExtractError(
-          `entry ${
-            JSON.stringify(entry.filename)
-          }: ${written} bytes, the archive says ${entry.uncompressedSize}`,
-        );
-      }
-      const key = `${destDir}/${entry.filename}`;
-      if (options.merge && await pathExists(dest)) {
-        const same = await sameBytes(dest, hash.digest("hex"));
-        await Deno.remove(part);
-        if (!same) {
-          result.conflicts.push({
-            path: entry.filename,
-            existing: owners.get(key) ?? "an earlier file",
-            incoming: label,
-          });
-          continue;
-        }
-      } else {
-        await Deno.rename(part, dest);
-        owners.set(key, label);
-      }
-      result.files++;
-      result.bytes += written;
+      await place(part, entry.name, entry.uncompressedSize, buffer);
     }
-    await reader.close();
-    return result;
+    return place.result;
   } finally {
-    try {
-      file.close();
-    } catch { /* already closed */ }
+    file.close();
   }
-}
-
-/**
- * What `path`'s first component is, when it is one of `reserved` (compared
- * in lower case, as a case-insensitive file system would).
- *
- * @param path A `/`-separated relative path.
- * @param reserved First components and what each is.
- * @returns What it is, or undefined when it is not reserved.
- */
-export function reservedName(
-  path: string,
-  reserved: Record<string, string> = {},
-): string | undefined {
-  const first = path.split("/")[0].toLowerCase();
-  for (const [name, what] of Object.entries(reserved)) {
-    if (name.toLowerCase() === first) return `${what} (${name})`;
-  }
-  return undefined;
 }
 
 /**
@@ -286,222 +148,175 @@ export async function placeFile(
   options: ExtractOptions = {},
 ): Promise<ExtractResult> {
   checkName(name, options.reserved);
-  const label = options.label ?? path;
-  const owners = options.owners ?? new Map<string, string>();
-  const result: ExtractResult = { files: 0, bytes: 0, conflicts: [] };
+  const place = placer(destDir, options, options.label ?? path);
   await Deno.mkdir(destDir, { recursive: true });
   const dest = `${destDir}/${name}`;
+  await makeDir(dest.slice(0, dest.lastIndexOf("/")), new Set([destDir]));
   const bytes = (await Deno.stat(path)).size;
-  if (options.merge && await pathExists(dest)) {
-    const same = await sameBytes(dest, await fileSha256(path));
-    await Deno.remove(path);
-    if (!same) {
-      const existing = owners.get(dest) ?? "an earlier file";
-      result.conflicts.push({ path: name, existing, incoming: label });
-      return result;
-    }
-  } else {
-    await Deno.rename(path, dest);
-    owners.set(dest, label);
-  }
-  return { files: 1, bytes, conflicts: [] };
+  await place(path, name, bytes, new Uint8Array(CHUNK));
+  return place.result;
 }
 
-/** Refuses a name the rules or `reserved` refuse, with the reason. */
-function checkName(name: string, reserved?: Record<string, string>) {
-  try {
-    safeDest(name);
-  } catch (error) {
-    if (!(error instanceof UnsafeNameError)) throw error;
-    throw new ExtractError(`entry refused: ${error.message}`);
-  }
-  const what = reservedName(name, reserved);
-  if (what !== undefined) {
-    throw new ExtractError(
-      `entry refused: ${JSON.stringify(name)} is in ${what}`,
-    );
-  }
+/** Makes `dir` (and its parents) unless this archive made it already. */
+async function makeDir(dir: string, made: Set<string>) {
+  if (made.has(dir)) return;
+  await Deno.mkdir(dir, { recursive: true });
+  made.add(dir);
 }
-
-async function fileSha256(path: string): Promise<string> {
-  const hash = createHash("sha256");
-  const file = await Deno.open(path);
-  for await (const chunk of file.readable) hash.update(chunk); // closes it
-  return hash.digest("hex");
-}
-
-async function sameBytes(path: string, sha256: string): Promise<boolean> {
-  return await fileSha256(path) === sha256;
-}
-
-/** A request to the extraction Worker. */
-interface ExtractRequest {
-  zipPath: string;
-  destDir: string;
-  /** Set: the file is not an archive; {@linkcode placeFile} it under this name. */
-  rawName?: string;
-  options: Omit<ExtractOptions, "owners"> & {
-    owners?: [string, string][];
-  };
-}
-
-/** The extraction Worker's answer. */
-type ExtractReply =
-  | { ok: true; result: ExtractResult; owners: [string, string][] }
-  | { ok: false; message: string; extract: boolean };
 
 /**
- * One extraction Worker kept for many archives: zip.js and the Worker's
- * isolate load once (about 0.2 s each time on a 2-core machine, which a
- * Worker per artifact paid for every artifact). Archives are extracted one
- * at a time, in the order asked, so `merge` sees every earlier archive's
- * files.
- *
- * @example
- * ```ts ignore
- * using extractor = new ZipExtractor();
- * await extractor.extract("a.zip", "out");
- * await extractor.extract("b.zip", "out");
- * ```
+ * The last step of every file: rename its `.part` to its name, or with
+ * `merge` over an existing file, compare and keep the first. Counts go to
+ * `result`.
  */
-export class ZipExtractor implements Disposable {
-  #worker: Worker | undefined;
-  #queue: Promise<unknown> = Promise.resolve();
-
-  /**
-   * Extracts `zipPath` into `destDir` in the Worker, after every archive
-   * asked for before it.
-   *
-   * @param zipPath The zip file.
-   * @param destDir The directory entries go to.
-   * @param options See {@linkcode ExtractOptions}; `owners` is updated.
-   * @returns Counts and conflicts.
-   * @throws {ExtractError} As {@linkcode extractZip}.
-   */
-  extract(
-    zipPath: string,
-    destDir: string,
-    options: ExtractOptions = {},
-  ): Promise<ExtractResult> {
-    return this.#enqueue({ zipPath, destDir, options: {} }, options);
-  }
-
-  /**
-   * Puts a file that is not an archive into `destDir` as `name`
-   * ({@linkcode placeFile}) in the Worker, in turn with the archives.
-   *
-   * @param path The file; moved or removed.
-   * @param destDir The directory it goes to.
-   * @param name Its name there.
-   * @param options See {@linkcode ExtractOptions}; `owners` is updated.
-   * @returns Counts and conflicts.
-   * @throws {ExtractError} As {@linkcode placeFile}.
-   */
-  place(
-    path: string,
-    destDir: string,
+function placer(destDir: string, options: ExtractOptions, label: string) {
+  const owners = options.owners ?? new Map<string, string>();
+  const result: ExtractResult = { files: 0, bytes: 0, conflicts: [] };
+  const place = async (
+    part: string,
     name: string,
-    options: ExtractOptions = {},
-  ): Promise<ExtractResult> {
-    return this.#enqueue(
-      { zipPath: path, destDir, rawName: name, options: {} },
-      options,
+    bytes: number,
+    buffer: Uint8Array,
+  ) => {
+    const dest = `${destDir}/${name}`;
+    if (options.merge && await pathExists(dest)) {
+      const same = await sameBytes(part, dest, buffer);
+      await Deno.remove(part);
+      if (!same) {
+        const existing = owners.get(dest) ?? "an earlier file";
+        result.conflicts.push({ path: name, existing, incoming: label });
+        return;
+      }
+    } else {
+      await Deno.rename(part, dest);
+      owners.set(dest, label);
+    }
+    result.files++;
+    result.bytes += bytes;
+  };
+  return Object.assign(place, { result });
+}
+
+/**
+ * Writes `entry`'s bytes to `part`: a stored entry copied from its range of
+ * the archive, a deflated one inflated; its size and CRC-32 checked.
+ */
+async function writeEntry(
+  file: Deno.FsFile,
+  size: number,
+  entry: ZipEntryInfo,
+  part: string,
+  buffer: Uint8Array,
+) {
+  const what = `entry ${JSON.stringify(entry.name)}`;
+  const start = await entryDataStart(file, entry, buffer);
+  if (start + entry.compressedSize > size) {
+    throw new ExtractError(`${what}: its data runs past the end of the file`);
+  }
+  const out = await Deno.open(part, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  let crc = 0;
+  let written = 0;
+  try {
+    const raw = readRange(file, start, entry.compressedSize, buffer);
+    const chunks = entry.method === STORED ? raw : inflate(raw, what);
+    for await (const chunk of chunks) {
+      written += chunk.length;
+      if (written > entry.uncompressedSize) break;
+      crc = crc32(chunk, crc);
+      await writeAll(out, chunk);
+    }
+  } finally {
+    out.close();
+  }
+  if (written > entry.uncompressedSize) {
+    throw new ExtractError(
+      `${what}: more bytes than the archive says (${entry.uncompressedSize})`,
     );
   }
-
-  /** Ends the Worker; a later {@linkcode ZipExtractor.extract} starts a new one. */
-  close(): void {
-    this.#worker?.terminate();
-    this.#worker = undefined;
+  if (written !== entry.uncompressedSize) {
+    throw new ExtractError(
+      `${what}: ${written} bytes, the archive says ${entry.uncompressedSize}`,
+    );
   }
-
-  /** Same as {@linkcode ZipExtractor.close}. */
-  [Symbol.dispose](): void {
-    this.close();
-  }
-
-  #enqueue(
-    request: ExtractRequest,
-    options: ExtractOptions,
-  ): Promise<ExtractResult> {
-    const run = this.#queue.then(() => this.#run(request, options));
-    this.#queue = run.catch(() => {});
-    return run;
-  }
-
-  #run(
-    request: ExtractRequest,
-    options: ExtractOptions,
-  ): Promise<ExtractResult> {
-    const worker = this.#worker ??= new Worker(import.meta.url, {
-      type: "module",
-    });
-    const { owners, ...rest } = options;
-    return new Promise<ExtractResult>((resolve, reject) => {
-      worker.onmessage = (event: MessageEvent<ExtractReply>) => {
-        const reply = event.data;
-        if (reply.ok) {
-          if (owners) { for (const [k, v] of reply.owners) owners.set(k, v); }
-          resolve(reply.result);
-        } else {
-          reject(
-            reply.extract
-              ? new ExtractError(reply.message)
-              : new Error(reply.message),
-          );
-        }
-      };
-      worker.onerror = (event) => {
-        // The Worker is gone: the next archive gets a new one.
-        event.preventDefault();
-        this.close();
-        reject(new Error(event.message));
-      };
-      request.options = { ...rest, owners: owners ? [...owners] : undefined };
-      worker.postMessage(request);
-    });
+  if (crc >>> 0 !== entry.crc32 >>> 0) {
+    throw new ExtractError(`${what}: CRC-32 mismatch`);
   }
 }
 
 /**
- * Runs {@linkcode extractZip} in a Worker of its own, ended after: for one
- * archive. For several, keep one {@linkcode ZipExtractor}.
- *
- * @param zipPath The zip file.
- * @param destDir The directory entries go to.
- * @param options See {@linkcode ExtractOptions}; `owners` is updated.
- * @returns Counts and conflicts.
- * @throws {ExtractError} As {@linkcode extractZip}.
+ * The `length` bytes from `offset` of `file`, in pieces of `buffer` (each
+ * piece is valid until the next is asked for).
  */
-export async function extractZipInWorker(
-  zipPath: string,
-  destDir: string,
-  options: ExtractOptions = {},
-): Promise<ExtractResult> {
-  using extractor = new ZipExtractor();
-  return await extractor.extract(zipPath, destDir, options);
+async function* readRange(
+  file: Deno.FsFile,
+  offset: number,
+  length: number,
+  buffer: Uint8Array,
+): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < length;) {
+    const piece = buffer.subarray(0, Math.min(buffer.length, length - at));
+    await readFully(file, offset + at, piece);
+    at += piece.length;
+    yield piece;
+  }
 }
 
-// deno-lint-ignore no-explicit-any -- the Worker global
-const self_ = globalThis as any;
-if (
-  typeof self_.WorkerGlobalScope !== "undefined" &&
-  self_ instanceof self_.WorkerGlobalScope
-) {
-  self_.onmessage = async (event: MessageEvent<ExtractRequest>) => {
-    const { zipPath, destDir, rawName, options } = event.data;
-    const owners = new Map(options.owners ?? []);
-    try {
-      const result = rawName === undefined
-        ? await extractZip(zipPath, destDir, { ...options, owners })
-        : await placeFile(zipPath, destDir, rawName, { ...options, owners });
-      self_.postMessage({ ok: true, result, owners: [...owners] });
-    } catch (error) {
-      self_.postMessage({
-        ok: false,
-        message: error instanceof Error ? error.message : String(error),
-        extract: error instanceof ExtractError,
-      });
+/** Inflates raw deflate data, fed in small copies (the source reuses its buffer). */
+async function* inflate(
+  raw: AsyncIterable<Uint8Array>,
+  what: string,
+): AsyncGenerator<Uint8Array> {
+  async function* copies() {
+    for await (const piece of raw) {
+      for (let at = 0; at < piece.length; at += INFLATE_CHUNK) {
+        yield piece.slice(at, at + INFLATE_CHUNK);
+      }
     }
-  };
+  }
+  const inflated = ReadableStream.from(copies()).pipeThrough(
+    new DecompressionStream("deflate-raw"),
+  );
+  try {
+    yield* inflated;
+  } catch (error) {
+    if (error instanceof ExtractError) throw error;
+    throw new ExtractError(
+      `${what}: not valid deflate data (${
+        error instanceof Error ? error.message : error
+      })`,
+      { cause: error },
+    );
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array) {
+  for (let at = 0; at < bytes.length;) {
+    at += await file.write(bytes.subarray(at));
+  }
+}
+
+/** Whether files `a` and `b` hold the same bytes. */
+async function sameBytes(
+  a: string,
+  b: string,
+  buffer: Uint8Array,
+): Promise<boolean> {
+  const [sizeA, sizeB] = await Promise.all([Deno.stat(a), Deno.stat(b)]);
+  if (sizeA.size !== sizeB.size) return false;
+  using fileA = await Deno.open(a);
+  using fileB = await Deno.open(b);
+  const half = buffer.length >> 1;
+  const pieceA = buffer.subarray(0, half);
+  const pieceB = buffer.subarray(half);
+  for (let at = 0; at < sizeA.size; at += half) {
+    const n = Math.min(half, sizeA.size - at);
+    await readFully(fileA, at, pieceA.subarray(0, n));
+    await readFully(fileB, at, pieceB.subarray(0, n));
+    for (let i = 0; i < n; i++) if (pieceA[i] !== pieceB[i]) return false;
+  }
+  return true;
 }
