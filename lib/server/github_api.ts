@@ -15,17 +15,18 @@
  * header names the `next`, `last` (and `prev`, `first`) pages when there is
  * more than one. Every API answer carries the `x-ratelimit-*` headers. A
  * token, when configured, is required as `Authorization: Bearer TOKEN` (401
- * otherwise). The blob host answers `GET /blob/{id}?se=EXPIRY&sig=SIG` with
- * the zip (`Content-Type: application/zip`, `Accept-Ranges: bytes`, one
- * `Range`), or the raw file with `Content-Disposition` for an artifact
- * uploaded unzipped; a URL past its lifetime or its allowed uses answers 403
- * `AuthenticationFailed`, as the storage service does. Both ports record the
- * headers of every request received.
+ * otherwise). Rate limits: `github_rate_limit.ts`. The blob host
+ * (`github_blob.ts`) answers the signed URLs with the zip, or the raw file
+ * for an artifact uploaded unzipped; a URL past its lifetime or its allowed
+ * uses answers 403 `AuthenticationFailed`, as the storage service does. Both
+ * ports record the headers of every request received.
  *
  * @module
  */
 
-import { createHash, createHmac, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
+import { blobHost, type StoredArtifact } from "./github_blob.ts";
+import { rateLimiter } from "./github_rate_limit.ts";
 
 /** One artifact seeded into the double. */
 export interface SeededArtifact {
@@ -124,15 +125,6 @@ export interface GithubDouble {
 const BASE_TIME = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;
 
-interface Stored {
-  spec: SeededArtifact;
-  id: number;
-  runId: number;
-  sha256: string;
-  createdAt: string;
-  blobRequests: number;
-}
-
 /**
  * Starts the GitHub Actions artifacts API double.
  *
@@ -153,283 +145,83 @@ interface Stored {
 export async function startGithubDouble(
   options: GithubDoubleOptions = {},
 ): Promise<GithubDouble> {
-  const repository = options.repository ?? "octo/demo";
   const hostname = options.hostname ?? "127.0.0.1";
-  const lifetime = options.urlLifetimeMs ?? 60_000;
-  const uses = options.urlUses ?? Infinity;
-  const limits = options.rateLimits ?? {};
-  const secret = randomBytes(16);
-  const stored: Stored[] = (options.artifacts ?? []).map((spec, i) => {
-    const id = spec.id ?? i + 1;
-    return {
-      spec,
-      id,
-      runId: spec.runId ?? 1,
-      sha256: createHash("sha256").update(spec.body).digest("hex"),
-      createdAt: spec.createdAt ??
-        new Date(BASE_TIME + id * 1000).toISOString(),
-      blobRequests: 0,
-    };
-  }).sort((a, b) => b.id - a.id);
+  const stored = (options.artifacts ?? []).map(storedArtifact)
+    .sort((a, b) => b.id - a.id);
   const apiRequests: ReceivedRequest[] = [];
   const blobRequests: ReceivedRequest[] = [];
-  const urlUsesSeen = new Map<string, number>();
   const closing = new AbortController();
-  let apiUrl = "";
-  let blobUrl = "";
-
-  const sign = (id: number, expiry: number) =>
-    createHmac("sha256", secret).update(`${id}:${expiry}`).digest("hex");
-
-  const describe = (a: Stored) => {
-    const url = `${apiUrl}/repos/${repository}/actions/artifacts/${a.id}`;
-    return {
-      id: a.id,
-      node_id: btoa(`MDg6QXJ0aWZhY3Q${a.id}`),
-      name: a.spec.name,
-      size_in_bytes: a.spec.body.length,
-      url,
-      archive_download_url: `${url}/zip`,
-      expired: a.spec.expired ?? false,
-      created_at: a.createdAt,
-      expires_at: new Date(Date.parse(a.createdAt) + 90 * DAY).toISOString(),
-      updated_at: a.createdAt,
-      digest: a.spec.digest === null
-        ? null
-        : a.spec.digest === "wrong"
-        ? `sha256:${"0".repeat(64)}`
-        : `sha256:${a.sha256}`,
-      workflow_run: {
-        id: a.runId,
-        repository_id: 1296269,
-        head_repository_id: 1296269,
-        head_branch: "main",
-        head_sha: "009b8a3a9ccbb128af87f9b1c0f4c62e8a304f6d",
-      },
-    };
+  const blob = blobHost({
+    stored,
+    urlUses: options.urlUses ?? Infinity,
+    closing: closing.signal,
+  });
+  const blobServer = Deno.serve({
+    hostname,
+    port: 0,
+    signal: closing.signal,
+    onListen() {},
+  }, record(blobRequests, blob.handle));
+  const blobUrl = `http://${hostname}:${blobServer.addr.port}`;
+  const site: ApiSite = {
+    apiUrl: "",
+    repository: options.repository ?? "octo/demo",
+    stored,
+    token: options.token,
+    lifetime: options.urlLifetimeMs ?? 60_000,
+    limit: rateLimiter(options.rateLimits ?? {}),
+    blobLocation: (id, expiry) => blobUrl + blob.signedPath(id, expiry),
   };
-
-  const json = (status: number, body: unknown, headers: HeadersInit = {}) =>
-    new Response(JSON.stringify(body), {
-      status,
-      headers: {
-        "content-type": "application/json; charset=utf-8",
-        ...headers,
-      },
-    });
-
-  let used = 0;
-  // Until when (epoch ms) each limit refuses every request (`enforce`).
-  const blocked = { primary: 0, secondary: 0 };
-  const api = (request: Request): Response => {
-    const url = new URL(request.url);
-    used++;
-    const n = used;
-    const reset = Math.ceil(Date.now() / 1000) + (limits.resetSeconds ?? 1);
-    const rate: Record<string, string> = {
-      "x-ratelimit-limit": "1000",
-      "x-ratelimit-remaining": String(Math.max(0, 1000 - n)),
-      "x-ratelimit-used": String(n),
-      "x-ratelimit-reset": String(reset),
-      "x-ratelimit-resource": "core",
-      "x-github-api-version-selected": "2022-11-28",
-    };
-    const now = Date.now();
-    const primaryHit = limits.primary?.includes(n) ?? false;
-    if (primaryHit && limits.enforce) blocked.primary = reset * 1000;
-    if (primaryHit || now < blocked.primary) {
-      return json(403, {
-        message: "API rate limit exceeded for installation.",
-        documentation_url: "https://docs.github.com/rest/rate-limit",
-      }, {
-        ...rate,
-        "x-ratelimit-remaining": "0",
-        "x-ratelimit-reset": String(
-          primaryHit ? reset : Math.ceil(blocked.primary / 1000),
-        ),
-      });
-    }
-    const secondaryHit = limits.secondary?.includes(n) ?? false;
-    if (secondaryHit || now < blocked.secondary) {
-      const seconds = secondaryHit
-        ? limits.retryAfterSeconds ?? 1
-        : Math.ceil((blocked.secondary - now) / 1000);
-      if (secondaryHit && limits.enforce) {
-        // A little slack: the client's timer and our clock differ by a tick.
-        blocked.secondary = now + seconds * 1000 - 50;
-      }
-      return json(429, {
-        message: "You have exceeded a secondary rate limit.",
-      }, { ...rate, "retry-after": String(seconds) });
-    }
-    if (limits.secondaryBare?.includes(n)) {
-      return json(403, {
-        message: "You have exceeded a secondary rate limit.",
-      }, rate);
-    }
-    if (
-      options.token !== undefined &&
-      request.headers.get("authorization") !== `Bearer ${options.token}`
-    ) {
-      return json(401, { message: "Bad credentials" }, rate);
-    }
-    const prefix = `/repos/${repository}/actions/`;
-    if (!url.pathname.startsWith(prefix)) {
-      return json(404, { message: "Not Found" }, rate);
-    }
-    const rest = url.pathname.slice(prefix.length).split("/");
-    if (
-      rest[0] === "artifacts" && rest.length === 1 ||
-      rest[0] === "runs" && rest.length === 3 && rest[2] === "artifacts"
-    ) {
-      let list = stored;
-      if (rest[0] === "runs") {
-        list = list.filter((a) => String(a.runId) === rest[1]);
-      }
-      const name = url.searchParams.get("name");
-      if (name !== null) list = list.filter((a) => a.spec.name === name);
-      const perPage = Math.min(
-        100,
-        Math.max(1, Number(url.searchParams.get("per_page") ?? 30) || 30),
-      );
-      const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
-      const last = Math.max(1, Math.ceil(list.length / perPage));
-      const pageUrl = (p: number) => {
-        const u = new URL(url);
-        u.searchParams.set("per_page", String(perPage));
-        u.searchParams.set("page", String(p));
-        return `<${apiUrl}${u.pathname}${u.search}>`;
-      };
-      const links: string[] = [];
-      if (page < last) {
-        links.push(`${pageUrl(page + 1)}; rel="next"`);
-        links.push(`${pageUrl(last)}; rel="last"`);
-      }
-      if (page > 1) {
-        links.push(`${pageUrl(page - 1)}; rel="prev"`);
-        links.push(`${pageUrl(1)}; rel="first"`);
-      }
-      const items = list.slice((page - 1) * perPage, page * perPage);
-      return json(200, {
-        total_count: list.length,
-        artifacts: items.map(describe),
-      }, links.length ? { ...rate, link: links.join(", ") } : rate);
-    }
-    if (rest[0] === "artifacts" && (rest.length === 2 || rest.length === 3)) {
-      const artifact = stored.find((a) => String(a.id) === rest[1]);
-      if (!artifact || rest.length === 3 && rest[2] !== "zip") {
-        return json(404, { message: "Not Found" }, rate);
-      }
-      if (rest.length === 2) return json(200, describe(artifact), rate);
-      if (artifact.spec.expired) {
-        return json(410, { message: "Artifact has expired" }, rate);
-      }
-      const expiry = Date.now() + lifetime;
-      const location = `${blobUrl}/blob/${artifact.id}?se=${expiry}&sig=${
-        sign(artifact.id, expiry)
-      }`;
-      return new Response(null, {
-        status: 302,
-        headers: { ...rate, location },
-      });
-    }
-    return json(404, { message: "Not Found" }, rate);
+  const apiServer = Deno.serve({
+    hostname,
+    port: options.port ?? 0,
+    signal: closing.signal,
+    onListen() {},
+  }, record(apiRequests, (request) => apiAnswer(site, request)));
+  site.apiUrl = `http://${hostname}:${apiServer.addr.port}`;
+  await Promise.resolve();
+  const close = async () => {
+    closing.abort();
+    await Promise.all([apiServer.finished, blobServer.finished]);
   };
-
-  const blob = (request: Request): Response => {
-    const url = new URL(request.url);
-    const match = /^\/blob\/(\d+)$/.exec(url.pathname);
-    const expiry = Number(url.searchParams.get("se"));
-    const sig = url.searchParams.get("sig") ?? "";
-    const artifact = match && stored.find((a) => String(a.id) === match[1]);
-    if (!artifact) return new Response("not found", { status: 404 });
-    const seen = (urlUsesSeen.get(url.search) ?? 0) + 1;
-    urlUsesSeen.set(url.search, seen);
-    if (
-      sig !== sign(artifact.id, expiry) || Date.now() > expiry || seen > uses
-    ) {
-      return new Response(
-        '<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthenticationFailed</Code><Message>Signed expiry time has passed.</Message></Error>',
-        { status: 403, headers: { "content-type": "application/xml" } },
-      );
-    }
-    artifact.blobRequests++;
-    if (artifact.blobRequests <= (artifact.spec.blobFailures ?? 0)) {
-      return new Response("busy", { status: 503 });
-    }
-    const body = artifact.spec.body;
-    const headers: Record<string, string> = {
-      "content-type": artifact.spec.rawName
-        ? "application/octet-stream"
-        : "application/zip",
-      "accept-ranges": "bytes",
-      "etag": `"0x${artifact.sha256.slice(0, 16)}"`,
-      "last-modified": new Date(Date.parse(artifact.createdAt)).toUTCString(),
-    };
-    if (artifact.spec.rawName) {
-      headers["content-disposition"] =
-        `attachment; filename="${artifact.spec.rawName}"`;
-    }
-    let start = 0;
-    let status = 200;
-    const range = /^bytes=(\d+)-$/.exec(request.headers.get("range") ?? "");
-    const ifRange = request.headers.get("if-range");
-    if (range && (ifRange === null || ifRange === headers.etag)) {
-      start = Number(range[1]);
-      if (start >= body.length) {
-        return new Response(null, {
-          status: 416,
-          headers: { "content-range": `bytes */${body.length}` },
-        });
-      }
-      status = 206;
-      headers["content-range"] = `bytes ${start}-${
-        body.length - 1
-      }/${body.length}`;
-    }
-    const part = body.subarray(start);
-    headers["content-length"] = String(part.length);
-    const stallAt = artifact.spec.stallAt;
-    if (
-      stallAt !== undefined &&
-      artifact.blobRequests === (artifact.spec.blobFailures ?? 0) + 1
-    ) {
-      return new Response(stalled(part.subarray(0, stallAt - start)), {
-        status,
-        headers,
-      });
-    }
-    const cut = artifact.spec.truncateTo;
-    if (cut !== undefined && cut - start < part.length) {
-      const sent = part.subarray(0, Math.max(0, cut - start));
-      const stream = new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(sent);
-          controller.error(new Error("truncated on purpose"));
-        },
-      });
-      return new Response(stream, { status, headers });
-    }
-    return new Response(part, { status, headers });
+  return {
+    apiUrl: site.apiUrl,
+    blobUrl,
+    repository: site.repository,
+    apiRequests,
+    blobRequests,
+    close,
+    [Symbol.asyncDispose]: close,
   };
+}
 
-  /** A body that sends `bytes`, then nothing, until the double closes. */
-  const stalled = (bytes: Uint8Array) =>
-    new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(bytes);
-        closing.signal.addEventListener(
-          "abort",
-          () => controller.error(new Error("closed")),
-        );
-      },
-    });
+function storedArtifact(spec: SeededArtifact, i: number): StoredArtifact {
+  const id = spec.id ?? i + 1;
+  return {
+    spec,
+    id,
+    runId: spec.runId ?? 1,
+    sha256: createHash("sha256").update(spec.body).digest("hex"),
+    createdAt: spec.createdAt ?? new Date(BASE_TIME + id * 1000).toISOString(),
+    blobRequests: 0,
+  };
+}
 
-  const record = (
-    log: ReceivedRequest[],
-    handler: (request: Request) => Response,
-  ) =>
-  (request: Request) => {
+/** What the API's answers are made from. */
+interface ApiSite {
+  apiUrl: string;
+  repository: string;
+  stored: StoredArtifact[];
+  token?: string;
+  /** A signed URL's lifetime, in milliseconds. */
+  lifetime: number;
+  limit: ReturnType<typeof rateLimiter>;
+  blobLocation(id: number, expiry: number): string;
+}
+
+/** Records each request and its status in `log`. */
+function record(log: ReceivedRequest[], handler: (r: Request) => Response) {
+  return (request: Request) => {
     const url = new URL(request.url);
     const response = handler(request);
     log.push({
@@ -439,33 +231,122 @@ export async function startGithubDouble(
     });
     return response;
   };
+}
 
-  const apiServer = Deno.serve({
-    hostname,
-    port: options.port ?? 0,
-    signal: closing.signal,
-    onListen() {},
-  }, record(apiRequests, api));
-  const blobServer = Deno.serve({
-    hostname,
-    port: 0,
-    signal: closing.signal,
-    onListen() {},
-  }, record(blobRequests, blob));
-  apiUrl = `http://${hostname}:${apiServer.addr.port}`;
-  blobUrl = `http://${hostname}:${blobServer.addr.port}`;
-  await Promise.resolve();
-  const close = async () => {
-    closing.abort();
-    await Promise.all([apiServer.finished, blobServer.finished]);
+function json(status: number, body: unknown, headers: HeadersInit = {}) {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json; charset=utf-8", ...headers },
+  });
+}
+
+/** One API request: rate limits, the token, then the route. */
+function apiAnswer(site: ApiSite, request: Request): Response {
+  const url = new URL(request.url);
+  const { headers: rate, refusal } = site.limit();
+  if (refusal) {
+    return json(refusal.status, {
+      message: refusal.message,
+      documentation_url: "https://docs.github.com/rest/rate-limit",
+    }, refusal.headers);
+  }
+  if (
+    site.token !== undefined &&
+    request.headers.get("authorization") !== `Bearer ${site.token}`
+  ) {
+    return json(401, { message: "Bad credentials" }, rate);
+  }
+  const prefix = `/repos/${site.repository}/actions/`;
+  const rest = url.pathname.startsWith(prefix)
+    ? url.pathname.slice(prefix.length).split("/")
+    : [];
+  if (
+    rest[0] === "artifacts" && rest.length === 1 ||
+    rest[0] === "runs" && rest.length === 3 && rest[2] === "artifacts"
+  ) {
+    const run = rest[0] === "runs" ? rest[1] : undefined;
+    return listAnswer(site, url, run, rate);
+  }
+  const artifact = rest[0] === "artifacts" &&
+    site.stored.find((a) => String(a.id) === rest[1]);
+  if (artifact && rest.length === 2) {
+    return json(200, describe(site, artifact), rate);
+  }
+  if (artifact && rest.length === 3 && rest[2] === "zip") {
+    if (artifact.spec.expired) {
+      return json(410, { message: "Artifact has expired" }, rate);
+    }
+    const location = site.blobLocation(artifact.id, Date.now() + site.lifetime);
+    return new Response(null, { status: 302, headers: { ...rate, location } });
+  }
+  return json(404, { message: "Not Found" }, rate);
+}
+
+/** A page of a list: `per_page`, `page`, `name`, with its `Link` header. */
+function listAnswer(
+  site: ApiSite,
+  url: URL,
+  run: string | undefined,
+  rate: Record<string, string>,
+): Response {
+  let list = site.stored;
+  if (run !== undefined) list = list.filter((a) => String(a.runId) === run);
+  const name = url.searchParams.get("name");
+  if (name !== null) list = list.filter((a) => a.spec.name === name);
+  const perPage = Math.min(
+    100,
+    Math.max(1, Number(url.searchParams.get("per_page") ?? 30) || 30),
+  );
+  const page = Math.max(1, Number(url.searchParams.get("page") ?? 1) || 1);
+  const last = Math.max(1, Math.ceil(list.length / perPage));
+  const pageUrl = (p: number) => {
+    const u = new URL(url);
+    u.searchParams.set("per_page", String(perPage));
+    u.searchParams.set("page", String(p));
+    return `<${site.apiUrl}${u.pathname}${u.search}>`;
   };
+  const links: string[] = [];
+  if (page < last) {
+    links.push(`${pageUrl(page + 1)}; rel="next"`);
+    links.push(`${pageUrl(last)}; rel="last"`);
+  }
+  if (page > 1) {
+    links.push(`${pageUrl(page - 1)}; rel="prev"`);
+    links.push(`${pageUrl(1)}; rel="first"`);
+  }
+  const items = list.slice((page - 1) * perPage, page * perPage);
+  return json(200, {
+    total_count: list.length,
+    artifacts: items.map((a) => describe(site, a)),
+  }, links.length ? { ...rate, link: links.join(", ") } : rate);
+}
+
+/** An artifact as the API describes it. */
+function describe(site: ApiSite, a: StoredArtifact) {
+  const url =
+    `${site.apiUrl}/repos/${site.repository}/actions/artifacts/${a.id}`;
   return {
-    apiUrl,
-    blobUrl,
-    repository,
-    apiRequests,
-    blobRequests,
-    close,
-    [Symbol.asyncDispose]: close,
+    id: a.id,
+    node_id: btoa(`MDg6QXJ0aWZhY3Q${a.id}`),
+    name: a.spec.name,
+    size_in_bytes: a.spec.body.length,
+    url,
+    archive_download_url: `${url}/zip`,
+    expired: a.spec.expired ?? false,
+    created_at: a.createdAt,
+    expires_at: new Date(Date.parse(a.createdAt) + 90 * DAY).toISOString(),
+    updated_at: a.createdAt,
+    digest: a.spec.digest === null
+      ? null
+      : a.spec.digest === "wrong"
+      ? `sha256:${"0".repeat(64)}`
+      : `sha256:${a.sha256}`,
+    workflow_run: {
+      id: a.runId,
+      repository_id: 1296269,
+      head_repository_id: 1296269,
+      head_branch: "main",
+      head_sha: "009b8a3a9ccbb128af87f9b1c0f4c62e8a304f6d",
+    },
   };
 }
