@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ExtractError, extractZip } from "../lib/writer/unzip.ts";
+import { ExtractError, extractZip, placeFile } from "../lib/writer/unzip.ts";
+import { createHash } from "node:crypto";
 import {
   extractZipInWorker,
   ZipExtractor,
@@ -286,6 +287,57 @@ Deno.test("unzip: a ZipExtractor with concurrency 2 extracts every archive whole
       );
     }
     assert.throws(() => new ZipExtractor({ concurrency: 0 }), RangeError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("unzip: with sha256 the whole file is checked first: another digest refuses it before anything is written, the right one is given back", async () => {
+  await withZip([{ name: "a.txt", data: "hello" }], async (zip, out) => {
+    const right = createHash("sha256").update(await Deno.readFile(zip))
+      .digest("hex");
+    const wrong = "0".repeat(64);
+    await assert.rejects(
+      extractZipInWorker(zip, out, { sha256: wrong }),
+      new RegExp(
+        `digest mismatch: the file's SHA-256 is ${right}, expected ${wrong}`,
+      ),
+    );
+    await assert.rejects(Deno.lstat(out), Deno.errors.NotFound);
+    const result = await extractZipInWorker(zip, out, { sha256: right });
+    assert.equal(result.sha256, right);
+    assert.equal(await Deno.readTextFile(`${out}/a.txt`), "hello");
+    assert.equal(
+      (await extractZip(zip, `${out}2`, { hash: true })).sha256,
+      right,
+    );
+    assert.equal((await extractZip(zip, `${out}3`)).sha256, undefined);
+  });
+});
+
+Deno.test("unzip: placeFile checks the digest before it moves the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/raw`, "report");
+    const right = createHash("sha256").update("report").digest("hex");
+    await assert.rejects(
+      placeFile(`${dir}/raw`, `${dir}/out`, "r.html", {
+        sha256: "1".repeat(64),
+      }),
+      /digest mismatch/,
+    );
+    await assert.rejects(Deno.lstat(`${dir}/out`), Deno.errors.NotFound);
+    assert.equal(await Deno.readTextFile(`${dir}/raw`), "report");
+    const placed = await placeFile(`${dir}/raw`, `${dir}/out`, "r.html", {
+      sha256: right,
+    });
+    assert.deepEqual(placed, {
+      files: 1,
+      bytes: 6,
+      conflicts: [],
+      sha256: right,
+    });
+    assert.equal(await Deno.readTextFile(`${dir}/out/r.html`), "report");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

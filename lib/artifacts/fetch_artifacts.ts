@@ -8,9 +8,10 @@
  *   fresh when used. A download the blob host refuses with 403 (a signed
  *   URL that expired between attempts) asks the API again in a next round,
  *   resuming its `.part` where the host allows ranges.
- * - The zip is written as `.part` and renamed only once its SHA-256 matches
- *   the artifact's digest (when the API gives one): nothing is extracted
- *   from unverified bytes.
+ * - Nothing is extracted from unverified bytes: the extraction Worker checks
+ *   the whole zip's SHA-256 against the artifact's digest (when the API
+ *   gives one) before it writes anything. With `extract: false` the writer
+ *   checks it before the zip gets its name.
  * - Extraction ({@linkcode ZipExtractor}) runs in Workers kept for the run
  *   while other downloads go on: two artifacts at once, or with `merge` (and
  *   one artifact into the directory itself) one at a time in the order the
@@ -258,6 +259,7 @@ async function downloadRounds<L>(
         sleep: options.sleep,
         signal: options.signal,
         existing: "overwrite",
+        digest: !state.extract,
       })
     ) {
       const artifact = state.byId.get(Number(outcome.job.origin))!;
@@ -297,7 +299,10 @@ function jobOf(artifact: Artifact, state: RunState): Job {
     dest: state.extract
       ? `${WORK_DIR}/${artifact.id}.zip`
       : state.results.get(artifact.id)!.path,
-    sha256: artifact.sha256 ?? undefined,
+    // An artifact to extract is checked against its digest by the
+    // extraction Worker (it reads the zip anyway); the writer Worker, which
+    // every download's bytes go through, then need not hash it.
+    sha256: state.extract ? undefined : artifact.sha256 ?? undefined,
     // Each try gets a fresh signed URL: its .part is the artifact's.
     resumeKey: artifact.downloadUrl,
     label: artifact.name,
@@ -344,12 +349,15 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
         label: artifact.name,
         owners: state.owners,
         reserved: target === outDir ? RESERVED : undefined,
+        sha256: artifact.sha256 ?? undefined,
+        hash: true,
       };
       // An artifact uploaded unzipped: the bytes are the file.
       const extracted = await isZip(zipPath)
         ? await state.extractor.extract(zipPath, target, how)
         : await state.extractor.place(zipPath, target, artifact.name, how);
       result.files = extracted.files;
+      result.sha256 = extracted.sha256;
       if (extracted.conflicts.length > 0) {
         result.conflicts = extracted.conflicts;
         result.status = "error";
@@ -360,10 +368,11 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
       await Deno.remove(zipPath).catch(() => {});
     }
   } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
     result.status = "error";
-    result.reason = `extraction failed: ${
-      error instanceof Error ? error.message : error
-    }`;
+    result.reason = message.startsWith("digest mismatch")
+      ? message
+      : `extraction failed: ${message}`;
     await Deno.remove(zipPath).catch(() => {});
   }
   if (result.status === "ok") {

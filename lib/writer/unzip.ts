@@ -1,7 +1,8 @@
 /**
  * `extractZip`: extracts a downloaded zip file into a directory, safely.
  *
- * Every entry is checked before anything is written ({@linkcode readZipIndex}:
+ * With `sha256`, the whole file's SHA-256 is checked first. Every entry is
+ * checked before anything is written ({@linkcode readZipIndex}:
  * the same name rules as every other destination, no symlink, stored or
  * deflate only): one refused entry refuses the whole archive. Then each
  * entry's bytes are read straight from its range of the file, a stored
@@ -22,6 +23,7 @@
  */
 
 import { crc32 } from "node:zlib";
+import { createHash } from "node:crypto";
 import { PART_SUFFIX, pathExists } from "./paths.ts";
 import { checkName, ExtractError } from "./entry_names.ts";
 import {
@@ -47,6 +49,14 @@ export interface ExtractOptions {
    * directory"}`): the caller's own files in `destDir`. @default none
    */
   reserved?: Record<string, string>;
+  /**
+   * The SHA-256 (lower-case hex) the archive file must have: checked over
+   * the whole file before anything is written; another one refuses it
+   * ("digest mismatch"). @default none (not checked)
+   */
+  sha256?: string;
+  /** Give the archive file's SHA-256 in the result (always so with `sha256`). @default false */
+  hash?: boolean;
 }
 
 /** A merge conflict: two archives hold the same path with different bytes. */
@@ -67,6 +77,8 @@ export interface ExtractResult {
   bytes: number;
   /** The conflicts (merge only). */
   conflicts: ExtractConflict[];
+  /** The archive file's SHA-256, with the `hash` or `sha256` option. */
+  sha256?: string;
 }
 
 /** Bytes read from the archive at a time (stored entries, comparisons). */
@@ -103,10 +115,11 @@ export async function extractZip(
   const file = await Deno.open(zipPath, { read: true });
   try {
     const size = (await file.stat()).size;
+    const buffer = new Uint8Array(CHUNK);
+    const sha256 = await checkDigest(file, size, options, buffer);
     const entries = await readZipIndex(file, size, options.reserved);
     await Deno.mkdir(destDir, { recursive: true });
     const made = new Set<string>([destDir]);
-    const buffer = new Uint8Array(CHUNK);
     for (const entry of entries) {
       const dest = `${destDir}/${entry.name}`;
       if (entry.directory) {
@@ -123,7 +136,7 @@ export async function extractZip(
       }
       await place(part, entry.name, entry.uncompressedSize, buffer);
     }
-    return place.result;
+    return sha256 === undefined ? place.result : { ...place.result, sha256 };
   } finally {
     file.close();
   }
@@ -147,14 +160,47 @@ export async function placeFile(
   name: string,
   options: ExtractOptions = {},
 ): Promise<ExtractResult> {
+  const buffer = new Uint8Array(CHUNK);
+  let sha256;
+  let bytes;
+  {
+    using file = await Deno.open(path, { read: true });
+    bytes = (await file.stat()).size;
+    sha256 = await checkDigest(file, bytes, options, buffer);
+  }
   checkName(name, options.reserved);
   const place = placer(destDir, options, options.label ?? path);
   await Deno.mkdir(destDir, { recursive: true });
   const dest = `${destDir}/${name}`;
   await makeDir(dest.slice(0, dest.lastIndexOf("/")), new Set([destDir]));
-  const bytes = (await Deno.stat(path)).size;
-  await place(path, name, bytes, new Uint8Array(CHUNK));
-  return place.result;
+  await place(path, name, bytes, buffer);
+  return sha256 === undefined ? place.result : { ...place.result, sha256 };
+}
+
+/**
+ * The SHA-256 of the whole `file`, with the `hash` or `sha256` option, after
+ * checking it against `sha256`.
+ *
+ * @throws {ExtractError} "digest mismatch" when it differs.
+ */
+async function checkDigest(
+  file: Deno.FsFile,
+  size: number,
+  options: ExtractOptions,
+  buffer: Uint8Array,
+): Promise<string | undefined> {
+  if (!options.hash && options.sha256 === undefined) return undefined;
+  const hash = createHash("sha256");
+  for await (const piece of readRange(file, 0, size, buffer)) {
+    hash.update(piece);
+  }
+  const sha256 = hash.digest("hex");
+  if (options.sha256 !== undefined && sha256 !== options.sha256) {
+    throw new ExtractError(
+      `digest mismatch: the file's SHA-256 is ${sha256}, expected ${options.sha256}`,
+    );
+  }
+  return sha256;
 }
 
 /** Makes `dir` (and its parents) unless this archive made it already. */
