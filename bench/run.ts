@@ -1178,7 +1178,12 @@ async function main(): Promise<number> {
     // Its own table (bench/artifacts.ts): `bulkget artifacts github` against
     // curl + unzip, one artifact at a time and all at once.
     const { markdown } = await runArtifactsBench(
-      { count: quick ? 6 : 20, maxMiB: quick ? 20 : 100, reps: 1, dir: "/tmp" },
+      {
+        count: quick ? 6 : 20,
+        maxMiB: quick ? 20 : 100,
+        reps: quick ? 1 : 3,
+        dir: "/tmp",
+      },
       (l) => console.log(l),
     );
     console.log(markdown);
