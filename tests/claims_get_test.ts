@@ -314,3 +314,49 @@ for await (const _ of dedupeDestinations(jobs())) {
   }
   await Deno.remove(script);
 });
+
+Deno.test("README get: --dry-run judges existing files as a run does (the state file's record, else a length check with the server)", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const url = (name: string) => `${server.url}/files/1000/${name}`;
+  const first = await runBulkget(
+    ["get", url("kept.bin"), url("damaged.bin"), "-o", "out"],
+    { cwd },
+  );
+  assert.equal(first.code, 0, first.stderr);
+  Deno.truncateSync(`${cwd}/out/damaged.bin`, 10); // damaged after the run
+  await Deno.writeFile(
+    `${cwd}/out/foreign.bin`,
+    generatedBody("foreign.bin", 1000),
+  ); // not written by bulkget
+  server.resetStats();
+  const urls = [url("kept.bin"), url("damaged.bin"), url("foreign.bin")];
+  const dry = await runBulkget(["get", ...urls, "-o", "out", "--dry-run"], {
+    cwd,
+    permissions: [`--allow-read=${cwd}`],
+  });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(dry.stdout.trim().split("\n"), [
+    "skip kept.bin (complete, 1000 B)",
+    `download ${url("damaged.bin")} -> damaged.bin`,
+    `check ${
+      url("foreign.bin")
+    } -> foreign.bin (exists, with no record of bulkget's: kept if the server's file is 1000 B long)`,
+    "bulkget: dry run: 1 to download, 1 already complete, 1 to check with the server; nothing was fetched or written",
+  ]);
+  assert.equal(server.stats().requests, 0);
+  // What the run then does.
+  const run = await runBulkget(
+    ["get", ...urls, "-o", "out", "--report", "r.json"],
+    { cwd },
+  );
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(await Deno.readTextFile(`${cwd}/r.json`)) as Report;
+  assert.deepEqual(
+    report.items.map((i) => [i.dest, i.status]).sort(),
+    [["damaged.bin", "ok"], ["foreign.bin", "skipped"], [
+      "kept.bin",
+      "skipped",
+    ]],
+  );
+});

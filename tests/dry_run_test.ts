@@ -11,8 +11,13 @@ import { listDir, runBulkget } from "./_helpers.ts";
 Deno.test("get --dry-run: download, resume, skip and a duplicate, with no request and nothing written", async () => {
   await using server = await startServer({ alt: false });
   const dir = await Deno.makeTempDir();
-  await Deno.mkdir(`${dir}/out`);
-  await Deno.writeTextFile(`${dir}/out/done.bin`, "x".repeat(10));
+  // done.bin written by an earlier run (so the state file vouches for it).
+  const earlier = await runBulkget(
+    ["get", `${server.url}/files/10/done.bin`, "-o", "out"],
+    { cwd: dir },
+  );
+  assert.equal(earlier.code, 0, earlier.stderr);
+  server.resetStats();
   await Deno.writeTextFile(`${dir}/out/half.bin.part`, "y".repeat(5));
   await Deno.writeTextFile(
     `${dir}/list.txt`,
@@ -48,12 +53,16 @@ Deno.test("get --dry-run: download, resume, skip and a duplicate, with no reques
 Deno.test("get --dry-run: --shard keeps its share, --force downloads what exists, --update checks it", async () => {
   await using server = await startServer({ alt: false });
   const dir = await Deno.makeTempDir();
-  await Deno.mkdir(`${dir}/out`);
-  await Deno.writeTextFile(`${dir}/out/f0`, "z");
   const urls = Array.from(
     { length: 20 },
     (_, i) => `${server.url}/files/1/f${i}`,
   );
+  // f0 written by an earlier --update run: its validators are recorded.
+  const earlier = await runBulkget(["get", urls[0], "-o", "out", "--update"], {
+    cwd: dir,
+  });
+  assert.equal(earlier.code, 0, earlier.stderr);
+  server.resetStats();
   const all = await runBulkget([
     "get",
     ...urls,

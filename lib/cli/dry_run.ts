@@ -6,9 +6,10 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import type { Job } from "../core/job.ts";
-import { destPaths } from "../writer/paths.ts";
+import { planExisting } from "../engine/existing.ts";
+import { openWriter } from "../writer/client.ts";
+import { loadValidators } from "../writer/validators.ts";
 import { redactText, redactUrl } from "../core/redact.ts";
 import { formatBytes } from "../report/format.ts";
 
@@ -30,16 +31,19 @@ export interface DryRunCounts {
   download: number;
   /** Jobs a run would skip as complete. */
   skip: number;
-  /** Jobs a run would ask the server about (`--update`). */
+  /** Jobs a run would ask the server about (`--update`, or a file with no record). */
   check: number;
 }
 
 /**
  * Prints one line per job — `download URL -> DEST`, `resume …`,
- * `skip DEST (complete, SIZE)`, `check …` with `--update` — and returns the
- * counts. A final file counts as complete as a run would judge it: its size
- * matches the job's `size`, and its digests the job's `sha256` and
- * `checksum`, when given.
+ * `skip DEST (complete, SIZE)`, `check …` — and returns the counts. An
+ * existing file is judged as a run judges it (`lib/engine/existing.ts`),
+ * from what the writer finds on disk: kept when it matches the state file's
+ * record and the job's size and checksums; a file with no record and
+ * nothing given to check is a `check` (a run asks the server its length);
+ * with `--update`, a recorded file with validators is a `check` (a
+ * conditional GET); anything else is downloaded.
  *
  * @param jobs The jobs, after sharding and dedupe.
  * @param options Output directory, policy and output.
@@ -52,60 +56,48 @@ export async function dryRun(
   const write = options.write ?? ((line: string) => console.log(line));
   const counts: DryRunCounts = { download: 0, skip: 0, check: 0 };
   const say = (line: string) => write(redactText(line, options.secrets));
-  for await (const job of jobs) {
-    const paths = destPaths(options.outDir, job.dest);
-    const target = `${redactUrl(job.url)} -> ${job.dest}`;
-    const final = sizeOf(paths.final);
-    if (final !== undefined && options.existing === "update") {
-      counts.check++;
-      say(`check ${target} (exists; a conditional GET)`);
-      continue;
+  // Only reads: it probes and verifies, and writes nothing (no flush either).
+  const writer = openWriter({ outDir: options.outDir, durability: "none" });
+  const validators = options.existing === "update"
+    ? await loadValidators(options.outDir)
+    : undefined;
+  try {
+    for await (const job of jobs) {
+      const target = `${redactUrl(job.url)} -> ${job.dest}`;
+      const probe = await writer.probe(job.dest);
+      const plan = await planExisting(
+        job,
+        probe,
+        options.existing,
+        writer,
+        validators,
+      );
+      if (plan.kind === "kept") {
+        counts.skip++;
+        say(`skip ${job.dest} (complete, ${formatBytes(plan.file.bytes)})`);
+      } else if (plan.conditional !== undefined) {
+        counts.check++;
+        say(`check ${target} (exists; a conditional GET)`);
+      } else if (plan.lengthCheck !== undefined) {
+        counts.check++;
+        say(
+          `check ${target} (exists, with no record of bulkget's: kept if the server's file is ${
+            formatBytes(plan.lengthCheck)
+          } long)`,
+        );
+      } else {
+        counts.download++;
+        say(
+          probe.part
+            ? `resume ${target} (a .part of ${
+              formatBytes(probe.part.size)
+            }, if the server agrees)`
+            : `download ${target}`,
+        );
+      }
     }
-    if (
-      final !== undefined && options.existing === "skip" &&
-      await complete(paths.final, final, job)
-    ) {
-      counts.skip++;
-      say(`skip ${job.dest} (complete, ${formatBytes(final)})`);
-      continue;
-    }
-    counts.download++;
-    const part = sizeOf(paths.part);
-    say(
-      part
-        ? `resume ${target} (a .part of ${
-          formatBytes(part)
-        }, if the server agrees)`
-        : `download ${target}`,
-    );
+  } finally {
+    await writer.close();
   }
   return counts;
-}
-
-function sizeOf(path: string): number | undefined {
-  try {
-    const info = Deno.statSync(path);
-    return info.isFile ? info.size : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether the file matches what the job says of it (size, digests): one read feeds every digest. */
-async function complete(path: string, size: number, job: Job) {
-  if (job.size !== undefined && job.size !== size) return false;
-  const wanted = [
-    ["sha256", job.sha256],
-    [job.checksum?.algorithm.replace("-", ""), job.checksum?.hex],
-  ].flatMap(([algorithm, hex]) =>
-    algorithm === undefined || hex === undefined
-      ? []
-      : [{ hash: createHash(algorithm), hex }]
-  );
-  if (wanted.length === 0) return true;
-  const file = await Deno.open(path); // closed by its stream's end
-  for await (const piece of file.readable) {
-    for (const { hash } of wanted) hash.update(piece);
-  }
-  return wanted.every(({ hash, hex }) => hash.digest("hex") === hex);
 }
