@@ -566,3 +566,31 @@ for (const flags of CLIENTS) {
     },
   });
 }
+
+Deno.test("get: a .part left by --split is continued by its ranges on a rerun without --split", async () => {
+  const dir = await Deno.makeTempDir();
+  const probe = await startServer({ alt: false });
+  const port = probe.port;
+  await probe.close();
+  const { done } = await interruptedSplit(dir, port, "n.bin");
+  const recorded = done.reduce((a, b) => a + b, 0);
+  await using server = await startServer({ port, alt: false });
+  const result = await runBulkget([
+    "get",
+    `${server.url}/files/8m/n.bin`,
+    "-o",
+    dir,
+  ]);
+  assert.equal(result.code, 0, result.stderr + result.stdout);
+  assertFileBytes(`${dir}/n.bin`, generatedBody("n.bin", 8 * MiB));
+  const stats = server.stats();
+  assert.equal(stats.byStatus[200], undefined, "no request for the whole file");
+  assert.equal(
+    rangesAsked(stats.recent).reduce(
+      (sum, [start, end]) => sum + end - start,
+      0,
+    ),
+    8 * MiB - recorded,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
