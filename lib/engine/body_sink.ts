@@ -9,6 +9,7 @@
 import { ERROR_CODES } from "../core/errors.ts";
 import { AttemptError, bodyFailure } from "./classify.ts";
 import { pace, type RateLimit, readSizeFor } from "./rate_limit.ts";
+import { tooBig as tooBigError } from "./size_limit.ts";
 import type { AttemptDeadline } from "./deadline.ts";
 import {
   type DirectBody,
@@ -63,11 +64,7 @@ export async function streamToFile(
       seen = size;
     }
     if (size - start > watch.maxSize && !tooBig) {
-      tooBig = new AttemptError(
-        `too big: over --max-size ${watch.maxSize + start} bytes`,
-        "fatal",
-        { code: ERROR_CODES.tooBig },
-      );
+      tooBig = tooBigError(watch.maxSize + start);
       stop.abort(tooBig);
     }
   };

@@ -9,6 +9,8 @@ import { redactUrlsIn } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
 import { HttpProtocolError } from "./http1_parser.ts";
 import { ERROR_CODES, type ErrorCode } from "../core/errors.ts";
+import { parseRetryAfter } from "./retry.ts";
+import type { HttpResponse } from "./http_response.ts";
 
 /** The verdict on one attempt. */
 export type Verdict = "ok" | "not_found" | "retryable" | "fatal";
@@ -84,6 +86,40 @@ export function statusCode(status: number): ErrorCode {
   return classifyStatus(status) === "not_found"
     ? ERROR_CODES.notFound
     : ERROR_CODES.httpStatus;
+}
+
+/**
+ * The failure of an answer that is not 2xx, with its verdict, its code and
+ * the wait the server asked for (`Retry-After`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { statusFailure } from "./classify.ts";
+ * const answer = (status: number, headers = {}) => ({ status, statusText: "", headers: new Headers(headers) });
+ * assert.equal(statusFailure(answer(200)), undefined);
+ * const busy = statusFailure(answer(503, { "retry-after": "2" }))!;
+ * assert.deepEqual([busy.verdict, busy.code, busy.retryAfterMs], ["retryable", "HTTP_STATUS", 2000]);
+ * assert.equal(statusFailure(answer(410))!.verdict, "not_found");
+ * ```
+ *
+ * @param response The answer's status, reason phrase and headers.
+ * @returns The attempt error, or undefined for a 2xx.
+ */
+export function statusFailure(
+  response: Pick<HttpResponse, "status" | "statusText" | "headers">,
+): AttemptError | undefined {
+  const verdict = classifyStatus(response.status);
+  if (verdict === "ok") return undefined;
+  return new AttemptError(
+    `HTTP error ${response.status} - ${escapeControls(response.statusText)}`,
+    verdict,
+    {
+      code: statusCode(response.status),
+      status: response.status,
+      retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
+    },
+  );
 }
 
 /**

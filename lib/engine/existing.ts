@@ -30,7 +30,7 @@ import type {
   Validators,
   WrittenFile,
 } from "../writer/protocol.ts";
-import type { HeaderLookup } from "./http_response.ts";
+import type { HeaderLookup, HttpResponse } from "./http_response.ts";
 
 /** What to do about the final file before the first request. */
 export type ExistingPlan =
@@ -148,4 +148,62 @@ export function judgeLengthCheck(
     (headers.get("content-range") ?? "").trim(),
   );
   return range && Number(range[1]) === size ? "same" : "differs";
+}
+
+/** What an answer says about the existing final file, when it says anything. */
+export type ExistingAnswer =
+  /** A conditional GET found it unchanged (304). */
+  | "unchanged"
+  /** The server's file has its length: it is complete. */
+  | "same_length"
+  /** The server's file has another length: fetch it whole, anew. */
+  | "length_differs";
+
+/**
+ * Reads an answer for what it says about the existing final file (a 304 to
+ * a conditional GET, or the answer to a length check), cancelling its body
+ * when it does; otherwise the answer is a download's, judged as one.
+ *
+ * @param response The answer.
+ * @param asked What the request asked: `conditional` when it was a
+ *   conditional GET, `lengthCheck` the size when it was a length check.
+ * @returns What it says, or undefined.
+ */
+export async function answerAboutExisting(
+  response: HttpResponse,
+  asked: { conditional?: Validators; lengthCheck?: number },
+): Promise<ExistingAnswer | undefined> {
+  let answer: ExistingAnswer | undefined;
+  if (response.status === 304 && asked.conditional) answer = "unchanged";
+  else if (asked.lengthCheck !== undefined) {
+    const verdict = judgeLengthCheck(
+      response.status,
+      response.headers,
+      asked.lengthCheck,
+    );
+    if (verdict !== "answer") {
+      answer = verdict === "same" ? "same_length" : "length_differs";
+    }
+  }
+  if (answer !== undefined) await response.body?.cancel();
+  return answer;
+}
+
+/**
+ * The validators to record with a written file, for later `--update` runs:
+ * the answer's ETag and Last-Modified, when the policy records them.
+ *
+ * @param headers The answer's headers.
+ * @param validators The store of the policy; none means nothing is recorded.
+ * @returns The validators, or undefined.
+ */
+export function validatorsToRecord(
+  headers: HeaderLookup,
+  validators: ValidatorStore | undefined,
+): Validators | undefined {
+  const etag = headers.get("etag") ?? undefined;
+  const lastModified = headers.get("last-modified") ?? undefined;
+  return validators && (etag || lastModified)
+    ? { etag, lastModified }
+    : undefined;
 }

@@ -18,11 +18,15 @@
  */
 
 import type { HeaderPairs } from "../core/headers.ts";
-import type { HeaderLookup } from "./http_response.ts";
+import {
+  framedLength,
+  type HeaderLookup,
+  type HttpResponse,
+} from "./http_response.ts";
 import type { PartMeta, ProbeResult, Validators } from "../writer/protocol.ts";
 import { escapeControls } from "../core/printable.ts";
 import { ERROR_CODES } from "../core/errors.ts";
-import type { AttemptError } from "./classify.ts";
+import { AttemptError } from "./classify.ts";
 import type { Writer } from "../writer/client.ts";
 
 /** What an attempt asks for: the whole file, or the rest of a `.part`. */
@@ -88,7 +92,7 @@ export function resumeHeaders(
   return [];
 }
 
-/** What a 2xx answer means for the `.part`. */
+/** What an answer means for the `.part`. */
 export type RangeVerdict =
   /** The whole body: write it from the first byte. */
   | { kind: "whole" }
@@ -100,7 +104,10 @@ export type RangeVerdict =
   | { kind: "refused"; reason: string };
 
 /**
- * Judges a 2xx answer against the plan (see the module's rules).
+ * Judges an answer against the plan (see the module's rules): a `416` to a
+ * resume means the `.part` does not fit the file (restart); a `206` is
+ * checked; anything else is the whole body, or a failure judged by its
+ * status elsewhere.
  *
  * @example
  * ```ts
@@ -110,9 +117,11 @@ export type RangeVerdict =
  * const plan = { offset: 100, validator: '"v1"', total: 300 };
  * assert.deepEqual(judgeRange(206, headers, 200, plan), { kind: "resumed", start: 100, length: 200, total: 300 });
  * assert.equal(judgeRange(206, headers, 200, { ...plan, validator: '"v0"' }).kind, "restart");
+ * assert.equal(judgeRange(416, new Headers(), 0, plan).kind, "restart");
+ * assert.equal(judgeRange(200, new Headers(), 300, plan).kind, "whole");
  * ```
  *
- * @param status The answer's status (2xx).
+ * @param status The answer's status.
  * @param headers Its headers.
  * @param bodyLength Its body's length by its framing, when known.
  * @param plan What was asked for.
@@ -124,6 +133,12 @@ export function judgeRange(
   bodyLength: number | undefined,
   plan: ResumePlan,
 ): RangeVerdict {
+  if (status === 416 && plan.offset > 0) {
+    return {
+      kind: "restart",
+      reason: "HTTP error 416 - resume refused, restarting",
+    };
+  }
   if (status !== 206) return { kind: "whole" };
   const contentRange = headers.get("content-range") ?? "";
   const shown = `"${escapeControls(contentRange.slice(0, 80))}"`;
@@ -169,6 +184,51 @@ function sameValidator(headers: HeaderLookup, validator: string): boolean {
   const isEtag = validator.startsWith('"') || validator.startsWith("W/");
   const theirs = headers.get(isEtag ? "etag" : "last-modified");
   return theirs !== null && theirs === validator;
+}
+
+/** Where an accepted answer's body goes in the file. */
+export interface BodyPlace {
+  /** The first byte it holds: 0, or the `.part`'s size for a resume. */
+  start: number;
+  /** Its length by its framing, when known. */
+  length?: number;
+  /** The complete file's length, when known. */
+  total?: number;
+}
+
+/**
+ * Judges the answer against the plan ({@linkcode judgeRange}) and acts on a
+ * refusal: its body is cancelled, a `.part` that does not fit is dropped,
+ * and the attempt fails as retryable (a restart at once, without backoff).
+ *
+ * @param response The answer.
+ * @param plan What was asked for.
+ * @param dest The destination, whose `.part` may be dropped.
+ * @param writer The writer.
+ * @returns Where the body goes.
+ * @throws {AttemptError} (retryable, `RANGE_REFUSED`) When the answer does not fit.
+ */
+export async function acceptRange(
+  response: HttpResponse,
+  plan: ResumePlan,
+  dest: string,
+  writer: Writer,
+): Promise<BodyPlace> {
+  const length = framedLength(response);
+  const range = judgeRange(response.status, response.headers, length, plan);
+  if (range.kind === "whole") {
+    return { start: 0, length, total: length };
+  }
+  if (range.kind === "resumed") {
+    return { start: range.start, length: range.length, total: range.total };
+  }
+  await response.body?.cancel();
+  if (range.kind === "restart") await dropPart(dest, writer);
+  throw new AttemptError(range.reason, "retryable", {
+    code: ERROR_CODES.range,
+    status: response.status,
+    retryAfterMs: range.kind === "restart" ? 0 : undefined,
+  });
 }
 
 /**

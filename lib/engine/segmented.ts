@@ -29,7 +29,7 @@ import type {
   Validators,
   WrittenFile,
 } from "../writer/protocol.ts";
-import { DEFAULT_RETRIES, type FetchOneOptions } from "./fetch_one.ts";
+import { DEFAULT_RETRIES, type FetchOneOptions } from "./policy.ts";
 import type { HttpResponse } from "./http_response.ts";
 import { framedLength } from "./http_response.ts";
 import {

@@ -1,0 +1,163 @@
+/**
+ * An accepted answer's body, to the writer: a small whole body read in one
+ * go and put in one message; any other (larger, of unknown length, or the
+ * rest of a resumed `.part`) streamed into the `.part` (`body_sink.ts`) and
+ * sealed. A body that ends at another length than its framing announced is
+ * a retryable failure; whether a failed stream keeps its `.part` is
+ * `resume.ts`'s rule.
+ *
+ * @module
+ */
+
+import type { Job } from "../core/job.ts";
+import type { EventListener } from "../core/events.ts";
+import { ERROR_CODES } from "../core/errors.ts";
+import { AttemptError, bodyFailure, verifyFailure } from "./classify.ts";
+import type { AttemptDeadline } from "./deadline.ts";
+import type { HttpResponse } from "./http_response.ts";
+import { pace, type RateLimit } from "./rate_limit.ts";
+import { readSmallBody, streamToFile } from "./body_sink.ts";
+import { type BodyPlace, keepsPart, partMeta } from "./resume.ts";
+import type { Writer } from "../writer/client.ts";
+import type {
+  Expectation,
+  PartMeta,
+  Validators,
+  WrittenFile,
+} from "../writer/protocol.ts";
+
+/** Which body goes where, and what it must match. */
+export interface BodyWrite {
+  /** The job (its URL, and the events' subject). */
+  job: Job;
+  /** Where the file goes. */
+  dest: string;
+  /** Where the body goes in the file, and the lengths announced. */
+  place: BodyPlace;
+  /** What the complete file must match. */
+  expect: Expectation;
+  /** Validators to record with the file (`--update`), if any. */
+  record?: Validators;
+  /** The resume facts of the `.part` this body continues, if it is a resume. */
+  resumed?: PartMeta;
+}
+
+/** The writer, the attempt's limits and where progress goes. */
+export interface BodyWriteOptions {
+  /** Where bodies go. */
+  writer: Writer;
+  /** The attempt's deadline. */
+  deadline: AttemptDeadline;
+  /** Rate limits to pace reads by. */
+  limits: readonly RateLimit[];
+  /** Largest file accepted, in bytes (`--max-size`). */
+  maxSize: number;
+  /** Bodies of at most this many bytes are read whole. */
+  smallBodyLimit: number;
+  /** Receives the `bytes` events. */
+  onEvent?: EventListener;
+}
+
+/**
+ * Writes the body: whole when it is small and starts the file, else
+ * streamed (see the module).
+ *
+ * @param response The accepted answer.
+ * @param body Which body goes where.
+ * @param options The writer, limits and events.
+ * @returns The file as written.
+ * @throws {AttemptError} When the body fails or does not verify.
+ */
+export async function writeBody(
+  response: HttpResponse,
+  body: BodyWrite,
+  options: BodyWriteOptions,
+): Promise<WrittenFile> {
+  const { start, length } = body.place;
+  return start === 0 && length !== undefined &&
+      length <= options.smallBodyLimit
+    ? await writeWhole(response, body, length, options)
+    : await writeStreamed(response, body, options);
+}
+
+/** Reads a small body whole and puts it in one message. */
+async function writeWhole(
+  response: HttpResponse,
+  body: BodyWrite,
+  length: number,
+  options: BodyWriteOptions,
+): Promise<WrittenFile> {
+  const { deadline } = options;
+  const bytes = await readSmallBody(response, length, deadline);
+  // Read whole already: the next read of the run (or retry) waits instead.
+  await pace(options.limits, bytes.byteLength, { signal: deadline.signal })
+    .catch((error) => {
+      throw bodyFailure(error, deadline.signal);
+    });
+  if (bytes.byteLength !== length) {
+    throw new AttemptError(
+      `truncated body: got ${bytes.byteLength} of ${length} bytes`,
+      "retryable",
+      { code: ERROR_CODES.length },
+    );
+  }
+  options.onEvent?.({
+    type: "bytes",
+    job: body.job,
+    bytes: bytes.byteLength,
+    total: body.place.total,
+    offset: 0,
+  });
+  return await options.writer.put(body.dest, bytes, body.expect, body.record)
+    .catch(verifyFailure);
+}
+
+/**
+ * Streams a body into the `.part` from its start, then seals it; a failure
+ * releases the `.part`, kept for a resume when `resume.ts` says so.
+ */
+async function writeStreamed(
+  response: HttpResponse,
+  body: BodyWrite,
+  options: BodyWriteOptions,
+): Promise<WrittenFile> {
+  const { job, dest, place } = body;
+  const { start, length: expected, total } = place;
+  const meta = partMeta(job.resumeKey ?? job.url, response.headers, total) ??
+    body.resumed;
+  if (response.body === null) {
+    throw new AttemptError("response has no body", "retryable", {
+      code: ERROR_CODES.length,
+    });
+  }
+  const partPath = await options.writer.prepare(dest, start, meta);
+  let offset = start;
+  try {
+    const received = await streamToFile(response, partPath, {
+      deadline: options.deadline,
+      maxSize: options.maxSize - start,
+      limits: options.limits,
+      onBytes: (bytes) => {
+        options.onEvent?.({ type: "bytes", job, bytes, total, offset });
+        offset += bytes;
+      },
+    });
+    // The body ended by its framing with another length than announced:
+    // the server's word on where its bytes belong cannot be trusted.
+    if (expected !== undefined && received !== expected) {
+      throw new AttemptError(
+        `${
+          received < expected ? "truncated body" : "body longer than announced"
+        }: got ${received} of ${expected} bytes`,
+        "retryable",
+        { code: ERROR_CODES.length },
+      );
+    }
+  } catch (error) {
+    const failure = bodyFailure(error, options.deadline.signal);
+    await options.writer.release(dest, keepsPart(meta, failure));
+    throw failure;
+  }
+  return await options.writer.seal(dest, body.expect, body.record)
+    .catch(verifyFailure);
+}
