@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import type { Report } from "../lib/report/json_report.ts";
+import { shardOf } from "../lib/source/shard.ts";
 import { bulkgetCommand } from "./_helpers.ts";
 
 /** Waits (bounded: 20 s) until `dir` holds at least `count` complete `.bin` files. */
@@ -24,21 +25,41 @@ function countOf(summary: string, word: string): number {
   return match ? Number(match[1]) : 0;
 }
 
-Deno.test("Ctrl-C during a 200-line list: downloaded + interrupted + not started = 200, in the summary and the report", async () => {
-  const JOBS = 200;
+const JOBS = 200;
+
+/**
+ * Runs `get` over a 200-line list at 2 downloads at once against a slow
+ * server, sends SIGINT once 3 files are done, and checks that the summary
+ * and the report account for `expected` jobs.
+ */
+async function interruptList(
+  extraArgs: string[],
+  expected: (dests: string[]) => number,
+): Promise<void> {
   await using server = await startServer({
     faults: { latency: { rate: 1, ms: 200 } },
     alt: false,
   });
   const cwd = await Deno.makeTempDir();
   await Deno.mkdir(`${cwd}/out`);
+  const dests = Array.from({ length: JOBS }, (_, i) => `f${i}.bin`);
   await Deno.writeTextFile(
     `${cwd}/list.txt`,
-    Array.from({ length: JOBS }, (_, i) => `${server.url}/files/100/f${i}.bin`)
-      .join("\n") + "\n",
+    dests.map((dest) => `${server.url}/files/100/${dest}`).join("\n") + "\n",
   );
   const child = bulkgetCommand(
-    ["get", "-i", "list.txt", "-o", "out", "-m", "2", "--report", "r.json"],
+    [
+      "get",
+      "-i",
+      "list.txt",
+      "-o",
+      "out",
+      "-m",
+      "2",
+      "--report",
+      "r.json",
+      ...extraArgs,
+    ],
     { cwd },
   ).spawn();
   await waitForFiles(`${cwd}/out`, 3);
@@ -52,7 +73,7 @@ Deno.test("Ctrl-C during a 200-line list: downloaded + interrupted + not started
   const notStarted = countOf(summary, "not started");
   assert.ok(downloaded >= 3, summary);
   assert.ok(notStarted > 0, summary);
-  assert.equal(downloaded + interrupted + notStarted, JOBS, summary);
+  assert.equal(downloaded + interrupted + notStarted, expected(dests), summary);
 
   const report = JSON.parse(
     await Deno.readTextFile(`${cwd}/r.json`),
@@ -62,5 +83,19 @@ Deno.test("Ctrl-C during a 200-line list: downloaded + interrupted + not started
   assert.equal(report.totals.cancelled, interrupted);
   assert.equal(report.totals.not_started, notStarted);
   assert.equal(report.items.length, report.totals.jobs);
-  assert.equal(report.totals.jobs + report.totals.not_started, JOBS);
+  assert.equal(
+    report.totals.jobs + report.totals.not_started,
+    expected(dests),
+  );
+}
+
+Deno.test("Ctrl-C during a 200-line list: downloaded + interrupted + not started = 200, in the summary and the report", async () => {
+  await interruptList([], () => JOBS);
+});
+
+Deno.test("Ctrl-C during a 200-line list with --shard 1/2: the sum is the jobs this shard keeps", async () => {
+  await interruptList(
+    ["--shard", "1/2"],
+    (dests) => dests.filter((dest) => shardOf(dest, 2) === 1).length,
+  );
 });

@@ -16,7 +16,7 @@ import { jobsFromInputFiles } from "../source/inputs.ts";
 import { dedupeDestinations } from "../source/dedupe.ts";
 import { shardJobs } from "../source/shard.ts";
 import { SourceError } from "../source/source_error.ts";
-import { countJobs } from "../source/count.ts";
+import { countInputJobs } from "../source/count.ts";
 import { nameFromContentDisposition } from "../writer/safe_name.ts";
 import { loadValidators } from "../writer/validators.ts";
 import { progressBarOutput } from "../report/progress.ts";
@@ -143,13 +143,11 @@ async function run(
     );
   });
   const fromStdin = [...options.lists, ...options.manifests].includes("-");
-  // Counted up front for the bar and for the jobs a Ctrl-C leaves unread;
-  // not with --shard (which keeps an unknown share of the lines).
+  // Counted up front for the bar and status lines, and for the jobs a
+  // Ctrl-C leaves unread (with --shard, only the jobs this shard keeps).
   const total = trackJobTotal({
     fromStdin,
-    countUpfront: !options.shard
-      ? (signal) => countUpfront(options, signal)
-      : undefined,
+    countUpfront: (signal) => countInputJobs(options, signal),
     onTotal: outputs.total,
     onRead: outputs.read,
   });
@@ -341,24 +339,4 @@ function contentDispositionNamer(): (
     const slash = job.dest.lastIndexOf("/");
     return slash < 0 ? name : `${job.dest.slice(0, slash + 1)}${name}`;
   };
-}
-
-/**
- * The jobs of the regular input files and the URL arguments, counted in one
- * cheap pass (standard input is not counted: it can be read only once).
- */
-async function countUpfront(
-  options: GetOptions,
-  signal: AbortSignal,
-): Promise<number> {
-  let count = options.urls.length;
-  for (const path of options.lists) {
-    if (path !== "-") count += await countJobs(path, { signal });
-  }
-  for (const path of options.manifests) {
-    if (path !== "-") {
-      count += await countJobs(path, { kind: "manifest", signal });
-    }
-  }
-  return count;
 }

@@ -7,6 +7,9 @@
  */
 
 import { openInput } from "./open_input.ts";
+import { jobsFromUrls } from "./args.ts";
+import { jobsFromInputFiles } from "./inputs.ts";
+import { type Shard, shardJobs } from "./shard.ts";
 
 /** Options for {@linkcode countJobs}. */
 export interface CountOptions {
@@ -93,6 +96,67 @@ export async function countJobs(
         state = 1;
       }
     }
+  }
+  return count;
+}
+
+/** The inputs of a run, for {@linkcode countInputJobs}. */
+export interface RunInputs {
+  /** URL arguments. */
+  urls: readonly string[];
+  /** `-i` files (`-`, standard input, is not counted). */
+  lists: readonly string[];
+  /** `--manifest` files (`-` is not counted). */
+  manifests: readonly string[];
+  /** Mirror URL paths (names decide the shard). @default false */
+  keepPaths?: boolean;
+  /** Count only the jobs this shard keeps. */
+  shard?: Shard;
+}
+
+/**
+ * The jobs of a run's arguments and regular input files, counted in one
+ * pass before (and beside) the downloads. Without a shard the lines are
+ * counted ({@linkcode countJobs}); with one each job's destination decides,
+ * so the lines are parsed as the run will parse them (ignored-option
+ * warnings are left to the run).
+ *
+ * @param inputs The arguments and files; the shard.
+ * @param signal Stops counting.
+ * @returns The count.
+ * @throws {SourceError} For a file that cannot be read or (with a shard) a bad line.
+ */
+export async function countInputJobs(
+  inputs: RunInputs,
+  signal?: AbortSignal,
+): Promise<number> {
+  const regular = (paths: readonly string[]) => paths.filter((p) => p !== "-");
+  if (inputs.shard) {
+    const jobs = (async function* () {
+      yield* jobsFromUrls(inputs.urls, { keepPaths: inputs.keepPaths });
+      yield* jobsFromInputFiles({
+        lists: regular(inputs.lists),
+        manifests: regular(inputs.manifests),
+        keepPaths: inputs.keepPaths,
+        onWarning: () => {},
+      });
+    })();
+    const checked = (async function* () {
+      for await (const job of jobs) {
+        signal?.throwIfAborted();
+        yield job;
+      }
+    })();
+    let count = 0;
+    for await (const _ of shardJobs(checked, inputs.shard)) count++;
+    return count;
+  }
+  let count = inputs.urls.length;
+  for (const path of regular(inputs.lists)) {
+    count += await countJobs(path, { signal });
+  }
+  for (const path of regular(inputs.manifests)) {
+    count += await countJobs(path, { kind: "manifest", signal });
   }
   return count;
 }

@@ -20,6 +20,8 @@ export interface InputFiles {
   manifests: readonly string[];
   /** Mirror URL paths under the output directory. @default false */
   keepPaths?: boolean;
+  /** Hears of ignored aria2 options. @default a warning line on stderr */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -39,6 +41,7 @@ export async function* jobsFromInputFiles(
       name: displayName(path),
       // Standard input may be a producer writing one URL at a time.
       live: path === "-",
+      onWarning: inputs.onWarning,
     });
   }
   for (const path of inputs.manifests) {
