@@ -377,7 +377,7 @@ Deno.test("get in a CI log: periodic status lines and one line per failure on st
     "out",
   ]);
   assert.equal(result.code, 1);
-  assert.match(result.stderr, /^\[bulkget\] \d+ done/m);
+  assert.match(result.stderr, /^\[bulkget\] \d\/2 done/m);
   assert.match(result.stderr, /^FAILED b <- .*\/nope\/b: not found$/m);
   assert.ok(
     !result.stderr.includes("\r") && !result.stderr.includes("\u001b["),

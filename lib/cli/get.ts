@@ -241,7 +241,11 @@ function runListeners(
     bar,
     !tty && !options.quiet &&
     statusLinesOutput({ intervalMs: options.statusIntervalMs }),
-    logFile && { event: (e) => logFile.event(e), stop: () => logFile.close() },
+    logFile && {
+      event: (e) => logFile.event(e),
+      total: (total, growing) => logFile.total(total, growing),
+      stop: () => logFile.close(),
+    },
     report && reportOutput(report, options.shard),
     (!tty || options.verbose) && failureLines(secretsOfJob),
     options.verbose && verboseLines(secrets),

@@ -19,6 +19,8 @@ const FLUSH_MS = 250;
 export interface LogFile {
   /** Logs what an event says (retries, finished files) and counts it. */
   event(event: EngineEvent): void;
+  /** The total of jobs, for the status lines: final, or so far (`growing`). */
+  total(total: number, growing: boolean): void;
   /** Writes the totals line, flushes and closes the file. */
   close(): void;
 }
@@ -100,6 +102,7 @@ export function openLogFile(
         }
       }
     },
+    total: (total, growing) => status.setTotal(total, growing),
     close() {
       status.stop();
       clearInterval(timer);

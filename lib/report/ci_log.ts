@@ -10,13 +10,14 @@
 import type { Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import type { Totals } from "./tally.ts";
-import { formatBytes, plural } from "./format.ts";
+import { formatBytes, formatClock, plural } from "./format.ts";
+import { type ProgressSnapshot, trackProgress } from "./progress_state.ts";
 import { redactText, redactUrl } from "../core/redact.ts";
 import type { RunListener } from "./listener.ts";
 
 /** Options for {@linkcode startStatusLines}. */
 export interface StatusLineOptions {
-  /** Seconds between status lines. @default 5 */
+  /** Milliseconds between status lines. @default 5000 */
   intervalMs?: number;
   /** Where lines go. @default console.error */
   write?: (line: string) => void;
@@ -26,49 +27,58 @@ export interface StatusLineOptions {
 export interface StatusLines {
   /** Counts an event. */
   update(event: EngineEvent): void;
+  /** Sets the total of jobs: final, or a count so far (`growing`). */
+  setTotal(total: number, growing?: boolean): void;
   /** Stops the timer. */
   stop(): void;
 }
 
 /**
- * Prints `[bulkget] 120 done (2 failed), 3.4 MiB, 1 retry, 12.0 s` every
- * `intervalMs`: jobs finished (every failure kind, not found too, counts as
- * failed), body bytes received, retries.
+ * Prints a {@linkcode statusLine} every `intervalMs`.
  *
  * @param options Interval and output.
  * @returns The status printer.
  */
 export function startStatusLines(options: StatusLineOptions = {}): StatusLines {
   const write = options.write ?? ((line: string) => console.error(line));
-  const began = performance.now();
-  let done = 0, failed = 0, retries = 0, bytes = 0;
-  const timer = setInterval(() => {
-    const seconds = ((performance.now() - began) / 1000).toFixed(1);
-    write(
-      `[bulkget] ${done} done${failed ? ` (${failed} failed)` : ""}, ${
-        formatBytes(bytes)
-      }` +
-        `${
-          retries ? `, ${plural(retries, "retry", "retries")}` : ""
-        }, ${seconds} s`,
-    );
-  }, options.intervalMs ?? 5000);
+  const state = trackProgress();
+  const timer = setInterval(
+    () => write(statusLine(state.snapshot())),
+    options.intervalMs ?? 5000,
+  );
   return {
-    update(event) {
-      if (event.type === "bytes") bytes += event.bytes;
-      else if (event.type === "retrying") retries++;
-      else if (event.type === "done") {
-        done++;
-        if (
-          event.outcome.status === "error" ||
-          event.outcome.status === "not_found"
-        ) failed++;
-      }
-    },
+    update: (event) => void state.update(event),
+    setTotal: (total, growing = false) => state.setTotal(total, growing),
     stop() {
       clearInterval(timer);
     },
   };
+}
+
+/**
+ * One status line, as the bar would say it in plain text:
+ * `[bulkget] 120/3000 done (2 failed), 4%, 3.4 MiB at 1.1 MiB/s, 1 retry,
+ * 12.0 s, ETA 04:31` — the total with `+` while an input is still being
+ * read, every failure kind (not found too) counted as failed; the share
+ * and the remaining time only when they can be known.
+ *
+ * @param now The run's state.
+ * @returns The line.
+ */
+export function statusLine(now: ProgressSnapshot): string {
+  const count = now.total === undefined
+    ? `${now.done}`
+    : `${now.done}/${now.total}${now.growing ? "+" : ""}`;
+  const parts = [
+    `${count} done${now.failed ? ` (${now.failed} failed)` : ""}`,
+    now.share === undefined ? "" : `${Math.floor(now.share * 100)}%`,
+    formatBytes(now.received) +
+    (now.byteRate > 0 ? ` at ${formatBytes(now.byteRate)}/s` : ""),
+    now.retries ? plural(now.retries, "retry", "retries") : "",
+    `${now.elapsed.toFixed(1)} s`,
+    Number.isFinite(now.eta) ? `ETA ${formatClock(now.eta)}` : "",
+  ];
+  return `[bulkget] ${parts.filter(Boolean).join(", ")}`;
 }
 
 /**
@@ -81,7 +91,11 @@ export function statusLinesOutput(
   options: StatusLineOptions = {},
 ): RunListener {
   const lines = startStatusLines(options);
-  return { event: (event) => lines.update(event), stop: () => lines.stop() };
+  return {
+    event: (event) => lines.update(event),
+    total: (total, growing) => lines.setTotal(total, growing),
+    stop: () => lines.stop(),
+  };
 }
 
 /**

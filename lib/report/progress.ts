@@ -15,8 +15,8 @@
  */
 
 import type { EngineEvent } from "../core/events.ts";
-import type { Job } from "../core/job.ts";
 import { formatBytes, formatClock, plural } from "./format.ts";
+import { type ProgressSnapshot, trackProgress } from "./progress_state.ts";
 import type { RunListener } from "./listener.ts";
 
 /** Options for {@linkcode startProgressBar}. */
@@ -48,39 +48,11 @@ export interface ProgressBar {
   stop(): void;
 }
 
-/** What the bar knows of a job in progress. */
-interface Running {
-  /** Body bytes received in this run. */
-  received: number;
-  /**
-   * Bytes of the file there so far: what was on disk before (a resumed
-   * `.part`) and what arrived since, for what remains.
-   */
-  position: number;
-  /** The whole body's length, when the server said. */
-  total?: number;
-  /** Retries announced for it so far. */
-  retries: number;
-}
-
 /**
- * The key the bar and the summary follow a job by while it runs: its origin
- * and URL (a job's object may be replaced, e.g. when the response names it).
- *
- * @param job A job.
- * @returns A string unique to the job within a run.
+ * The key the bar and the summary follow a job by while it runs (see
+ * `progress_state.ts`).
  */
-export function jobKey(job: Job): string {
-  // Asked on every body chunk: made once per job object, not per chunk.
-  let key = KEYS.get(job);
-  if (key === undefined) {
-    key = `${job.origin ?? ""}\n${job.url}`;
-    KEYS.set(job, key);
-  }
-  return key;
-}
-
-const KEYS = new WeakMap<Job, string>();
+export { jobKey } from "./progress_state.ts";
 
 /**
  * Starts drawing a progress bar.
@@ -109,18 +81,9 @@ export function startProgressBar(
   const output = options.output ?? Deno.stderr;
   const intervalMs = options.intervalMs ?? 100;
   const unit = options.unit ?? "files";
-  const now = options.now ?? (() => performance.now());
   const encoder = new TextEncoder();
-  const began = now();
-  let total = options.total;
-  let growing = false;
-  let done = 0, failed = 0, received = 0;
-  // Retries of finished jobs (from their outcomes) plus those announced for
-  // running ones: the same count the summary ends with.
-  let finishedRetries = 0, runningRetries = 0;
-  // Lengths the servers gave, to estimate the files not started yet.
-  let knownLengths = 0, knownLengthSum = 0;
-  const running = new Map<string, Running>();
+  const state = trackProgress(options.now);
+  state.setTotal(options.total, false);
   let dirty = true;
   let stopped = false;
   const columns = () => {
@@ -131,109 +94,20 @@ export function startProgressBar(
       return 80;
     }
   };
-  const entry = (job: Job) => {
-    const key = jobKey(job);
-    let value = running.get(key);
-    if (value === undefined) {
-      value = { received: 0, position: 0, retries: 0 };
-      running.set(key, value);
-    }
-    return value;
-  };
-  /** Bytes still to come, when a length is known and the total of files is final. */
-  const remainingBytes = (): number | undefined => {
-    if (total === undefined || growing || knownLengths === 0) return undefined;
-    const mean = knownLengthSum / knownLengths;
-    let left = 0, counted = 0;
-    for (const job of running.values()) {
-      counted++;
-      left += Math.max(0, (job.total ?? mean) - job.position);
-    }
-    return left + Math.max(0, total - done - counted) * mean;
-  };
   const draw = () => {
     dirty = false;
-    const elapsed = (now() - began) / 1000;
-    const fileRate = elapsed > 0 ? done / elapsed : 0;
-    const byteRate = elapsed > 0 ? received / elapsed : 0;
-    const bytesLeft = remainingBytes();
-    let share: number | undefined;
-    let eta = NaN;
-    if (bytesLeft !== undefined && received + bytesLeft > 0) {
-      share = received / (received + bytesLeft);
-      if (byteRate > 0) eta = bytesLeft / byteRate;
-    } else if (total !== undefined && !growing) {
-      share = total > 0 ? done / total : 1;
-      if (fileRate > 0) eta = (total - done) / fileRate;
-    }
-    if (total !== undefined && !growing && done >= total) {
-      share = 1;
-      eta = 0;
-    }
-    const count = total === undefined
-      ? `${done}`
-      : `${done}/${total}${growing ? "+" : ""}`;
-    const extras = [
-      received > 0 ? `${formatBytes(received)} ${formatBytes(byteRate)}/s` : "",
-      finishedRetries + runningRetries > 0
-        ? plural(finishedRetries + runningRetries, "retry", "retries")
-        : "",
-      failed > 0 ? `${failed} failed` : "",
-    ].filter(Boolean).join(", ");
-    const tail =
-      ` ${count} [${formatClock(elapsed)}<${formatClock(eta)}, ${
-        fileRate.toFixed(1)
-      } ${unit}/s]` + (extras ? ` ${extras}` : "");
-    const fraction = Math.min(1, share ?? 0);
-    const percent = share === undefined
-      ? "    "
-      : `${String(Math.floor(fraction * 100)).padStart(3)}%`;
-    // The bar takes what the counts leave of the line (2 for the bar's ends,
-    // 1 so the cursor never wraps), between 10 and 40 cells.
-    const room = columns() - tail.length - percent.length - 3;
-    const width = Math.max(10, Math.min(40, room));
-    const filled = Math.round(fraction * width);
-    const line = `${percent}|${"█".repeat(filled)}${
-      " ".repeat(width - filled)
-    }|${tail}`;
-    output.writeSync(encoder.encode(`\r\x1b[K${line.slice(0, columns() - 1)}`));
+    const line = barLine(state.snapshot(), columns(), unit);
+    output.writeSync(encoder.encode(`\r\x1b[K${line}`));
   };
   const timer = setInterval(() => dirty && draw(), intervalMs);
   draw();
   return {
     update(event) {
       if (stopped) return;
-      if (event.type === "bytes") {
-        received += event.bytes;
-        const job = entry(event.job);
-        job.received += event.bytes;
-        job.position = event.offset === undefined
-          ? job.received
-          : event.offset + event.bytes;
-        if (event.total !== undefined && job.total === undefined) {
-          job.total = event.total;
-          knownLengths++;
-          knownLengthSum += event.total;
-        }
-      } else if (event.type === "retrying") {
-        entry(event.job).retries++;
-        runningRetries++;
-      } else if (event.type === "done") {
-        const outcome = event.outcome;
-        const key = jobKey(outcome.job);
-        runningRetries -= running.get(key)?.retries ?? 0;
-        running.delete(key);
-        finishedRetries += Math.max(0, outcome.attempts - 1);
-        done++;
-        if (outcome.status === "error" || outcome.status === "not_found") {
-          failed++;
-        }
-      } else return;
-      dirty = true;
+      if (state.update(event)) dirty = true;
     },
     setTotal(value, isGrowing = false) {
-      total = value;
-      growing = isGrowing;
+      state.setTotal(value, isGrowing);
       dirty = true;
     },
     stop() {
@@ -246,6 +120,38 @@ export function startProgressBar(
       output.writeSync(encoder.encode("\n"));
     },
   };
+}
+
+/** One frame of the bar, at most `columns - 1` wide (the cursor never wraps). */
+function barLine(now: ProgressSnapshot, columns: number, unit: string): string {
+  const { total, growing, done, received, retries, failed, share } = now;
+  const count = total === undefined
+    ? `${done}`
+    : `${done}/${total}${growing ? "+" : ""}`;
+  const extras = [
+    received > 0
+      ? `${formatBytes(received)} ${formatBytes(now.byteRate)}/s`
+      : "",
+    retries > 0 ? plural(retries, "retry", "retries") : "",
+    failed > 0 ? `${failed} failed` : "",
+  ].filter(Boolean).join(", ");
+  const tail =
+    ` ${count} [${formatClock(now.elapsed)}<${formatClock(now.eta)}, ${
+      now.fileRate.toFixed(1)
+    } ${unit}/s]` + (extras ? ` ${extras}` : "");
+  const fraction = Math.min(1, share ?? 0);
+  const percent = share === undefined
+    ? "    "
+    : `${String(Math.floor(fraction * 100)).padStart(3)}%`;
+  // The bar takes what the counts leave of the line (2 for the bar's ends,
+  // 1 so the cursor never wraps), between 10 and 40 cells.
+  const room = columns - tail.length - percent.length - 3;
+  const width = Math.max(10, Math.min(40, room));
+  const filled = Math.round(fraction * width);
+  const line = `${percent}|${"█".repeat(filled)}${
+    " ".repeat(width - filled)
+  }|${tail}`;
+  return line.slice(0, columns - 1);
 }
 
 /**

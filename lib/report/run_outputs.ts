@@ -10,7 +10,7 @@
 import type { EngineEvent } from "../core/events.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { RunEnd, RunListener } from "./listener.ts";
-import { jobKey } from "./progress.ts";
+import { jobKey } from "./progress_state.ts";
 import { addOutcome, emptyTotals, type Totals } from "./tally.ts";
 
 /** Most failed jobs listed at the end of a run (the report has them all). */
