@@ -61,6 +61,38 @@ Deno.test("a file changed in place to the same size is fetched again when its SH
   assert.match(third.stdout, /^bulkget: 0 downloaded, 1 already complete;/m);
 });
 
+Deno.test("a file changed in place to the same size is fetched again after a plain run (no --report, --update or checksum), small and streamed bodies alike", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  // 1,000 bytes travel whole to the Worker; 2 MiB are streamed into a .part.
+  const files = [["small.bin", 1000], ["large.bin", 2 << 20]] as const;
+  const args = [
+    "get",
+    ...files.map(([name, size]) => `${server.url}/files/${size}/${name}`),
+    "-o",
+    "o",
+  ];
+  const first = await runBulkget(args, { cwd });
+  assert.equal(first.code, 0, first.stderr);
+  for (const [name] of files) {
+    const path = `${cwd}/o/${name}`;
+    const bytes = Deno.readFileSync(path);
+    bytes[bytes.byteLength >> 1] ^= 0xff;
+    Deno.writeFileSync(path, bytes);
+  }
+  const again = await runBulkget(args, { cwd });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /^bulkget: 2 downloaded;/m);
+  for (const [name, size] of files) {
+    assert.deepEqual(
+      Deno.readFileSync(`${cwd}/o/${name}`),
+      generatedBody(name, size),
+    );
+  }
+  const third = await runBulkget(args, { cwd });
+  assert.match(third.stdout, /^bulkget: 0 downloaded, 2 already complete;/m);
+});
+
 Deno.test("get --update fetches a locally damaged file again instead of calling it unchanged", async () => {
   await using server = await startServer({ alt: false });
   const cwd = await Deno.makeTempDir();
@@ -131,7 +163,7 @@ Deno.test({
         "-qq",
         "-y",
         "-s",
-        "200",
+        "4096", // whole state lines (each holds a 64-digit SHA-256)
         "-o",
         `${cwd}/trace.txt`,
         "-e",

@@ -1,28 +1,47 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { openWriter } from "../lib/writer/client.ts";
-import { destPaths } from "../lib/writer/paths.ts";
+import { destPaths, STATE_FILE } from "../lib/writer/paths.ts";
 import { listDir } from "./_helpers.ts";
 
 const sha = (bytes: Uint8Array) =>
   createHash("sha256").update(bytes).digest("hex");
 const bytesOf = (text: string) => new TextEncoder().encode(text);
 
-Deno.test("writer puts whole bodies via .part and renames them into place, hashing those asked", async () => {
+Deno.test("writer puts whole bodies via .part and renames them into place, hashing and recording each", async () => {
   const dir = await Deno.makeTempDir();
   const writer = openWriter({ outDir: dir });
   try {
     const results = await Promise.all(
       [...Array(200)].map((_, i) =>
+        // The last one opts out of hashing.
         writer.put(`sub/f${i}.txt`, bytesOf(`file ${i}`), {
-          digest: i % 2 === 0,
+          digest: i === 199 ? false : undefined,
         })
       ),
     );
     assert.equal(results.length, 200);
     assert.equal(results[8].sha256, sha(bytesOf("file 8")));
-    assert.equal(results[7].sha256, "");
+    assert.equal(results[7].sha256, sha(bytesOf("file 7")));
     assert.equal(results[7].bytes, 6);
+    assert.equal(results[199].sha256, "");
+    // The state file records the size and SHA-256 of every file (the size
+    // alone of the one not hashed).
+    const records = new Map(
+      (await Deno.readTextFile(`${dir}/${STATE_FILE}`)).trim().split("\n")
+        .map((line) => JSON.parse(line)).map((r) => [r.dest, r]),
+    );
+    assert.equal(records.size, 200);
+    const info = Deno.statSync(`${dir}/sub/f7.txt`);
+    assert.deepEqual(records.get("sub/f7.txt"), {
+      dest: "sub/f7.txt",
+      size: 6,
+      sha256: sha(bytesOf("file 7")),
+      mtime: info.mtime?.getTime(),
+      ctime: info.ctime?.getTime(),
+    });
+    assert.equal(records.get("sub/f199.txt").sha256, undefined);
+    assert.equal(records.get("sub/f199.txt").size, 8);
     assert.equal(await Deno.readTextFile(`${dir}/sub/f199.txt`), "file 199");
     const names = [...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name);
     assert.equal(names.filter((n) => n.endsWith(".part")).length, 0);
@@ -88,7 +107,7 @@ Deno.test("writer prepares a .part, keeps it for resume, and seals the whole fil
   }
 });
 
-Deno.test("writer removes a sealed .part whose bytes are wrong, and a released one not kept; seals by size alone", async () => {
+Deno.test("writer removes a sealed .part whose bytes are wrong, and a released one not kept; seals by size with no checksum given, hashing for the record", async () => {
   const dir = await Deno.makeTempDir();
   const writer = openWriter({ outDir: dir });
   try {
@@ -108,12 +127,12 @@ Deno.test("writer removes a sealed .part whose bytes are wrong, and a released o
     await Deno.writeFile(again, bytesOf("abc"), { append: true });
     await writer.release("y.bin", false);
     assert.deepEqual([...Deno.readDirSync(dir)], []);
-    // Nothing to hash: the size alone is checked, and the digest left empty.
+    // No checksum to check: the size is checked, and the digest recorded.
     const plain = await writer.prepare("z.bin", 0);
     await Deno.writeFile(plain, bytesOf("abc"), { append: true });
     assert.deepEqual(await writer.seal("z.bin", { size: 3 }), {
       bytes: 3,
-      sha256: "",
+      sha256: sha(bytesOf("abc")),
     });
     assert.equal(await Deno.readTextFile(`${dir}/z.bin`), "abc");
   } finally {
@@ -159,5 +178,66 @@ Deno.test("destPaths keeps every destination inside the output directory", () =>
     ]
   ) {
     assert.throws(() => destPaths("out", dest), RangeError, dest);
+  }
+});
+
+/** What a new writer's probe says of `dest` in `dir` (each writer reads the state file afresh). */
+async function probeAgain(dir: string, dest: string) {
+  const writer = openWriter({ outDir: dir });
+  try {
+    return await writer.probe(dest);
+  } finally {
+    await writer.close();
+  }
+}
+
+Deno.test("writer probe: a file whose stamp (mtime, ctime) is the recorded one is trusted unread; any other is hashed against the record", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const writer = openWriter({ outDir: dir });
+    await writer.put("a.bin", bytesOf("first bytes"), {});
+    await writer.put("b.bin", bytesOf("other bytes"), {});
+    await writer.close();
+    const state = `${dir}/${STATE_FILE}`;
+    const line = (await Deno.readTextFile(state)).split("\n")
+      .map((text) => text && JSON.parse(text))
+      .find((record) => record?.dest === "b.bin");
+    assert.equal(line.sha256, sha(bytesOf("other bytes")));
+    assert.equal(line.mtime, Deno.statSync(`${dir}/b.bin`).mtime?.getTime());
+    // A forged SHA-256 in the record goes unnoticed while the stamp matches:
+    // the file is not read.
+    await Deno.writeTextFile(
+      state,
+      JSON.stringify({ ...line, sha256: "0".repeat(64) }) + "\n",
+      { append: true },
+    );
+    assert.equal((await probeAgain(dir, "b.bin")).recorded, true);
+    // Touched (same bytes, another time): hashed, and the forged digest fails.
+    const later = new Date(line.mtime + 5000);
+    Deno.utimeSync(`${dir}/b.bin`, later, later);
+    assert.equal((await probeAgain(dir, "b.bin")).recorded, false);
+    // Touched with its digest rightly recorded: hashed, and it matches.
+    Deno.utimeSync(`${dir}/a.bin`, later, later);
+    assert.equal((await probeAgain(dir, "a.bin")).recorded, true);
+    // Rewritten to the same size with its old mtime put back: the change
+    // time (whole seconds here) still differs once the second has turned.
+    const recordedA = (await Deno.readTextFile(state)).split("\n")
+      .map((text) => text && JSON.parse(text))
+      .find((record) => record?.dest === "a.bin");
+    const deadline = Date.now() + 2000;
+    while (Math.floor(Date.now() / 1000) <= recordedA.ctime / 1000) {
+      assert.ok(Date.now() < deadline, "the clock's second did not turn");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    Deno.writeFileSync(`${dir}/a.bin`, bytesOf("FIRST BYTES"));
+    const before = new Date(recordedA.mtime);
+    Deno.utimeSync(`${dir}/a.bin`, before, before);
+    assert.equal(
+      Deno.statSync(`${dir}/a.bin`).mtime?.getTime(),
+      recordedA.mtime,
+    );
+    assert.equal((await probeAgain(dir, "a.bin")).recorded, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

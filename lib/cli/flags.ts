@@ -347,7 +347,6 @@ async function runDownloads(
         retries: options.retries,
         existing: "overwrite",
         resume: false,
-        digest: false, // nothing shows it
         deadlines: {
           connectMs: options.timeoutMs,
           totalMs: options.timeoutMs,

@@ -308,10 +308,6 @@ async function engineOptions(
     credentials: options.credentials,
     proxyUrl: options.proxy,
     noProxy: options.noProxy,
-    // Only the JSON report shows a digest nobody asked to check.
-    // --update hashes too, so that the state file records every file's
-    // SHA-256 and a file damaged since is fetched again, not kept.
-    digest: options.report !== undefined || options.update,
     onEvent,
   };
 }

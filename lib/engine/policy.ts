@@ -65,10 +65,12 @@ export interface FetchPolicy {
   /** Continue a `.part` left by an earlier run with `Range` / `If-Range`. @default true */
   resume?: boolean;
   /**
-   * Compute every written file's SHA-256 for its outcome, even when the job
-   * has no checksum to check (the JSON report lists it). Off, an outcome's
-   * `sha256` is `""` unless the job gave one; checksums given are always
-   * checked. Hashing is most of the CPU a large file costs.
+   * Hash every written file (SHA-256), for its outcome and the state file's
+   * record, even when the job has no checksum to check. Off (only for files
+   * checked elsewhere that no rerun skips, e.g. artifact zips the
+   * extraction Worker hashes), an outcome's `sha256` is `""` unless the job
+   * gave one, and the state file records the size alone; checksums given
+   * are always checked. Hashing is most of the CPU a large file costs.
    * @default true
    */
   digest?: boolean;

@@ -14,9 +14,10 @@ export interface Expectation {
   /** Lower-case hex SHA-256 (from the job). */
   sha256?: string;
   /**
-   * Compute the SHA-256 even with none to check, for the outcome (the JSON
-   * report lists it). Without it and without `sha256`, the written file's
-   * digest is reported as `""`.
+   * Hash the file with no `sha256` to check, for the outcome and the state
+   * file's record. Off, its digest is reported as `""` and only its size is
+   * recorded: for files checked elsewhere that no rerun skips.
+   * @default true
    */
   digest?: boolean;
   /**
@@ -116,9 +117,11 @@ export interface ProbeResult {
   /** Size of the complete file under the final name, if there is one. */
   finalSize?: number;
   /**
-   * Whether that file still matches what the state file records for it
-   * (the size, and the SHA-256 when one was recorded); absent when nothing
-   * is recorded for it.
+   * Whether that file still matches what the state file records for it:
+   * the size, and the SHA-256, which is read and hashed only when the
+   * file's modification or change time differs from the recorded one (a
+   * line of an older version, without SHA-256, is matched by size); absent
+   * when nothing is recorded for it.
    */
   recorded?: boolean;
   /** Size of a `.part` left by an earlier run, with its resume facts. */

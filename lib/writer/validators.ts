@@ -4,8 +4,9 @@
  * can ask the server "changed since?" and skip what did not change.
  *
  * The state file (`.bulkget-state.jsonl`) is appended to by the writer
- * Worker, one JSON line per file written: `{"dest", "etag"?,
- * "lastModified"?}`; a later line for the same destination wins.
+ * Worker, one JSON line per file written: `{"dest", "size", "sha256",
+ * "mtime"?, "ctime"?, "etag"?, "lastModified"?}`; a later line for the same
+ * destination wins.
  *
  * @module
  */

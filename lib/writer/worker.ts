@@ -5,10 +5,12 @@
  * hundred concurrent async writes into one directory spend their time
  * contending for its lock, while one thread writing in turn does not. Every
  * file is written to `NAME.part`, checked against its expected size and
- * SHA-256, and only then renamed to `NAME`. It hashes only when there is a
- * checksum to check or the caller asks for the digest, and loads
- * `node:crypto` on the first such request: hashing is most of the cost of a
- * large file, and loading the module most of the Worker's start-up.
+ * SHA-256, and only then renamed to `NAME`. Every file it completes is
+ * hashed (SHA-256) and recorded with its size in the state file, so a rerun
+ * can tell the file it wrote from one changed since (unless the caller opts
+ * out, `digest: false`, for a file checked elsewhere that no rerun skips). It starts loading
+ * `node:crypto` when it starts (loading the module is most of its start-up),
+ * and a batch that hashes waits for it.
  *
  * Durability (`durability: "full"`, the default): each file's data is flushed
  * (`fdatasync` of `NAME.part`) before its rename, and at the end of each
@@ -53,6 +55,18 @@ export interface WriterWorkerDeps {
   splitFiles: typeof splitFiles;
 }
 
+/** What the state file records of a file bulkget completed. */
+interface FileRecord {
+  /** Its size in bytes. */
+  size: number;
+  /** Its SHA-256 (absent in lines of older versions). */
+  sha256?: string;
+  /** Its modification time (ms) after it was written. */
+  mtime?: number;
+  /** Its change time (ms; whole seconds on some systems) after it was written. */
+  ctime?: number;
+}
+
 /** The global scope of the Worker, as this code uses it. */
 interface WorkerScope {
   onmessage: ((event: MessageEvent) => void) | null;
@@ -90,6 +104,8 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   let createHash: typeof CreateHash | undefined;
   /** Batches waiting for `node:crypto` to load, and those behind them, in order. */
   let queue: Promise<void> | undefined;
+  /** `node:crypto` loading, started by `init`. */
+  let loading: Promise<void> | undefined;
 
   let outDir = ".";
   /** Whether files and directories are flushed before replies (see the module doc). */
@@ -99,8 +115,10 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   const dirtyDirs = new Set<string>();
   /** State lines waiting to be appended to the state file, one write per batch. */
   let stateLines = "";
-  /** Size and SHA-256 recorded for each destination, read on the first probe that needs them. */
-  let records: Map<string, { size: number; sha256?: string }> | undefined;
+  /** The buffer every whole-file read goes through. */
+  let readBuffer: Uint8Array | undefined;
+  /** What is recorded for each destination, read on the first probe that needs it. */
+  let records: Map<string, FileRecord> | undefined;
   /** Segmented downloads' `.part`s, open for positional writes. */
   const split = deps.splitFiles({
     destPaths,
@@ -117,6 +135,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     if ("init" in message) {
       outDir = message.init.outDir;
       durable = message.init.durability !== "none";
+      loading = loadHash();
       return;
     }
     if (
@@ -126,7 +145,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       answer(message);
       return;
     }
-    const run: Promise<void> = (queue ?? loadHash()).then(() =>
+    const run: Promise<void> = (queue ?? loading ?? loadHash()).then(() =>
       answer(message)
     );
     queue = run;
@@ -150,8 +169,9 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     }
   }
 
+  /** Whether a file is hashed: always, unless the caller opted out with nothing to check. */
   function wantsDigest(expect: Expectation): boolean {
-    return expect.sha256 !== undefined || expect.digest === true;
+    return expect.sha256 !== undefined || expect.digest !== false;
   }
 
   /** Loads `node:crypto`; a failure surfaces as each hashing request's error. */
@@ -173,12 +193,11 @@ export function writerWorker(deps: WriterWorkerDeps): void {
 
   // --- remote time (issue 16) -------------------------------------------
   /** Gives a file just put or sealed the `mtime` it was sent with; a refusal is ignored. */
-  function setRemoteTime(request: WriterRequest): void {
-    if (request.op !== "put" && request.op !== "seal") return;
-    if (request.expect.mtime === undefined) return;
+  function setRemoteTime(dest: string, expect: Expectation): void {
+    if (expect.mtime === undefined) return;
     try {
-      const when = new Date(request.expect.mtime);
-      Deno.utimeSync(destPaths(outDir, request.dest).final, when, when);
+      const when = new Date(expect.mtime);
+      Deno.utimeSync(destPaths(outDir, dest).final, when, when);
     } catch {
       // The file is complete and verified; its time is a courtesy.
     }
@@ -192,7 +211,6 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     for (const request of message.items) {
       try {
         const value = handle(request, message.arena);
-        setRemoteTime(request); // remote time (issue 16): after the rename
         replies.push({ id: request.id, ok: true, value });
       } catch (error) {
         const { name, message } = error instanceof Error
@@ -229,30 +247,28 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       split.settle(request.dest);
     } else if (request.op === "close") split.settle();
     switch (request.op) {
-      case "put":
-        return remember(
+      case "put": {
+        const written = put(
           request.dest,
-          put(
-            request.dest,
-            request.packed
-              ? new Uint8Array(arena!, request.packed[0], request.packed[1])
-              : new Uint8Array(request.data!),
-            request.expect,
-          ),
-          request.record,
+          request.packed
+            ? new Uint8Array(arena!, request.packed[0], request.packed[1])
+            : new Uint8Array(request.data!),
+          request.expect,
         );
+        setRemoteTime(request.dest, request.expect); // issue 16: after the rename
+        return remember(request.dest, written, request.record);
+      }
       case "probe":
         return probe(request.dest);
       case "verify":
         return verify(request.dest, request.expect);
       case "prepare":
         return prepare(request.dest, request.offset, request.meta);
-      case "seal":
-        return remember(
-          request.dest,
-          seal(request.dest, request.expect),
-          request.record,
-        );
+      case "seal": {
+        const written = seal(request.dest, request.expect);
+        setRemoteTime(request.dest, request.expect); // issue 16: after the rename
+        return remember(request.dest, written, request.record);
+      }
       case "release":
         release(request.dest, request.keepPart);
         return undefined;
@@ -273,23 +289,33 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   }
 
   /**
-   * Queues a state line recording what was written as `dest` (its size, its
-   * SHA-256 when it was hashed, and its validators), after it was renamed.
+   * Queues a state line recording what was written as `dest`: its size, its
+   * SHA-256, its stamp (modification and change times, read after the
+   * rename and the remote time) and its validators.
    */
   function remember(
     dest: string,
     written: WrittenFile,
     record: Validators | undefined,
   ): WrittenFile {
-    const line = { dest, size: written.bytes, ...record } as {
-      dest: string;
-      size: number;
-      sha256?: string;
+    const line: FileRecord & { dest: string } = {
+      dest,
+      size: written.bytes,
+      // Not hashed (digest: false): the size alone is recorded.
+      ...(written.sha256 === "" ? {} : { sha256: written.sha256 }),
+      ...stampOf(Deno.statSync(destPaths(outDir, dest).final)),
+      ...record,
     };
-    if (written.sha256 !== "") line.sha256 = written.sha256;
     stateLines += JSON.stringify(line) + "\n";
-    records?.set(dest, { size: line.size, sha256: line.sha256 });
+    records?.set(dest, line);
     return written;
+  }
+
+  /** A file's modification and change times in ms, when the system gives both. */
+  function stampOf(info: Deno.FileInfo): { mtime?: number; ctime?: number } {
+    const mtime = info.mtime?.getTime();
+    const ctime = info.ctime?.getTime();
+    return mtime === undefined || ctime === undefined ? {} : { mtime, ctime };
   }
 
   /** Appends to the state file, flushed when durable (its directory with the batch's). */
@@ -363,10 +389,8 @@ export function writerWorker(deps: WriterWorkerDeps): void {
     dirtyDirs.add(dir);
   }
 
-  /** The size and SHA-256 last recorded in the state file for `dest`. */
-  function recordOf(
-    dest: string,
-  ): { size: number; sha256?: string } | undefined {
+  /** What the state file last recorded for `dest`. */
+  function recordOf(dest: string): FileRecord | undefined {
     if (records === undefined) {
       records = new Map();
       let text = "";
@@ -378,12 +402,15 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       for (const line of text.split("\n")) {
         if (line.trim() === "") continue;
         try {
-          const { dest, size, sha256 } = JSON.parse(line);
+          const { dest, size, sha256, mtime, ctime } = JSON.parse(line);
           if (typeof dest !== "string") continue;
           if (typeof size === "number") {
             records.set(dest, {
               size,
               sha256: typeof sha256 === "string" ? sha256 : undefined,
+              ...(typeof mtime === "number" && typeof ctime === "number"
+                ? { mtime, ctime }
+                : {}),
             });
           } else records.delete(dest); // a line of an older version: no record
         } catch {
@@ -451,6 +478,7 @@ export function writerWorker(deps: WriterWorkerDeps): void {
    */
   function seal(dest: string, expect: Expectation): WrittenFile {
     const paths = destPaths(outDir, dest);
+    // The other checksum is fed by the same read as SHA-256.
     const other = wantsDigest(expect) ? otherHash(expect) : undefined;
     const written = wantsDigest(expect)
       ? hashFile(paths.part, other)
@@ -483,14 +511,12 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   function probe(dest: string): ProbeResult {
     const paths = destPaths(outDir, dest);
     const result: ProbeResult = {};
-    const finalSize = sizeOf(paths.final);
-    if (finalSize !== undefined) {
-      result.finalSize = finalSize;
+    const final = statOf(paths.final);
+    if (final !== undefined) {
+      result.finalSize = final.size;
       const record = recordOf(dest);
       if (record !== undefined) {
-        result.recorded = record.size === finalSize &&
-          (record.sha256 === undefined ||
-            hashFile(paths.final).sha256 === record.sha256);
+        result.recorded = matchesRecord(paths.final, final, record);
       }
     }
     const partSize = sizeOf(paths.part);
@@ -504,6 +530,28 @@ export function writerWorker(deps: WriterWorkerDeps): void {
       result.part = { size: partSize, meta };
     }
     return result;
+  }
+
+  /**
+   * Whether the file at `path` is the one recorded: the same size, and the
+   * same SHA-256 (read and hashed only when its stamp differs from the
+   * recorded one: a file written since has another modification or change
+   * time). A record of an older version, without a SHA-256, is matched by
+   * size.
+   */
+  function matchesRecord(
+    path: string,
+    info: Deno.FileInfo,
+    record: FileRecord,
+  ): boolean {
+    if (record.size !== info.size) return false;
+    if (record.sha256 === undefined) return true;
+    const stamp = stampOf(info);
+    if (
+      record.mtime !== undefined && record.mtime === stamp.mtime &&
+      record.ctime === stamp.ctime
+    ) return true;
+    return hashFile(path).sha256 === record.sha256;
   }
 
   function verify(dest: string, expect: Expectation): WrittenFile {
@@ -579,7 +627,9 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   function feedFile(path: string, hashes: Hash[]): number {
     const file = Deno.openSync(path, { read: true });
     try {
-      const buffer = new Uint8Array(1 << 20);
+      // One buffer for every read: a rerun hashes thousands of small files,
+      // and a fresh 1 MiB buffer each cost more than hashing them.
+      const buffer = readBuffer ??= new Uint8Array(1 << 20);
       let bytes = 0;
       for (let n; (n = file.readSync(buffer)) !== null && n > 0;) {
         for (const hash of hashes) hash.update(buffer.subarray(0, n));
@@ -598,8 +648,12 @@ export function writerWorker(deps: WriterWorkerDeps): void {
   }
 
   function sizeOf(path: string): number | undefined {
+    return statOf(path)?.size;
+  }
+
+  function statOf(path: string): Deno.FileInfo | undefined {
     try {
-      return Deno.statSync(path).size;
+      return Deno.statSync(path);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) return undefined;
       throw error;
