@@ -12,10 +12,11 @@
  *   the whole zip's SHA-256 against the artifact's digest (when the API
  *   gives one) before it writes anything. With `extract: false` the writer
  *   checks it before the zip gets its name.
- * - Extraction ({@linkcode ZipExtractor}) runs in Workers kept for the run
- *   while other downloads go on: two artifacts at once, or with `merge` (and
- *   one artifact into the directory itself) one at a time in the order the
- *   downloads end, so conflicts are decided in order and never interleaved.
+ * - Extraction ({@linkcode ZipExtractor}) runs in one Worker kept for the
+ *   run while other downloads go on: two artifacts at once, or with `merge`
+ *   (and one artifact into the directory itself) one at a time in the order
+ *   the downloads end, so conflicts are decided in order and never
+ *   interleaved.
  * - Artifacts done in an earlier run (same id and digest, recorded in
  *   `DIR/.bulkget-artifacts/done.json`) are skipped.
  *
@@ -161,11 +162,10 @@ export async function fetchArtifacts<L>(
   const workDir = `${outDir}/${WORK_DIR}`;
   await Deno.mkdir(workDir, { recursive: true });
   const results = new Map<number, ArtifactResult>();
-  // Workers for the run's archives (ended below, whatever happens); two at
-  // once unless they share the directory, where the order decides conflicts.
-  using extractor = new ZipExtractor({
-    concurrency: flat ? 1 : 2,
-  });
+  // The Worker for the run's archives (ended below, whatever happens); two
+  // at once unless they share the directory, where the order decides
+  // conflicts.
+  using extractor = new ZipExtractor({ concurrency: flat ? 1 : 2 });
   const state: RunState = {
     outDir,
     extract: options.extract ?? true,
@@ -185,6 +185,8 @@ export async function fetchArtifacts<L>(
   for (const artifact of artifacts) {
     if (await admit(state, artifact)) pending.push(artifact);
   }
+  // Loaded while the first downloads run, not after the first one ends.
+  if (state.extract && pending.length > 0) extractor.start();
   await downloadRounds(api, pending, state);
   return artifacts.map((a) => results.get(a.id)!);
 }

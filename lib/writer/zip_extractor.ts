@@ -1,12 +1,14 @@
 /**
  * `ZipExtractor`: extraction (`extractZip`, `placeFile` of `unzip.ts`)
- * off the main thread, in Workers kept for many archives, so zip.js and a
- * Worker's isolate load once per Worker, not once per archive (about 0.2 s
- * each on a 2-core machine).
+ * off the main thread, in one Worker kept for many archives, so zip.js and
+ * the Worker's isolate load once, not once per archive (about 0.2 s each on
+ * a 2-core machine).
  *
- * Each Worker takes one archive at a time. With `concurrency` 1 archives
- * are extracted in the order asked, so `merge` sees every earlier archive's
- * files; with more, that many at once (never for `merge`).
+ * With `concurrency` 1 archives are extracted one at a time, in the order
+ * asked, so `merge` sees every earlier archive's files; with more, the
+ * Worker takes that many at once (never for `merge`): their reads and
+ * writes overlap, which a second Worker would match at the cost of a second
+ * isolate.
  *
  * @module
  */
@@ -18,14 +20,14 @@ import type { ExtractReply, ExtractRequest } from "./zip_worker.ts";
 /** Options of {@linkcode ZipExtractor}. */
 export interface ZipExtractorOptions {
   /**
-   * Archives extracted at once, each in a Worker of its own (started when
-   * first needed). Keep 1 for `merge`, which needs the order. @default 1
+   * Archives the Worker extracts at once. Keep 1 for `merge`, which needs
+   * the order. @default 1
    */
   concurrency?: number;
 }
 
 /**
- * Extraction Workers kept for many archives.
+ * An extraction Worker kept for many archives.
  *
  * @example
  * ```ts ignore
@@ -35,14 +37,16 @@ export interface ZipExtractorOptions {
  * ```
  */
 export class ZipExtractor implements Disposable {
-  #idle: Worker[] = [];
-  #all = new Set<Worker>();
+  #worker: Worker | undefined;
+  #replies = new Map<number, (reply: ExtractReply | Error) => void>();
+  #nextId = 1;
   #waiting: (() => void)[] = [];
   #busy = 0;
   #concurrency: number;
 
   /**
-   * Makes the extractor; no Worker starts before the first archive.
+   * Makes the extractor; its Worker starts with the first archive (or
+   * {@linkcode ZipExtractor.start}).
    *
    * @param options See {@linkcode ZipExtractorOptions}.
    * @throws {RangeError} For a concurrency below 1.
@@ -57,8 +61,16 @@ export class ZipExtractor implements Disposable {
   }
 
   /**
-   * Extracts `zipPath` into `destDir` in a Worker, when one is free (with
-   * concurrency 1: after every archive asked for before it).
+   * Starts the Worker now, so that loading it overlaps other work (e.g. the
+   * downloads whose archives it will take).
+   */
+  start(): void {
+    this.#workerNow();
+  }
+
+  /**
+   * Extracts `zipPath` into `destDir` in the Worker, when a slot is free
+   * (with concurrency 1: after every archive asked for before it).
    *
    * @param zipPath The zip file.
    * @param destDir The directory entries go to.
@@ -71,12 +83,12 @@ export class ZipExtractor implements Disposable {
     destDir: string,
     options: ExtractOptions = {},
   ): Promise<ExtractResult> {
-    return this.#submit({ zipPath, destDir, options: {} }, options);
+    return this.#submit({ id: 0, zipPath, destDir, options: {} }, options);
   }
 
   /**
    * Puts a file that is not an archive into `destDir` as `name`
-   * (`placeFile`) in a Worker, in turn with the archives.
+   * (`placeFile`) in the Worker, in turn with the archives.
    *
    * @param path The file; moved or removed.
    * @param destDir The directory it goes to.
@@ -92,16 +104,16 @@ export class ZipExtractor implements Disposable {
     options: ExtractOptions = {},
   ): Promise<ExtractResult> {
     return this.#submit(
-      { zipPath: path, destDir, rawName: name, options: {} },
+      { id: 0, zipPath: path, destDir, rawName: name, options: {} },
       options,
     );
   }
 
-  /** Ends every Worker; a later archive starts a new one. */
+  /** Ends the Worker; a later archive starts a new one. */
   close(): void {
-    for (const worker of this.#all) worker.terminate();
-    this.#all.clear();
-    this.#idle = [];
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    this.#failAll(new Error("the extraction Worker was closed"));
   }
 
   /** Same as {@linkcode ZipExtractor.close}. */
@@ -119,35 +131,53 @@ export class ZipExtractor implements Disposable {
     } else {
       this.#busy++;
     }
-    const worker = this.#idle.pop() ?? this.#start();
     try {
-      return await this.#run(worker, request, options);
+      return await this.#run(request, options);
     } finally {
-      if (this.#all.has(worker)) this.#idle.push(worker);
       const next = this.#waiting.shift();
       if (next) next();
       else this.#busy--;
     }
   }
 
-  #start(): Worker {
+  #workerNow(): Worker {
+    if (this.#worker) return this.#worker;
     const worker = new Worker(new URL("./zip_worker.ts", import.meta.url), {
       type: "module",
     });
-    this.#all.add(worker);
-    return worker;
+    worker.onmessage = (event: MessageEvent<ExtractReply>) => {
+      const settle = this.#replies.get(event.data.id);
+      this.#replies.delete(event.data.id);
+      settle?.(event.data);
+    };
+    worker.onerror = (event) => {
+      // The Worker is gone with what it was doing; the next archive gets a new one.
+      event.preventDefault();
+      worker.terminate();
+      if (this.#worker === worker) this.#worker = undefined;
+      this.#failAll(new Error(event.message));
+    };
+    return this.#worker = worker;
+  }
+
+  #failAll(error: Error) {
+    const settles = [...this.#replies.values()];
+    this.#replies.clear();
+    for (const settle of settles) settle(error);
   }
 
   #run(
-    worker: Worker,
     request: ExtractRequest,
     options: ExtractOptions,
   ): Promise<ExtractResult> {
+    const worker = this.#workerNow();
     const { owners, ...rest } = options;
+    const id = this.#nextId++;
     return new Promise<ExtractResult>((resolve, reject) => {
-      worker.onmessage = (event: MessageEvent<ExtractReply>) => {
-        const reply = event.data;
-        if (reply.ok) {
+      this.#replies.set(id, (reply) => {
+        if (reply instanceof Error) {
+          reject(reply);
+        } else if (reply.ok) {
           if (owners) { for (const [k, v] of reply.owners) owners.set(k, v); }
           resolve(reply.result);
         } else {
@@ -157,16 +187,12 @@ export class ZipExtractor implements Disposable {
               : new Error(reply.message),
           );
         }
-      };
-      worker.onerror = (event) => {
-        // This Worker is gone: the next archive gets a new one.
-        event.preventDefault();
-        worker.terminate();
-        this.#all.delete(worker);
-        reject(new Error(event.message));
-      };
-      request.options = { ...rest, owners: owners ? [...owners] : undefined };
-      worker.postMessage(request);
+      });
+      worker.postMessage({
+        ...request,
+        id,
+        options: { ...rest, owners: owners ? [...owners] : undefined },
+      });
     });
   }
 }
