@@ -342,3 +342,37 @@ Deno.test("unzip: placeFile checks the digest before it moves the file", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("unzip: with concurrency 2 a second archive is extracted while the first is still being opened", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The first "archive" is a FIFO: opening it waits until a writer opens it.
+    const fifo = `${dir}/slow.zip`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.ok(made.success, "mkfifo");
+    await Deno.writeFile(
+      `${dir}/b.zip`,
+      makeZip([{ name: "b.txt", data: "B" }]),
+    );
+    using extractor = new ZipExtractor({ concurrency: 2 });
+    const first = extractor.extract(fifo, `${dir}/out/a`);
+    first.catch(() => {});
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
+      (await Deno.open(fifo, { write: true })).close();
+    };
+    // Bounded: an extractor that takes one at a time fails here, not hangs.
+    const timer = setTimeout(release, 10_000);
+    const second = await extractor.extract(`${dir}/b.zip`, `${dir}/out/b`);
+    const beforeRelease = !released;
+    clearTimeout(timer);
+    await release();
+    await assert.rejects(first, /not a valid zip/);
+    assert.equal(second.files, 1);
+    assert.ok(beforeRelease, "the second archive waited for the first");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -31,27 +31,16 @@ import { safeDest, UnsafeNameError } from "../writer/safe_name.ts";
 import type { ExtractConflict } from "../writer/unzip.ts";
 import { reservedName } from "../writer/entry_names.ts";
 import { ZipExtractor } from "../writer/zip_extractor.ts";
-import { pathExists, STATE_FILE } from "../writer/paths.ts";
+import { pathExists } from "../writer/paths.ts";
 import { DoneList } from "./done_list.ts";
+import { extractDownload, RESERVED, WORK_DIR } from "./extract_download.ts";
+
+export { WORK_DIR } from "./extract_download.ts";
 import {
   type Artifact,
   type ArtifactApi,
   ArtifactApiError,
 } from "./artifact.ts";
-
-/** The work directory inside the output directory (zips in progress, the done list). */
-export const WORK_DIR = ".bulkget-artifacts";
-
-/**
- * bulkget's own names in the output directory: no artifact may be named
- * like them, and no entry extracted into the directory itself may start
- * with them (an entry `.bulkget-artifacts/done.json` would replace the done
- * list, `.bulkget-artifacts/ID.zip` a zip being extracted).
- */
-const RESERVED: Record<string, string> = {
-  [WORK_DIR]: "bulkget's own work directory",
-  [STATE_FILE]: "bulkget's own state file",
-};
 
 /** What became of one artifact. */
 export interface ArtifactResult {
@@ -117,8 +106,6 @@ export interface FetchArtifactsOptions {
   /** Cancels the run. */
   signal?: AbortSignal;
 }
-
-const ZIP_MAGIC = [0x50, 0x4b];
 
 /** What the steps of one {@linkcode fetchArtifacts} run share. */
 interface RunState {
@@ -343,39 +330,17 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
     sha256: outcome.sha256,
     bytes: outcome.bytes,
   };
-  try {
-    if (state.extract) {
-      const target = base.path === "." ? outDir : `${outDir}/${base.path}`;
-      const how = {
+  if (state.extract) {
+    const target = base.path === "." ? outDir : `${outDir}/${base.path}`;
+    Object.assign(
+      result,
+      await extractDownload(zipPath, target, artifact, {
+        extractor: state.extractor,
         merge: state.flat,
-        label: artifact.name,
         owners: state.owners,
-        reserved: target === outDir ? RESERVED : undefined,
-        sha256: artifact.sha256 ?? undefined,
-        hash: true,
-      };
-      // An artifact uploaded unzipped: the bytes are the file.
-      const extracted = await isZip(zipPath)
-        ? await state.extractor.extract(zipPath, target, how)
-        : await state.extractor.place(zipPath, target, artifact.name, how);
-      result.files = extracted.files;
-      result.sha256 = extracted.sha256;
-      if (extracted.conflicts.length > 0) {
-        result.conflicts = extracted.conflicts;
-        result.status = "error";
-        result.reason = extracted.conflicts.map((c) =>
-          `merge conflict: ${c.path} differs in ${c.existing} and ${c.incoming}`
-        ).join("; ");
-      }
-      await Deno.remove(zipPath).catch(() => {});
-    }
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    result.status = "error";
-    result.reason = message.startsWith("digest mismatch")
-      ? message
-      : `extraction failed: ${message}`;
-    await Deno.remove(zipPath).catch(() => {});
+        intoOutDir: target === outDir,
+      }),
+    );
   }
   if (result.status === "ok") {
     await state.done.record(artifact.id, {
@@ -406,15 +371,4 @@ function describeFailure(outcome: Outcome): string {
   return /checksum mismatch/.test(reason)
     ? reason.replace("checksum mismatch", "digest mismatch")
     : reason;
-}
-
-async function isZip(path: string): Promise<boolean> {
-  const file = await Deno.open(path);
-  try {
-    const head = new Uint8Array(2);
-    const n = await file.read(head);
-    return n === 2 && head[0] === ZIP_MAGIC[0] && head[1] === ZIP_MAGIC[1];
-  } finally {
-    file.close();
-  }
 }
