@@ -83,23 +83,8 @@ export async function serveCiCommand(
     console.error(`bulkget serve: ${error.message}`);
     return 2;
   }
-  const random = createRandom(seed);
-  const artifacts: SeededArtifact[] = Array.from({ length: count }, (_, i) => {
-    const data = new Uint8Array(size);
-    for (let j = 0; j < size; j += 4) {
-      const v = Math.floor(random() * 2 ** 32);
-      data[j] = v;
-      data[j + 1] = v >>> 8;
-      data[j + 2] = v >>> 16;
-      data[j + 3] = v >>> 24;
-    }
-    return {
-      name: `artifact-${i + 1}`,
-      body: makeZip([{ name: `artifact-${i + 1}.bin`, data }]),
-    };
-  });
   const double = await startGithubDouble({
-    artifacts,
+    artifacts: generatedArtifacts(count, size, seed),
     repository: values.repo,
     token: values.token,
     urlLifetimeMs: lifetime,
@@ -120,4 +105,27 @@ export async function serveCiCommand(
   });
   await double.close();
   return 0;
+}
+
+/** `count` artifacts of one file of `size` seeded random bytes each. */
+function generatedArtifacts(
+  count: number,
+  size: number,
+  seed: number,
+): SeededArtifact[] {
+  const random = createRandom(seed);
+  return Array.from({ length: count }, (_, i) => {
+    const data = new Uint8Array(size);
+    for (let j = 0; j < size; j += 4) {
+      const v = Math.floor(random() * 2 ** 32);
+      data[j] = v;
+      data[j + 1] = v >>> 8;
+      data[j + 2] = v >>> 16;
+      data[j + 3] = v >>> 24;
+    }
+    return {
+      name: `artifact-${i + 1}`,
+      body: makeZip([{ name: `artifact-${i + 1}.bin`, data }]),
+    };
+  });
 }

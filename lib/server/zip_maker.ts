@@ -128,30 +128,7 @@ export function makeZip(
     offset += 30 + name.length + (extraLocal?.length ?? 0) + stored.length;
   }
   const centralSize = central.reduce((n, p) => n + p.length, 0);
-  const tail: Uint8Array[] = [];
-  if (zip64) {
-    const end64 = new DataView(new ArrayBuffer(56));
-    end64.setUint32(0, 0x06064b50, true);
-    end64.setBigUint64(4, 44n, true);
-    end64.setUint16(12, 45, true);
-    end64.setUint16(14, 45, true);
-    end64.setBigUint64(24, BigInt(entries.length), true);
-    end64.setBigUint64(32, BigInt(entries.length), true);
-    end64.setBigUint64(40, BigInt(centralSize), true);
-    end64.setBigUint64(48, BigInt(offset), true);
-    const locator = new DataView(new ArrayBuffer(20));
-    locator.setUint32(0, 0x07064b50, true);
-    locator.setBigUint64(8, BigInt(offset + centralSize), true);
-    locator.setUint32(16, 1, true);
-    tail.push(new Uint8Array(end64.buffer), new Uint8Array(locator.buffer));
-  }
-  const end = new DataView(new ArrayBuffer(22));
-  end.setUint32(0, 0x06054b50, true);
-  end.setUint16(8, zip64 ? 0xffff : entries.length, true);
-  end.setUint16(10, zip64 ? 0xffff : entries.length, true);
-  end.setUint32(12, zip64 ? 0xffffffff : centralSize, true);
-  end.setUint32(16, zip64 ? 0xffffffff : offset, true);
-  tail.push(new Uint8Array(end.buffer));
+  const tail = endRecords(entries.length, centralSize, offset, zip64);
   const all = [...parts, ...central, ...tail];
   const out = new Uint8Array(all.reduce((n, p) => n + p.length, 0));
   let at = 0;
@@ -168,4 +145,38 @@ function zip64Extra(values: number[]): Uint8Array {
   view.setUint16(2, 8 * values.length, true);
   values.forEach((v, i) => view.setBigUint64(4 + 8 * i, BigInt(v), true));
   return new Uint8Array(view.buffer);
+}
+
+/** The end of central directory record (with zip64's record and locator). */
+function endRecords(
+  count: number,
+  centralSize: number,
+  offset: number,
+  zip64: boolean,
+): Uint8Array[] {
+  const tail: Uint8Array[] = [];
+  if (zip64) {
+    const end64 = new DataView(new ArrayBuffer(56));
+    end64.setUint32(0, 0x06064b50, true);
+    end64.setBigUint64(4, 44n, true);
+    end64.setUint16(12, 45, true);
+    end64.setUint16(14, 45, true);
+    end64.setBigUint64(24, BigInt(count), true);
+    end64.setBigUint64(32, BigInt(count), true);
+    end64.setBigUint64(40, BigInt(centralSize), true);
+    end64.setBigUint64(48, BigInt(offset), true);
+    const locator = new DataView(new ArrayBuffer(20));
+    locator.setUint32(0, 0x07064b50, true);
+    locator.setBigUint64(8, BigInt(offset + centralSize), true);
+    locator.setUint32(16, 1, true);
+    tail.push(new Uint8Array(end64.buffer), new Uint8Array(locator.buffer));
+  }
+  const end = new DataView(new ArrayBuffer(22));
+  end.setUint32(0, 0x06054b50, true);
+  end.setUint16(8, zip64 ? 0xffff : count, true);
+  end.setUint16(10, zip64 ? 0xffff : count, true);
+  end.setUint32(12, zip64 ? 0xffffffff : centralSize, true);
+  end.setUint32(16, zip64 ? 0xffffffff : offset, true);
+  tail.push(new Uint8Array(end.buffer));
+  return tail;
 }
