@@ -594,3 +594,51 @@ Deno.test("get: a .part left by --split is continued by its ranges on a rerun wi
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+for (
+  const [what, reply, reason] of [
+    [
+      "a 206 with another ETag",
+      "etag",
+      /the file changed on the server \(ETag differs\); restarting$/m,
+    ],
+    ["a 416", "416", /416 to a range: the file changed; restarting$/m],
+  ] as const
+) {
+  Deno.test(`get --split: ${what} to a range drops the .part and starts over (never stitched)`, async () => {
+    const size = 3 * MiB;
+    const body = generatedBody("v.bin", size);
+    await using server = scriptedServer((n) => {
+      const range = /\r\nrange: bytes=(\d+)-(\d+)/i.exec(server.requests[n]);
+      if (!range) return { send: answer("200 OK", RANGED, body), close: true };
+      const [from, last] = [Number(range[1]), Number(range[2])];
+      return {
+        send: reply === "416"
+          ? answer("416 Range Not Satisfiable", {
+            "content-range": `bytes */${size}`,
+          }, new Uint8Array(0))
+          : answer("206 Partial Content", {
+            ...RANGED,
+            etag: '"v2"',
+            "content-range": `bytes ${from}-${last}/${size}`,
+          }, body.subarray(from, last + 1)),
+        close: true,
+      };
+    });
+    const dir = await Deno.makeTempDir();
+    const result = await getSplit(3, `${server.url}/v.bin`, dir, [
+      "--retries",
+      "1",
+      "-v",
+    ]);
+    assert.equal(result.code, 1, result.stderr + result.stdout);
+    assert.match(result.stdout + result.stderr, reason);
+    // Started over once with ranges again, then gave up: nothing is left.
+    assert.equal(
+      server.requests.filter((head) => !/\r\nrange:/i.test(head)).length,
+      2,
+    );
+    assert.deepEqual(listDir(dir), []);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
