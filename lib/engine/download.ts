@@ -9,7 +9,11 @@
  */
 
 import type { Job, Outcome } from "../core/job.ts";
-import { fetchOne, type FetchPolicy } from "./fetch_one.ts";
+import {
+  fetchOne,
+  type FetchOneOptions,
+  type FetchPolicy,
+} from "./fetch_one.ts";
 import { pool } from "./pool.ts";
 import { AttemptError, describeNetworkError } from "./classify.ts";
 import { ERROR_CODES } from "../core/errors.ts";
@@ -130,46 +134,33 @@ export async function* download(
   const claims = options.nameFromResponse
     ? new Map<string, string>()
     : undefined;
+  // One options object for every job of the run (the pool hands each call
+  // the run's own signal): spreading them per job cost an object of some
+  // thirty fields per file.
+  const fetchOptions: FetchOneOptions = {
+    ...options,
+    rateLimit: runLimit,
+    proxy,
+    writer,
+    http1,
+    client,
+    claims,
+  };
+  const prepare = options.prepare;
   try {
     yield* pool(
       jobs,
-      async (job, signal) => {
-        const began = performance.now();
-        try {
-          if (options.prepare) job = await options.prepare(job, signal);
-        } catch (error) {
-          const notFound = error instanceof AttemptError &&
-            error.verdict === "not_found";
-          const outcome: Outcome = {
-            job,
-            status: signal?.aborted
-              ? "cancelled"
-              : notFound
-              ? "not_found"
-              : "error",
-            bytes: 0,
-            attempts: 1,
-            httpStatus: error instanceof AttemptError
-              ? error.status
-              : undefined,
-            reason: describeNetworkError(error),
-            code: notFound ? ERROR_CODES.notFound : ERROR_CODES.lookup,
-            elapsedMs: performance.now() - began,
-          };
-          options.onEvent?.({ type: "done", outcome });
-          return outcome;
-        }
-        return fetchOne(job, {
-          ...options,
-          rateLimit: runLimit,
-          proxy,
-          writer,
-          http1,
-          client,
-          claims,
-          signal,
-        });
-      },
+      prepare === undefined
+        ? (job) => fetchOne(job, fetchOptions)
+        : async (job, signal) => {
+          const began = performance.now();
+          try {
+            job = await prepare(job, signal);
+          } catch (error) {
+            return prepareFailed(job, error, signal, began, options);
+          }
+          return fetchOne(job, fetchOptions);
+        },
       {
         poolLimit: options.concurrency ?? DEFAULT_CONCURRENCY,
         perKeyLimit: options.perHost,
@@ -185,4 +176,28 @@ export async function* download(
     if (client !== options.client) client?.close();
     await writer.close();
   }
+}
+
+/** The outcome of a job whose `prepare` threw (see {@linkcode DownloadOptions.prepare}). */
+function prepareFailed(
+  job: Job,
+  error: unknown,
+  signal: AbortSignal | undefined,
+  began: number,
+  options: DownloadOptions,
+): Outcome {
+  const notFound = error instanceof AttemptError &&
+    error.verdict === "not_found";
+  const outcome: Outcome = {
+    job,
+    status: signal?.aborted ? "cancelled" : notFound ? "not_found" : "error",
+    bytes: 0,
+    attempts: 1,
+    httpStatus: error instanceof AttemptError ? error.status : undefined,
+    reason: describeNetworkError(error),
+    code: notFound ? ERROR_CODES.notFound : ERROR_CODES.lookup,
+    elapsedMs: performance.now() - began,
+  };
+  options.onEvent?.({ type: "done", outcome });
+  return outcome;
 }
