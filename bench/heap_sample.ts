@@ -130,17 +130,20 @@ if (!profile?.profile) {
 const byFunction = new Map<string, number>();
 const byFile = new Map<string, number>();
 let total = 0;
-const walk = (node: SampleNode) => {
+/** Natives and Deno's own code are charged to their nearest caller in lib/. */
+const walk = (node: SampleNode, caller: string) => {
   const f = node.callFrame;
-  const file = f.url.replace(/^file:\/\/.*?\/(lib|bench)\//, "$1/") ||
-    "(native)";
-  const key = `${f.functionName || "(anonymous)"} ${file}:${f.lineNumber + 1}`;
+  const ours = /\/lib\//.test(f.url);
+  const file = ours ? f.url.replace(/^file:\/\/.*?\/lib\//, "lib/") : caller;
+  const key = `${f.functionName || "(anonymous)"} ${
+    f.url.replace(/^file:\/\/.*?\/(lib|bench)\//, "$1/") || "(native)"
+  }:${f.lineNumber + 1}`;
   byFunction.set(key, (byFunction.get(key) ?? 0) + node.selfSize);
   byFile.set(file, (byFile.get(file) ?? 0) + node.selfSize);
   total += node.selfSize;
-  for (const c of node.children) walk(c);
+  for (const c of node.children) walk(c, file);
 };
-walk(profile.profile.head);
+walk(profile.profile.head, "(no caller in lib/)");
 const top = Number(values.top);
 const print = (title: string, map: Map<string, number>) => {
   console.log(`\n${title} (total ${(total / 2 ** 20).toFixed(1)} MiB sampled)`);
@@ -153,4 +156,4 @@ const print = (title: string, map: Map<string, number>) => {
   }
 };
 print("allocated by function", byFunction);
-print("allocated by file", byFile);
+print("allocated by file (natives charged to their caller in lib/)", byFile);
