@@ -67,6 +67,8 @@ if (!values.a || !values.b || !(name in CASES)) {
   Deno.exit(2);
 }
 const trees = { A: values.a, B: values.b };
+// No update check in the runs: see bench/run.ts.
+Deno.env.set("DENO_NO_UPDATE_CHECK", "1");
 const spec = CASES[name];
 const pairs = Number(values.pairs);
 
