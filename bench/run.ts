@@ -825,17 +825,18 @@ function bestPeerOf(rows: Row[]): Row | undefined {
 /** A row's headline figure in the summary, in the scenario's own unit. */
 function headline(r: Row, s: Scenario): string {
   if (!isFinite(r.rate) && s.kind !== "huge") return `failed (${r.correct})`;
+  const count = (x: number) => Math.round(x).toLocaleString("en-US");
   switch (s.kind) {
     case "delay":
       return `${fmt(r.wall)} s`;
     case "error":
       return `${r.correct}, ${fmt(r.wall, 1)} s`;
     case "huge":
-      return `${fmt(r.rate, 0)} files/s, first request ${
+      return `${count(r.rate)} files/s, first request ${
         fmt(r.firstRequestS)
       } s`;
     default:
-      return s.mbps ? `${fmt(r.rate, 0)} MB/s` : `${fmt(r.rate, 0)} files/s`;
+      return `${count(r.rate)} ${s.mbps ? "MB/s" : "files/s"}`;
   }
 }
 
