@@ -31,14 +31,18 @@ Deno.test("a rerun of finished jobs reports 0 B received, and the files' size ap
     first.stdout,
     /^bulkget: 2 downloaded; 124\.0 KiB received in /m,
   );
-  assert.doesNotMatch(first.stdout, /on disk/, "all of it came now");
+  assert.doesNotMatch(
+    first.stdout,
+    /complete files/,
+    "all of it came now",
+  );
   assert.equal((await readReport(`${cwd}/r.json`)).totals.transferred, 127000);
 
   const second = await runBulkget(args, { cwd });
   assert.equal(second.code, 0, second.stderr);
   assert.match(
     second.stdout,
-    /^bulkget: 0 downloaded, 2 already complete; 0 B received in [\d.]+ s, 0 B\/s \(124\.0 KiB on disk\)$/m,
+    /^bulkget: 0 downloaded, 2 already complete; 0 B received in [\d.]+ s, 0 B\/s \(124\.0 KiB in complete files\)$/m,
   );
   const report = await readReport(`${cwd}/r.json`);
   assert.equal(report.totals.transferred, 0);
@@ -85,7 +89,8 @@ Deno.test("Ctrl-C mid-body reports the bytes received; the resumed rerun only th
     assert.equal(result.code, 130);
     assert.match(
       new TextDecoder().decode(result.stdout),
-      /^bulkget: 0 downloaded, 1 interrupted; 585\.9 KiB received in /m,
+      /^bulkget: 0 downloaded, 1 interrupted; 585\.9 KiB received in [\d.]+ s, [\d.]+ [KMG]?i?B\/s$/m,
+      "what came before Ctrl-C is said, and no '0 B on disk' beside it",
     );
     const report = await readReport(`${dir}/r1.json`);
     assert.equal(report.totals.transferred, SENT);
@@ -105,7 +110,7 @@ Deno.test("Ctrl-C mid-body reports the bytes received; the resumed rerun only th
   assert.equal(server.stats().recent[0].status, 206, "it was resumed");
   assert.match(
     result.stdout,
-    /^bulkget: 1 downloaded; 1\.3 MiB received in [\d.]+ s, [\d.]+ [KMG]?i?B\/s \(1\.9 MiB on disk\)$/m,
+    /^bulkget: 1 downloaded; 1\.3 MiB received in [\d.]+ s, [\d.]+ [KMG]?i?B\/s \(1\.9 MiB in complete files\)$/m,
   );
   const report = await readReport(`${dir}/r2.json`);
   assert.equal(report.totals.transferred, SIZE - SENT);

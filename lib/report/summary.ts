@@ -35,13 +35,15 @@ export function printSummary(
   if (totals.error) parts.push(`${totals.error} failed`);
   if (totals.cancelled) parts.push(`${totals.cancelled} interrupted`);
   if (totals.not_started) parts.push(`${totals.not_started} not started`);
-  // Rates are of bytes that crossed the network in this run; what is on
-  // disk (skipped, unchanged, resumed files) is said apart when it differs.
+  // Rates are of bytes that crossed the network in this run; the size of
+  // the complete files (skipped, unchanged, resumed ones too) is said apart
+  // when it differs, and not at all when there is none: after a Ctrl-C
+  // "0 B on disk" would deny the .part files kept for the next run.
   const rate = seconds > 0
     ? `, ${formatBytes(totals.transferred / seconds)}/s`
     : "";
-  const onDisk = totals.bytes !== totals.transferred
-    ? ` (${formatBytes(totals.bytes)} on disk)`
+  const onDisk = totals.bytes > 0 && totals.bytes !== totals.transferred
+    ? ` (${formatBytes(totals.bytes)} in complete files)`
     : "";
   print(
     `bulkget: ${parts.join(", ")}; ${
