@@ -21,10 +21,16 @@
  */
 
 import type { Job } from "../core/job.ts";
-import type { Report, ReportItem } from "./json_report.ts";
+import type { Report } from "./json_report.ts";
 import { REPORT_VERSION } from "./json_report.ts";
-import { addOutcome, emptyTotals, exitCodeFor, type Totals } from "./tally.ts";
-import { type Shard, shardKey, shardOf } from "../source/shard.ts";
+import { exitCodeFor } from "./tally.ts";
+import type { Shard } from "../source/shard.ts";
+import {
+  checkExpected,
+  checkRuns,
+  checkShards,
+  collectItems,
+} from "./merge_checks.ts";
 
 /** One report to merge, with the name messages give it (its path). */
 export interface NamedReport {
@@ -115,81 +121,7 @@ export interface MergeResult {
   exitCode: 0 | 1;
 }
 
-const STATUSES = new Set([
-  "ok",
-  "skipped",
-  "not_modified",
-  "not_found",
-  "error",
-  "cancelled",
-]);
-
-/**
- * Parses a JSON report written by `bulkget get --report` (or by a merge),
- * checking its shape.
- *
- * @example Usage
- * ```ts
- * import { parseReport } from "./merge.ts";
- * import { equal } from "node:assert/strict";
- *
- * const text = JSON.stringify({
- *   version: 1, tool: "bulkget 0.1.0", startedAt: "2026-01-01T00:00:00.000Z",
- *   items: [], totals: {}, elapsedMs: 1, interrupted: false,
- * });
- * equal(parseReport(text, "r.json").items.length, 0);
- * ```
- *
- * @param text The file's text.
- * @param name How the error names it.
- * @returns The report.
- * @throws {TypeError} When it is not JSON or not a version 1 report:
- * `r.json: not a bulkget report: …`.
- */
-export function parseReport(text: string, name: string): Report {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new TypeError(
-      `${name}: not a complete JSON report (${(error as Error).message})`,
-      { cause: error },
-    );
-  }
-  const fail = (why: string) =>
-    new TypeError(`${name}: not a bulkget report: ${why}`);
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw fail("expected a JSON object");
-  }
-  const report = value as Report;
-  if (report.version !== REPORT_VERSION) {
-    throw fail(
-      `expected "version": ${REPORT_VERSION}, got ${
-        JSON.stringify(report.version)
-      }`,
-    );
-  }
-  if (!Array.isArray(report.items)) throw fail(`"items" must be an array`);
-  report.items.forEach((item, i) => {
-    if (
-      typeof item !== "object" || item === null ||
-      typeof item.dest !== "string" || typeof item.url !== "string" ||
-      !STATUSES.has(item.status)
-    ) {
-      throw fail(`item ${i + 1} needs "url", "dest" and a known "status"`);
-    }
-  });
-  const shard = report.shard;
-  if (
-    shard !== undefined &&
-    (typeof shard !== "object" || shard === null ||
-      !Number.isInteger(shard.index) || !Number.isInteger(shard.count) ||
-      shard.index < 1 || shard.index > shard.count)
-  ) {
-    throw fail(`"shard" must be {"index": K, "count": N} with 1 <= K <= N`);
-  }
-  return report;
-}
+export { parseReport } from "./parse_report.ts";
 
 /**
  * Merges sharded reports into one and checks the whole: failures, jobs in
@@ -287,219 +219,6 @@ export async function mergeReports(
   return { report: merged, exitCode };
 }
 
-/** Every report's items, their totals, and where each destination is. */
-interface Collected {
-  items: ReportItem[];
-  totals: Totals;
-  /** Key → index of the first report holding it. */
-  where: Map<string, number>;
-  /** Key → the reports holding it, for keys in two or more (at most `maxListed`). */
-  duplicates: Map<string, Set<number>>;
-  duplicateCount: number;
-  /** Items not in the shard their report names. */
-  misplaced: number;
-}
-
-/** Reads every item once: totals, holders of each destination, misplaced items. */
-function collectItems(
-  reports: readonly NamedReport[],
-  maxListed: number,
-): Collected {
-  const collected: Collected = {
-    items: [],
-    totals: emptyTotals(),
-    where: new Map(),
-    duplicates: new Map(),
-    duplicateCount: 0,
-    misplaced: 0,
-  };
-  const { where, duplicates } = collected;
-  for (const [index, { report }] of reports.entries()) {
-    const shard = report.shard;
-    // Jobs an interrupted run never read have no item: their count carries over.
-    collected.totals.not_started += Number(report.totals?.not_started) || 0;
-    for (const item of report.items) {
-      collected.items.push(item);
-      addOutcome(collected.totals, {
-        job: { url: item.url, dest: item.dest },
-        status: item.status,
-        bytes: item.bytes ?? 0,
-        attempts: item.attempts ?? 0,
-        elapsedMs: 0,
-      }, Number(item.transferred) || 0);
-      const key = shardKey(item);
-      if (shard && shardOf(key, shard.count) !== shard.index) {
-        collected.misplaced++;
-      }
-      const first = where.get(key);
-      if (first === undefined) where.set(key, index);
-      else if (first !== index) {
-        let holders = duplicates.get(key);
-        if (holders === undefined) {
-          collected.duplicateCount++;
-          if (duplicates.size >= maxListed) continue;
-          holders = new Set([first]);
-          duplicates.set(key, holders);
-        }
-        holders.add(index);
-      }
-    }
-  }
-  return collected;
-}
-
-/** Shards: one report per index, one count for all, none missing. */
-function checkShards(
-  reports: readonly NamedReport[],
-  misplaced: number,
-): { missingShards: number[]; problems: string[]; notes: string[] } {
-  const problems: string[] = [];
-  const notes: string[] = [];
-  const missingShards: number[] = [];
-  const withShard = reports.filter(({ report }) => report.shard);
-  if (withShard.length > 0) {
-    const counts = new Set(withShard.map(({ report }) => report.shard!.count));
-    if (counts.size > 1) {
-      problems.push(
-        `the reports disagree on the shard count: ${
-          withShard.map(({ name, report }) =>
-            `${name} is ${report.shard!.index}/${report.shard!.count}`
-          ).join(", ")
-        }`,
-      );
-    } else {
-      const count = [...counts][0];
-      const seen = new Map<number, string>();
-      for (const { name, report } of withShard) {
-        const other = seen.get(report.shard!.index);
-        if (other !== undefined) {
-          problems.push(
-            `shard ${
-              report.shard!.index
-            }/${count} is in two reports: ${other} and ${name}`,
-          );
-        }
-        seen.set(report.shard!.index, name);
-      }
-      for (let i = 1; i <= count; i++) if (!seen.has(i)) missingShards.push(i);
-      if (missingShards.length > 0) {
-        problems.push(
-          `no report for shard${missingShards.length > 1 ? "s" : ""} ${
-            listShards(missingShards, count)
-          }`,
-        );
-      }
-    }
-    if (withShard.length < reports.length) {
-      notes.push(
-        `${
-          reports.length - withShard.length
-        } of the reports come from runs without --shard`,
-      );
-    }
-  }
-  if (misplaced > 0) {
-    notes.push(
-      `${misplaced} items are not in the shard their report names (were the workers given different inputs, --keep-paths, or bulkget versions?)`,
-    );
-  }
-  return { missingShards, problems, notes };
-}
-
-/** The expected list: every job in some report, and what the reports hold besides. */
-async function checkExpected(
-  expected: NonNullable<MergeOptions["expected"]>,
-  where: Map<string, number>,
-  maxListed: number,
-): Promise<{
-  expectedJobs: number;
-  missing: MissingJob[];
-  unexpected: number;
-  problems: string[];
-  notes: string[];
-}> {
-  const missing: MissingJob[] = [];
-  let missingCount = 0;
-  let expectedJobs = 0;
-  let unexpected = 0;
-  const matched = new Set<string>();
-  for await (const job of expected) {
-    expectedJobs++;
-    const key = shardKey(job);
-    if (where.has(key)) {
-      matched.add(key);
-      continue;
-    }
-    missingCount++;
-    if (missing.length < maxListed) {
-      missing.push({
-        url: job.url,
-        dest: job.dest,
-        origin: job.origin ?? null,
-      });
-    }
-  }
-  for (const key of where.keys()) if (!matched.has(key)) unexpected++;
-  return {
-    expectedJobs,
-    missing,
-    unexpected,
-    problems: missingCount > 0
-      ? [`${missingCount} of ${expectedJobs} jobs of the list are in no report`]
-      : [],
-    notes: unexpected > 0
-      ? [`${unexpected} destinations in the reports are not in the list`]
-      : [],
-  };
-}
-
-/** What the runs themselves say: duplicates, failures, interruptions, runs cut short. */
-function checkRuns(
-  reports: readonly NamedReport[],
-  collected: Collected,
-): { problems: string[]; interrupted: boolean; error: string | null } {
-  const problems: string[] = [];
-  const { totals, duplicateCount } = collected;
-  if (duplicateCount > 0) {
-    problems.push(`${duplicateCount} destinations are in two or more reports`);
-  }
-  const failed = totals.error + totals.not_found + totals.cancelled;
-  if (failed > 0) {
-    problems.push(
-      `${failed} jobs did not succeed (${
-        (["error", "not_found", "cancelled"] as const)
-          .filter((status) => totals[status] > 0)
-          .map((status) => `${totals[status]} ${status}`).join(", ")
-      })`,
-    );
-  }
-  const interruptedRuns = reports.filter(({ report }) =>
-    report.interrupted === true
-  );
-  if (interruptedRuns.length > 0) {
-    problems.push(
-      `interrupted runs: ${interruptedRuns.map(({ name }) => name).join(", ")}`,
-    );
-  }
-  const cutShort = reports.filter(({ report }) =>
-    typeof report.error === "string"
-  );
-  for (const { name, report } of cutShort) {
-    problems.push(
-      `${name}: its run was cut short (${report.error}); the jobs after that were never read`,
-    );
-  }
-  return {
-    problems,
-    interrupted: interruptedRuns.length > 0,
-    error: cutShort.length === 0
-      ? null
-      : cutShort.map(({ name, report }) => `${name}: ${report.error}`).join(
-        "; ",
-      ),
-  };
-}
-
 /**
  * The merged report as JSON text, in pieces (one item a line, as a single
  * run's report), so a large report can be written without one huge string.
@@ -528,9 +247,4 @@ export function* mergedReportText(report: MergedReport): Generator<string> {
     },\n  "merge": ${
       JSON.stringify(report.merge, null, 2).replaceAll("\n", "\n  ")
     }\n}\n`;
-}
-
-function listShards(indexes: number[], count: number): string {
-  const shown = indexes.slice(0, 20).map((i) => `${i}/${count}`).join(", ");
-  return indexes.length > 20 ? `${shown}, … (${indexes.length} in all)` : shown;
 }
