@@ -9,10 +9,12 @@
 import { jobsFromInputFiles } from "../source/inputs.ts";
 import { SourceError } from "../source/source_error.ts";
 import { formatBytes } from "../report/format.ts";
-import type { Report } from "../report/json_report.ts";
+import { outcomeCounts } from "../report/summary.ts";
 import {
+  type MergedReport,
   mergedReportText,
   mergeReports,
+  type MergeSummary,
   type NamedReport,
   parseReport,
 } from "../report/merge.ts";
@@ -160,23 +162,12 @@ export async function reportCommand(args: string[]): Promise<number> {
   return await merge(options, paths);
 }
 
+/** Merges the reports at `paths`, writes `-o`, says what was found. */
 async function merge(
   options: MergeCommandOptions,
   paths: string[],
 ): Promise<number> {
-  const reports: NamedReport[] = [];
-  const unreadable: string[] = [];
-  for (const path of paths) {
-    let report: Report;
-    try {
-      report = parseReport(await Deno.readTextFile(path), path);
-    } catch (error) {
-      if (!(error instanceof TypeError)) throw error;
-      unreadable.push(error.message);
-      continue;
-    }
-    reports.push({ name: path, report });
-  }
+  const { reports, unreadable } = await readReports(paths);
   const listed = options.manifests.length + options.lists.length > 0;
   let result;
   try {
@@ -190,49 +181,80 @@ async function merge(
     return USAGE_EXIT_CODE;
   }
   const { report } = result;
-  const summary = report.merge;
-  summary.problems.unshift(
+  report.merge.problems.unshift(
     ...unreadable.map((line) => `${line}: its jobs count as missing`),
   );
-  if (options.output) {
-    const file = await Deno.open(options.output, {
-      write: true,
-      create: true,
-      truncate: true,
-    });
-    const writer = file.writable.getWriter();
-    const encoder = new TextEncoder();
-    for (const piece of mergedReportText(report)) {
-      await writer.write(encoder.encode(piece));
-    }
-    await writer.close();
-  }
-
-  const t = report.totals;
-  const counts = [`${t.ok} downloaded`];
-  if (t.skipped) counts.push(`${t.skipped} already complete`);
-  if (t.not_modified) counts.push(`${t.not_modified} unchanged`);
-  if (t.not_found) counts.push(`${t.not_found} not found`);
-  if (t.error) counts.push(`${t.error} failed`);
-  if (t.cancelled) counts.push(`${t.cancelled} interrupted`);
-  const shardCount = summary.shards.find((s) => s !== null)?.count;
-  if (!options.quiet) {
+  if (options.output) await writeMerged(options.output, report);
+  if (!options.quiet) printFindings(report, reports.length);
+  printProblems(report.merge);
+  const exitCode = unreadable.length > 0 ? 1 : result.exitCode;
+  if (exitCode === 0 && !options.quiet) {
     console.log(
-      `bulkget report merge: ${reports.length} reports${
-        shardCount ? ` (of ${shardCount} shards)` : ""
-      }, ${t.jobs} jobs${
-        summary.expectedJobs === null
-          ? ""
-          : ` (the list has ${summary.expectedJobs})`
-      }: ${counts.join(", ")}; ${formatBytes(t.bytes)}`,
+      listed
+        ? "bulkget report merge: every job of the list succeeded once"
+        : "bulkget report merge: every job in the reports succeeded once",
     );
-    for (const note of summary.notes) console.log(`note: ${note}`);
-    if (summary.expectedJobs === null) {
-      console.log(
-        "note: without --manifest/-i, jobs missing from every report cannot be detected",
-      );
+  }
+  return exitCode;
+}
+
+/** The reports that parse, and a line for each that does not. */
+async function readReports(
+  paths: readonly string[],
+): Promise<{ reports: NamedReport[]; unreadable: string[] }> {
+  const reports: NamedReport[] = [];
+  const unreadable: string[] = [];
+  for (const path of paths) {
+    try {
+      const report = parseReport(await Deno.readTextFile(path), path);
+      reports.push({ name: path, report });
+    } catch (error) {
+      if (!(error instanceof TypeError)) throw error;
+      unreadable.push(error.message);
     }
   }
+  return { reports, unreadable };
+}
+
+/** Writes the merged report to `path`, piece by piece. */
+async function writeMerged(path: string, report: MergedReport): Promise<void> {
+  const file = await Deno.open(path, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  const writer = file.writable.getWriter();
+  const encoder = new TextEncoder();
+  for (const piece of mergedReportText(report)) {
+    await writer.write(encoder.encode(piece));
+  }
+  await writer.close();
+}
+
+/** The counts line and the notes, on stdout. */
+function printFindings(report: MergedReport, reportCount: number): void {
+  const t = report.totals;
+  const summary = report.merge;
+  const shardCount = summary.shards.find((s) => s !== null)?.count;
+  console.log(
+    `bulkget report merge: ${reportCount} reports${
+      shardCount ? ` (of ${shardCount} shards)` : ""
+    }, ${t.jobs} jobs${
+      summary.expectedJobs === null
+        ? ""
+        : ` (the list has ${summary.expectedJobs})`
+    }: ${outcomeCounts(t).join(", ")}; ${formatBytes(t.bytes)}`,
+  );
+  for (const note of summary.notes) console.log(`note: ${note}`);
+  if (summary.expectedJobs === null) {
+    console.log(
+      "note: without --manifest/-i, jobs missing from every report cannot be detected",
+    );
+  }
+}
+
+/** The problems, then the first missing and duplicated jobs, on stderr. */
+function printProblems(summary: MergeSummary): void {
   for (const problem of summary.problems) {
     console.error(`bulkget report merge: ${problem}`);
   }
@@ -246,15 +268,6 @@ async function merge(
       `  in ${duplicate.reports.join(" and ")}: ${duplicate.dest}`,
     );
   }
-  const exitCode = unreadable.length > 0 ? 1 : result.exitCode;
-  if (exitCode === 0 && !options.quiet) {
-    console.log(
-      listed
-        ? "bulkget report merge: every job of the list succeeded once"
-        : "bulkget report merge: every job in the reports succeeded once",
-    );
-  }
-  return exitCode;
 }
 
 /** The report files: each argument, or the `*.json` files of a directory. */

@@ -12,6 +12,24 @@ import type { Totals } from "./tally.ts";
 import type { RunListener } from "./listener.ts";
 
 /**
+ * The counts of a run in words, `0` omitted but for the downloaded:
+ * `98 downloaded, 2 already complete, 1 not found`.
+ *
+ * @param totals The counts.
+ * @returns The phrases, in order.
+ */
+export function outcomeCounts(totals: Totals): string[] {
+  const parts = [`${totals.ok} downloaded`];
+  if (totals.skipped) parts.push(`${totals.skipped} already complete`);
+  if (totals.not_modified) parts.push(`${totals.not_modified} unchanged`);
+  if (totals.not_found) parts.push(`${totals.not_found} not found`);
+  if (totals.error) parts.push(`${totals.error} failed`);
+  if (totals.cancelled) parts.push(`${totals.cancelled} interrupted`);
+  if (totals.not_started) parts.push(`${totals.not_started} not started`);
+  return parts;
+}
+
+/**
  * Prints the run's summary.
  *
  * @param totals The counts.
@@ -28,13 +46,7 @@ export function printSummary(
   print: (line: string) => void = console.log,
 ): void {
   const seconds = elapsedMs / 1000;
-  const parts = [`${totals.ok} downloaded`];
-  if (totals.skipped) parts.push(`${totals.skipped} already complete`);
-  if (totals.not_modified) parts.push(`${totals.not_modified} unchanged`);
-  if (totals.not_found) parts.push(`${totals.not_found} not found`);
-  if (totals.error) parts.push(`${totals.error} failed`);
-  if (totals.cancelled) parts.push(`${totals.cancelled} interrupted`);
-  if (totals.not_started) parts.push(`${totals.not_started} not started`);
+  const parts = outcomeCounts(totals);
   // Rates are of bytes that crossed the network in this run; the size of
   // the complete files (skipped, unchanged, resumed ones too) is said apart
   // when it differs, and not at all when there is none: after a Ctrl-C
