@@ -12,171 +12,27 @@ import { download } from "../engine/download.ts";
 import { AttemptError } from "../engine/classify.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
-import { flagCodes, selectCodes } from "../source/country_codes.ts";
 import { startProgressBar } from "../report/progress.ts";
 import { plural } from "../report/format.ts";
+import { UsageError } from "./usage.ts";
 import {
-  parseCommandLine,
-  parseSeconds,
-  parseWholeNumber,
-  UsageError,
-} from "./usage.ts";
+  FLAG_SERVERS,
+  type FlagsOptions,
+  HELP,
+  parseFlagsArgs,
+  USAGE,
+} from "./flags_options.ts";
 import { safeDest } from "../writer/safe_name.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
 import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
 import type { RunningServer } from "../server/server.ts";
 
-/** The book's servers. */
-export const FLAG_SERVERS = {
-  LOCAL: "http://localhost:8001/flags",
-  DELAY: "http://localhost:8002/flags",
-  ERROR: "http://localhost:8003/flags",
-  REMOTE: "https://www.fluentpython.com/data/flags",
-} as const;
-
-/** A server label. */
-export type ServerLabel = keyof typeof FLAG_SERVERS;
-
-const USAGE =
-  "usage: bulkget flags [-h] [-a] [-e] [-l N] [-m CONCURRENT] [-s LABEL] [-v] [-o DIR] [--retries N] [--base-url URL] [--names] [--timeout S] [CC ...]";
-
-const HELP = `${USAGE}
-
-Download flags for country codes. Default: top 20 countries by population.
-
-positional arguments:
-  CC                    country code or 1st letter (eg. B for BA...BZ)
-
-options:
-  -h, --help            show this help message and exit
-  -a, --all             get all available flags (AD to ZW)
-  -e, --every           get flags for every possible code (AA...ZZ)
-  -l N, --limit N       limit to N first codes
-  -m CONCURRENT, --max_req CONCURRENT
-                        maximum concurrent requests (default=5)
-  -s LABEL, --server LABEL
-                        Server to hit; one of DELAY, ERROR, LOCAL, REMOTE (default=LOCAL)
-  -v, --verbose         output detailed progress info
-
-bulkget additions:
-  -o DIR, --output DIR  where to save the flags (default=downloads)
-  --retries N           retries per flag for errors worth retrying (default=0, as in the book)
-  --base-url URL        any server with the book's layout (overrides -s)
-  --names               also fetch metadata.json and name each file after its country (flags3)
-  --timeout S           seconds before a request is given up (default=30)
-`;
-
-/** Parsed `bulkget flags` options. */
-export interface FlagsOptions {
-  codes: string[];
-  label: ServerLabel;
-  baseUrl: string;
-  concurrency: number;
-  verbose: boolean;
-  outDir: string;
-  retries: number;
-  names: boolean;
-  timeoutMs: number;
-  help: boolean;
-}
-
-/**
- * Parses the command line of `bulkget flags`.
- *
- * @param args The arguments after `flags`.
- * @returns The options.
- * @throws {UsageError} For anything the book would refuse.
- */
-export async function parseFlagsArgs(args: string[]): Promise<FlagsOptions> {
-  const parsed = parseCommandLine(args, {
-    help: { type: "boolean", short: "h" },
-    all: { type: "boolean", short: "a" },
-    every: { type: "boolean", short: "e" },
-    limit: { type: "string", short: "l" },
-    max_req: { type: "string", short: "m" },
-    "max-req": { type: "string" },
-    server: { type: "string", short: "s" },
-    verbose: { type: "boolean", short: "v" },
-    output: { type: "string", short: "o" },
-    retries: { type: "string" },
-    "base-url": { type: "string" },
-    names: { type: "boolean" },
-    timeout: { type: "string" },
-  });
-  const v = parsed.values;
-  const concurrency = bookWholeNumber(
-    v.max_req ?? v["max-req"] ?? "5",
-    "--max_req CONCURRENT",
-    1,
-  );
-  const limit = v.limit === undefined
-    ? undefined
-    : bookWholeNumber(v.limit, "--limit N", 1);
-  const label = (v.server ?? "LOCAL").toUpperCase();
-  if (!(label in FLAG_SERVERS)) {
-    throw new UsageError(
-      "--server LABEL must be one of DELAY, ERROR, LOCAL, REMOTE",
-    );
-  }
-  let baseUrl = FLAG_SERVERS[label as ServerLabel] as string;
-  if (v["base-url"] !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(v["base-url"]);
-    } catch {
-      throw new UsageError(
-        `--base-url must be an http(s) URL, got "${v["base-url"]}"`,
-      );
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") {
-      throw new UsageError(
-        `--base-url must be an http(s) URL, got "${v["base-url"]}"`,
-      );
-    }
-    baseUrl = url.href.replace(/\/+$/, "");
-  }
-  const wantsFlagList = v.all && !v.every;
-  let codes: string[];
-  try {
-    codes = selectCodes(
-      { every: v.every, all: v.all, codes: parsed.positionals, limit },
-      wantsFlagList ? await flagCodes() : [],
-    );
-  } catch (error) {
-    if (error instanceof RangeError) throw new UsageError(error.message);
-    throw error;
-  }
-  return {
-    codes,
-    label: label as ServerLabel,
-    baseUrl,
-    concurrency,
-    verbose: v.verbose ?? false,
-    outDir: v.output ?? "downloads",
-    retries: v.retries === undefined
-      ? 0
-      : bookWholeNumber(v.retries, "--retries N", 0),
-    names: v.names ?? false,
-    timeoutMs: v.timeout === undefined
-      ? 30_000
-      : parseSeconds(v.timeout, "--timeout S"),
-    help: v.help ?? false,
-  };
-}
-
-/**
- * A whole number option with the book's message when it is too small
- * (`--max_req CONCURRENT must be >= 1`); anything else as `get` says it.
- */
-function bookWholeNumber(text: string, what: string, min: number): number {
-  const value = Number(text);
-  if (
-    /^\s*-?\d+\s*$/.test(text) && Number.isSafeInteger(value) && value < min
-  ) {
-    throw new UsageError(`${what} must be >= ${min}`);
-  }
-  return parseWholeNumber(text, what, min);
-}
+export {
+  FLAG_SERVERS,
+  type FlagsOptions,
+  parseFlagsArgs,
+  type ServerLabel,
+} from "./flags_options.ts";
 
 /**
  * The book's first three lines.
