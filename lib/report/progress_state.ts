@@ -85,6 +85,23 @@ export function jobKey(job: Job): string {
 
 const KEYS = new WeakMap<Job, string>();
 
+/** Everything counted so far. */
+interface Counts {
+  total?: number;
+  growing: boolean;
+  done: number;
+  failed: number;
+  received: number;
+  // Retries of finished jobs (from their outcomes) plus those announced for
+  // running ones: the same count the summary ends with.
+  finishedRetries: number;
+  runningRetries: number;
+  // Lengths the servers gave, to estimate the files not started yet.
+  knownLengths: number;
+  knownLengthSum: number;
+  running: Map<string, Running>;
+}
+
 /**
  * Starts following a run's progress.
  *
@@ -106,101 +123,112 @@ export function trackProgress(
   now: () => number = () => performance.now(),
 ): ProgressState {
   const began = now();
-  let total: number | undefined;
-  let growing = false;
-  let done = 0, failed = 0, received = 0;
-  // Retries of finished jobs (from their outcomes) plus those announced for
-  // running ones: the same count the summary ends with.
-  let finishedRetries = 0, runningRetries = 0;
-  // Lengths the servers gave, to estimate the files not started yet.
-  let knownLengths = 0, knownLengthSum = 0;
-  const running = new Map<string, Running>();
-  const entry = (job: Job) => {
-    const key = jobKey(job);
-    let value = running.get(key);
-    if (value === undefined) {
-      value = { received: 0, position: 0, retries: 0 };
-      running.set(key, value);
-    }
-    return value;
-  };
-  /** Bytes still to come, when a length is known and the total of files is final. */
-  const remainingBytes = (): number | undefined => {
-    if (total === undefined || growing || knownLengths === 0) return undefined;
-    const mean = knownLengthSum / knownLengths;
-    let left = 0, counted = 0;
-    for (const job of running.values()) {
-      counted++;
-      left += Math.max(0, (job.total ?? mean) - job.position);
-    }
-    return left + Math.max(0, total - done - counted) * mean;
-  };
-  const onBytes = (job: Job, bytes: number, length?: number, at?: number) => {
-    received += bytes;
-    const state = entry(job);
-    state.received += bytes;
-    state.position = at === undefined ? state.received : at + bytes;
-    if (length !== undefined && state.total === undefined) {
-      state.total = length;
-      knownLengths++;
-      knownLengthSum += length;
-    }
+  const counts: Counts = {
+    growing: false,
+    done: 0,
+    failed: 0,
+    received: 0,
+    finishedRetries: 0,
+    runningRetries: 0,
+    knownLengths: 0,
+    knownLengthSum: 0,
+    running: new Map(),
   };
   return {
-    update(event) {
-      if (event.type === "bytes") {
-        onBytes(event.job, event.bytes, event.total, event.offset);
-      } else if (event.type === "retrying") {
-        entry(event.job).retries++;
-        runningRetries++;
-      } else if (event.type === "done") {
-        const outcome = event.outcome;
-        const key = jobKey(outcome.job);
-        runningRetries -= running.get(key)?.retries ?? 0;
-        running.delete(key);
-        finishedRetries += Math.max(0, outcome.attempts - 1);
-        done++;
-        if (outcome.status === "error" || outcome.status === "not_found") {
-          failed++;
-        }
-      } else return false;
-      return true;
-    },
+    update: (event) => count(counts, event),
     setTotal(value, isGrowing) {
-      total = value;
-      growing = isGrowing;
+      counts.total = value;
+      counts.growing = isGrowing;
     },
-    snapshot() {
-      const elapsed = (now() - began) / 1000;
-      const fileRate = elapsed > 0 ? done / elapsed : 0;
-      const byteRate = elapsed > 0 ? received / elapsed : 0;
-      const bytesLeft = remainingBytes();
-      let share: number | undefined;
-      let eta = NaN;
-      if (bytesLeft !== undefined && received + bytesLeft > 0) {
-        share = received / (received + bytesLeft);
-        if (byteRate > 0) eta = bytesLeft / byteRate;
-      } else if (total !== undefined && !growing) {
-        share = total > 0 ? done / total : 1;
-        if (fileRate > 0) eta = (total - done) / fileRate;
-      }
-      if (total !== undefined && !growing && done >= total) {
-        share = 1;
-        eta = 0;
-      }
-      return {
-        elapsed,
-        done,
-        failed,
-        received,
-        retries: finishedRetries + runningRetries,
-        total,
-        growing,
-        fileRate,
-        byteRate,
-        share,
-        eta,
-      };
-    },
+    snapshot: () => snapshotOf(counts, (now() - began) / 1000),
+  };
+}
+
+/** What is known of a running job (made on its first event). */
+function runningEntry(counts: Counts, job: Job): Running {
+  const key = jobKey(job);
+  let value = counts.running.get(key);
+  if (value === undefined) {
+    value = { received: 0, position: 0, retries: 0 };
+    counts.running.set(key, value);
+  }
+  return value;
+}
+
+/** Counts an event; false for one that changes nothing shown. */
+function count(counts: Counts, event: EngineEvent): boolean {
+  if (event.type === "bytes") {
+    counts.received += event.bytes;
+    const job = runningEntry(counts, event.job);
+    job.received += event.bytes;
+    job.position = event.offset === undefined
+      ? job.received
+      : event.offset + event.bytes;
+    if (event.total !== undefined && job.total === undefined) {
+      job.total = event.total;
+      counts.knownLengths++;
+      counts.knownLengthSum += event.total;
+    }
+  } else if (event.type === "retrying") {
+    runningEntry(counts, event.job).retries++;
+    counts.runningRetries++;
+  } else if (event.type === "done") {
+    const outcome = event.outcome;
+    const key = jobKey(outcome.job);
+    counts.runningRetries -= counts.running.get(key)?.retries ?? 0;
+    counts.running.delete(key);
+    counts.finishedRetries += Math.max(0, outcome.attempts - 1);
+    counts.done++;
+    if (outcome.status === "error" || outcome.status === "not_found") {
+      counts.failed++;
+    }
+  } else return false;
+  return true;
+}
+
+/** Bytes still to come, when a length is known and the total of files is final. */
+function remainingBytes(counts: Counts): number | undefined {
+  const { total, growing, knownLengths } = counts;
+  if (total === undefined || growing || knownLengths === 0) return undefined;
+  const mean = counts.knownLengthSum / knownLengths;
+  let left = 0, running = 0;
+  for (const job of counts.running.values()) {
+    running++;
+    left += Math.max(0, (job.total ?? mean) - job.position);
+  }
+  return left + Math.max(0, total - counts.done - running) * mean;
+}
+
+/** The state after `elapsed` seconds. */
+function snapshotOf(counts: Counts, elapsed: number): ProgressSnapshot {
+  const { total, growing, done, received } = counts;
+  const fileRate = elapsed > 0 ? done / elapsed : 0;
+  const byteRate = elapsed > 0 ? received / elapsed : 0;
+  const bytesLeft = remainingBytes(counts);
+  let share: number | undefined;
+  let eta = NaN;
+  if (bytesLeft !== undefined && received + bytesLeft > 0) {
+    share = received / (received + bytesLeft);
+    if (byteRate > 0) eta = bytesLeft / byteRate;
+  } else if (total !== undefined && !growing) {
+    share = total > 0 ? done / total : 1;
+    if (fileRate > 0) eta = (total - done) / fileRate;
+  }
+  if (total !== undefined && !growing && done >= total) {
+    share = 1;
+    eta = 0;
+  }
+  return {
+    elapsed,
+    done,
+    failed: counts.failed,
+    received,
+    retries: counts.finishedRetries + counts.runningRetries,
+    total,
+    growing,
+    fileRate,
+    byteRate,
+    share,
+    eta,
   };
 }
