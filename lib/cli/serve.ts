@@ -12,6 +12,7 @@
  */
 
 import { parseCommandLine, parseWholeNumber, UsageError } from "./usage.ts";
+import type { OptionsConfig, ParsedArgs } from "./parse_args.ts";
 import { parseDuration, parseSize } from "../core/units.ts";
 import {
   addFaults,
@@ -137,49 +138,11 @@ export async function serveCommand(
   }
   const { plans, host, seed } = parsed;
 
-  const stop = new AbortController();
-  const onAbort = () => stop.abort();
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  if (options.signal?.aborted) stop.abort();
-  const signals: Deno.Signal[] = [];
-  for (const name of ["SIGINT", "SIGTERM"] as const) {
-    try {
-      Deno.addSignalListener(name, onAbort);
-      signals.push(name);
-    } catch {
-      // SIGTERM cannot be listened to on Windows; Ctrl-C still works.
-    }
-  }
+  const stop = stopOnSignals(options.signal);
   const servers: Record<string, RunningServer> = {};
   try {
-    for (const plan of plans) {
-      try {
-        servers[plan.label] = await startServer({
-          hostname: host,
-          port: plan.port,
-          preset: plan.preset,
-          faults: plan.faults,
-          seed,
-          dataDir: options.dataDir,
-        });
-      } catch (error) {
-        if (error instanceof Deno.errors.AddrInUse) {
-          err(
-            `bulkget serve: port ${plan.port} on ${host} is already in use (another bulkget serve?)`,
-          );
-          return 1;
-        }
-        if (error instanceof Deno.errors.NotCapable) {
-          err(`bulkget serve: ${permissionHint(error.message, host)}`);
-          return 2;
-        }
-        if (error instanceof Deno.errors.AddrNotAvailable) {
-          err(`bulkget serve: cannot listen on ${host}: ${error.message}`);
-          return 1;
-        }
-        throw error;
-      }
-    }
+    const failed = await startAll(plans, { host, seed, servers, err, options });
+    if (failed !== undefined) return failed;
     for (const plan of plans) {
       const server = servers[plan.label];
       out(
@@ -201,26 +164,100 @@ export async function serveCommand(
     );
     return 1;
   } finally {
-    options.signal?.removeEventListener("abort", onAbort);
-    for (const name of signals) Deno.removeSignalListener(name, onAbort);
+    stop.dispose();
     await Promise.all(Object.values(servers).map((s) => s.close()));
   }
 }
 
+/** Aborts on SIGINT, SIGTERM or `signal`, until disposed. */
+function stopOnSignals(signal: AbortSignal | undefined) {
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  signal?.addEventListener("abort", onAbort, { once: true });
+  if (signal?.aborted) stop.abort();
+  const signals: Deno.Signal[] = [];
+  for (const name of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(name, onAbort);
+      signals.push(name);
+    } catch {
+      // SIGTERM cannot be listened to on Windows; Ctrl-C still works.
+    }
+  }
+  return {
+    signal: stop.signal,
+    dispose() {
+      signal?.removeEventListener("abort", onAbort);
+      for (const name of signals) Deno.removeSignalListener(name, onAbort);
+    },
+  };
+}
+
+/**
+ * Starts every planned server into `servers`.
+ *
+ * @returns An exit code when one cannot listen (1, or 2 for a permission), else undefined.
+ */
+async function startAll(
+  plans: readonly Plan[],
+  context: {
+    host: string;
+    seed: number;
+    servers: Record<string, RunningServer>;
+    err: (line: string) => void;
+    options: ServeCommandOptions;
+  },
+): Promise<number | undefined> {
+  const { host, err } = context;
+  for (const plan of plans) {
+    try {
+      context.servers[plan.label] = await startServer({
+        hostname: host,
+        port: plan.port,
+        preset: plan.preset,
+        faults: plan.faults,
+        seed: context.seed,
+        dataDir: context.options.dataDir,
+      });
+    } catch (error) {
+      if (error instanceof Deno.errors.AddrInUse) {
+        err(
+          `bulkget serve: port ${plan.port} on ${host} is already in use (another bulkget serve?)`,
+        );
+        return 1;
+      }
+      if (error instanceof Deno.errors.NotCapable) {
+        err(`bulkget serve: ${permissionHint(error.message, host)}`);
+        return 2;
+      }
+      if (error instanceof Deno.errors.AddrNotAvailable) {
+        err(`bulkget serve: cannot listen on ${host}: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+  }
+  return undefined;
+}
+
+/** The options `bulkget serve` takes. */
+const SERVE_OPTIONS = {
+  preset: { type: "string" },
+  port: { type: "string" },
+  host: { type: "string", default: "127.0.0.1" },
+  seed: { type: "string" },
+  fault: { type: "string", multiple: true },
+  delay: { type: "string" },
+  jitter: { type: "string" },
+  slow: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} satisfies OptionsConfig;
+
+/** The command line: the servers to start, where, with which seed. */
 function parse(
   args: string[],
 ): { plans: Plan[]; host: string; seed: number } | "help" {
-  const { values, positionals } = parseCommandLine(args, {
-    preset: { type: "string" },
-    port: { type: "string" },
-    host: { type: "string", default: "127.0.0.1" },
-    seed: { type: "string" },
-    fault: { type: "string", multiple: true },
-    delay: { type: "string" },
-    jitter: { type: "string" },
-    slow: { type: "string" },
-    help: { type: "boolean", short: "h" },
-  });
+  const { values, positionals } = parseCommandLine(args, SERVE_OPTIONS);
   if (values.help) return "help";
   if (positionals.length > 0) {
     throw new UsageError(
@@ -235,6 +272,15 @@ function parse(
   const seed = values.seed === undefined
     ? 1
     : parseWholeNumber(values.seed, "--seed", -(2 ** 31), 2 ** 32 - 1);
+  const faults = parseFaultOptions(values);
+  const host = values.host ?? "127.0.0.1";
+  return { plans: planServers(values.preset, faults, port), host, seed };
+}
+
+/** `--fault`, `--delay`, `--jitter` and `--slow`, as one fault set. */
+function parseFaultOptions(
+  values: ParsedArgs<typeof SERVE_OPTIONS>["values"],
+): FaultConfig {
   const flagValue = <T>(flag: string, text: string, fn: (t: string) => T) => {
     try {
       return fn(text);
@@ -269,62 +315,61 @@ function parse(
     faults = mergeFaults(faults, { slow: { bytesPerSecond } });
   }
   validateFaults(faults);
+  return faults;
+}
+
+/**
+ * The servers to start: one preset (with the faults added), one custom
+ * server, or the book's three.
+ */
+function planServers(
+  presetText: string | undefined,
+  faults: FaultConfig,
+  port: number | undefined,
+): Plan[] {
   const custom = Object.keys(faults).length > 0;
-  const host = values.host ?? "127.0.0.1";
-  if (values.preset !== undefined) {
+  if (presetText !== undefined) {
     let name: PresetName;
     try {
-      name = presetName(values.preset);
+      name = presetName(presetText);
     } catch {
       throw new UsageError(
         `Cannot parse "--preset": expected one of ${
           PRESET_NAMES.join(", ")
-        }, got "${values.preset}"`,
+        }, got "${presetText}"`,
       );
     }
     const preset = PRESETS[name];
-    return {
-      plans: [{
-        label: name,
-        port: port ?? preset.port,
-        preset: name,
-        faults,
-        description: custom
-          ? describeFaults(addFaults(preset.faults, faults))
-          : preset.description,
-      }],
-      host,
-      seed,
-    };
+    return [{
+      label: name,
+      port: port ?? preset.port,
+      preset: name,
+      faults,
+      description: custom
+        ? describeFaults(addFaults(preset.faults, faults))
+        : preset.description,
+    }];
   }
   if (custom) {
-    return {
-      plans: [{
-        label: "CUSTOM",
-        port: port ?? CUSTOM_PORT,
-        faults,
-        description: describeFaults(faults),
-      }],
-      host,
-      seed,
-    };
+    return [{
+      label: "CUSTOM",
+      port: port ?? CUSTOM_PORT,
+      faults,
+      description: describeFaults(faults),
+    }];
   }
   if (port !== undefined) {
     throw new UsageError(
       `"--port" needs "--preset" or a fault option (without them, LOCAL, DELAY and ERROR run on 8001 to 8003)`,
     );
   }
-  return {
-    plans: PRESET_NAMES.map((name) => ({
-      label: name,
-      port: PRESETS[name].port,
-      preset: name,
-      faults: {},
-      description: PRESETS[name].description,
-    })),
-    host,
-    seed,
-  };
+  return PRESET_NAMES.map((name) => ({
+    label: name,
+    port: PRESETS[name].port,
+    preset: name,
+    faults: {},
+    description: PRESETS[name].description,
+  }));
 }
 
 /**
