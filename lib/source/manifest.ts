@@ -108,6 +108,34 @@ async function* generate(
 }
 
 function toJob(text: string, origin: string, keepPaths: boolean): Job {
+  const line = readLine(parseObject(text, origin), origin);
+  const { url, mirrors } = readUrls(line);
+  const job: Job = { url: url.href, dest: "", origin };
+  if (mirrors.length > 0) job.mirrors = mirrors;
+  const dest = line.field("dest");
+  if (dest === undefined) job.dest = urlDest(url, keepPaths, origin);
+  else if (typeof dest !== "string") throw line.wrong("dest", "a string");
+  else job.dest = userDest(dest, "dest", origin);
+  readChecksums(line, job);
+  const size = line.field("size");
+  if (size !== undefined) {
+    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
+      throw line.wrong("size", "a non-negative integer");
+    }
+    job.size = size;
+  }
+  const headers = line.field("headers");
+  if (headers !== undefined) job.headers = readHeaders(line, headers);
+  const label = line.field("label");
+  if (label !== undefined) {
+    if (typeof label !== "string") throw line.wrong("label", "a string");
+    job.label = label;
+  }
+  return job;
+}
+
+/** The JSON object of a line, with known fields only. */
+function parseObject(text: string, origin: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -135,99 +163,109 @@ function toJob(text: string, origin: string, keepPaths: boolean): Job {
       );
     }
   }
-  const field = (key: string) => record[key] ?? undefined;
-  const wrong = (key: string, expected: string) =>
-    new SourceError(
-      origin,
-      `"${key}" must be ${expected}, got ${
-        shorten(JSON.stringify(record[key]))
-      }`,
-    );
+  return record;
+}
 
-  const urls = field("urls");
-  if (urls !== undefined && field("url") !== undefined) {
+/** A manifest line being read: its fields, and the error for a wrong one. */
+interface ManifestLine {
+  origin: string;
+  /** A field's value; `null` reads as absent. */
+  field(key: string): unknown;
+  /** `"KEY" must be EXPECTED, got VALUE`. */
+  wrong(key: string, expected: string): SourceError;
+}
+
+function readLine(
+  record: Record<string, unknown>,
+  origin: string,
+): ManifestLine {
+  return {
+    origin,
+    field: (key) => record[key] ?? undefined,
+    wrong: (key, expected) =>
+      new SourceError(
+        origin,
+        `"${key}" must be ${expected}, got ${
+          shorten(JSON.stringify(record[key]))
+        }`,
+      ),
+  };
+}
+
+/** `url`, or `urls` (the first, then its mirrors). */
+function readUrls(line: ManifestLine): { url: URL; mirrors: string[] } {
+  const { origin } = line;
+  const urls = line.field("urls");
+  if (urls !== undefined && line.field("url") !== undefined) {
     throw new SourceError(origin, `give "url" or "urls", not both`);
   }
   if (
     urls !== undefined &&
     (!Array.isArray(urls) || urls.length === 0 ||
       urls.some((u) => typeof u !== "string"))
-  ) throw wrong("urls", "a non-empty array of strings");
-  const urlText = urls === undefined ? field("url") : (urls as string[])[0];
+  ) throw line.wrong("urls", "a non-empty array of strings");
+  const urlText = urls === undefined
+    ? line.field("url")
+    : (urls as string[])[0];
   if (urlText === undefined) {
     throw new SourceError(origin, `missing field "url"`);
   }
-  if (typeof urlText !== "string") throw wrong("url", "a string");
+  if (typeof urlText !== "string") throw line.wrong("url", "a string");
   const url = parseHttpUrl(urlText, origin);
-  const job: Job = { url: url.href, dest: "", origin };
-  if (urls !== undefined && (urls as string[]).length > 1) {
-    job.mirrors = (urls as string[]).slice(1).map((text) =>
+  const mirrors = urls === undefined
+    ? []
+    : (urls as string[]).slice(1).map((text) =>
       parseHttpUrl(text, origin).href
     );
-  }
+  return { url, mirrors };
+}
 
-  const dest = field("dest");
-  if (dest === undefined) job.dest = urlDest(url, keepPaths, origin);
-  else if (typeof dest !== "string") throw wrong("dest", "a string");
-  else job.dest = userDest(dest, "dest", origin);
-
-  const sha256 = field("sha256");
+/** `sha256` and `checksum` into the job (they must agree). */
+function readChecksums(line: ManifestLine, job: Job): void {
+  const sha256 = line.field("sha256");
   if (sha256 !== undefined) {
     const parsed = typeof sha256 === "string" ? parseSha256(sha256) : undefined;
-    if (parsed === undefined) throw wrong("sha256", "64 hex digits");
+    if (parsed === undefined) throw line.wrong("sha256", "64 hex digits");
     job.sha256 = parsed;
   }
-
-  const checksum = field("checksum");
-  if (checksum !== undefined) {
-    if (typeof checksum !== "string") throw wrong("checksum", "a string");
-    let parsed;
-    try {
-      parsed = parseChecksum(checksum);
-    } catch (error) {
-      if (!(error instanceof RangeError)) throw error;
-      throw new SourceError(origin, `"checksum": ${error.message}`);
-    }
-    if ("sha256" in parsed && job.sha256 && job.sha256 !== parsed.sha256) {
-      throw new SourceError(origin, `"sha256" and "checksum" disagree`);
-    }
-    Object.assign(job, parsed);
+  const checksum = line.field("checksum");
+  if (checksum === undefined) return;
+  if (typeof checksum !== "string") throw line.wrong("checksum", "a string");
+  let parsed;
+  try {
+    parsed = parseChecksum(checksum);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new SourceError(line.origin, `"checksum": ${error.message}`);
   }
-
-  const size = field("size");
-  if (size !== undefined) {
-    if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) {
-      throw wrong("size", "a non-negative integer");
-    }
-    job.size = size;
+  if ("sha256" in parsed && job.sha256 && job.sha256 !== parsed.sha256) {
+    throw new SourceError(line.origin, `"sha256" and "checksum" disagree`);
   }
+  Object.assign(job, parsed);
+}
 
-  const headers = field("headers");
-  if (headers !== undefined) {
-    if (typeof headers !== "object" || Array.isArray(headers)) {
-      throw wrong("headers", "an object of strings");
-    }
-    job.headers = {};
-    for (const [key, value] of Object.entries(headers as object)) {
-      if (typeof value !== "string") {
-        throw new SourceError(
-          origin,
-          `header ${quote(key)} must be a string, got ${
-            shorten(JSON.stringify(value))
-          }`,
-        );
-      }
-      const problem = addHeader(job.headers, key, value);
-      if (problem !== undefined) throw new SourceError(origin, problem);
-    }
+/** `headers`: an object of strings, each a valid header. */
+function readHeaders(
+  line: ManifestLine,
+  headers: unknown,
+): Record<string, string> {
+  if (typeof headers !== "object" || Array.isArray(headers)) {
+    throw line.wrong("headers", "an object of strings");
   }
-
-  const label = field("label");
-  if (label !== undefined) {
-    if (typeof label !== "string") throw wrong("label", "a string");
-    job.label = label;
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(headers as object)) {
+    if (typeof value !== "string") {
+      throw new SourceError(
+        line.origin,
+        `header ${quote(key)} must be a string, got ${
+          shorten(JSON.stringify(value))
+        }`,
+      );
+    }
+    const problem = addHeader(out, key, value);
+    if (problem !== undefined) throw new SourceError(line.origin, problem);
   }
-  return job;
+  return out;
 }
 
 function shorten(text: string): string {
