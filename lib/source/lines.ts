@@ -112,39 +112,14 @@ async function* lines(
 }
 
 /**
- * Like {@linkcode readLines}, but yields the lines of each read together: a
- * batch ends where the input had nothing more to give at once, so a source
- * reading a pipe can tell "the next line is already here" from "the next
- * line needs another read, which may wait" (see `jobsFromAria2`'s `live`).
- *
- * @param input A file path, `-` for standard input, or a byte stream.
- * @param options The name used in errors, the line length limit.
- * @returns Non-empty arrays of lines, in order.
- * @throws {SourceError} (while iterating) As {@linkcode readLines}; the lines
- * before a bad one are yielded first.
+ * Turns the bytes of each line, in order, into a numbered {@linkcode Line}:
+ * a BOM at the start and a final `\r` dropped, invalid UTF-8 and lines over
+ * `maxLineBytes` refused with the line's number.
  */
-export function readLineBatches(
-  input: LineInput,
-  options: ReadLinesOptions = {},
-): AsyncGenerator<Line[], void, undefined> {
-  const maxLineBytes = checkedLineOptions(input, options);
-  return batches(input, options.name ?? inputName(input), maxLineBytes);
-}
-
-async function* batches(
-  input: LineInput,
-  name: string,
-  maxLineBytes: number,
-): AsyncGenerator<Line[], void, undefined> {
-  const stream = typeof input === "string" ? await openInput(input) : input;
-  const reader = stream.getReader();
+function lineDecoder(name: string, maxLineBytes: number) {
   // One decoder per line keeps errors on the right line; BOMs are ours to drop.
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
   let number = 0;
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  let batch: Line[] = [];
-
   const tooLong = () =>
     new SourceError(
       `${name}:${number + 1}`,
@@ -171,6 +146,40 @@ async function* batches(
     if (text.endsWith("\r")) text = text.slice(0, -1);
     return { line: number, text };
   };
+  return { toLine, tooLong };
+}
+
+/**
+ * Like {@linkcode readLines}, but yields the lines of each read together: a
+ * batch ends where the input had nothing more to give at once, so a source
+ * reading a pipe can tell "the next line is already here" from "the next
+ * line needs another read, which may wait" (see `jobsFromAria2`'s `live`).
+ *
+ * @param input A file path, `-` for standard input, or a byte stream.
+ * @param options The name used in errors, the line length limit.
+ * @returns Non-empty arrays of lines, in order.
+ * @throws {SourceError} (while iterating) As {@linkcode readLines}; the lines
+ * before a bad one are yielded first.
+ */
+export function readLineBatches(
+  input: LineInput,
+  options: ReadLinesOptions = {},
+): AsyncGenerator<Line[], void, undefined> {
+  const maxLineBytes = checkedLineOptions(input, options);
+  return batches(input, options.name ?? inputName(input), maxLineBytes);
+}
+
+async function* batches(
+  input: LineInput,
+  name: string,
+  maxLineBytes: number,
+): AsyncGenerator<Line[], void, undefined> {
+  const stream = typeof input === "string" ? await openInput(input) : input;
+  const reader = stream.getReader();
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let batch: Line[] = [];
+  const { toLine, tooLong } = lineDecoder(name, maxLineBytes);
 
   try {
     try {
