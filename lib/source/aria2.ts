@@ -6,13 +6,6 @@
  */
 
 import type { Job } from "../core/job.ts";
-import {
-  addHeader,
-  parseHttpUrl,
-  quoteUrl,
-  urlDest,
-  userDest,
-} from "./_util.ts";
 import { quote } from "../core/printable.ts";
 import {
   inputName,
@@ -21,8 +14,15 @@ import {
   readLineBatches,
 } from "./lines.ts";
 import { SourceError } from "./source_error.ts";
-import { parseChecksum } from "./checksum.ts";
-import type { Checksum } from "../core/job.ts";
+import {
+  addOption,
+  type Entry,
+  IGNORED_OPTIONS,
+  toJob,
+  urlLine,
+} from "./aria2_entry.ts";
+
+export { IGNORED_OPTIONS };
 
 /** Options for {@linkcode jobsFromAria2}. */
 export interface Aria2Options {
@@ -61,54 +61,10 @@ export interface Aria2Options {
 }
 
 /**
- * aria2 options accepted with a warning and ignored: they tune how aria2
- * fetches (connections, pieces, allocation, its retries) and cannot make
- * the file other than the URL's bytes. bulkget's own options do what
- * some of them do (`--retries`, `--max-download-limit`, `--timeout`).
- */
-export const IGNORED_OPTIONS: readonly string[] = [
-  "split",
-  "max-connection-per-server",
-  "min-split-size",
-  "piece-length",
-  "file-allocation",
-  "continue",
-  "max-tries",
-  "retry-wait",
-  "timeout",
-  "connect-timeout",
-  "lowest-speed-limit",
-  "max-download-limit",
-  "remote-time",
-  "uri-selector",
-  "stream-piece-selector",
-  "enable-http-pipelining",
-  "enable-http-keep-alive",
-  "http-accept-gzip",
-  "check-integrity",
-  "conditional-get",
-  "auto-file-renaming",
-];
-
-/**
  * How long a URL of a `live` input waits for its option lines once the
  * input has nothing more ready, in ms.
  */
 export const LIVE_HOLD_MS = 50;
-
-/** The aria2 options understood, for the error that lists them. */
-const OPTIONS = ["out", "dir", "checksum", "header"];
-
-interface Entry {
-  url: URL;
-  mirrors?: URL[];
-  line: number;
-  out?: { value: string; line: number };
-  dir?: { value: string; line: number };
-  sha256?: string;
-  checksum?: Checksum;
-  headers?: Record<string, string>;
-}
 
 /**
  * Reads an aria2c input file, streamed.
@@ -178,7 +134,37 @@ export function jobsFromAria2(
   );
 }
 
-/** What waiting for the next batch of a live input resolves to when it took too long. */
+/** Warns of an ignored option once per option name. */
+function warnOnce(onWarning: (message: string) => void) {
+  const warned = new Set<string>();
+  return (key: string, origin: string) => {
+    if (warned.has(key)) return;
+    warned.add(key);
+    onWarning(
+      `${origin}: aria2 option "${key}" ignored (it cannot change the file; warned once per input)`,
+    );
+  };
+}
+
+/**
+ * The error for an option line with no URL before it, or (live input) one
+ * that came after its URL had started (`released`: that URL's line).
+ */
+function optionWithoutUrl(
+  origin: string,
+  trimmed: string,
+  released: number | undefined,
+): SourceError {
+  return new SourceError(
+    origin,
+    released === undefined
+      ? `option line without a URL line before it: ${
+        quote(trimmed.split("=")[0])
+      }`
+      : `option line came more than ${LIVE_HOLD_MS} ms after its URL (line ${released}), which had already started: write a URL and its options together`,
+  );
+}
+
 const HELD = Symbol("held");
 
 async function* generate(
@@ -189,14 +175,7 @@ async function* generate(
   onWarning: (message: string) => void,
 ): AsyncGenerator<Job, void, undefined> {
   let entry: Entry | undefined;
-  const warned = new Set<string>();
-  const ignore = (key: string, origin: string) => {
-    if (warned.has(key)) return;
-    warned.add(key);
-    onWarning(
-      `${origin}: aria2 option "${key}" ignored (it cannot change the file; warned once per input)`,
-    );
-  };
+  const ignore = warnOnce(onWarning);
   // The URL line of the last job yielded early (live), for the error when
   // its options come too late.
   let released: number | undefined;
@@ -235,14 +214,7 @@ async function* generate(
         const indented = text[0] === " " || text[0] === "\t";
         if (indented && !/^https?:\/\//i.test(trimmed)) {
           if (entry === undefined) {
-            throw new SourceError(
-              origin,
-              released === undefined
-                ? `option line without a URL line before it: ${
-                  quote(trimmed.split("=")[0])
-                }`
-                : `option line came more than ${LIVE_HOLD_MS} ms after its URL (line ${released}), which had already started: write a URL and its options together`,
-            );
+            throw optionWithoutUrl(origin, trimmed, released);
           }
           addOption(entry, text.trimStart(), origin, line, ignore);
           continue;
@@ -250,26 +222,7 @@ async function* generate(
         released = undefined;
         if (entry !== undefined) yield toJob(entry, name, keepPaths);
         entry = undefined;
-        const uris = trimmed.split("\t").map((uri) => uri.trim())
-          .filter((uri) => uri !== "");
-        for (const uri of uris) {
-          if (/\s/.test(uri)) {
-            throw new SourceError(
-              origin,
-              `expected URLs separated by tabs, got ${
-                quoteUrl(uri)
-              } (write spaces in a URL as %20)`,
-            );
-          }
-        }
-        // Mirrors bulkget cannot fetch (ftp:, sftp:) are left out.
-        const usable = uris.map((uri) => URL.parse(uri)).filter((url) =>
-          url?.protocol === "http:" || url?.protocol === "https:"
-        ) as URL[];
-        if (usable.length === 0) parseHttpUrl(uris[0], origin); // throws
-        const [first, ...mirrors] = usable;
-        entry = { url: first, line };
-        if (mirrors.length > 0) entry.mirrors = mirrors;
+        entry = urlLine(trimmed, origin, line);
       }
     }
     if (entry !== undefined) yield toJob(entry, name, keepPaths);
@@ -277,113 +230,4 @@ async function* generate(
     if (waiting) batches.return().catch(() => {});
     else await batches.return();
   }
-}
-
-function addOption(
-  entry: Entry,
-  option: string,
-  origin: string,
-  line: number,
-  ignore: (key: string, origin: string) => void,
-): void {
-  const eq = option.indexOf("=");
-  if (eq <= 0) {
-    throw new SourceError(
-      origin,
-      // Not quoted: a line missing its "header=" may hold a secret.
-      `expected an option "name=value", got ${eq === 0 ? "no name" : 'no "="'}`,
-    );
-  }
-  const key = option.slice(0, eq).trim();
-  const value = option.slice(eq + 1);
-  const once = (given: { line: number } | string | undefined) => {
-    if (given !== undefined) {
-      throw new SourceError(origin, `option "${key}" is given twice`);
-    }
-  };
-  switch (key) {
-    case "out":
-      once(entry.out);
-      if (value === "") throw new SourceError(origin, `option "out" is empty`);
-      entry.out = { value, line };
-      return;
-    case "dir":
-      once(entry.dir);
-      if (value === "") throw new SourceError(origin, `option "dir" is empty`);
-      entry.dir = { value, line };
-      return;
-    case "checksum": {
-      once(entry.sha256 ?? entry.checksum?.hex);
-      if (value.indexOf("=") <= 0) {
-        throw new SourceError(
-          origin,
-          `expected "checksum=sha-256=HEX", got ${quote(option)}`,
-        );
-      }
-      try {
-        Object.assign(entry, parseChecksum(value));
-      } catch (error) {
-        if (!(error instanceof RangeError)) throw error;
-        const hexWrong = error.message.startsWith("expected");
-        throw new SourceError(
-          origin,
-          hexWrong
-            ? `${error.message}, got ${
-              quote(value.slice(value.indexOf("=") + 1))
-            }`
-            : error.message,
-        );
-      }
-      return;
-    }
-    case "header": {
-      const colon = value.indexOf(":");
-      if (colon <= 0) {
-        throw new SourceError(
-          origin,
-          `expected "header=Name: value", got no ":"`, // values can be secrets
-        );
-      }
-      entry.headers ??= {};
-      const problem = addHeader(
-        entry.headers,
-        value.slice(0, colon).trim(),
-        value.slice(colon + 1),
-      );
-      if (problem !== undefined) throw new SourceError(origin, problem);
-      return;
-    }
-    default:
-      if (IGNORED_OPTIONS.includes(key)) return ignore(key, origin);
-      throw new SourceError(
-        origin,
-        `unknown aria2 option ${quote(key)} (supported: ${OPTIONS.join(", ")})`,
-      );
-  }
-}
-
-function toJob(entry: Entry, name: string, keepPaths: boolean): Job {
-  const origin = `${name}:${entry.line}`;
-  let dir = "";
-  if (entry.dir !== undefined) {
-    // "sub/", "./sub" and "." are spellings of safe directories, not risks.
-    dir = entry.dir.value.replace(/(.)\/+$/, "$1").replace(/^\.\//, "");
-    if (dir !== "" && dir !== ".") {
-      dir = userDest(dir, "dir", `${name}:${entry.dir.line}`);
-    } else dir = "";
-  }
-  const dest = entry.out === undefined
-    ? urlDest(entry.url, keepPaths, origin)
-    : userDest(entry.out.value, "out", `${name}:${entry.out.line}`);
-  const job: Job = { url: entry.url.href, dest, origin };
-  if (entry.mirrors) job.mirrors = entry.mirrors.map((url) => url.href);
-  if (dir !== "") {
-    // Each part is safe; together they may still be too long.
-    const blame = `${name}:${(entry.out ?? entry.dir)!.line}`;
-    job.dest = userDest(`${dir}/${dest}`, "destination", blame);
-  }
-  if (entry.sha256 !== undefined) job.sha256 = entry.sha256;
-  if (entry.checksum !== undefined) job.checksum = entry.checksum;
-  if (entry.headers !== undefined) job.headers = entry.headers;
-  return job;
 }
