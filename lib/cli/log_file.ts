@@ -11,6 +11,7 @@ import type { EngineEvent } from "../core/events.ts";
 import { failureLine, startStatusLines } from "../report/ci_log.ts";
 import { formatBytes } from "../report/format.ts";
 import { redactText } from "../core/redact.ts";
+import { createTextFile } from "../report/text_file.ts";
 
 /** How often buffered lines are written to the file. */
 const FLUSH_MS = 250;
@@ -47,21 +48,13 @@ export function openLogFile(
   options: LogFileOptions = {},
 ): LogFile {
   const secrets = options.secrets ?? [];
-  const file = Deno.openSync(path, {
-    write: true,
-    create: true,
-    truncate: true,
-  });
-  const encoder = new TextEncoder();
+  const file = createTextFile(path);
   let pending = "";
   const flush = () => {
     if (pending === "") return;
-    const bytes = encoder.encode(pending);
+    const text = pending;
     pending = "";
-    let written = 0;
-    while (written < bytes.length) {
-      written += file.writeSync(bytes.subarray(written));
-    }
+    file.write(text);
   };
   const timer = setInterval(flush, FLUSH_MS);
   const write = (line: string) => {

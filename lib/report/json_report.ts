@@ -46,6 +46,7 @@ import type { Outcome } from "../core/job.ts";
 import type { Totals } from "./tally.ts";
 import { redactText, redactUrl } from "../core/redact.ts";
 import type { RunListener } from "./listener.ts";
+import { createTextFile } from "./text_file.ts";
 
 /** The report format's version. */
 export const REPORT_VERSION = 1;
@@ -148,20 +149,11 @@ export function openReport(
   tool: string,
   secrets: readonly string[] = [],
 ): ReportWriter {
-  const file = Deno.openSync(path, {
-    write: true,
-    create: true,
-    truncate: true,
-  });
-  const encoder = new TextEncoder();
+  const file = createTextFile(path);
   let buffer = "";
   let first = true;
   const flush = () => {
-    const bytes = encoder.encode(buffer);
-    let written = 0;
-    while (written < bytes.length) {
-      written += file.writeSync(bytes.subarray(written));
-    }
+    file.write(buffer);
     buffer = "";
   };
   buffer +=

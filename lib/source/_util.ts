@@ -13,6 +13,29 @@ export function quoteUrl(text: string): string {
 }
 
 /**
+ * Refuses URL text holding white space (a URL has none; a list separates
+ * URLs by line or tab).
+ *
+ * @param text The URL as written.
+ * @param origin Where it is, for the error.
+ * @param expected What the line should hold, e.g. `one URL per line`.
+ * @throws {SourceError} `ORIGIN: expected EXPECTED, got "…" (write spaces in a URL as %20)`.
+ */
+export function refuseSpaces(
+  text: string,
+  origin: string,
+  expected: string,
+): void {
+  if (!/\s/.test(text)) return;
+  throw new SourceError(
+    origin,
+    `expected ${expected}, got ${
+      quoteUrl(text)
+    } (write spaces in a URL as %20)`,
+  );
+}
+
+/**
  * Parses an absolute `http:`/`https:` URL.
  *
  * @throws {SourceError} `ORIGIN: not an http(s) URL: "…"`.

@@ -10,7 +10,7 @@ import type { Checksum, Job } from "../core/job.ts";
 import {
   addHeader,
   parseHttpUrl,
-  quoteUrl,
+  refuseSpaces,
   urlDest,
   userDest,
 } from "./_util.ts";
@@ -73,14 +73,7 @@ export function urlLine(trimmed: string, origin: string, line: number): Entry {
   const uris = trimmed.split("\t").map((uri) => uri.trim())
     .filter((uri) => uri !== "");
   for (const uri of uris) {
-    if (/\s/.test(uri)) {
-      throw new SourceError(
-        origin,
-        `expected URLs separated by tabs, got ${
-          quoteUrl(uri)
-        } (write spaces in a URL as %20)`,
-      );
-    }
+    refuseSpaces(uri, origin, "URLs separated by tabs");
   }
   const usable = uris.map((uri) => URL.parse(uri)).filter((url) =>
     url?.protocol === "http:" || url?.protocol === "https:"

@@ -8,9 +8,8 @@
  */
 
 import type { Job } from "../core/job.ts";
-import { namedLines, parseHttpUrl, quoteUrl, urlDest } from "./_util.ts";
+import { namedLines, parseHttpUrl, refuseSpaces, urlDest } from "./_util.ts";
 import type { Line, LineInput } from "./lines.ts";
-import { SourceError } from "./source_error.ts";
 
 /** Options for {@linkcode jobsFromList}. */
 export interface ListOptions {
@@ -77,14 +76,7 @@ async function* generate(
     const trimmed = text.trim();
     if (trimmed === "" || trimmed.startsWith("#")) continue;
     const origin = `${name}:${line}`;
-    if (/\s/.test(trimmed)) {
-      throw new SourceError(
-        origin,
-        `expected one URL per line, got ${
-          quoteUrl(trimmed)
-        } (write spaces in a URL as %20)`,
-      );
-    }
+    refuseSpaces(trimmed, origin, "one URL per line");
     const url = parseHttpUrl(trimmed, origin);
     yield { url: url.href, dest: urlDest(url, keepPaths, origin), origin };
   }
