@@ -246,3 +246,30 @@ Deno.test("a manifest's label is shown in failure lines and written to the repor
     ["b", null],
   ]);
 });
+
+Deno.test("a manifest's label is in the GitHub annotation and the step summary's failure row", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${cwd}/m.jsonl`,
+    JSON.stringify({ url: `${server.url}/nope/a`, label: "nightly build" }),
+  );
+  const summary = `${cwd}/summary.md`;
+  await Deno.writeTextFile(summary, "");
+  const result = await runBulkget(
+    ["get", "--manifest", "m.jsonl", "-o", "out"],
+    {
+      cwd,
+      env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary },
+    },
+  );
+  assert.equal(result.code, 1);
+  assert.match(
+    result.stdout,
+    /^::error title=bulkget%3A a \[nightly build\]::.*\/nope\/a: not found$/m,
+  );
+  assert.match(
+    await Deno.readTextFile(summary),
+    /^\| a \[nightly build\] \| .*\/nope\/a \| not found \|$/m,
+  );
+});
