@@ -159,3 +159,58 @@ Deno.test("README report: a file skipped without a checksum to check has sha256 
   assert.equal(verified.status, "skipped");
   assert.equal(verified.sha256, digest);
 });
+
+Deno.test("README artifacts: --report writes one entry per artifact with exactly the listed fields", async () => {
+  const { startGithubDouble } = await import("../lib/server/github_api.ts");
+  const { makeZip } = await import("../lib/server/zip_maker.ts");
+  const section = README.slice(
+    README.indexOf("### Download CI artifacts"),
+    README.indexOf("### From aria2c"),
+  );
+  const line = /`--report FILE` writes one entry per artifact: ([\s\S]*?)\n- /
+    .exec(section)![1];
+  const [fields, statuses] = line.split("`status`");
+  const names = (text: string) =>
+    [...text.matchAll(/`([a-z0-9_]+)`/g)].map((m) => m[1]);
+  await using gh = await startGithubDouble({
+    token: "t",
+    artifacts: [
+      { name: "one", body: makeZip([{ name: "a.txt", data: "A" }]), runId: 5 },
+    ],
+  });
+  const cwd = await Deno.makeTempDir();
+  const result = await runBulkget(
+    [
+      "artifacts",
+      "github",
+      "--api-url",
+      gh.apiUrl,
+      "-o",
+      "out",
+      "--report",
+      "r.json",
+    ],
+    {
+      cwd,
+      env: {
+        GITHUB_TOKEN: "t",
+        GITHUB_REPOSITORY: gh.repository,
+        GITHUB_RUN_ID: "5",
+      },
+    },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  const [entry] =
+    JSON.parse(await Deno.readTextFile(`${cwd}/r.json`)).artifacts;
+  assert.deepEqual(
+    Object.keys(entry).sort(),
+    [
+      ...names(fields),
+      "status",
+      ...names(statuses).filter((n) =>
+        !/^(ok|skipped|expired|error|cancelled)$/.test(n)
+      ),
+    ].sort(),
+  );
+  assert.equal(entry.status, "ok");
+});
