@@ -162,3 +162,34 @@ Deno.test("README development: `deno task check` runs fmt --check, lint and chec
     /task test/,
   );
 });
+
+Deno.test("README development: every file the 'Where things are' map names exists", async () => {
+  const root = new URL("../", import.meta.url);
+  const readme = await Deno.readTextFile(new URL("README.md", root));
+  const start = readme.indexOf("### Where things are");
+  const section = readme.slice(start, readme.indexOf("\n### ", start + 1));
+  const rows = section.split("\n").filter((line) => /^\| `/.test(line));
+  assert.ok(rows.length >= 8, "the map has its rows");
+  const missing: string[] = [];
+  let named = 0;
+  for (const row of rows) {
+    const [folder, ...rest] = row.split("|").slice(1, -1).map((c) => c.trim());
+    const base = folder.replaceAll("`", "");
+    const exists = (path: string) =>
+      Deno.stat(new URL(path, root)).then(() => true, () => false);
+    if (!await exists(base)) missing.push(base);
+    for (
+      const [, name] of rest.join(" ").matchAll(
+        /`([\w./-]+\.(?:ts|md|svg|json))`/g,
+      )
+    ) {
+      named++;
+      const path = name.includes("/")
+        ? name
+        : `${base.endsWith("/") ? base : ""}${name}`;
+      if (!await exists(path)) missing.push(`${path} (row ${base})`);
+    }
+  }
+  assert.ok(named >= 30, `only ${named} files named`);
+  assert.deepEqual(missing, []);
+});
