@@ -120,37 +120,6 @@ Deno.test("README quick start: the Deno version is pinned in .deno-version and i
   assert.match(ci, /cat \.deno-version/);
 });
 
-Deno.test("README: the state file records SHA-256 only when bulkget hashed the file (a checksum, --report or --update)", async () => {
-  await using server = await startServer({ alt: false });
-  const cwd = await Deno.makeTempDir();
-  const records = async (dir: string) =>
-    (await Deno.readTextFile(`${cwd}/${dir}/.bulkget-state.jsonl`)).trim()
-      .split("\n").map((line) => JSON.parse(line));
-  const plain = await runBulkget(
-    ["get", `${server.url}/files/1000/a.bin`, "-o", "plain"],
-    { cwd },
-  );
-  assert.equal(plain.code, 0, plain.stderr);
-  const [bare] = await records("plain");
-  assert.equal(bare.size, 1000);
-  assert.equal(bare.sha256, undefined);
-  const reported = await runBulkget(
-    [
-      "get",
-      `${server.url}/files/1000/a.bin`,
-      "-o",
-      "rep",
-      "--report",
-      "r.json",
-    ],
-    { cwd },
-  );
-  assert.equal(reported.code, 0, reported.stderr);
-  const [hashed] = await records("rep");
-  assert.equal(hashed.size, 1000);
-  assert.match(hashed.sha256, /^[0-9a-f]{64}$/);
-});
-
 Deno.test("README development: `deno task check` runs fmt --check, lint and check; `deno task test` the suite", async () => {
   const tasks = JSON.parse(
     await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
