@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
+import { generatedBody } from "../lib/server/files.ts";
 import { BACKOFF_DEFAULTS, backoffDelay } from "../lib/engine/retry.ts";
 import type { Report } from "../lib/report/json_report.ts";
 import { listDir, runBulkget } from "./_helpers.ts";
@@ -143,48 +144,69 @@ Deno.test("README retries: other 4xx and 5xx, redirect loops, more than 10 redir
   }
 });
 
-// Broken (tests/CLAIMS.md): a fatal answer before the body (here a 403 to the
-// resume request) leaves the .part; lib/engine/fetch_one.ts releases a .part
-// only when the body fails. Ignored until that is fixed; it fails today.
-Deno.test({
-  name:
-    "README retries: a fatal failure removes the .part a retryable one kept",
-  ignore: true,
-}, async () => {
-  const size = 3_000_000;
-  const cwd = await Deno.makeTempDir();
-  let port: number;
-  {
-    await using resetting = await startServer({
-      faults: { reset: { rate: 1, after: 1_500_000 } },
-      alt: false,
-    });
-    port = resetting.port;
-    const kept = await runBulkget(
-      [
-        "get",
-        `${resetting.url}/files/${size}/p.bin`,
-        "--retries",
-        "0",
-        "-o",
-        "o",
-      ],
-      { cwd },
-    );
-    assert.equal(kept.code, 1, kept.stderr);
-    assert.ok(listDir(`${cwd}/o`).includes("p.bin.part"), "a reset keeps it");
-  }
-  await using forbidding = await startServer({
-    port,
-    faults: { statuses: [{ status: 403, rate: 1 }] },
-    alt: false,
-  });
-  const fatal = await runBulkget(
-    ["get", `${forbidding.url}/files/${size}/p.bin`, "-o", "o"],
+/** Runs one `get` of /files/SIZE/p.bin into `cwd/o` with extra arguments. */
+function getPart(cwd: string, url: string, ...more: string[]) {
+  return runBulkget(
+    ["get", `${url}/files/3000000/p.bin`, "-o", "o", ...more],
     { cwd },
   );
+}
+
+/** Leaves `cwd/o/p.bin.part` (half of a 3,000,000-byte file) from a reset body. */
+async function leavePart(cwd: string): Promise<number> {
+  await using resetting = await startServer({
+    faults: { reset: { rate: 1, after: 1_500_000 } },
+    alt: false,
+  });
+  const kept = await getPart(cwd, resetting.url, "--retries", "0");
+  assert.equal(kept.code, 1, kept.stderr);
+  assert.ok(listDir(`${cwd}/o`).includes("p.bin.part"), "a reset keeps it");
+  return resetting.port;
+}
+
+Deno.test("README retries: a fatal answer before the body (403) leaves the .part for a later run, which resumes it", async () => {
+  const cwd = await Deno.makeTempDir();
+  const port = await leavePart(cwd);
+  {
+    await using forbidding = await startServer({
+      port,
+      faults: { statuses: [{ status: 403, rate: 1 }] },
+      alt: false,
+    });
+    const fatal = await getPart(cwd, forbidding.url);
+    assert.equal(fatal.code, 1, fatal.stderr);
+    assert.match(fatal.stdout, /403/);
+    assert.ok(listDir(`${cwd}/o`).includes("p.bin.part"), "403 keeps it");
+    assert.ok(!listDir(`${cwd}/o`).includes("p.bin"));
+  }
+  await using healthy = await startServer({ port, alt: false });
+  const resumed = await getPart(cwd, healthy.url, "--report", "r.json");
+  assert.equal(resumed.code, 0, resumed.stderr);
+  const report = await reportOf(cwd);
+  assert.ok(
+    report.totals.transferred < 3_000_000,
+    `resumed, not refetched: ${report.totals.transferred} bytes`,
+  );
+  assert.deepEqual(
+    await Deno.readFile(`${cwd}/o/p.bin`),
+    generatedBody("p.bin", 3_000_000),
+  );
+});
+
+Deno.test("README retries: a fatal failure of the body (checksum mismatch) removes the .part a retryable one kept", async () => {
+  const cwd = await Deno.makeTempDir();
+  const port = await leavePart(cwd);
+  await using healthy = await startServer({ port, alt: false });
+  await Deno.writeTextFile(
+    `${cwd}/in.txt`,
+    `${healthy.url}/files/3000000/p.bin\n  checksum=sha-256=${
+      "0".repeat(64)
+    }\n`,
+  );
+  const fatal = await runBulkget(["get", "-i", "in.txt", "-o", "o"], { cwd });
   assert.equal(fatal.code, 1, fatal.stderr);
-  assert.deepEqual(listDir(`${cwd}/o`), [], "the 403 removed the .part");
+  assert.match(fatal.stdout, /checksum mismatch/);
+  assert.deepEqual(listDir(`${cwd}/o`), [], "the mismatch removed the .part");
 });
 
 Deno.test("README retries: a body of up to 1 MiB is read whole, so a failed attempt leaves no .part", async () => {
