@@ -1,5 +1,6 @@
 // Helpers shared by the job sources; not part of the public API.
 
+import type { Job } from "../core/job.ts";
 import { HEADER_NAME, isHeaderValue } from "../core/headers.ts";
 import { destFromUrl, safeDest, UnsafeNameError } from "../writer/safe_name.ts";
 import { SourceError } from "./source_error.ts";
@@ -159,4 +160,30 @@ export function checkJobsIterable(jobs: unknown, what: string): void {
       `${what}: expected an iterable of jobs, got ${typeof jobs}`,
     );
   }
+}
+
+/**
+ * The jobs of a line-per-job input: each line that is not blank, with its
+ * origin (`NAME:LINE`), to `toJob`, which may skip it (undefined).
+ *
+ * @param input A file path, `-` for standard input, or a byte stream.
+ * @param options The input's name (checked) and `keepPaths`.
+ * @param toJob One line's job: its text (as read), origin, `keepPaths`.
+ * @returns The jobs, in order, as the input is read.
+ * @throws {TypeError} When the name is given and is not a string.
+ */
+export function jobsByLine(
+  input: LineInput,
+  options: { name?: unknown; keepPaths?: boolean },
+  toJob: (text: string, origin: string, keepPaths: boolean) => Job | undefined,
+): AsyncGenerator<Job, void, undefined> {
+  const { name, lines } = namedLines(input, options.name);
+  const keepPaths = options.keepPaths ?? false;
+  return (async function* () {
+    for await (const { line, text } of lines) {
+      if (text.trim() === "") continue;
+      const job = toJob(text, `${name}:${line}`, keepPaths);
+      if (job !== undefined) yield job;
+    }
+  })();
 }

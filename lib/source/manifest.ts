@@ -7,14 +7,14 @@
 import type { Job } from "../core/job.ts";
 import {
   addHeader,
-  namedLines,
+  jobsByLine,
   parseHttpUrl,
   parseSha256,
   urlDest,
   userDest,
 } from "./_util.ts";
 import { quote } from "../core/printable.ts";
-import type { Line, LineInput } from "./lines.ts";
+import type { LineInput } from "./lines.ts";
 import { SourceError } from "./source_error.ts";
 import { parseChecksum } from "./checksum.ts";
 
@@ -92,19 +92,7 @@ export function jobsFromManifest(
   input: LineInput,
   options: ManifestOptions = {},
 ): AsyncGenerator<Job, void, undefined> {
-  const { name, lines } = namedLines(input, options.name);
-  return generate(lines, name, options.keepPaths ?? false);
-}
-
-async function* generate(
-  lines: AsyncIterable<Line>,
-  name: string,
-  keepPaths: boolean,
-): AsyncGenerator<Job, void, undefined> {
-  for await (const { line, text } of lines) {
-    if (text.trim() === "") continue;
-    yield toJob(text, `${name}:${line}`, keepPaths);
-  }
+  return jobsByLine(input, options, toJob);
 }
 
 function toJob(text: string, origin: string, keepPaths: boolean): Job {

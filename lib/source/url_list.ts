@@ -8,8 +8,8 @@
  */
 
 import type { Job } from "../core/job.ts";
-import { namedLines, parseHttpUrl, refuseSpaces, urlDest } from "./_util.ts";
-import type { Line, LineInput } from "./lines.ts";
+import { jobsByLine, parseHttpUrl, refuseSpaces, urlDest } from "./_util.ts";
+import type { LineInput } from "./lines.ts";
 
 /** Options for {@linkcode jobsFromList}. */
 export interface ListOptions {
@@ -63,21 +63,11 @@ export function jobsFromList(
   input: LineInput,
   options: ListOptions = {},
 ): AsyncGenerator<Job, void, undefined> {
-  const { name, lines } = namedLines(input, options.name);
-  return generate(lines, name, options.keepPaths ?? false);
-}
-
-async function* generate(
-  lines: AsyncIterable<Line>,
-  name: string,
-  keepPaths: boolean,
-): AsyncGenerator<Job, void, undefined> {
-  for await (const { line, text } of lines) {
-    const trimmed = text.trim();
-    if (trimmed === "" || trimmed.startsWith("#")) continue;
-    const origin = `${name}:${line}`;
-    refuseSpaces(trimmed, origin, "one URL per line");
-    const url = parseHttpUrl(trimmed, origin);
-    yield { url: url.href, dest: urlDest(url, keepPaths, origin), origin };
-  }
+  return jobsByLine(input, options, (line, origin, keepPaths) => {
+    const text = line.trim();
+    if (text.startsWith("#")) return undefined;
+    refuseSpaces(text, origin, "one URL per line");
+    const url = parseHttpUrl(text, origin);
+    return { url: url.href, dest: urlDest(url, keepPaths, origin), origin };
+  });
 }
