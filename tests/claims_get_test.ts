@@ -360,3 +360,25 @@ Deno.test("README get: --dry-run judges existing files as a run does (the state 
     ]],
   );
 });
+
+Deno.test("README get: --status-interval defaults to 5 s (no status line before 5 s, one by 6 s)", async () => {
+  await using server = await startServer({
+    faults: { latency: { rate: 1, ms: 6500 } },
+    alt: false,
+  });
+  const result = await runBulkget([
+    "get",
+    `${server.url}/files/10/a.bin`,
+    "-o",
+    "out",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  const lines = result.stderr.split("\n").filter((l) =>
+    l.startsWith("[bulkget] ")
+  );
+  assert.ok(lines.length >= 1, result.stderr);
+  for (const line of lines) {
+    const elapsed = Number(/, ([\d.]+) s(,|$)/.exec(line)?.[1]);
+    assert.ok(elapsed >= 5, line);
+  }
+});
