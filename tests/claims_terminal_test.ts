@@ -30,21 +30,29 @@ async function framesOf(shell: string, cwd: string): Promise<string[]> {
 
 const bulkget = `'${Deno.execPath()}' run --quiet -A '${MAIN}' get`;
 
+/** A directory holding `list.txt`: `count` URLs of a server answering each after 300 ms. */
+async function slowList(
+  server: { url: string },
+  count: number,
+): Promise<string> {
+  const cwd = await Deno.makeTempDir();
+  const list = Array.from(
+    { length: count },
+    (_, i) => `${server.url}/files/1000/f${i}.bin`,
+  );
+  await Deno.writeTextFile(`${cwd}/list.txt`, list.join("\n") + "\n");
+  return cwd;
+}
+
+const SLOW = { faults: { latency: { rate: 1, ms: 300 } }, alt: false };
+
 Deno.test({
   name:
     "README output: on a terminal a list's total shows before the files are done, never with '+'",
   ignore,
   async fn() {
-    await using server = await startServer({
-      faults: { latency: { rate: 1, ms: 300 } },
-      alt: false,
-    });
-    const cwd = await Deno.makeTempDir();
-    const list = Array.from(
-      { length: 30 },
-      (_, i) => `${server.url}/files/1000/f${i}.bin`,
-    );
-    await Deno.writeTextFile(`${cwd}/list.txt`, list.join("\n") + "\n");
+    await using server = await startServer(SLOW);
+    const cwd = await slowList(server, 30);
     const frames = await framesOf(`${bulkget} -i list.txt -o out -m 5`, cwd);
     const early = frames.filter((f) => / (\d+)\/30 \[/.test(f))
       .filter((f) => Number(/ (\d+)\/30 \[/.exec(f)![1]) < 30);
@@ -58,16 +66,8 @@ Deno.test({
     "README output: while standard input is open the total so far has a '+'",
   ignore,
   async fn() {
-    await using server = await startServer({
-      faults: { latency: { rate: 1, ms: 300 } },
-      alt: false,
-    });
-    const cwd = await Deno.makeTempDir();
-    const list = Array.from(
-      { length: 10 },
-      (_, i) => `${server.url}/files/1000/p${i}.bin`,
-    );
-    await Deno.writeTextFile(`${cwd}/list.txt`, list.join("\n") + "\n");
+    await using server = await startServer(SLOW);
+    const cwd = await slowList(server, 10);
     const frames = await framesOf(
       `(cat list.txt; sleep 1.5) | ${bulkget} -i - -o out -m 2`,
       cwd,
