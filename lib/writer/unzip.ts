@@ -97,8 +97,9 @@ const STORED = 0;
  * @param destDir The directory entries go to.
  * @param options See {@linkcode ExtractOptions}.
  * @returns Counts and conflicts.
- * @throws {ExtractError} For an unsafe entry, a symlink, a bad CRC or size,
- *   or a file that is not a valid zip.
+ * @throws {ExtractError} For another SHA-256 than `sha256` ("digest
+ *   mismatch"), an unsafe entry, a symlink, an unsupported method, a bad
+ *   CRC or size, or a file that is not a valid zip.
  *
  * @example
  * ```ts ignore
@@ -152,7 +153,8 @@ export async function extractZip(
  * @param name Its name there.
  * @param options See {@linkcode ExtractOptions}.
  * @returns Counts and conflicts, as for an archive of one entry.
- * @throws {ExtractError} For a name the rules refuse.
+ * @throws {ExtractError} For another SHA-256 than `sha256` ("digest
+ *   mismatch") or a name the rules refuse.
  */
 export async function placeFile(
   path: string,
