@@ -246,17 +246,27 @@ Deno.test("unzip: a deflated entry with a wrong CRC, corrupt data, or more bytes
   }
 });
 
-Deno.test("unzip: an unsupported compression method refuses the archive before anything is written", async () => {
-  await withZip([
-    { name: "first.txt", data: "fine" },
-    { name: "b.bz2", data: "not really bzip2", method: 12 },
-  ], async (zip, out) => {
-    await assert.rejects(
-      extractZip(zip, out),
-      /entry "b\.bz2": compression method 12 is not supported/,
+Deno.test("unzip: an unsupported compression method or an encrypted entry refuses the archive before anything is written", async () => {
+  for (
+    const [bad, reason] of [
+      [
+        { name: "b.bz2", data: "not really bzip2", method: 12 },
+        /entry "b\.bz2": compression method 12 is not supported/,
+      ],
+      [
+        { name: "s.txt", data: "secret", encrypted: true },
+        /"s\.txt": encrypted/,
+      ],
+    ] as const
+  ) {
+    await withZip(
+      [{ name: "first.txt", data: "fine" }, bad],
+      async (zip, out) => {
+        await assert.rejects(extractZip(zip, out), reason);
+        await assert.rejects(Deno.lstat(out), Deno.errors.NotFound);
+      },
     );
-    await assert.rejects(Deno.lstat(out), Deno.errors.NotFound);
-  });
+  }
 });
 
 Deno.test("unzip: a ZipExtractor with concurrency 2 extracts every archive whole", async () => {

@@ -24,6 +24,8 @@ export interface ZipEntrySpec {
   method?: number;
   /** Write this uncompressed size instead of the right one. @default the right one */
   size?: number;
+  /** Set the "encrypted" flag (the bytes stay as they are). @default false */
+  encrypted?: boolean;
 }
 
 /** Options of {@linkcode makeZip}. */
@@ -95,7 +97,8 @@ export function makeZip(
     const local = new DataView(new ArrayBuffer(30));
     local.setUint32(0, 0x04034b50, true);
     local.setUint16(4, zip64 ? 45 : 10, true);
-    local.setUint16(6, 0x0800, true); // UTF-8 names
+    const flags = 0x0800 | (entry.encrypted ? 1 : 0); // UTF-8 names
+    local.setUint16(6, flags, true);
     local.setUint16(8, method, true);
     local.setUint32(14, crc, true);
     local.setUint32(18, zip64 ? 0xffffffff : stored.length, true);
@@ -113,7 +116,7 @@ export function makeZip(
     head.setUint32(0, 0x02014b50, true);
     head.setUint16(4, (3 << 8) | 45, true); // made by Unix
     head.setUint16(6, zip64 ? 45 : 10, true);
-    head.setUint16(8, 0x0800, true);
+    head.setUint16(8, flags, true);
     head.setUint16(10, method, true);
     head.setUint32(16, crc, true);
     head.setUint32(20, zip64 ? 0xffffffff : stored.length, true);
