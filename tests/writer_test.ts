@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { openWriter } from "../lib/writer/client.ts";
 import { destPaths, STATE_FILE } from "../lib/writer/paths.ts";
-import { listDir } from "./_helpers.ts";
+import { listDir, runBulkget } from "./_helpers.ts";
+import { startServer } from "../lib/server/server.ts";
+import { generatedBody } from "../lib/server/files.ts";
 
 const sha = (bytes: Uint8Array) =>
   createHash("sha256").update(bytes).digest("hex");
@@ -240,4 +242,37 @@ Deno.test("writer probe: a file whose stamp (mtime, ctime) is the recorded one i
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("the writer Worker runs with only the output directory readable and writable: put, seal, and a rerun's probe", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  // 1,000 bytes are put whole; 2 MiB are streamed into a .part and sealed.
+  const files = [["small.bin", 1000], ["large.bin", 2 << 20]] as const;
+  const args = [
+    "get",
+    ...files.map(([name, size]) => `${server.url}/files/${size}/${name}`),
+    "-o",
+    "out",
+  ];
+  const permissions = [
+    `--allow-net=127.0.0.1:${server.port}`,
+    "--allow-read=./out",
+    "--allow-write=./out",
+  ];
+  const first = await runBulkget(args, { cwd, permissions });
+  assert.equal(first.code, 0, first.stderr);
+  assert.match(first.stdout, /^bulkget: 2 downloaded;/m);
+  for (const [name, size] of files) {
+    assert.deepEqual(
+      Deno.readFileSync(`${cwd}/out/${name}`),
+      generatedBody(name, size),
+    );
+  }
+  // The rerun asks the Worker about both (the directory is not empty now).
+  Deno.utimeSync(`${cwd}/out/large.bin`, new Date(0), new Date(0));
+  const again = await runBulkget(args, { cwd, permissions });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /^bulkget: 0 downloaded, 2 already complete;/m);
+  await Deno.remove(cwd, { recursive: true });
 });

@@ -112,6 +112,12 @@ export type WriterRequest =
   }
   | { op: "close"; id: number };
 
+/** The request of one kind, e.g. `RequestOf<"put">`. */
+export type RequestOf<K extends WriterRequest["op"]> = Extract<
+  WriterRequest,
+  { op: K }
+>;
+
 /** What `probe` finds on disk for a destination. */
 export interface ProbeResult {
   /** Size of the complete file under the final name, if there is one. */
@@ -136,14 +142,21 @@ export interface WrittenFile {
   sha256: string;
 }
 
+/**
+ * A successful reply's value: a written file, a probe's findings, a
+ * `.part`'s path, a `writeAt`'s buffer (transferred back for reuse), or
+ * nothing.
+ */
+export type WriterValue =
+  | WrittenFile
+  | ProbeResult
+  | string
+  | ArrayBuffer
+  | undefined;
+
 /** A reply from the Worker. */
 export type WriterReply =
-  | {
-    id: number;
-    ok: true;
-    /** A `writeAt`'s value is its buffer, transferred back for reuse. */
-    value?: WrittenFile | ProbeResult | string | ArrayBuffer;
-  }
+  | { id: number; ok: true; value?: WriterValue }
   | { id: number; ok: false; error: { name: string; message: string } };
 
 /** One batch in either direction. */

@@ -1,0 +1,125 @@
+/**
+ * The writer Worker's disk calls, all synchronous: writing, flushing,
+ * renaming, looking. Durability (`ctx.durable`): a file's data is flushed
+ * before its rename, and every directory a batch renamed into is flushed
+ * once at the batch's end ({@linkcode flushDirs}).
+ *
+ * These functions run in the Worker from their source text (see
+ * `writerWorkerUrl`): each uses only its arguments, Deno's API and the other
+ * functions of the Worker's code.
+ *
+ * @module
+ */
+
+import type { WorkerContext } from "./worker_context.ts";
+
+/**
+ * Writes every byte of `bytes` to `file`.
+ *
+ * @param file An open file.
+ * @param bytes What to write.
+ */
+export function writeAll(file: Deno.FsFile, bytes: Uint8Array): void {
+  let at = 0;
+  while (at < bytes.byteLength) at += file.writeSync(bytes.subarray(at));
+}
+
+/**
+ * Flushes the data of a file written elsewhere (the main thread streams
+ * into `.part`s), when durable.
+ *
+ * @param ctx The Worker's state.
+ * @param path The file.
+ */
+export function syncData(ctx: WorkerContext, path: string): void {
+  if (!ctx.durable) return;
+  const file = Deno.openSync(path, { read: true });
+  try {
+    file.syncDataSync();
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Renames `from` to `to` and marks their directory for the batch's flush.
+ *
+ * @param ctx The Worker's state.
+ * @param from The old path.
+ * @param to The new path.
+ * @param dir The directory of both.
+ */
+export function renameInto(
+  ctx: WorkerContext,
+  from: string,
+  to: string,
+  dir: string,
+): void {
+  Deno.renameSync(from, to);
+  ctx.dirtyDirs.add(dir);
+}
+
+/**
+ * Flushes every directory this batch changed: one `fsync` each (none when
+ * not durable).
+ *
+ * @param ctx The Worker's state.
+ */
+export function flushDirs(ctx: WorkerContext): void {
+  if (!ctx.durable) {
+    ctx.dirtyDirs.clear();
+    return;
+  }
+  try {
+    for (const dir of ctx.dirtyDirs) {
+      const file = Deno.openSync(dir, { read: true });
+      try {
+        file.syncSync();
+      } finally {
+        file.close();
+      }
+    }
+  } finally {
+    ctx.dirtyDirs.clear();
+  }
+}
+
+/**
+ * Creates `dir` and its parents, once per run.
+ *
+ * @param ctx The Worker's state.
+ * @param dir The directory.
+ */
+export function ensureDir(ctx: WorkerContext, dir: string): void {
+  if (ctx.madeDirs.has(dir)) return;
+  Deno.mkdirSync(dir, { recursive: true });
+  ctx.madeDirs.add(dir);
+}
+
+/**
+ * What is at `path` (links followed), or undefined when nothing is.
+ *
+ * @param path A path.
+ * @returns Its file info.
+ */
+export function statOf(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Removes `path`; nothing there is fine.
+ *
+ * @param path A path.
+ */
+export function removeQuietly(path: string): void {
+  try {
+    Deno.removeSync(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}

@@ -1,0 +1,292 @@
+/**
+ * The writer Worker's handlers, one per request kind (`op`): each does what
+ * its request asks and returns the reply's value, or throws.
+ *
+ * Every file goes to `NAME.part`, is hashed and checked against what was
+ * expected, and only then renamed to `NAME` and recorded in the state file.
+ *
+ * These functions run in the Worker from their source text (see
+ * `writerWorkerUrl`): each uses only its arguments, Deno's API, the
+ * constants the Worker's source defines and the other functions of the
+ * Worker's code. A new request kind gets a handler here and a line in the
+ * Worker's table (`worker.ts`).
+ *
+ * @module
+ */
+
+import { destPaths } from "./paths.ts";
+import type {
+  Expectation,
+  PartMeta,
+  ProbeResult,
+  RequestOf,
+  WrittenFile,
+} from "./protocol.ts";
+import type { WorkerContext } from "./worker_context.ts";
+import {
+  ensureDir,
+  removeQuietly,
+  renameInto,
+  statOf,
+  syncData,
+} from "./worker_disk.ts";
+import { writeSmallFile } from "./split_files.ts";
+import {
+  checkOtherDigest,
+  checkSizeAndSha256,
+  hashFile,
+  newHash,
+  otherHash,
+  wantsDigest,
+} from "./worker_hash.ts";
+import { matchesRecord, recordOf, remember } from "./worker_records.ts";
+
+/**
+ * `put`: writes a whole body as `dest` via its `.part`, checked, renamed and
+ * recorded.
+ *
+ * @param ctx The Worker's state.
+ * @param request The request.
+ * @param arena The batch's packed small bodies.
+ * @returns The file's size and SHA-256.
+ */
+export function handlePut(
+  ctx: WorkerContext,
+  request: RequestOf<"put">,
+  arena: ArrayBuffer | undefined,
+): WrittenFile {
+  const { dest, expect } = request;
+  const bytes = request.packed
+    ? new Uint8Array(arena!, request.packed[0], request.packed[1])
+    : new Uint8Array(request.data!);
+  const paths = destPaths(ctx.outDir, dest);
+  const sha256 = wantsDigest(expect)
+    ? newHash(ctx).update(bytes).digest("hex")
+    : "";
+  checkSizeAndSha256(expect, bytes.byteLength, sha256);
+  checkOtherDigest(ctx, expect, bytes);
+  ensureDir(ctx, paths.dir);
+  writeSmallFile(paths.part, bytes, ctx.durable);
+  renameInto(ctx, paths.part, paths.final, paths.dir);
+  setRemoteTime(ctx, dest, expect);
+  return remember(
+    ctx,
+    dest,
+    { bytes: bytes.byteLength, sha256 },
+    request.record,
+  );
+}
+
+/**
+ * `prepare`: readies `dest.part` for the main thread to stream into:
+ * created empty, or cut to `offset` to resume; the resume facts are written
+ * beside it.
+ *
+ * @param ctx The Worker's state.
+ * @param request The request.
+ * @returns The path to append to.
+ */
+export function handlePrepare(
+  ctx: WorkerContext,
+  request: RequestOf<"prepare">,
+): string {
+  const { dest, offset, meta } = request;
+  const paths = destPaths(ctx.outDir, dest);
+  ensureDir(ctx, paths.dir);
+  if (offset > 0) {
+    const file = Deno.openSync(paths.part, { write: true });
+    try {
+      if (file.statSync().size < offset) {
+        throw new Error(`The .part of "${dest}" shrank while resuming`);
+      }
+      file.truncateSync(offset);
+      if (ctx.durable) file.syncDataSync();
+    } finally {
+      file.close();
+    }
+  } else {
+    writeSmallFile(paths.part, new Uint8Array(0), ctx.durable);
+    ctx.dirtyDirs.add(paths.dir);
+  }
+  if (meta) {
+    writeSmallFile(
+      paths.meta,
+      new TextEncoder().encode(JSON.stringify(meta)),
+      ctx.durable,
+    );
+    ctx.dirtyDirs.add(paths.dir);
+  }
+  return paths.part;
+}
+
+/**
+ * `seal`: reads a streamed `.part` back once to hash and check it, renames
+ * it into place and records it; a wrong one is removed.
+ *
+ * @param ctx The Worker's state.
+ * @param request The request.
+ * @returns The file's size and SHA-256.
+ */
+export function handleSeal(
+  ctx: WorkerContext,
+  request: RequestOf<"seal">,
+): WrittenFile {
+  const { dest, expect } = request;
+  ctx.split.settle(dest); // a segmented .part is closed, its sidecar saved
+  const paths = destPaths(ctx.outDir, dest);
+  // The other checksum is fed by the same read as SHA-256.
+  const other = wantsDigest(expect) ? otherHash(ctx, expect) : undefined;
+  const written = wantsDigest(expect)
+    ? hashFile(ctx, paths.part, other)
+    : { bytes: Deno.statSync(paths.part).size, sha256: "" };
+  try {
+    checkSizeAndSha256(expect, written.bytes, written.sha256);
+    checkOtherDigest(ctx, expect, other ?? paths.part);
+  } catch (error) {
+    removeQuietly(paths.part);
+    removeQuietly(paths.meta);
+    throw error;
+  }
+  syncData(ctx, paths.part);
+  renameInto(ctx, paths.part, paths.final, paths.dir);
+  removeQuietly(paths.meta);
+  setRemoteTime(ctx, dest, expect);
+  return remember(ctx, dest, written, request.record);
+}
+
+/**
+ * `release`: gives up a streamed `.part`: kept with its resume facts (its
+ * bytes flushed), or removed.
+ *
+ * @param ctx The Worker's state.
+ * @param request The request.
+ */
+export function handleRelease(
+  ctx: WorkerContext,
+  request: RequestOf<"release">,
+): undefined {
+  ctx.split.settle(request.dest); // a segmented .part is closed, its sidecar saved
+  const paths = destPaths(ctx.outDir, request.dest);
+  if (request.keepPart && (statOf(paths.part)?.size ?? 0) > 0) {
+    syncData(ctx, paths.part); // the kept bytes are on disk before this run stops trusting them
+    return;
+  }
+  removeQuietly(paths.part);
+  removeQuietly(paths.meta);
+}
+
+/**
+ * `probe`: what is on disk for `dest`: a final file (and whether it is the
+ * one the state file recorded), a `.part` with its resume facts.
+ *
+ * @param ctx The Worker's state.
+ * @param request The request.
+ * @returns What was found.
+ */
+export function handleProbe(
+  ctx: WorkerContext,
+  request: RequestOf<"probe">,
+): ProbeResult {
+  const paths = destPaths(ctx.outDir, request.dest);
+  const result: ProbeResult = {};
+  const final = statOf(paths.final);
+  if (final !== undefined) {
+    result.finalSize = final.size;
+    const record = recordOf(ctx, request.dest);
+    if (record !== undefined) {
+      result.recorded = matchesRecord(ctx, paths.final, final, record);
+    }
+  }
+  const part = statOf(paths.part);
+  if (part !== undefined) {
+    let meta: PartMeta | undefined;
+    try {
+      meta = JSON.parse(Deno.readTextFileSync(paths.meta));
+    } catch {
+      meta = undefined; // no resume facts: the caller restarts the file
+    }
+    result.part = { size: part.size, meta };
+  }
+  return result;
+}
+
+/**
+ * `verify`: hashes the final file and checks it.
+ *
+ * @param ctx The Worker's state.
+ * @param request The request.
+ * @returns The file's size and SHA-256.
+ */
+export function handleVerify(
+  ctx: WorkerContext,
+  request: RequestOf<"verify">,
+): WrittenFile {
+  const { dest, expect } = request;
+  const other = otherHash(ctx, expect); // fed by the same read as SHA-256
+  const written = hashFile(ctx, destPaths(ctx.outDir, dest).final, other);
+  checkSizeAndSha256(expect, written.bytes, written.sha256);
+  if (other) checkOtherDigest(ctx, expect, other);
+  return written;
+}
+
+/**
+ * `startSplit`: opens `dest.part` for a segmented download's positional
+ * writes (see `split_files.ts`).
+ *
+ * @param ctx The Worker's state.
+ * @param request The request.
+ */
+export function handleStartSplit(
+  ctx: WorkerContext,
+  request: RequestOf<"startSplit">,
+): undefined {
+  ctx.split.start(request.dest, request.meta, request.fresh);
+}
+
+/**
+ * `writeAt`: writes the next bytes of a segmented download's range.
+ *
+ * @param ctx The Worker's state.
+ * @param request The request.
+ * @returns The bytes' buffer, transferred back to be filled again.
+ */
+export function handleWriteAt(
+  ctx: WorkerContext,
+  request: RequestOf<"writeAt">,
+): ArrayBuffer {
+  const { dest, range, offset, data } = request;
+  ctx.split.writeAt(dest, range, offset, new Uint8Array(data));
+  return data;
+}
+
+/**
+ * `close`: saves and closes every segmented `.part`; the Worker ends after
+ * the batch.
+ *
+ * @param ctx The Worker's state.
+ */
+export function handleClose(ctx: WorkerContext): undefined {
+  ctx.split.settle();
+}
+
+/**
+ * Gives a file just renamed into place the `mtime` it was sent with (from
+ * the response's `Last-Modified`); a refusal is ignored.
+ *
+ * @param ctx The Worker's state.
+ * @param dest The destination.
+ * @param expect Its expectation, with the time.
+ */
+export function setRemoteTime(
+  ctx: WorkerContext,
+  dest: string,
+  expect: Expectation,
+): void {
+  if (expect.mtime === undefined) return;
+  try {
+    const when = new Date(expect.mtime);
+    Deno.utimeSync(destPaths(ctx.outDir, dest).final, when, when);
+  } catch {
+    // The file is complete and verified; its time is a courtesy.
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * The writer Worker's hashing and checks: SHA-256 of every file, another
+ * digest when the job gives one (md5, sha-1, sha-512), both fed by one read
+ * of the file; a size or digest that differs from the expected throws a
+ * `VerifyError`.
+ *
+ * These functions run in the Worker from their source text (see
+ * `writerWorkerUrl`): each uses only its arguments, Deno's API and the other
+ * functions of the Worker's code.
+ *
+ * @module
+ */
+
+import type { Hash } from "node:crypto";
+import type { Expectation, WriterRequest, WrittenFile } from "./protocol.ts";
+import type { WorkerContext } from "./worker_context.ts";
+
+/**
+ * Whether a file is hashed: always, unless the caller opted out
+ * (`digest: false`) and gave no SHA-256 to check.
+ *
+ * @param expect What the file must match.
+ * @returns True to hash it.
+ */
+export function wantsDigest(expect: Expectation): boolean {
+  return expect.sha256 !== undefined || expect.digest !== false;
+}
+
+/**
+ * Whether a request needs `node:crypto`.
+ *
+ * @param request A request.
+ * @returns True when its handler hashes.
+ */
+export function needsCrypto(request: WriterRequest): boolean {
+  switch (request.op) {
+    case "put":
+    case "seal":
+      return wantsDigest(request.expect) ||
+        request.expect.checksum !== undefined;
+    case "verify":
+    case "probe":
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * A fresh SHA-256.
+ *
+ * @param ctx The Worker's state (`node:crypto` loaded in it).
+ * @returns The hash.
+ * @throws {Error} When `node:crypto` could not be loaded.
+ */
+export function newHash(ctx: WorkerContext): Hash {
+  if (ctx.createHash === undefined) {
+    throw new Error("node:crypto could not be loaded to hash the file");
+  }
+  return ctx.createHash("sha256");
+}
+
+/**
+ * A fresh hash for `expect.checksum`, if there is one.
+ *
+ * @param ctx The Worker's state.
+ * @param expect What the file must match.
+ * @returns The hash, or undefined with no other checksum to check.
+ */
+export function otherHash(
+  ctx: WorkerContext,
+  expect: Expectation,
+): Hash | undefined {
+  const want = expect.checksum;
+  if (want === undefined) return undefined;
+  if (ctx.createHash === undefined) {
+    throw new Error("node:crypto could not be loaded to hash the file");
+  }
+  return ctx.createHash(want.algorithm.replace("-", ""));
+}
+
+/**
+ * Reads a whole file; returns its size and SHA-256 (and feeds `also`).
+ *
+ * @param ctx The Worker's state.
+ * @param path The file.
+ * @param also Another hash fed by the same read.
+ * @returns Its size and SHA-256.
+ */
+export function hashFile(
+  ctx: WorkerContext,
+  path: string,
+  also?: Hash,
+): WrittenFile {
+  const hash = newHash(ctx);
+  const bytes = feedFile(ctx, path, also ? [hash, also] : [hash]);
+  return { bytes, sha256: hash.digest("hex") };
+}
+
+/**
+ * Reads a whole file once into every hash.
+ *
+ * @param ctx The Worker's state (its read buffer).
+ * @param path The file.
+ * @param hashes The hashes to feed.
+ * @returns The file's size.
+ */
+export function feedFile(
+  ctx: WorkerContext,
+  path: string,
+  hashes: Hash[],
+): number {
+  const file = Deno.openSync(path, { read: true });
+  try {
+    // One buffer for every read: a rerun hashes thousands of small files,
+    // and a fresh 1 MiB buffer each cost more than hashing them.
+    const buffer = ctx.readBuffer ??= new Uint8Array(1 << 20);
+    let bytes = 0;
+    for (let n; (n = file.readSync(buffer)) !== null && n > 0;) {
+      for (const hash of hashes) hash.update(buffer.subarray(0, n));
+      bytes += n;
+    }
+    return bytes;
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Checks a file's size and SHA-256 against what was expected.
+ *
+ * @param expect What the file must match.
+ * @param bytes Its size.
+ * @param sha256 Its SHA-256.
+ * @throws {Error} A `VerifyError` when they differ.
+ */
+export function checkSizeAndSha256(
+  expect: Expectation,
+  bytes: number,
+  sha256: string,
+): void {
+  if (expect.size !== undefined && bytes !== expect.size) {
+    throw verifyError(
+      `size mismatch: expected ${expect.size} bytes, got ${bytes}`,
+    );
+  }
+  if (expect.sha256 !== undefined && sha256 !== expect.sha256.toLowerCase()) {
+    throw verifyError(
+      `checksum mismatch: expected sha256 ${expect.sha256}, got ${sha256}`,
+    );
+  }
+}
+
+/**
+ * Checks `expect.checksum` (if any) against the bytes, a file, or a hash
+ * already fed with them.
+ *
+ * @param ctx The Worker's state.
+ * @param expect What the file must match.
+ * @param source The bytes, the file's path, or the fed hash.
+ * @throws {Error} A `VerifyError` when it differs.
+ */
+export function checkOtherDigest(
+  ctx: WorkerContext,
+  expect: Expectation,
+  source: Uint8Array | string | Hash,
+): void {
+  const want = expect.checksum;
+  if (want === undefined) return;
+  const fed = typeof source !== "string" && !(source instanceof Uint8Array);
+  const hash = fed ? source : otherHash(ctx, expect)!;
+  if (source instanceof Uint8Array) hash.update(source);
+  else if (typeof source === "string") feedFile(ctx, source, [hash]);
+  const got = hash.digest("hex");
+  if (got !== want.hex) {
+    throw verifyError(
+      `checksum mismatch: expected ${want.algorithm} ${want.hex}, got ${got}`,
+    );
+  }
+}
+
+/**
+ * The error of bytes that are not what was expected.
+ *
+ * @param message What differs.
+ * @returns The error.
+ */
+export function verifyError(message: string): Error {
+  const error = new Error(message);
+  error.name = "VerifyError";
+  return error;
+}
