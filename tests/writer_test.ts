@@ -59,7 +59,7 @@ Deno.test("writer refuses a body whose checksum or size is wrong and leaves noth
   try {
     await assert.rejects(
       writer.put("a.txt", bytesOf("abc"), { sha256: "0".repeat(64) }),
-      { name: "VerifyError" },
+      { code: "VERIFY_FAILED" },
     );
     await assert.rejects(
       writer.put("b.txt", bytesOf("abc"), { size: 4 }),
@@ -119,7 +119,7 @@ Deno.test("writer removes a sealed .part whose bytes are wrong, and a released o
     });
     await Deno.writeFile(part, bytesOf("abc"), { append: true });
     await assert.rejects(writer.seal("x.bin", { size: 4 }), {
-      name: "VerifyError",
+      code: "VERIFY_FAILED",
     });
     assert.deepEqual([...Deno.readDirSync(dir)], []);
     const again = await writer.prepare("y.bin", 0, {
@@ -275,4 +275,34 @@ Deno.test("the writer Worker runs with only the output directory readable and wr
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /^bulkget: 0 downloaded, 2 already complete;/m);
   await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("a permission the Worker lacks reaches the caller as Deno's NotCapable, and a mismatch as VERIFY_FAILED", async () => {
+  const dir = await Deno.makeTempDir();
+  const script = `${dir}/probe.ts`;
+  const client = new URL("../lib/writer/client.ts", import.meta.url).href;
+  await Deno.writeTextFile(
+    script,
+    `import { openWriter } from ${JSON.stringify(client)};
+const writer = openWriter({ outDir: ${JSON.stringify(`${dir}/out`)} });
+const said = (error) => error instanceof Deno.errors.NotCapable ? "NotCapable" : error.code;
+const put = await writer.put("a.txt", new TextEncoder().encode("a"), {}).then(() => "ok", said);
+const size = await writer.put("b.txt", new TextEncoder().encode("b"), { size: 2 }).then(() => "ok", said);
+await writer.close();
+console.log(put, size);
+`,
+  );
+  try {
+    // Readable, not writable: the Worker's first write is refused.
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", `--allow-read=${dir}`, script],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+    assert.equal(code, 0, decode(stderr));
+    assert.equal(decode(stdout).trim(), "NotCapable VERIFY_FAILED");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,7 +1,9 @@
 /**
  * The failure kinds bulkget tells apart, as stable codes: an outcome and a
  * report item carry one beside their reason, so a program reading a report
- * (or a test) acts on the kind, never on the wording.
+ * (or a test) acts on the kind, never on the wording. An error that crosses
+ * a boundary (the writer Worker's replies) is a {@linkcode BulkgetError}
+ * carrying its code, recognised by that code, never by its name or message.
  *
  * @module
  */
@@ -40,7 +42,54 @@ export const ERROR_CODES = {
   write: "WRITE_FAILED",
   /** The job was looked up before its download and the lookup failed. */
   lookup: "LOOKUP_FAILED",
+  /**
+   * A permission flag is missing. Never a job's failure: it stops the run
+   * with one line naming the flag (exit 2).
+   */
+  permission: "PERMISSION_MISSING",
 } as const;
 
 /** A failure code. */
 export type ErrorCode = typeof ERROR_CODES[keyof typeof ERROR_CODES];
+
+/**
+ * An error of bulkget's own that says its kind as a stable code.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BulkgetError, ERROR_CODES, hasCode } from "./errors.ts";
+ * const error = new BulkgetError(ERROR_CODES.verify, "size mismatch");
+ * assert.ok(hasCode(error, ERROR_CODES.verify));
+ * assert.ok(!hasCode(new Error("size mismatch"), ERROR_CODES.verify));
+ * ```
+ */
+export class BulkgetError extends Error {
+  /** The failure's kind. */
+  readonly code: ErrorCode;
+
+  /**
+   * @param code The failure's kind.
+   * @param message The reason, for people.
+   * @param options The cause, if any.
+   */
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "BulkgetError";
+    this.code = code;
+  }
+}
+
+/**
+ * Whether `error` is a {@linkcode BulkgetError} of kind `code`.
+ *
+ * @param error What was thrown.
+ * @param code The kind to look for.
+ * @returns True when it is one.
+ */
+export function hasCode(
+  error: unknown,
+  code: ErrorCode,
+): error is BulkgetError {
+  return error instanceof BulkgetError && error.code === code;
+}

@@ -8,7 +8,7 @@
 import { redactUrlsIn } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
 import { HttpProtocolError } from "./http1_parser.ts";
-import { ERROR_CODES, type ErrorCode } from "../core/errors.ts";
+import { ERROR_CODES, type ErrorCode, hasCode } from "../core/errors.ts";
 import { parseRetryAfter } from "./retry.ts";
 import type { HttpResponse } from "./http_response.ts";
 
@@ -241,7 +241,7 @@ export function networkFailure(
 
 /**
  * The attempt error for a failed body: as {@linkcode networkFailure}, and a
- * crashed writer is fatal.
+ * writer that failed (it stopped, or the disk refused) is fatal.
  *
  * @param error What was thrown.
  * @param signal The attempt's signal.
@@ -252,7 +252,7 @@ export function bodyFailure(
   signal: AbortSignal,
 ): AttemptError {
   if (error instanceof AttemptError) return error;
-  if (error instanceof Error && error.name === "WriterCrashed") {
+  if (hasCode(error, ERROR_CODES.write)) {
     return new AttemptError(error.message, "fatal", {
       cause: error,
       code: ERROR_CODES.write,
@@ -265,11 +265,12 @@ export function bodyFailure(
  * A size or checksum mismatch is worth another download (the bytes may have
  * been damaged on the way).
  *
- * @param error What the writer's verification threw.
+ * @param error What the writer's verification threw (a mismatch is coded
+ *   `VERIFY_FAILED`).
  * @throws {AttemptError} (retryable) for a mismatch; anything else as it is.
  */
 export function verifyFailure(error: unknown): never {
-  if (error instanceof Error && error.name === "VerifyError") {
+  if (hasCode(error, ERROR_CODES.verify)) {
     throw new AttemptError(error.message, "retryable", {
       cause: error,
       code: ERROR_CODES.verify,

@@ -69,14 +69,12 @@ export function nameTaken(dest: string, owner: string): Ending {
  *
  * @param error What the writer threw.
  * @returns The ending (`error`, `WRITE_FAILED`).
- * @throws {Deno.errors.NotCapable} For a missing permission (also one
- *   reported from the Worker by name): it stops the run.
+ * @throws {Deno.errors.NotCapable} For a missing permission (the writer
+ *   client turns the Worker's `PERMISSION_MISSING` into one): it stops the
+ *   run.
  */
 export function writeFailed(error: unknown): Ending {
   if (error instanceof Deno.errors.NotCapable) throw error;
-  if (error instanceof Error && error.name === "NotCapable") {
-    throw new Deno.errors.NotCapable(error.message);
-  }
   return {
     status: "error",
     code: ERROR_CODES.write,

@@ -16,11 +16,13 @@ import type {
   ProbeResult,
   Validators,
   WriterBatch,
+  WriterFailure,
   WriterReply,
   WriterRequest,
   WrittenFile,
 } from "./protocol.ts";
 import { writerWorkerUrl } from "./worker.ts";
+import { BulkgetError, ERROR_CODES } from "../core/errors.ts";
 import { destPaths } from "./paths.ts";
 
 /** Options for {@linkcode openWriter}. */
@@ -63,7 +65,7 @@ export interface Writer {
   ): Promise<WrittenFile>;
   /** What is on disk for `dest`: a final file, a `.part` with resume facts. */
   probe(dest: string): Promise<ProbeResult>;
-  /** Hashes the final file and checks it; rejects with a `VerifyError` on mismatch. */
+  /** Hashes the final file and checks it; rejects with an error coded `VERIFY_FAILED` on mismatch. */
   verify(dest: string, expect: Expectation): Promise<WrittenFile>;
   /**
    * Readies `dest.part` for streaming: created empty, or cut to `offset` to
@@ -123,16 +125,16 @@ const DEFAULTS = {
   durability: "full" as Durability,
 };
 
-/** Raised in the main thread for a failure the Worker reported. */
-export class WriteError extends Error {
-  /**
-   * @param name The Worker-side error's name (e.g. `VerifyError`, `NotCapable`).
-   * @param message Its message.
-   */
-  constructor(name: string, message: string) {
-    super(message);
-    this.name = name;
-  }
+/**
+ * The main thread's error for a failure the Worker reported: a missing
+ * permission is Deno's `NotCapable` again (it stops the run); anything else
+ * a {@linkcode BulkgetError} with the Worker's code (`VERIFY_FAILED`,
+ * `WRITE_FAILED`).
+ */
+function fromWorker(failure: WriterFailure): Error {
+  return failure.code === ERROR_CODES.permission
+    ? new Deno.errors.NotCapable(failure.message)
+    : new BulkgetError(failure.code, failure.message);
 }
 
 /**
@@ -241,7 +243,7 @@ export function openWriter(options: WriterOptions): Writer {
       pending.delete(reply.id);
       inFlightBytes -= entry.bytes;
       if (reply.ok) entry.resolve(reply.value);
-      else entry.reject(new WriteError(reply.error.name, reply.error.message));
+      else entry.reject(fromWorker(reply.error));
     }
     if (inFlightBytes <= o.maxInFlightBytes && roomWaiters.length > 0) {
       const waiters = roomWaiters;
@@ -251,8 +253,8 @@ export function openWriter(options: WriterOptions): Writer {
   };
   const onCrash = (event: ErrorEvent) => {
     event.preventDefault();
-    failure = new WriteError(
-      "WriterCrashed",
+    failure = new BulkgetError(
+      ERROR_CODES.write,
       `The writer stopped: ${event.message}`,
     );
     for (const entry of pending.values()) entry.reject(failure);
@@ -288,7 +290,7 @@ export function openWriter(options: WriterOptions): Writer {
     if (failure) return Promise.reject(failure);
     if (closed) {
       return Promise.reject(
-        new WriteError("WriterClosed", "The writer is closed"),
+        new BulkgetError(ERROR_CODES.write, "The writer is closed"),
       );
     }
     const bytes = data?.byteLength ?? 0;

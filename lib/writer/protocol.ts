@@ -6,6 +6,7 @@
  */
 
 import type { Checksum } from "../core/job.ts";
+import type { ErrorCode } from "../core/errors.ts";
 
 /** What a finished file must match before it gets its final name. */
 export interface Expectation {
@@ -157,7 +158,18 @@ export type WriterValue =
 /** A reply from the Worker. */
 export type WriterReply =
   | { id: number; ok: true; value?: WriterValue }
-  | { id: number; ok: false; error: { name: string; message: string } };
+  | { id: number; ok: false; error: WriterFailure };
+
+/**
+ * Why a request failed, as it crosses to the main thread: its kind as a
+ * code (`VERIFY_FAILED` for bytes that are not what was expected,
+ * `PERMISSION_MISSING` for a missing permission flag, `WRITE_FAILED` for
+ * anything else the disk refused) and its message.
+ */
+export interface WriterFailure {
+  code: ErrorCode;
+  message: string;
+}
 
 /** One batch in either direction. */
 export interface WriterBatch<T> {

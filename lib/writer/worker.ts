@@ -35,10 +35,12 @@
  * @module
  */
 
+import { ERROR_CODES, type ErrorCode } from "../core/errors.ts";
 import { destPaths, META_SUFFIX, PART_SUFFIX, STATE_FILE } from "./paths.ts";
 import type {
   RequestOf,
   WriterBatch,
+  WriterFailure,
   WriterReply,
   WriterRequest,
   WriterValue,
@@ -141,6 +143,7 @@ export const WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   handleWriteAt,
   handleClose,
   setRemoteTime,
+  failureOf,
   writerWorker,
 ];
 
@@ -155,11 +158,35 @@ export function writerWorkerUrl(): string {
     `const PART_SUFFIX = ${JSON.stringify(PART_SUFFIX)};`,
     `const META_SUFFIX = ${JSON.stringify(META_SUFFIX)};`,
     `const STATE_FILE = ${JSON.stringify(STATE_FILE)};`,
+    `const ERROR_CODES = ${JSON.stringify(ERROR_CODES)};`,
     splitFilesSource(),
     ...WORKER_FUNCTIONS.map((fn) => fn.toString()),
     `writerWorker();`,
   ].join("\n");
   return URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+}
+
+/**
+ * What a handler threw, as it crosses to the main thread: a coded error
+ * keeps its code, a missing permission is `PERMISSION_MISSING`, anything
+ * else `WRITE_FAILED`.
+ *
+ * @param error What was thrown.
+ * @returns Its code and message.
+ */
+export function failureOf(error: unknown): WriterFailure {
+  if (!(error instanceof Error)) {
+    return { code: ERROR_CODES.write, message: String(error) };
+  }
+  const message = error.message || error.name;
+  const own = (error as { code?: unknown }).code;
+  if (Object.values(ERROR_CODES).includes(own as ErrorCode)) {
+    return { code: own as ErrorCode, message };
+  }
+  if (error instanceof Deno.errors.NotCapable) {
+    return { code: ERROR_CODES.permission, message };
+  }
+  return { code: ERROR_CODES.write, message };
 }
 
 /**
@@ -231,10 +258,7 @@ export function writerWorker(): void {
         const value = handler(ctx, request as never, message.arena);
         replies.push({ id: request.id, ok: true, value });
       } catch (error) {
-        const { name, message } = error instanceof Error
-          ? error
-          : { name: "Error", message: String(error) };
-        replies.push({ id: request.id, ok: false, error: { name, message } });
+        replies.push({ id: request.id, ok: false, error: failureOf(error) });
       }
       if (request.op === "close") closing = true;
     }

@@ -1,8 +1,8 @@
 /**
  * The writer Worker's hashing and checks: SHA-256 of every file, another
  * digest when the job gives one (md5, sha-1, sha-512), both fed by one read
- * of the file; a size or digest that differs from the expected throws a
- * `VerifyError`.
+ * of the file; a size or digest that differs from the expected throws an
+ * error coded `VERIFY_FAILED`.
  *
  * These functions run in the Worker from their source text (see
  * `writerWorkerUrl`): each uses only its arguments, Deno's API and the other
@@ -12,6 +12,7 @@
  */
 
 import type { Hash } from "node:crypto";
+import { ERROR_CODES, type ErrorCode } from "../core/errors.ts";
 import type { Expectation, WriterRequest, WrittenFile } from "./protocol.ts";
 import type { WorkerContext } from "./worker_context.ts";
 
@@ -132,7 +133,7 @@ export function feedFile(
  * @param expect What the file must match.
  * @param bytes Its size.
  * @param sha256 Its SHA-256.
- * @throws {Error} A `VerifyError` when they differ.
+ * @throws {Error} Coded `VERIFY_FAILED` when they differ.
  */
 export function checkSizeAndSha256(
   expect: Expectation,
@@ -158,7 +159,7 @@ export function checkSizeAndSha256(
  * @param ctx The Worker's state.
  * @param expect What the file must match.
  * @param source The bytes, the file's path, or the fed hash.
- * @throws {Error} A `VerifyError` when it differs.
+ * @throws {Error} Coded `VERIFY_FAILED` when it differs.
  */
 export function checkOtherDigest(
   ctx: WorkerContext,
@@ -180,13 +181,12 @@ export function checkOtherDigest(
 }
 
 /**
- * The error of bytes that are not what was expected.
+ * The error of bytes that are not what was expected (a plain `Error` with a
+ * `code`: the Worker's code cannot import classes).
  *
  * @param message What differs.
- * @returns The error.
+ * @returns The error, coded `VERIFY_FAILED`.
  */
-export function verifyError(message: string): Error {
-  const error = new Error(message);
-  error.name = "VerifyError";
-  return error;
+export function verifyError(message: string): Error & { code: ErrorCode } {
+  return Object.assign(new Error(message), { code: ERROR_CODES.verify });
 }
