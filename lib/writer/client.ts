@@ -1,11 +1,12 @@
 /**
- * The main thread's side of the writer Worker.
+ * The main thread's side of the writer Worker: the {@linkcode Writer} API
+ * the engine uses.
  *
- * Requests are queued and sent in batches (one `postMessage` per
- * `maxBatch` requests or `batchDelayMs`), body buffers are transferred, not
- * copied, and the bytes sent but not yet written are bounded: a caller of
- * {@linkcode Writer.write} waits while more than `maxInFlightBytes` are
- * queued, so memory stays flat whatever the file sizes.
+ * Requests go to the Worker in batches through `channel.ts`; the bytes sent
+ * but not yet written are bounded: a caller of {@linkcode Writer.put} waits
+ * while more than `maxInFlightBytes` are queued, so memory stays flat
+ * whatever the file sizes. Most probes are answered on this thread, without
+ * asking the Worker (see `probeShortcuts`).
  *
  * @module
  */
@@ -15,14 +16,9 @@ import type {
   PartMeta,
   ProbeResult,
   Validators,
-  WriterBatch,
-  WriterFailure,
-  WriterReply,
-  WriterRequest,
   WrittenFile,
 } from "./protocol.ts";
-import { writerWorkerUrl } from "./worker.ts";
-import { BulkgetError, ERROR_CODES } from "../core/errors.ts";
+import { openChannel, ownBuffer } from "./channel.ts";
 import { destPaths } from "./paths.ts";
 
 /** Options for {@linkcode openWriter}. */
@@ -112,11 +108,6 @@ export interface Writer {
 /** Bodies up to this size are copied into the batch's arena instead of transferred one by one. */
 const PACK_LIMIT = 64 * 1024;
 
-/** Consecutive on-time 1 ms timer ticks that show this thread is idle. */
-const IDLE_TICKS = 5;
-/** Latest a 1 ms tick may fire and still count as on time. */
-const IDLE_TICK_SLACK_MS = 2.5;
-
 /** Options defaults, in one place. */
 const DEFAULTS = {
   maxInFlightBytes: 4 << 20,
@@ -124,46 +115,6 @@ const DEFAULTS = {
   batchDelayMs: 1,
   durability: "full" as Durability,
 };
-
-/**
- * The main thread's error for a failure the Worker reported: a missing
- * permission is Deno's `NotCapable` again (it stops the run); anything else
- * a {@linkcode BulkgetError} with the Worker's code (`VERIFY_FAILED`,
- * `WRITE_FAILED`).
- */
-function fromWorker(failure: WriterFailure): Error {
-  return failure.code === ERROR_CODES.permission
-    ? new Deno.errors.NotCapable(failure.message)
-    : new BulkgetError(failure.code, failure.message);
-}
-
-/**
- * Calls `callback` once this thread's event loop is idle: when
- * {@linkcode IDLE_TICKS} 1 ms timers in a row fire on time. The ticks use
- * `AbortSignal.timeout`, not the global `setTimeout`, whose first call loads
- * Deno's Node timers (about 11 ms) and would land before the first request.
- *
- * @returns A function that stops watching.
- */
-function whenIdle(callback: () => void): () => void {
-  let onTime = 0;
-  let last = performance.now();
-  let stopped = false;
-  const tick = () => {
-    if (stopped) return;
-    const now = performance.now();
-    onTime = now - last <= IDLE_TICK_SLACK_MS ? onTime + 1 : 0;
-    last = now;
-    if (onTime >= IDLE_TICKS) callback();
-    else next();
-  };
-  const next = () =>
-    AbortSignal.timeout(1).addEventListener("abort", tick, { once: true });
-  next();
-  return () => {
-    stopped = true;
-  };
-}
 
 /**
  * Starts the writer Worker.
@@ -181,25 +132,78 @@ function whenIdle(callback: () => void): () => void {
  */
 export function openWriter(options: WriterOptions): Writer {
   const o = { ...DEFAULTS, ...options };
-  // Creating the Worker blocks this thread for about 40 ms (Deno waits for
-  // the new isolate), time better spent sending the first requests: it
-  // starts when the first request for it is sent, or as soon as this thread
-  // is idle (e.g. all requests sent, responses not yet back), whichever
-  // comes first. A fixed delay landed in the middle of sending 100 requests.
-  let worker: Worker | undefined;
-  const startWorker = (): Worker => {
-    if (worker) return worker;
-    stopIdleWatch();
-    worker = new Worker(writerWorkerUrl(), { type: "module" });
-    worker.postMessage({
-      init: { outDir: o.outDir, durability: o.durability },
-    });
-    worker.onmessage = onReplies;
-    worker.onerror = onCrash;
-    return worker;
+  const channel = openChannel({
+    init: { outDir: o.outDir, durability: o.durability },
+    maxInFlightBytes: o.maxInFlightBytes,
+    maxBatch: o.maxBatch,
+    batchDelayMs: o.batchDelayMs,
+  });
+  const lookups = probeShortcuts(o.outDir);
+  return {
+    async put(dest, data, expect, record) {
+      // Bound the bodies queued for the Worker: wait while it is behind.
+      await channel.waitForRoom();
+      // Small bodies are packed into the batch's arena, larger ones transferred.
+      const own = data.byteLength <= PACK_LIMIT ? undefined : ownBuffer(data);
+      return await channel.send(
+        { op: "put", dest, data: own, expect, record },
+        data,
+      );
+    },
+    probe(dest) {
+      return lookups.needsProbe(dest)
+        ? channel.send({ op: "probe", dest })
+        : Promise.resolve({});
+    },
+    verify(dest, expect) {
+      return channel.send({ op: "verify", dest, expect });
+    },
+    prepare(dest, offset, meta) {
+      return channel.send({ op: "prepare", dest, offset, meta });
+    },
+    seal(dest, expect, record) {
+      lookups.partKept(dest, false);
+      return channel.send({ op: "seal", dest, expect, record });
+    },
+    release(dest, keepPart) {
+      lookups.partKept(dest, keepPart);
+      return channel.send({ op: "release", dest, keepPart });
+    },
+    startSplit(dest, meta, fresh) {
+      return channel.send({ op: "startSplit", dest, meta, fresh });
+    },
+    async writeAt(dest, range, offset, data) {
+      await channel.waitForRoom();
+      const written = channel.send<ArrayBuffer>(
+        { op: "writeAt", dest, range, offset, data: ownBuffer(data) },
+        data,
+      );
+      written.catch(() => {}); // the caller awaits it; never unhandled
+      return { written };
+    },
+    close: () => channel.close(),
   };
-  const stopIdleWatch = whenIdle(startWorker);
+}
 
+/** What lets a probe be answered on this thread. */
+interface ProbeShortcuts {
+  /** Whether `dest` may have a final file or a `.part` the Worker must look at. */
+  needsProbe(dest: string): boolean;
+  /** Notes whether this run keeps the `.part` of `dest` (a later probe must find it). */
+  partKept(dest: string, kept: boolean): void;
+}
+
+/**
+ * Most destinations do not exist yet. In a directory that was missing or
+ * empty when this run first looked, nothing can exist but what the run
+ * itself writes (each destination once) and the `.part`s it kept after a
+ * failed attempt, so no look is needed; elsewhere a stat on this thread
+ * saves a round trip to the Worker.
+ *
+ * @param outDir The output directory.
+ * @returns The shortcuts.
+ */
+function probeShortcuts(outDir: string): ProbeShortcuts {
   /** Destinations whose `.part` this run kept after a failed attempt. */
   const keptParts = new Set<string>();
   /** Directories by whether they were missing or empty when first looked at. */
@@ -212,191 +216,15 @@ export function openWriter(options: WriterOptions): Writer {
     }
     return empty;
   };
-
-  let nextId = 1;
-  const pending = new Map<
-    number,
-    { resolve(v: unknown): void; reject(e: Error): void; bytes: number }
-  >();
-  let queue: WriterRequest[] = [];
-  let transfer: ArrayBuffer[] = [];
-  /** Small bodies waiting to be packed into the next batch's arena. */
-  let packs: { request: { packed?: [number, number] }; data: Uint8Array }[] =
-    [];
-  let packedBytes = 0;
-  let queuedBytes = 0;
-  /**
-   * The batch timer while one is armed: an `AbortSignal.timeout`, like
-   * `whenIdle`'s ticks, since the global `setTimeout` would load Deno's Node
-   * timers (about 8 ms of CPU) for this alone in a plain run.
-   */
-  let timer: AbortSignal | undefined;
-  let inFlightBytes = 0;
-  let roomWaiters: (() => void)[] = [];
-  let closed = false;
-  let failure: Error | undefined;
-
-  const onReplies = (event: MessageEvent<WriterBatch<WriterReply>>) => {
-    for (const reply of event.data.items) {
-      const entry = pending.get(reply.id);
-      if (!entry) continue;
-      pending.delete(reply.id);
-      inFlightBytes -= entry.bytes;
-      if (reply.ok) entry.resolve(reply.value);
-      else entry.reject(fromWorker(reply.error));
-    }
-    if (inFlightBytes <= o.maxInFlightBytes && roomWaiters.length > 0) {
-      const waiters = roomWaiters;
-      roomWaiters = [];
-      for (const wake of waiters) wake();
-    }
-  };
-  const onCrash = (event: ErrorEvent) => {
-    event.preventDefault();
-    failure = new BulkgetError(
-      ERROR_CODES.write,
-      `The writer stopped: ${event.message}`,
-    );
-    for (const entry of pending.values()) entry.reject(failure);
-    pending.clear();
-    for (const wake of roomWaiters.splice(0)) wake();
-  };
-
-  const flush = () => {
-    if (timer !== undefined) timer.removeEventListener("abort", flush);
-    timer = undefined;
-    if (queue.length === 0) return;
-    let arena: ArrayBuffer | undefined;
-    if (packs.length > 0) {
-      const bytes = new Uint8Array(packedBytes);
-      let at = 0;
-      for (const { request, data } of packs) {
-        bytes.set(data, at);
-        request.packed = [at, data.byteLength];
-        at += data.byteLength;
-      }
-      arena = bytes.buffer;
-      transfer.push(arena);
-    }
-    startWorker().postMessage({ items: queue, arena }, transfer);
-    queue = [];
-    transfer = [];
-    packs = [];
-    packedBytes = 0;
-    queuedBytes = 0;
-  };
-
-  function send<T>(request: WriterRequest, data?: Uint8Array): Promise<T> {
-    if (failure) return Promise.reject(failure);
-    if (closed) {
-      return Promise.reject(
-        new BulkgetError(ERROR_CODES.write, "The writer is closed"),
-      );
-    }
-    const bytes = data?.byteLength ?? 0;
-    const promise = new Promise<T>((resolve, reject) => {
-      pending.set(request.id, {
-        resolve: resolve as (v: unknown) => void,
-        reject,
-        bytes,
-      });
-    });
-    queue.push(request);
-    const buffer = (request as { data?: ArrayBuffer }).data;
-    if (buffer) transfer.push(buffer);
-    else if (data) {
-      packs.push({ request: request as { packed?: [number, number] }, data });
-      packedBytes += data.byteLength;
-    }
-    inFlightBytes += bytes;
-    queuedBytes += bytes;
-    if (
-      queue.length >= o.maxBatch || queuedBytes >= 1 << 20 ||
-      request.op === "close"
-    ) flush();
-    else if (timer === undefined) {
-      timer = AbortSignal.timeout(o.batchDelayMs);
-      timer.addEventListener("abort", flush, { once: true });
-    }
-    return promise;
-  }
-
-  /** Bounds the bodies queued for the Worker: waits while it is behind. */
-  const room = async () => {
-    while (inFlightBytes > o.maxInFlightBytes && !failure) {
-      flush();
-      await new Promise<void>((resolve) => roomWaiters.push(resolve));
-    }
-  };
-
   return {
-    async put(dest, data, expect, record) {
-      await room();
-      return await send<WrittenFile>({
-        op: "put",
-        id: nextId++,
-        dest,
-        data: data.byteLength <= PACK_LIMIT ? undefined : ownBuffer(data),
-        expect,
-        record,
-      }, data);
+    needsProbe(dest) {
+      const paths = destPaths(outDir, dest);
+      if (wasEmpty(paths.dir) && !keptParts.has(dest)) return false;
+      return exists(paths.final) || exists(paths.part);
     },
-    probe(dest) {
-      // Most destinations do not exist yet. In a directory that was missing
-      // or empty when this run first looked, nothing can exist but what the
-      // run itself writes (each destination once), so no look is needed;
-      // elsewhere a stat on this thread saves a round trip to the Worker.
-      const paths = destPaths(o.outDir, dest);
-      if (wasEmpty(paths.dir) && !keptParts.has(dest)) {
-        return Promise.resolve({});
-      }
-      if (!exists(paths.final) && !exists(paths.part)) {
-        return Promise.resolve({});
-      }
-      return send({ op: "probe", id: nextId++, dest });
-    },
-    verify(dest, expect) {
-      return send({ op: "verify", id: nextId++, dest, expect });
-    },
-    prepare(dest, offset, meta) {
-      return send({ op: "prepare", id: nextId++, dest, offset, meta });
-    },
-    seal(dest, expect, record) {
-      keptParts.delete(dest);
-      return send({ op: "seal", id: nextId++, dest, expect, record });
-    },
-    release(dest, keepPart) {
-      // A kept .part must be found by the next probe, even in a directory
-      // that was empty at the start.
-      if (keepPart) keptParts.add(dest);
+    partKept(dest, kept) {
+      if (kept) keptParts.add(dest);
       else keptParts.delete(dest);
-      return send({ op: "release", id: nextId++, dest, keepPart });
-    },
-    startSplit(dest, meta, fresh) {
-      return send({ op: "startSplit", id: nextId++, dest, meta, fresh });
-    },
-    async writeAt(dest, range, offset, data) {
-      await room();
-      const written = send<ArrayBuffer>({
-        op: "writeAt",
-        id: nextId++,
-        dest,
-        range,
-        offset,
-        data: ownBuffer(data),
-      }, data);
-      written.catch(() => {}); // the caller awaits it; never unhandled
-      return { written };
-    },
-    async close() {
-      if (closed) return;
-      try {
-        if (!failure) await send({ op: "close", id: nextId++ });
-      } finally {
-        closed = true;
-        stopIdleWatch();
-        worker?.terminate();
-      }
     },
   };
 }
@@ -424,13 +252,4 @@ function isMissingOrEmpty(dir: string): boolean {
     if (error instanceof Deno.errors.NotFound) return true;
     throw error;
   }
-}
-
-/** A buffer that can be transferred: the view's own bytes, copied only when it shares a larger buffer. */
-function ownBuffer(data: Uint8Array): ArrayBuffer {
-  const buffer = data.buffer as ArrayBuffer;
-  if (data.byteOffset === 0 && data.byteLength === buffer.byteLength) {
-    return buffer;
-  }
-  return data.slice().buffer as ArrayBuffer;
 }
