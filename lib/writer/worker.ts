@@ -144,6 +144,8 @@ export const WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   handleClose,
   setRemoteTime,
   failureOf,
+  writerHandlers,
+  answerBatch,
   writerWorker,
 ];
 
@@ -189,15 +191,16 @@ export function failureOf(error: unknown): WriterFailure {
   return { code: ERROR_CODES.write, message };
 }
 
+/** One handler per request kind: a new kind gets its line here. */
+export type WriterHandlers = { [K in WriterRequest["op"]]: Handler<K> };
+
 /**
- * The Worker's body: answers batches of {@linkcode WriterRequest}s in order,
- * each request by its kind's handler, and replies once per batch, after
- * the batch's state lines and directories are flushed.
+ * The Worker's handlers, by request kind.
+ *
+ * @returns The table.
  */
-export function writerWorker(): void {
-  const scope = self as unknown as WorkerScope;
-  /** One handler per request kind. */
-  const handlers: { [K in WriterRequest["op"]]: Handler<K> } = {
+export function writerHandlers(): WriterHandlers {
+  return {
     put: handlePut,
     probe: handleProbe,
     verify: handleVerify,
@@ -208,6 +211,49 @@ export function writerWorker(): void {
     writeAt: handleWriteAt,
     close: handleClose,
   };
+}
+
+/**
+ * Handles one batch in order, each request by its kind's handler, then
+ * appends the batch's state lines and flushes its directories; the replies
+ * are for one message.
+ *
+ * @param ctx The Worker's state.
+ * @param handlers The handlers by kind.
+ * @param batch The requests (and the arena of their small bodies).
+ * @returns The replies, and whether the batch closes the Worker.
+ */
+export function answerBatch(
+  ctx: WorkerContext,
+  handlers: WriterHandlers,
+  batch: WriterBatch<WriterRequest>,
+): { replies: WriterReply[]; closing: boolean } {
+  const replies: WriterReply[] = [];
+  let closing = false;
+  for (const request of batch.items) {
+    try {
+      const handler = handlers[request.op] as Handler<typeof request.op>;
+      const value = handler(ctx, request as never, batch.arena);
+      replies.push({ id: request.id, ok: true, value });
+    } catch (error) {
+      replies.push({ id: request.id, ok: false, error: failureOf(error) });
+    }
+    if (request.op === "close") closing = true;
+  }
+  writeStateLines(ctx);
+  flushDirs(ctx);
+  return { replies, closing };
+}
+
+/**
+ * The Worker's body: answers batches of {@linkcode WriterRequest}s in order
+ * ({@linkcode answerBatch}) and replies once per batch. A batch that hashes
+ * waits for `node:crypto`, whose loading starts with `init`; the batches
+ * behind it wait too.
+ */
+export function writerWorker(): void {
+  const scope = self as unknown as WorkerScope;
+  const handlers = writerHandlers();
   const ctx: WorkerContext = newWorkerContext(".", true);
   /** Batches waiting for `node:crypto` to load, and those behind them, in order. */
   let queue: Promise<void> | undefined;
@@ -222,6 +268,18 @@ export function writerWorker(): void {
       },
       () => {},
     );
+
+  const answer = (batch: WriterBatch<WriterRequest>): void => {
+    const { replies, closing } = answerBatch(ctx, handlers, batch);
+    // Buffers of positional writes go back to be filled again: without it
+    // this thread frees them only when it collects garbage, which it rarely
+    // does, and memory grew with the file.
+    const buffers = replies.flatMap((reply) =>
+      reply.ok && reply.value instanceof ArrayBuffer ? [reply.value] : []
+    );
+    scope.postMessage({ items: replies }, buffers);
+    if (closing) scope.close();
+  };
 
   scope.onmessage = (event: MessageEvent) => {
     const message = event.data as WriterBatch<WriterRequest> | {
@@ -247,30 +305,4 @@ export function writerWorker(): void {
       if (queue === run) queue = undefined;
     });
   };
-
-  /** Handles one batch in order and posts its replies in one message. */
-  function answer(message: WriterBatch<WriterRequest>): void {
-    const replies: WriterReply[] = [];
-    let closing = false;
-    for (const request of message.items) {
-      try {
-        const handler = handlers[request.op] as Handler<typeof request.op>;
-        const value = handler(ctx, request as never, message.arena);
-        replies.push({ id: request.id, ok: true, value });
-      } catch (error) {
-        replies.push({ id: request.id, ok: false, error: failureOf(error) });
-      }
-      if (request.op === "close") closing = true;
-    }
-    writeStateLines(ctx);
-    flushDirs(ctx);
-    // Buffers of positional writes go back to be filled again: without it
-    // this thread frees them only when it collects garbage, which it rarely
-    // does, and memory grew with the file.
-    const buffers = replies.flatMap((reply) =>
-      reply.ok && reply.value instanceof ArrayBuffer ? [reply.value] : []
-    );
-    scope.postMessage({ items: replies }, buffers);
-    if (closing) scope.close();
-  }
 }
