@@ -42,15 +42,22 @@ export const ERROR_CODES = {
   write: "WRITE_FAILED",
   /** The job was looked up before its download and the lookup failed. */
   lookup: "LOOKUP_FAILED",
-  /**
-   * A permission flag is missing. Never a job's failure: it stops the run
-   * with one line naming the flag (exit 2).
-   */
-  permission: "PERMISSION_MISSING",
 } as const;
 
 /** A failure code. */
 export type ErrorCode = typeof ERROR_CODES[keyof typeof ERROR_CODES];
+
+/**
+ * Codes of failures that stop the whole run instead of failing a job (so
+ * never in a report), for errors that cross a boundary.
+ */
+export const STOP_CODES = {
+  /** A permission flag is missing: one line naming the flag, exit 2. */
+  permission: "PERMISSION_MISSING",
+} as const;
+
+/** A code of a failure that stops the run. */
+export type StopCode = typeof STOP_CODES[keyof typeof STOP_CODES];
 
 /**
  * An error of bulkget's own that says its kind as a stable code.

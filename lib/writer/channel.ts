@@ -24,7 +24,7 @@ import type {
   WriterRequest,
 } from "./protocol.ts";
 import { writerWorkerUrl } from "./worker.ts";
-import { BulkgetError, ERROR_CODES } from "../core/errors.ts";
+import { BulkgetError, ERROR_CODES, STOP_CODES } from "../core/errors.ts";
 import { whenIdle } from "./idle.ts";
 
 /** A request before the channel numbers it. */
@@ -199,7 +199,7 @@ function onCrash(state: ChannelState, event: ErrorEvent): void {
  * `WRITE_FAILED`).
  */
 function fromWorker(failure: WriterFailure): Error {
-  return failure.code === ERROR_CODES.permission
+  return failure.code === STOP_CODES.permission
     ? new Deno.errors.NotCapable(failure.message)
     : new BulkgetError(failure.code, failure.message);
 }

@@ -6,7 +6,7 @@
  */
 
 import type { Checksum } from "../core/job.ts";
-import type { ErrorCode } from "../core/errors.ts";
+import type { ErrorCode, StopCode } from "../core/errors.ts";
 
 /** What a finished file must match before it gets its final name. */
 export interface Expectation {
@@ -167,7 +167,7 @@ export type WriterReply =
  * anything else the disk refused) and its message.
  */
 export interface WriterFailure {
-  code: ErrorCode;
+  code: ErrorCode | StopCode;
   message: string;
 }
 

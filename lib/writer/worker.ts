@@ -35,7 +35,7 @@
  * @module
  */
 
-import { ERROR_CODES, type ErrorCode } from "../core/errors.ts";
+import { ERROR_CODES, type ErrorCode, STOP_CODES } from "../core/errors.ts";
 import { destPaths, META_SUFFIX, PART_SUFFIX, STATE_FILE } from "./paths.ts";
 import type {
   RequestOf,
@@ -161,6 +161,7 @@ export function writerWorkerUrl(): string {
     `const META_SUFFIX = ${JSON.stringify(META_SUFFIX)};`,
     `const STATE_FILE = ${JSON.stringify(STATE_FILE)};`,
     `const ERROR_CODES = ${JSON.stringify(ERROR_CODES)};`,
+    `const STOP_CODES = ${JSON.stringify(STOP_CODES)};`,
     splitFilesSource(),
     ...WORKER_FUNCTIONS.map((fn) => fn.toString()),
     `writerWorker();`,
@@ -186,7 +187,7 @@ export function failureOf(error: unknown): WriterFailure {
     return { code: own as ErrorCode, message };
   }
   if (error instanceof Deno.errors.NotCapable) {
-    return { code: ERROR_CODES.permission, message };
+    return { code: STOP_CODES.permission, message };
   }
   return { code: ERROR_CODES.write, message };
 }

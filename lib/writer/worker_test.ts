@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { failureOf, WORKER_FUNCTIONS, writerWorkerUrl } from "./worker.ts";
-import { ERROR_CODES } from "../core/errors.ts";
+import { ERROR_CODES, STOP_CODES } from "../core/errors.ts";
 import * as context from "./worker_context.ts";
 import * as disk from "./worker_disk.ts";
 import * as hash from "./worker_hash.ts";
@@ -30,7 +30,7 @@ Deno.test("failureOf: what the Worker threw crosses as a code: a mismatch, a mis
   });
   assert.deepEqual(
     failureOf(new Deno.errors.NotCapable("Requires write access")),
-    { code: ERROR_CODES.permission, message: "Requires write access" },
+    { code: STOP_CODES.permission, message: "Requires write access" },
   );
   assert.deepEqual(failureOf(new Deno.errors.NotFound("No such file")), {
     code: ERROR_CODES.write,
