@@ -83,11 +83,16 @@ export const DEFAULT_CONCURRENCY = 16;
  * Downloads every job and yields each outcome as soon as it is known.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { download } from "./download.ts";
- * const jobs = [{ url: "http://127.0.0.1:8001/flags/br/br.gif", dest: "br.gif" }];
- * for await (const outcome of download(jobs, { outDir: "downloads" })) {
- *   console.log(outcome.job.dest, outcome.status);
+ * import { startServer } from "../server/server.ts";
+ * await using server = await startServer({ alt: false });
+ * const outDir = await Deno.makeTempDir();
+ * const jobs = [{ url: `${server.url}/flags/br/br.gif`, dest: "br.gif" }];
+ * for await (const outcome of download(jobs, { outDir })) {
+ *   assert.equal(outcome.status, "ok");
+ *   assert.equal(Deno.statSync(`${outDir}/br.gif`).size, outcome.bytes);
  * }
  * ```
  *
@@ -104,30 +109,7 @@ export async function* download(
     maxInFlightBytes: options.maxInFlightBytes,
     durability: options.durability,
   });
-  // With --proxy the environment's proxies do not apply: hosts that go
-  // direct may use the own client.
-  const http1 = options.ownHttp !== false && !options.client &&
-      (options.proxyUrl !== undefined || !proxyInEnvironment())
-    ? new Http1Client({
-      smallBodyLimit: options.smallBodyLimit,
-      caCerts: options.caCerts,
-      maxIdle: Math.max(256, options.concurrency ?? DEFAULT_CONCURRENCY),
-    })
-    : undefined;
-  // fetch takes extra CAs through a client of its own.
-  const client = options.client ??
-    (options.caCerts?.length && !http1
-      ? Deno.createHttpClient({ caCerts: options.caCerts })
-      : undefined);
-  const proxy: ProxyRoute | undefined = options.proxyUrl
-    ? {
-      client: Deno.createHttpClient({
-        proxy: proxyOption(options.proxyUrl),
-        caCerts: options.caCerts,
-      }),
-      bypass: noProxyMatcher(options.noProxy ?? ""),
-    }
-    : undefined;
+  const { http1, client, proxy, close } = openClients(options);
   const runLimit = options.rateLimit ??
     (options.limitRate ? rateLimit(options.limitRate) : undefined);
   // Only server-chosen names can collide: sources give distinct names.
@@ -171,11 +153,59 @@ export async function* download(
       },
     );
   } finally {
-    http1?.close();
-    proxy?.client.close();
-    if (client !== options.client) client?.close();
+    close();
     await writer.close();
   }
+}
+
+/** The clients a run sends through, and how to close what it opened. */
+interface RunClients {
+  /** The own HTTP/1.1 client, unless `fetch` is the one. */
+  http1?: Http1Client;
+  /** `fetch`'s client, when it needs one (extra CAs, or the caller's). */
+  client?: Deno.HttpClient;
+  /** The proxy route (`proxyUrl`). */
+  proxy?: ProxyRoute;
+  /** Closes what was opened here (not the caller's client). */
+  close(): void;
+}
+
+/** Opens the clients of a run (see {@linkcode DownloadOptions.ownHttp}). */
+function openClients(options: DownloadOptions): RunClients {
+  // With --proxy the environment's proxies do not apply: hosts that go
+  // direct may use the own client.
+  const http1 = options.ownHttp !== false && !options.client &&
+      (options.proxyUrl !== undefined || !proxyInEnvironment())
+    ? new Http1Client({
+      smallBodyLimit: options.smallBodyLimit,
+      caCerts: options.caCerts,
+      maxIdle: Math.max(256, options.concurrency ?? DEFAULT_CONCURRENCY),
+    })
+    : undefined;
+  // fetch takes extra CAs through a client of its own.
+  const client = options.client ??
+    (options.caCerts?.length && !http1
+      ? Deno.createHttpClient({ caCerts: options.caCerts })
+      : undefined);
+  const proxy: ProxyRoute | undefined = options.proxyUrl
+    ? {
+      client: Deno.createHttpClient({
+        proxy: proxyOption(options.proxyUrl),
+        caCerts: options.caCerts,
+      }),
+      bypass: noProxyMatcher(options.noProxy ?? ""),
+    }
+    : undefined;
+  return {
+    http1,
+    client,
+    proxy,
+    close() {
+      http1?.close();
+      proxy?.client.close();
+      if (client !== options.client) client?.close();
+    },
+  };
 }
 
 /** The outcome of a job whose `prepare` threw (see {@linkcode DownloadOptions.prepare}). */

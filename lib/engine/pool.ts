@@ -44,11 +44,13 @@ export interface PoolOptions<T> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { pool } from "./pool.ts";
- * const sizes = [];
+ * const sizes: number[] = [];
  * for await (const n of pool([3, 1, 2], async (x) => x * 10, { poolLimit: 2 })) {
  *   sizes.push(n);
  * }
+ * assert.deepEqual(sizes.sort(), [10, 20, 30]);
  * ```
  *
  * @param items The items, taken lazily.
@@ -62,116 +64,164 @@ export async function* pool<T, R>(
   fn: (item: T, signal?: AbortSignal) => Promise<R>,
   options: PoolOptions<T>,
 ): AsyncGenerator<R> {
-  const { poolLimit, keyOf, signal } = options;
+  checkLimit("poolLimit", options.poolLimit);
   const perKeyLimit = options.perKeyLimit ?? Infinity;
-  const maxWaiting = options.maxWaiting ?? 1024;
-  checkLimit("poolLimit", poolLimit);
   if (perKeyLimit !== Infinity) checkLimit("perKeyLimit", perKeyLimit);
-
-  const source = Symbol.asyncIterator in items
-    ? items[Symbol.asyncIterator]()
-    : (items as Iterable<T>)[Symbol.iterator]();
-  let exhausted = false;
-  let active = 0;
-  const activeByKey = new Map<string, number>();
-  const waiting: T[] = [];
-  const results: R[] = [];
-  let bug: { error: unknown } | undefined;
-  let sourceError: { error: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    const w = wake;
-    wake = undefined;
-    w?.();
+  const { signal } = options;
+  const run: PoolRun<T, R> = {
+    source: Symbol.asyncIterator in items
+      ? items[Symbol.asyncIterator]()
+      : (items as Iterable<T>)[Symbol.iterator](),
+    fn,
+    options: { ...options, perKeyLimit },
+    maxWaiting: options.maxWaiting ?? 1024,
+    exhausted: false,
+    active: 0,
+    activeByKey: new Map(),
+    waiting: [],
+    results: [],
   };
-  signal?.addEventListener("abort", notify);
-
-  const hasRoom = (item: T) =>
-    !keyOf || (activeByKey.get(keyOf(item)) ?? 0) < perKeyLimit;
-  const start = (item: T) => {
-    active++;
-    const key = keyOf?.(item);
-    if (key !== undefined) {
-      activeByKey.set(key, (activeByKey.get(key) ?? 0) + 1);
-    }
-    fn(item, signal).then(
-      (result) => results.push(result),
-      (error) => bug ??= { error },
-    ).finally(() => {
-      active--;
-      if (key !== undefined) {
-        const left = activeByKey.get(key)! - 1;
-        if (left === 0) activeByKey.delete(key);
-        else activeByKey.set(key, left);
-      }
-      notify();
-    });
-  };
-
-  // The source's next item, requested and not yet come. It is never
-  // requested twice, and never waited for alone: a finished result or an
-  // abort wakes the pool too (a list on a stdin that stays open may never
-  // send its next line).
-  let pendingNext: Promise<IteratorResult<T>> | undefined;
+  const onAbort = () => notify(run);
+  signal?.addEventListener("abort", onAbort);
   try {
     while (true) {
-      const woken = new Promise<void>((resolve) => wake = resolve);
-      const wokenFirst = woken.then((): typeof WOKEN => WOKEN);
-      // Fill free slots: first from items waiting for their key, then from the
-      // source; stop to hand over finished results first, so a fast `fn`
-      // cannot make the pool drain the whole source before yielding.
-      while (
-        active < poolLimit && results.length === 0 && !signal?.aborted && !bug
-      ) {
-        const index = waiting.findIndex(hasRoom);
-        if (index >= 0) {
-          start(waiting.splice(index, 1)[0]);
-          continue;
-        }
-        if (exhausted || waiting.length >= maxWaiting) break;
-        pendingNext ??= Promise.resolve(source.next());
-        let next: IteratorResult<T> | typeof WOKEN;
-        try {
-          next = await Promise.race([pendingNext, wokenFirst]);
-        } catch (error) {
-          // A bad input line: start nothing more, let running calls finish
-          // and hand over their results, then report it.
-          pendingNext = undefined;
-          sourceError = { error };
-          exhausted = true;
-          break;
-        }
-        if (next === WOKEN) break; // the item stays requested
-        pendingNext = undefined;
-        if (next.done) {
-          exhausted = true;
-          break;
-        }
-        if (hasRoom(next.value)) start(next.value);
-        else waiting.push(next.value);
-      }
-      if (results.length > 0) {
-        while (results.length > 0) yield results.shift()!;
+      const woken = new Promise<void>((resolve) => run.wake = resolve);
+      await fill(run, woken.then((): typeof WOKEN => WOKEN));
+      if (run.results.length > 0) {
+        while (run.results.length > 0) yield run.results.shift()!;
         continue; // slots may have freed meanwhile: fill them before waiting
       }
-      if (active === 0) {
-        if (bug) throw bug.error;
-        if (sourceError) throw sourceError.error;
-        if (signal?.aborted || (exhausted && waiting.length === 0)) return;
+      if (run.active === 0) {
+        if (run.bug) throw run.bug.error;
+        if (run.sourceError) throw run.sourceError.error;
+        if (signal?.aborted || (run.exhausted && run.waiting.length === 0)) {
+          return;
+        }
       }
-      await (pendingNext
-        ? Promise.race([woken, pendingNext.then(() => {}, () => {})])
+      await (run.pendingNext
+        ? Promise.race([woken, run.pendingNext.then(() => {}, () => {})])
         : woken);
     }
   } finally {
-    signal?.removeEventListener("abort", notify);
-    if (pendingNext) {
-      // An item is still requested: the source cannot take `return` until
-      // it comes, so leave it rather than wait for it.
-      pendingNext.catch(() => {});
-      Promise.resolve(source.return?.()).catch(() => {});
-    } else if (!exhausted) await source.return?.();
+    signal?.removeEventListener("abort", onAbort);
+    await close(run);
   }
+}
+
+/** A pool's state while it runs, shared by its steps. */
+interface PoolRun<T, R> {
+  source: AsyncIterator<T> | Iterator<T>;
+  fn: (item: T, signal?: AbortSignal) => Promise<R>;
+  options: PoolOptions<T> & { perKeyLimit: number };
+  maxWaiting: number;
+  /** The source has no more items (or failed). */
+  exhausted: boolean;
+  /** Calls in progress, in all and by key. */
+  active: number;
+  activeByKey: Map<string, number>;
+  /** Items taken from the source, waiting for their key to have room. */
+  waiting: T[];
+  /** Finished results not yet yielded. */
+  results: R[];
+  /** What `fn` threw (a bug), or the source (a bad input line). */
+  bug?: { error: unknown };
+  sourceError?: { error: unknown };
+  /**
+   * The source's next item, requested and not yet come. It is never
+   * requested twice, and never waited for alone: a finished result or an
+   * abort wakes the pool too (a list on a stdin that stays open may never
+   * send its next line).
+   */
+  pendingNext?: Promise<IteratorResult<T>>;
+  /** Wakes the pool's loop. */
+  wake?: () => void;
+}
+
+/** Wakes the pool's loop, once. */
+function notify<T, R>(run: PoolRun<T, R>): void {
+  const wake = run.wake;
+  run.wake = undefined;
+  wake?.();
+}
+
+/** Whether an item's key has room for another call. */
+function hasRoom<T, R>(run: PoolRun<T, R>, item: T): boolean {
+  const { keyOf, perKeyLimit } = run.options;
+  return !keyOf || (run.activeByKey.get(keyOf(item)) ?? 0) < perKeyLimit;
+}
+
+/** Starts the call for an item; its end frees its slot and wakes the pool. */
+function start<T, R>(run: PoolRun<T, R>, item: T): void {
+  run.active++;
+  const key = run.options.keyOf?.(item);
+  if (key !== undefined) {
+    run.activeByKey.set(key, (run.activeByKey.get(key) ?? 0) + 1);
+  }
+  run.fn(item, run.options.signal).then(
+    (result) => run.results.push(result),
+    (error) => run.bug ??= { error },
+  ).finally(() => {
+    run.active--;
+    if (key !== undefined) {
+      const left = run.activeByKey.get(key)! - 1;
+      if (left === 0) run.activeByKey.delete(key);
+      else run.activeByKey.set(key, left);
+    }
+    notify(run);
+  });
+}
+
+/**
+ * Fills free slots: first from items waiting for their key, then from the
+ * source; stops to hand over finished results first, so a fast `fn` cannot
+ * make the pool drain the whole source before yielding.
+ */
+async function fill<T, R>(
+  run: PoolRun<T, R>,
+  wokenFirst: Promise<typeof WOKEN>,
+): Promise<void> {
+  const { poolLimit, signal } = run.options;
+  while (
+    run.active < poolLimit && run.results.length === 0 && !signal?.aborted &&
+    !run.bug
+  ) {
+    const index = run.waiting.findIndex((item) => hasRoom(run, item));
+    if (index >= 0) {
+      start(run, run.waiting.splice(index, 1)[0]);
+      continue;
+    }
+    if (run.exhausted || run.waiting.length >= run.maxWaiting) return;
+    run.pendingNext ??= Promise.resolve(run.source.next());
+    let next: IteratorResult<T> | typeof WOKEN;
+    try {
+      next = await Promise.race([run.pendingNext, wokenFirst]);
+    } catch (error) {
+      // A bad input line: start nothing more, let running calls finish
+      // and hand over their results, then report it.
+      run.pendingNext = undefined;
+      run.sourceError = { error };
+      run.exhausted = true;
+      return;
+    }
+    if (next === WOKEN) return; // the item stays requested
+    run.pendingNext = undefined;
+    if (next.done) {
+      run.exhausted = true;
+      return;
+    }
+    if (hasRoom(run, next.value)) start(run, next.value);
+    else run.waiting.push(next.value);
+  }
+}
+
+/** Closes the source when the pool ends before it did. */
+async function close<T, R>(run: PoolRun<T, R>): Promise<void> {
+  if (run.pendingNext) {
+    // An item is still requested: the source cannot take `return` until
+    // it comes, so leave it rather than wait for it.
+    run.pendingNext.catch(() => {});
+    Promise.resolve(run.source.return?.()).catch(() => {});
+  } else if (!run.exhausted) await run.source.return?.();
 }
 
 /** What waiting for the source resolves to when the pool is woken first. */
