@@ -24,8 +24,10 @@ const RETRYABLE_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { classifyStatus } from "./classify.ts";
- * classifyStatus(503); // "retryable"
+ * assert.equal(classifyStatus(503), "retryable");
+ * assert.equal(classifyStatus(410), "not_found");
  * ```
  *
  * @param status The HTTP status code.

@@ -92,11 +92,15 @@ export interface ArrivalHooks {
  * Keep-alive HTTP/1.1 GETs for `http:` and `https:` URLs.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { Http1Client } from "./http1.ts";
+ * import { startServer } from "../server/server.ts";
+ * await using server = await startServer({ alt: false });
  * const client = new Http1Client();
- * const response = await client.get(new URL("http://127.0.0.1:8001/flags/br/br.gif"), []);
- * console.log(response.status, (await response.arrayBuffer()).byteLength);
+ * const response = await client.get(new URL(`${server.url}/files/1000/a.bin`), []);
+ * assert.equal(response.status, 200);
+ * assert.equal((await response.arrayBuffer()).byteLength, 1000);
  * client.close();
  * ```
  */

@@ -36,9 +36,14 @@ export interface RateLimitOptions {
  * budget is spent until; a reader waits until then.
  *
  * @example
- * ```ts ignore
- * const limit = rateLimit(1 << 20); // 1 MiB/s
- * await pace([limit], 65536); // waits about 62 ms once the budget is spent
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { rateLimit } from "./rate_limit.ts";
+ * let now = 0;
+ * const limit = rateLimit(1000, { burstMs: 0, now: () => now }); // 1000 B/s
+ * assert.equal(limit.reserve(500), 500); // wait 500 ms before reading on
+ * now = 2000; // idle for a while: no budget saved up without a burst
+ * assert.equal(limit.reserve(100), 100);
  * ```
  *
  * @param bytesPerSecond The rate, above 0.

@@ -40,9 +40,10 @@ export const BACKOFF_DEFAULTS: Required<Omit<BackoffOptions, "random">> = {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { backoffDelay } from "./retry.ts";
- * backoffDelay(1, undefined, { random: () => 0.5 }); // 250
- * backoffDelay(1, 2000); // 2000: the server asked for it
+ * assert.equal(backoffDelay(1, undefined, { random: () => 0.5 }), 250);
+ * assert.equal(backoffDelay(1, 2000), 2000); // the server asked for it
  * ```
  *
  * @param attempt The attempt that just failed, counting from 1.
@@ -71,8 +72,9 @@ export function backoffDelay(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseRetryAfter } from "./retry.ts";
- * parseRetryAfter("3"); // 3000
+ * assert.equal(parseRetryAfter("3"), 3000);
  * ```
  *
  * @param value The header's value, or null.
@@ -134,13 +136,15 @@ export class RetryError extends Error {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { retry } from "./retry.ts";
  * let calls = 0;
  * const value = await retry(async () => {
  *   if (++calls < 3) throw new Error("flaky");
  *   return "done";
  * }, { minTimeout: 1 });
- * // value === "done", calls === 3
+ * assert.equal(value, "done");
+ * assert.equal(calls, 3);
  * ```
  *
  * @param fn The work; gets the attempt number, counting from 1.

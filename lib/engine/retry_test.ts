@@ -1,3 +1,10 @@
+/**
+ * Unit tests of `retry.ts`: the backoff's numbers, `Retry-After`, and the
+ * retry loop (attempts, giving up, non-retriable errors, cancellation).
+ *
+ * @module
+ */
+
 import assert from "node:assert/strict";
 import {
   BACKOFF_DEFAULTS,
@@ -5,20 +12,8 @@ import {
   parseRetryAfter,
   retry,
   RetryError,
-} from "../lib/engine/retry.ts";
-import { sleep } from "../lib/core/sleep.ts";
-import { classifyStatus } from "../lib/engine/classify.ts";
-
-Deno.test("classifyStatus follows the design's table", () => {
-  for (const s of [200, 204, 206]) assert.equal(classifyStatus(s), "ok");
-  for (const s of [404, 410]) assert.equal(classifyStatus(s), "not_found");
-  for (const s of [408, 425, 429, 500, 502, 503, 504]) {
-    assert.equal(classifyStatus(s), "retryable");
-  }
-  for (const s of [400, 401, 403, 405, 413, 501, 505, 304]) {
-    assert.equal(classifyStatus(s), "fatal");
-  }
-});
+} from "./retry.ts";
+import { sleep } from "../core/sleep.ts";
 
 Deno.test("backoffDelay is full jitter of a capped exponential", () => {
   const top = (attempt: number) =>
