@@ -42,6 +42,8 @@ async function interruptList(
   });
   const cwd = await Deno.makeTempDir();
   await Deno.mkdir(`${cwd}/out`);
+  const stepSummary = `${cwd}/step-summary.md`;
+  await Deno.writeTextFile(stepSummary, "");
   const dests = Array.from({ length: JOBS }, (_, i) => `f${i}.bin`);
   await Deno.writeTextFile(
     `${cwd}/list.txt`,
@@ -60,7 +62,10 @@ async function interruptList(
       "r.json",
       ...extraArgs,
     ],
-    { cwd },
+    {
+      cwd,
+      env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: stepSummary },
+    },
   ).spawn();
   await waitForFiles(`${cwd}/out`, 3);
   child.kill("SIGINT");
@@ -86,6 +91,14 @@ async function interruptList(
   assert.equal(
     report.totals.jobs + report.totals.not_started,
     expected(dests),
+  );
+  assert.match(
+    await Deno.readTextFile(stepSummary),
+    new RegExp(
+      `^${notStarted} jobs not started \\(the run was stopped before reading them\\)$`,
+      "m",
+    ),
+    "the GitHub step summary says it too",
   );
 }
 

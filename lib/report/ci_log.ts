@@ -157,8 +157,8 @@ export function githubAnnotation(
 }
 
 /**
- * A Markdown summary for `$GITHUB_STEP_SUMMARY`: totals, then up to
- * `maxFailures` failed jobs.
+ * A Markdown summary for `$GITHUB_STEP_SUMMARY`: totals (and the jobs a
+ * stopped run never read), then up to `maxFailures` failed jobs.
  *
  * @param totals The run's totals.
  * @param failures Failed jobs.
@@ -183,6 +183,12 @@ export function githubSummary(
       formatBytes(totals.transferred)
     } | ${totals.retries} | ${(elapsedMs / 1000).toFixed(1)} s |`,
   ];
+  if (totals.not_started > 0) {
+    rows.push(
+      "",
+      `${totals.not_started} jobs not started (the run was stopped before reading them)`,
+    );
+  }
   if (failures.length > 0) {
     rows.push("", "| failed | URL | reason |", "|---|---|---|");
     for (const outcome of failures) {
