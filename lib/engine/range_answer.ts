@@ -20,8 +20,7 @@
 import type { HeaderPairs } from "../core/headers.ts";
 import type { HeaderLookup, HttpResponse } from "./http_response.ts";
 import type { PartMeta } from "../writer/protocol.ts";
-import { AttemptError, classifyStatus, statusCode } from "./classify.ts";
-import { parseRetryAfter } from "./retry.ts";
+import { AttemptError, statusFailure } from "./classify.ts";
 import { escapeControls } from "../core/printable.ts";
 import { ERROR_CODES } from "../core/errors.ts";
 
@@ -115,20 +114,8 @@ function rangeRefusal(
   if (status === 416) {
     return new SplitAbort("416 to a range: the file changed", false, status);
   }
-  if (classifyStatus(status) !== "ok") {
-    return new AttemptError(
-      `HTTP error ${status} - ${escapeControls(response.statusText)}`,
-      classifyStatus(status) as Exclude<
-        ReturnType<typeof classifyStatus>,
-        "ok"
-      >,
-      {
-        code: statusCode(status),
-        status,
-        retryAfterMs: parseRetryAfter(headers.get("retry-after")),
-      },
-    );
-  }
+  const failure = statusFailure(response);
+  if (failure) return failure;
   const changed = otherVersion(headers, asked.meta);
   if (status !== 206) {
     return changed
