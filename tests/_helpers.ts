@@ -148,3 +148,31 @@ export function flagFile(cc: string): string {
   const lower = cc.toLowerCase();
   return `${DATA}/flags/${lower}/${lower}.gif`;
 }
+
+/**
+ * Two of `bulkget serve`'s generated files, one for each way a body reaches
+ * the writer Worker: 1,000 bytes are put whole, 2 MiB are streamed into a
+ * `.part` and sealed.
+ */
+export const PUT_AND_SEALED: readonly (readonly [string, number])[] = [
+  ["small.bin", 1000],
+  ["large.bin", 2 << 20],
+];
+
+/**
+ * `get` arguments that download {@linkcode PUT_AND_SEALED} into `outDir`.
+ *
+ * @param serverUrl The server's base URL.
+ * @param outDir The output directory (`-o`).
+ * @returns The arguments.
+ */
+export function getPutAndSealed(serverUrl: string, outDir: string): string[] {
+  return [
+    "get",
+    ...PUT_AND_SEALED.map(([name, size]) =>
+      `${serverUrl}/files/${size}/${name}`
+    ),
+    "-o",
+    outDir,
+  ];
+}

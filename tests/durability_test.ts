@@ -11,7 +11,12 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import type { Report } from "../lib/report/json_report.ts";
-import { MAIN, runBulkget } from "./_helpers.ts";
+import {
+  getPutAndSealed,
+  MAIN,
+  PUT_AND_SEALED,
+  runBulkget,
+} from "./_helpers.ts";
 
 Deno.test("a truncated copy under the final name is fetched again, not skipped as complete", async () => {
   await using server = await startServer({ alt: false });
@@ -64,14 +69,8 @@ Deno.test("a file changed in place to the same size is fetched again when its SH
 Deno.test("a file changed in place to the same size is fetched again after a plain run (no --report, --update or checksum), small and streamed bodies alike", async () => {
   await using server = await startServer({ alt: false });
   const cwd = await Deno.makeTempDir();
-  // 1,000 bytes travel whole to the Worker; 2 MiB are streamed into a .part.
-  const files = [["small.bin", 1000], ["large.bin", 2 << 20]] as const;
-  const args = [
-    "get",
-    ...files.map(([name, size]) => `${server.url}/files/${size}/${name}`),
-    "-o",
-    "o",
-  ];
+  const files = PUT_AND_SEALED;
+  const args = getPutAndSealed(server.url, "o");
   const first = await runBulkget(args, { cwd });
   assert.equal(first.code, 0, first.stderr);
   for (const [name] of files) {

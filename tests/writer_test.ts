@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { openWriter } from "../lib/writer/client.ts";
 import { destPaths, STATE_FILE } from "../lib/writer/paths.ts";
-import { listDir, runBulkget } from "./_helpers.ts";
+import {
+  getPutAndSealed,
+  listDir,
+  PUT_AND_SEALED,
+  runBulkget,
+} from "./_helpers.ts";
 import { startServer } from "../lib/server/server.ts";
 import { generatedBody } from "../lib/server/files.ts";
 
@@ -247,14 +252,8 @@ Deno.test("writer probe: a file whose stamp (mtime, ctime) is the recorded one i
 Deno.test("the writer Worker runs with only the output directory readable and writable: put, seal, and a rerun's probe", async () => {
   await using server = await startServer({ alt: false });
   const cwd = await Deno.makeTempDir();
-  // 1,000 bytes are put whole; 2 MiB are streamed into a .part and sealed.
-  const files = [["small.bin", 1000], ["large.bin", 2 << 20]] as const;
-  const args = [
-    "get",
-    ...files.map(([name, size]) => `${server.url}/files/${size}/${name}`),
-    "-o",
-    "out",
-  ];
+  const files = PUT_AND_SEALED;
+  const args = getPutAndSealed(server.url, "out");
   const permissions = [
     `--allow-net=127.0.0.1:${server.port}`,
     "--allow-read=./out",
