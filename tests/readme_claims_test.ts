@@ -162,3 +162,22 @@ Deno.test("README development: every file the 'Where things are' map names exist
   assert.ok(named >= 30, `only ${named} files named`);
   assert.deepEqual(missing, []);
 });
+
+Deno.test("tests/CLAIMS.md: every test file it names exists", async () => {
+  const root = new URL("../", import.meta.url);
+  const claims = await Deno.readTextFile(new URL("tests/CLAIMS.md", root));
+  const named = new Set(
+    [...claims.matchAll(/`([\w/]+_test\.ts)`/g)].map((m) => m[1]),
+  );
+  assert.ok(named.size >= 40, `only ${named.size} test files named`);
+  const missing: string[] = [];
+  for (const name of named) {
+    const path = name.includes("/") ? name : `tests/${name}`;
+    const found = await Deno.stat(new URL(path, root)).then(
+      () => true,
+      () => false,
+    );
+    if (!found) missing.push(path);
+  }
+  assert.deepEqual(missing, []);
+});
