@@ -12,12 +12,11 @@ import {
 } from "../artifacts/fetch_artifacts.ts";
 import type { Artifact, ArtifactApi } from "../artifacts/artifact.ts";
 import { ArtifactApiError } from "../artifacts/artifact.ts";
-import { DEFAULT_CONCURRENCY } from "../engine/download.ts";
-import { DEFAULT_RETRIES } from "../engine/fetch_one.ts";
+import { poolLimits } from "./get_options.ts";
 import { formatBytes } from "../report/format.ts";
 import { redactText } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
-import { parseWholeNumber, UsageError } from "./usage.ts";
+import { UsageError } from "./usage.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
 
 /** The command-line options every vendor takes (for `parseCommandLine`). */
@@ -90,12 +89,7 @@ export function commonOptions(values: {
     outDir: values.output ?? ".",
     extract: !values["no-extract"],
     merge: values.merge ?? false,
-    concurrency: values["max-concurrent"] === undefined
-      ? DEFAULT_CONCURRENCY
-      : parseWholeNumber(values["max-concurrent"], "-m", 1),
-    retries: values.retries === undefined
-      ? DEFAULT_RETRIES
-      : parseWholeNumber(values.retries, "--retries", 0),
+    ...poolLimits(values),
     quiet: values.quiet ?? false,
     report: values.report,
   };

@@ -282,20 +282,34 @@ function parseHeaders(texts: readonly string[]): Record<string, string> {
   return headers;
 }
 
-/** How each transfer goes: limits, retries, deadlines, resume, durability. */
-function transferOptions(v: Values) {
+/**
+ * `-m` and `--retries`, read the same way by every command that downloads
+ * through the pool (`get`, `artifacts`).
+ *
+ * @param v The parsed option values (strings as given).
+ * @returns The global limit and the retries per file, defaults filled in.
+ * @throws {UsageError} When a value is not a whole number in range.
+ */
+export function poolLimits(
+  v: { "max-concurrent"?: string; retries?: string },
+): { concurrency: number; retries: number } {
   return {
-    concurrency: parseWholeNumber(
-      v["max-concurrent"] ?? String(DEFAULT_CONCURRENCY),
-      "-m",
-      1,
-    ),
-    perHost: v["per-host"] === undefined
-      ? undefined
-      : parseWholeNumber(v["per-host"], "--per-host", 1),
+    concurrency: v["max-concurrent"] === undefined
+      ? DEFAULT_CONCURRENCY
+      : parseWholeNumber(v["max-concurrent"], "-m", 1),
     retries: v.retries === undefined
       ? DEFAULT_RETRIES
       : parseWholeNumber(v.retries, "--retries", 0),
+  };
+}
+
+/** How each transfer goes: limits, retries, deadlines, resume, durability. */
+function transferOptions(v: Values) {
+  return {
+    ...poolLimits(v),
+    perHost: v["per-host"] === undefined
+      ? undefined
+      : parseWholeNumber(v["per-host"], "--per-host", 1),
     connectMs: v["connect-timeout"] === undefined
       ? DEADLINE_DEFAULTS.connectMs
       : parseSeconds(v["connect-timeout"], "--connect-timeout"),
