@@ -37,7 +37,16 @@ export type {
   Outcome,
   OutcomeStatus,
 } from "./lib/core/job.ts";
-export { ERROR_CODES, type ErrorCode } from "./lib/core/errors.ts";
+export {
+  ArtifactApiError,
+  CALLER_CODES,
+  type CallerCode,
+  ERROR_CODES,
+  type ErrorCode,
+  RetryError,
+  SourceError,
+  UnsafeNameError,
+} from "./lib/core/errors.ts";
 export type { DestinationClaims } from "./lib/engine/claims.ts";
 export type { RateLimit } from "./lib/engine/rate_limit.ts";
 export type { SplitPolicy } from "./lib/engine/segmented.ts";
@@ -55,7 +64,6 @@ export {
   type BackoffOptions,
   parseRetryAfter,
   retry,
-  RetryError,
   type RetryOptions,
 } from "./lib/engine/retry.ts";
 export { classifyStatus, type Verdict } from "./lib/engine/classify.ts";
@@ -68,13 +76,11 @@ export {
   type ManifestOptions,
 } from "./lib/source/manifest.ts";
 export { dedupeDestinations, type DedupeOptions } from "./lib/source/dedupe.ts";
-export { SourceError } from "./lib/source/source_error.ts";
 export {
   destFromUrl,
   type DestFromUrlOptions,
   safeDest,
   type SafeNameOptions,
-  UnsafeNameError,
 } from "./lib/writer/safe_name.ts";
 export type { LineInput } from "./lib/source/lines.ts";
 export type { ValidatorStore } from "./lib/writer/validators.ts";
@@ -106,7 +112,6 @@ export { selectArtifacts, type SelectOptions } from "./lib/artifacts/select.ts";
 export {
   type Artifact,
   type ArtifactApi,
-  ArtifactApiError,
   type ResolvedDownload,
 } from "./lib/artifacts/artifact.ts";
 export type { ExtractConflict } from "./lib/writer/unzip.ts";

@@ -4,8 +4,8 @@ import {
   destFromUrl,
   nameFromContentDisposition,
   safeDest,
-  UnsafeNameError,
 } from "../lib/writer/safe_name.ts";
+import { UnsafeNameError } from "../lib/core/errors.ts";
 
 function refused(path: string, reason: RegExp) {
   throws(() => safeDest(path), (error: unknown) => {

@@ -1,6 +1,6 @@
 import { deepEqual, rejects, throws } from "node:assert/strict";
 import { jobsFromUrls } from "../lib/source/args.ts";
-import { SourceError } from "../lib/source/source_error.ts";
+import { SourceError } from "../lib/core/errors.ts";
 
 Deno.test("jobsFromUrls() makes one job per argument, origin 'argument N'", async () => {
   deepEqual(

@@ -1,6 +1,6 @@
 import { deepEqual, rejects } from "node:assert/strict";
 import { jobsFromAria2 } from "../lib/source/aria2.ts";
-import { SourceError } from "../lib/source/source_error.ts";
+import { SourceError } from "../lib/core/errors.ts";
 
 const encoder = new TextEncoder();
 const streamOf = (text: string) => ReadableStream.from([encoder.encode(text)]);

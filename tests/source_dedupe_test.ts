@@ -1,8 +1,8 @@
 import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import type { Job } from "../lib/core/job.ts";
 import { dedupeDestinations } from "../lib/source/dedupe.ts";
-import { SourceError } from "../lib/source/source_error.ts";
 import { jobsFromList } from "../lib/source/url_list.ts";
+import { SourceError } from "../lib/core/errors.ts";
 
 const job = (dest: string, origin?: string): Job => ({
   url: `http://h/${dest}`,

@@ -1,7 +1,7 @@
 import { deepEqual, equal, rejects, throws } from "node:assert/strict";
 import { readLines } from "../lib/source/lines.ts";
 import { openInput } from "../lib/source/open_input.ts";
-import { SourceError } from "../lib/source/source_error.ts";
+import { SourceError } from "../lib/core/errors.ts";
 
 const encoder = new TextEncoder();
 

@@ -1,6 +1,6 @@
 import { deepEqual, rejects } from "node:assert/strict";
 import { jobsFromManifest } from "../lib/source/manifest.ts";
-import { SourceError } from "../lib/source/source_error.ts";
+import { SourceError } from "../lib/core/errors.ts";
 
 const encoder = new TextEncoder();
 const streamOf = (text: string) => ReadableStream.from([encoder.encode(text)]);

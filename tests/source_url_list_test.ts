@@ -1,6 +1,6 @@
 import { deepEqual, equal, rejects } from "node:assert/strict";
 import { jobsFromList } from "../lib/source/url_list.ts";
-import { SourceError } from "../lib/source/source_error.ts";
+import { SourceError } from "../lib/core/errors.ts";
 
 const encoder = new TextEncoder();
 const streamOf = (text: string) => ReadableStream.from([encoder.encode(text)]);

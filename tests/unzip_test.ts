@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ExtractError, extractZip, placeFile } from "../lib/writer/unzip.ts";
+import { extractZip, placeFile } from "../lib/writer/unzip.ts";
+import { ExtractError } from "../lib/core/errors.ts";
 import { createHash } from "node:crypto";
 import {
   extractZipInWorker,

@@ -32,7 +32,7 @@ export interface ArtifactApi<L> {
    *
    * @param filter The vendor's filters.
    * @returns The artifacts.
-   * @throws {ArtifactApiError} When the API refuses or fails.
+   * @throws {ArtifactApiError} (`lib/core/errors.ts`) When the API refuses or fails.
    */
   list(filter?: L): Promise<Artifact[]>;
   /**
@@ -52,28 +52,4 @@ export interface ResolvedDownload {
   url: string;
   /** Headers to send to it (e.g. GitLab's token, which is the API's own host). */
   headers?: Record<string, string>;
-}
-
-/** A failed API call; `status` is the HTTP status when one arrived. */
-export class ArtifactApiError extends Error {
-  /** The HTTP status, when a response arrived. */
-  readonly status?: number;
-  /** The artifact has expired (410): not retried. */
-  readonly expired: boolean;
-
-  /**
-   * Makes the error.
-   *
-   * @param message Why, for people (never holds a token).
-   * @param options The status, whether expired, the cause.
-   */
-  constructor(
-    message: string,
-    options: { status?: number; expired?: boolean; cause?: unknown } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.name = "ArtifactApiError";
-    this.status = options.status;
-    this.expired = options.expired ?? false;
-  }
 }

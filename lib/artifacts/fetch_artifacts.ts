@@ -27,7 +27,7 @@ import { download } from "../engine/download.ts";
 import { AttemptError } from "../engine/classify.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
-import { safeDest, UnsafeNameError } from "../writer/safe_name.ts";
+import { safeDest } from "../writer/safe_name.ts";
 import type { ExtractConflict } from "../writer/unzip.ts";
 import { reservedName } from "../writer/entry_names.ts";
 import { ZipExtractor } from "../writer/zip_extractor.ts";
@@ -36,11 +36,8 @@ import { DoneList } from "./done_list.ts";
 import { extractDownload, RESERVED, WORK_DIR } from "./extract_download.ts";
 
 export { WORK_DIR } from "./extract_download.ts";
-import {
-  type Artifact,
-  type ArtifactApi,
-  ArtifactApiError,
-} from "./artifact.ts";
+import type { Artifact, ArtifactApi } from "./artifact.ts";
+import { ArtifactApiError, UnsafeNameError } from "../core/errors.ts";
 
 /** What became of one artifact. */
 export interface ArtifactResult {

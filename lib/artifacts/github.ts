@@ -18,7 +18,7 @@
 import { sleep as defaultSleep } from "../core/sleep.ts";
 import { escapeControls } from "../core/printable.ts";
 import type { Artifact, ArtifactApi } from "./artifact.ts";
-import { ArtifactApiError } from "./artifact.ts";
+import { ArtifactApiError } from "../core/errors.ts";
 
 /** Options of {@linkcode githubArtifacts}. */
 export interface GithubOptions {

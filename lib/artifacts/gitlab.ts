@@ -16,11 +16,8 @@
  */
 
 import { escapeControls } from "../core/printable.ts";
-import {
-  type Artifact,
-  type ArtifactApi,
-  ArtifactApiError,
-} from "./artifact.ts";
+import type { Artifact, ArtifactApi } from "./artifact.ts";
+import { ArtifactApiError } from "../core/errors.ts";
 
 /** How the token is sent. */
 export type GitlabTokenKind = "private" | "job" | "bearer";

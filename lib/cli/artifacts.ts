@@ -10,7 +10,7 @@ import { githubArtifacts } from "../artifacts/github.ts";
 import { selectArtifacts } from "../artifacts/select.ts";
 import { DEFAULT_CONCURRENCY } from "../engine/download.ts";
 import { DEFAULT_RETRIES } from "../engine/fetch_one.ts";
-import { parseCommandLine, parseWholeNumber, UsageError } from "./usage.ts";
+import { parseCommandLine, parseWholeNumber } from "./usage.ts";
 import { optionalEnv, USAGE_EXIT_CODE } from "./permissions.ts";
 import {
   COMMON_OPTIONS,
@@ -24,6 +24,7 @@ import {
   parseArtifactsGitlabArgs,
   runGitlab,
 } from "./artifacts_gitlab.ts";
+import { UsageError } from "../core/errors.ts";
 
 const USAGE =
   "usage: bulkget artifacts github [OWNER/REPO] [--run ID] [--name NAME]... [options]\n" +

@@ -6,7 +6,7 @@
  */
 
 import { gitlabArtifacts, type GitlabTokenKind } from "../artifacts/gitlab.ts";
-import { parseCommandLine, parseWholeNumber, UsageError } from "./usage.ts";
+import { parseCommandLine, parseWholeNumber } from "./usage.ts";
 import { optionalEnv } from "./permissions.ts";
 import {
   COMMON_OPTIONS,
@@ -14,6 +14,7 @@ import {
   commonOptions,
   runArtifacts,
 } from "./artifacts_run.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** The usage line of `bulkget artifacts gitlab`. */
 export const GITLAB_USAGE =

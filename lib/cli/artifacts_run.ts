@@ -11,13 +11,12 @@ import {
   fetchArtifacts,
 } from "../artifacts/fetch_artifacts.ts";
 import type { Artifact, ArtifactApi } from "../artifacts/artifact.ts";
-import { ArtifactApiError } from "../artifacts/artifact.ts";
 import { poolLimits } from "./get_options.ts";
 import { formatBytes } from "../report/format.ts";
 import { redactText } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
-import { UsageError } from "./usage.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
+import { ArtifactApiError, UsageError } from "../core/errors.ts";
 
 /** The command-line options every vendor takes (for `parseCommandLine`). */
 export const COMMON_OPTIONS = {

@@ -10,7 +10,8 @@
 import { basicAuthorization, credentialsFor } from "../engine/credentials.ts";
 import { parseCookieFile } from "../engine/cookies.ts";
 import { parseNetrc } from "../engine/netrc.ts";
-import { requireFile, UsageError } from "./usage.ts";
+import { requireFile } from "./usage.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** The credential options as typed. */
 export interface AuthChoice {

@@ -14,7 +14,6 @@ import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { startProgressBar } from "../report/progress.ts";
 import { plural } from "../report/format.ts";
-import { UsageError } from "./usage.ts";
 import {
   FLAG_SERVERS,
   type FlagsOptions,
@@ -26,6 +25,7 @@ import { safeDest } from "../writer/safe_name.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
 import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
 import type { RunningServer } from "../server/server.ts";
+import { UsageError } from "../core/errors.ts";
 
 export {
   FLAG_SERVERS,

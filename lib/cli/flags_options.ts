@@ -6,13 +6,9 @@
  */
 
 import { flagCodes, selectCodes } from "../source/country_codes.ts";
-import {
-  parseCommandLine,
-  parseSeconds,
-  parseWholeNumber,
-  UsageError,
-} from "./usage.ts";
+import { parseCommandLine, parseSeconds, parseWholeNumber } from "./usage.ts";
 import type { OptionsConfig } from "./parse_args.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** The book's servers. */
 export const FLAG_SERVERS = {

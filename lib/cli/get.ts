@@ -15,7 +15,6 @@ import { jobsFromUrls } from "../source/args.ts";
 import { jobsFromInputFiles } from "../source/inputs.ts";
 import { dedupeDestinations } from "../source/dedupe.ts";
 import { shardJobs } from "../source/shard.ts";
-import { SourceError } from "../source/source_error.ts";
 import { countInputJobs } from "../source/count.ts";
 import { nameFromContentDisposition } from "../writer/safe_name.ts";
 import { loadValidators } from "../writer/validators.ts";
@@ -29,7 +28,6 @@ import { exitCodeFor } from "../report/tally.ts";
 import { reportOutput, type ReportWriter } from "../report/json_report.ts";
 import { type RunOutputs, runOutputs } from "../report/run_outputs.ts";
 import { redactText } from "../core/redact.ts";
-import { UsageError } from "./usage.ts";
 import {
   INTERRUPT_EXIT_CODES,
   type Interrupts,
@@ -47,6 +45,7 @@ import {
   USAGE,
 } from "./get_options.ts";
 import { openOutputFiles, resolveEnvironment } from "./get_preflight.ts";
+import { SourceError, UsageError } from "../core/errors.ts";
 
 export { type GetOptions, parseGetArgs } from "./get_options.ts";
 

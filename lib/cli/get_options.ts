@@ -17,13 +17,13 @@ import {
   parseHeader,
   parseSeconds,
   parseWholeNumber,
-  UsageError,
 } from "./usage.ts";
 import type { AuthChoice } from "./auth_options.ts";
 import type { LogFile } from "./log_file.ts";
 import { SPLIT_USAGE, splitOption } from "./split_options.ts";
 import type { SplitPolicy } from "../engine/segmented.ts";
 import type { OptionsConfig, ParsedArgs } from "./parse_args.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** The one-line usage of `bulkget get`. */
 export const USAGE =

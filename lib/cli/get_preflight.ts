@@ -9,12 +9,13 @@
 
 import { resolveShard, shardVariable } from "../source/shard.ts";
 import { openReport, type ReportWriter } from "../report/json_report.ts";
-import { requireFile, UsageError } from "./usage.ts";
+import { requireFile } from "./usage.ts";
 import { missingPermission } from "./permissions.ts";
 import { VERSION } from "./version.ts";
 import { type AuthChoice, resolveAuth } from "./auth_options.ts";
 import { openLogFile } from "./log_file.ts";
 import { type GetOptions, secretsOf } from "./get_options.ts";
+import { UsageError } from "../core/errors.ts";
 
 /**
  * Resolves what the options name in the environment (token, credentials,

@@ -7,7 +7,6 @@
  */
 
 import { jobsFromInputFiles } from "../source/inputs.ts";
-import { SourceError } from "../source/source_error.ts";
 import { formatBytes } from "../report/format.ts";
 import { outcomeCounts } from "../report/summary.ts";
 import {
@@ -18,9 +17,10 @@ import {
   type NamedReport,
   parseReport,
 } from "../report/merge.ts";
-import { parseCommandLine, requireFile, UsageError } from "./usage.ts";
+import { parseCommandLine, requireFile } from "./usage.ts";
 import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
 import { VERSION } from "./version.ts";
+import { SourceError, UsageError } from "../core/errors.ts";
 
 const USAGE = "usage: bulkget report merge [options] REPORT ...";
 

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { parseCommandLine, parseWholeNumber, UsageError } from "./usage.ts";
+import { parseCommandLine, parseWholeNumber } from "./usage.ts";
 import type { OptionsConfig, ParsedArgs } from "./parse_args.ts";
 import { parseDuration, parseSize } from "../core/units.ts";
 import {
@@ -24,6 +24,7 @@ import { describeFaults, parseFaults } from "../server/fault_spec.ts";
 import { PRESET_NAMES, presetName, PRESETS } from "../server/presets.ts";
 import type { PresetName } from "../server/presets.ts";
 import { type RunningServer, startServer } from "../server/server.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** The `--help` text. */
 export const USAGE = `Usage: bulkget serve [options]

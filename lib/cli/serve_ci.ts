@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseCommandLine, parseWholeNumber, UsageError } from "./usage.ts";
+import { parseCommandLine, parseWholeNumber } from "./usage.ts";
 import { parseSize } from "../core/units.ts";
 import {
   type SeededArtifact,
@@ -14,6 +14,7 @@ import {
 } from "../server/github_api.ts";
 import { makeZip } from "../server/zip_maker.ts";
 import { createRandom } from "../server/random.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** The `--help` text. */
 export const CI_USAGE = `Usage: bulkget serve --github-api [options]

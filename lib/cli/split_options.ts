@@ -9,7 +9,8 @@ import {
   DEFAULT_MIN_SPLIT_SIZE,
   type SplitPolicy,
 } from "../engine/segmented.ts";
-import { parseByteSize, parseWholeNumber, UsageError } from "./usage.ts";
+import { parseByteSize, parseWholeNumber } from "./usage.ts";
+import { UsageError } from "../core/errors.ts";
 
 /** Most connections per file, as aria2c's `-x`. */
 export const MAX_SPLIT = 16;

@@ -13,15 +13,7 @@ import {
   type ParsedArgs,
 } from "./parse_args.ts";
 import { HEADER_NAME } from "../core/headers.ts";
-
-/** Bad command-line input. */
-export class UsageError extends Error {
-  /** @param message What was wrong, for people. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+import { UsageError } from "../core/errors.ts";
 
 /**
  * Parses a whole number option, e.g. `-m 100`.

@@ -5,8 +5,15 @@
  * a boundary (the writer Worker's replies) is a {@linkcode BulkgetError}
  * carrying its code, recognised by that code, never by its name or message.
  *
+ * Every error class of bulkget's own is defined here, each with a `code`:
+ * one place to look up what can be thrown and how to tell it apart. The
+ * engine's {@linkcode AttemptError} (and its `SplitAbort`) stays in
+ * `lib/engine/classify.ts` because it carries the engine's verdict type.
+ *
  * @module
  */
+
+import { quote } from "./printable.ts";
 
 /** Every failure code, by name. */
 export const ERROR_CODES = {
@@ -60,6 +67,29 @@ export const STOP_CODES = {
 export type StopCode = typeof STOP_CODES[keyof typeof STOP_CODES];
 
 /**
+ * Codes of errors the library's functions throw to their caller (a program
+ * using `mod.ts`, or the CLI, which turns them into a one-line error or a
+ * job's failure). Never a job's code in a report.
+ */
+export const CALLER_CODES = {
+  /** Bad command-line input: one line, exit 2. */
+  usage: "USAGE",
+  /** A bad input line, an unreadable input file or a refused destination. */
+  badInput: "BAD_INPUT",
+  /** A destination name that is not safe. */
+  unsafeName: "UNSAFE_NAME",
+  /** An archive that cannot be extracted. */
+  extract: "EXTRACT_REFUSED",
+  /** A CI artifacts API call failed. */
+  artifactApi: "ARTIFACT_API",
+  /** Every attempt of a retried call failed. */
+  retriesSpent: "RETRIES_SPENT",
+} as const;
+
+/** A code of an error thrown to the library's caller. */
+export type CallerCode = typeof CALLER_CODES[keyof typeof CALLER_CODES];
+
+/**
  * An error of bulkget's own that says its kind as a stable code.
  *
  * @example
@@ -99,4 +129,166 @@ export function hasCode(
   code: ErrorCode,
 ): error is BulkgetError {
   return error instanceof BulkgetError && error.code === code;
+}
+
+/** Bad command-line input. */
+export class UsageError extends Error {
+  /** The error's kind. */
+  readonly code: CallerCode = CALLER_CODES.usage;
+
+  /** @param message What was wrong, for people. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * A bad input line, an unreadable input file or a refused destination, as
+ * every job source throws it: it names where the input went wrong
+ * (`list.txt:12`), so the CLI can print it as a usage error (exit 2).
+ *
+ * The message is `ORIGIN: DETAIL`, e.g.
+ * `list.txt:12: not an http(s) URL: "ftp://x"`.
+ *
+ * @example Usage
+ * ```ts
+ * import { CALLER_CODES, SourceError } from "./errors.ts";
+ * import { equal } from "node:assert/strict";
+ *
+ * const error = new SourceError("list.txt:12", 'not an http(s) URL: "ftp://x"');
+ * equal(error.message, 'list.txt:12: not an http(s) URL: "ftp://x"');
+ * equal(error.origin, "list.txt:12");
+ * equal(error.code, CALLER_CODES.badInput);
+ * ```
+ */
+export class SourceError extends Error {
+  /** The error's kind. */
+  readonly code: CallerCode = CALLER_CODES.badInput;
+  /** Where: `FILE:LINE`, `argument N`, or a file name alone. */
+  readonly origin: string;
+  /** What was wrong, without the origin. */
+  readonly detail: string;
+
+  /**
+   * Makes the error.
+   *
+   * @param origin Where: `FILE:LINE`, `argument N`, or a file name.
+   * @param detail What was wrong, starting in lower case.
+   * @param options `cause`, when another error is behind this one.
+   */
+  constructor(origin: string, detail: string, options?: ErrorOptions) {
+    super(`${origin}: ${detail}`, options);
+    this.name = "SourceError";
+    this.origin = origin;
+    this.detail = detail;
+  }
+}
+
+/** A destination name that is not safe; `reason` says why. */
+export class UnsafeNameError extends RangeError {
+  /** The error's kind. */
+  readonly code: CallerCode = CALLER_CODES.unsafeName;
+  /** The name that was refused. */
+  readonly path: string;
+  /** Why, e.g. `".." segments are not allowed`. */
+  readonly reason: string;
+
+  /**
+   * Makes the error.
+   *
+   * @param path The refused name.
+   * @param reason Why it was refused.
+   */
+  constructor(path: string, reason: string) {
+    super(`Unsafe destination ${quote(path)}: ${reason}`);
+    this.name = "UnsafeNameError";
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+/** An archive that cannot be extracted; `message` says why. */
+export class ExtractError extends Error {
+  /** The error's kind. */
+  readonly code: CallerCode = CALLER_CODES.extract;
+
+  /**
+   * Makes the error.
+   *
+   * @param message Why.
+   * @param options The cause.
+   */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ExtractError";
+  }
+}
+
+/** A failed CI artifacts API call; `status` is the HTTP status when one arrived. */
+export class ArtifactApiError extends Error {
+  /** The error's kind. */
+  readonly code: CallerCode = CALLER_CODES.artifactApi;
+  /** The HTTP status, when a response arrived. */
+  readonly status?: number;
+  /** The artifact has expired (410): not retried. */
+  readonly expired: boolean;
+
+  /**
+   * Makes the error.
+   *
+   * @param message Why, for people (never holds a token).
+   * @param options The status, whether expired, the cause.
+   */
+  constructor(
+    message: string,
+    options: { status?: number; expired?: boolean; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "ArtifactApiError";
+    this.status = options.status;
+    this.expired = options.expired ?? false;
+  }
+}
+
+/** Thrown by `retry` when every attempt failed; `cause` is the last failure. */
+export class RetryError extends Error {
+  /** The error's kind. */
+  readonly code: CallerCode = CALLER_CODES.retriesSpent;
+  /** Attempts made. */
+  readonly attempts: number;
+
+  /**
+   * Makes the error.
+   *
+   * @param cause The last failure.
+   * @param attempts Attempts made.
+   */
+  constructor(cause: unknown, attempts: number) {
+    super(`Retrying exceeded the maxAttempts (${attempts}).`, { cause });
+    this.name = "RetryError";
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * A response that breaks HTTP/1.1's rules (`PROTOCOL`), or one bulkget will
+ * not decode by design (`FRAMING_REFUSED`, not retryable).
+ */
+export class HttpProtocolError extends Error {
+  /** Whether asking again may help (false: the server answers this way by design). */
+  readonly retryable: boolean;
+  /** The error's kind: `FRAMING_REFUSED` when not retryable, else `PROTOCOL`. */
+  readonly code: ErrorCode;
+
+  /**
+   * @param message What was wrong.
+   * @param retryable Whether asking again may help. @default true
+   */
+  constructor(message: string, retryable = true) {
+    super(message);
+    this.name = "HttpProtocolError";
+    this.retryable = retryable;
+    this.code = retryable ? ERROR_CODES.protocol : ERROR_CODES.framing;
+  }
 }

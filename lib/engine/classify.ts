@@ -7,8 +7,12 @@
 
 import { redactUrlsIn } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
-import { HttpProtocolError } from "./http1_parser.ts";
-import { ERROR_CODES, type ErrorCode, hasCode } from "../core/errors.ts";
+import {
+  ERROR_CODES,
+  type ErrorCode,
+  hasCode,
+  HttpProtocolError,
+} from "../core/errors.ts";
 import { parseRetryAfter } from "./retry.ts";
 import type { HttpResponse } from "./http_response.ts";
 

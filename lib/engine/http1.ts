@@ -25,9 +25,10 @@
 
 import type { HeaderPairs } from "../core/headers.ts";
 import { Http1Response, type StreamedBody } from "./http_response.ts";
-import { type Framing, HttpProtocolError } from "./http1_parser.ts";
+import type { Framing } from "./http1_parser.ts";
 import { BodyDecoder, readFinalHead } from "./http1_reader.ts";
 import { Connection, isReset, portOf } from "./http1_connection.ts";
+import { HttpProtocolError } from "../core/errors.ts";
 
 export { HttpProtocolError };
 

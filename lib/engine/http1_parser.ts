@@ -15,6 +15,7 @@
 import { HEADER_NAME } from "../core/headers.ts";
 import { escapeControls } from "../core/printable.ts";
 import { type HeaderLookup, ResponseHeaders } from "./http_response.ts";
+import { HttpProtocolError } from "../core/errors.ts";
 
 /** Largest response head (status line and headers) accepted, in bytes. */
 export const MAX_HEAD_BYTES = 64 * 1024;
@@ -22,22 +23,6 @@ export const MAX_HEAD_BYTES = 64 * 1024;
 export const MAX_INTERIM_RESPONSES = 16;
 /** Statuses whose response never has a body (RFC 9110 §6.4.1). */
 const NO_BODY_STATUSES = new Set([204, 304]);
-
-/** A response that breaks HTTP/1.1's rules, or one bulkget will not decode. */
-export class HttpProtocolError extends Error {
-  /** Whether asking again may help (false: the server answers this way by design). */
-  readonly retryable: boolean;
-
-  /**
-   * @param message What was wrong.
-   * @param retryable Whether asking again may help. @default true
-   */
-  constructor(message: string, retryable = true) {
-    super(message);
-    this.name = "HttpProtocolError";
-    this.retryable = retryable;
-  }
-}
 
 /** The parts of a response head the client needs. */
 export interface ResponseHead {

@@ -3,8 +3,9 @@
 // the bytes arriving whole and one byte at a time (every split point).
 import assert from "node:assert/strict";
 import { escapeControls } from "../core/printable.ts";
-import { HttpProtocolError, MAX_INTERIM_RESPONSES } from "./http1_parser.ts";
+import { MAX_INTERIM_RESPONSES } from "./http1_parser.ts";
 import { parseResponse } from "./http1_reader.ts";
+import { HttpProtocolError } from "../core/errors.ts";
 
 /** What a fixture must parse to. */
 type Expected =

@@ -12,13 +12,13 @@ import {
   bodyFraming,
   findHeadEnd,
   type Framing,
-  HttpProtocolError,
   MAX_HEAD_BYTES,
   MAX_INTERIM_RESPONSES,
   parseChunkSize,
   parseHead,
   type ResponseHead,
 } from "./http1_parser.ts";
+import { HttpProtocolError } from "../core/errors.ts";
 
 const latin1 = new TextDecoder("latin1");
 /** Longest line accepted in a chunked body (size line, trailer). */

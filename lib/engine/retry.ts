@@ -12,6 +12,7 @@
  */
 
 import { sleep } from "../core/sleep.ts";
+import { RetryError } from "../core/errors.ts";
 
 /** Options for {@linkcode backoffDelay}. */
 export interface BackoffOptions {
@@ -107,23 +108,6 @@ export interface RetryOptions<E = unknown> extends BackoffOptions {
   signal?: AbortSignal;
   /** Waits between attempts; replaceable so tests need not wait. @default sleep */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
-}
-
-/** Thrown by {@linkcode retry} when every attempt failed; `cause` is the last failure. */
-export class RetryError extends Error {
-  /** Attempts made. */
-  readonly attempts: number;
-  /**
-   * Makes the error.
-   *
-   * @param cause The last failure.
-   * @param attempts Attempts made.
-   */
-  constructor(cause: unknown, attempts: number) {
-    super(`Retrying exceeded the maxAttempts (${attempts}).`, { cause });
-    this.name = "RetryError";
-    this.attempts = attempts;
-  }
 }
 
 /**

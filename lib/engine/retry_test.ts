@@ -11,9 +11,9 @@ import {
   backoffDelay,
   parseRetryAfter,
   retry,
-  RetryError,
 } from "./retry.ts";
 import { sleep } from "../core/sleep.ts";
+import { RetryError } from "../core/errors.ts";
 
 Deno.test("backoffDelay is full jitter of a capped exponential", () => {
   const top = (attempt: number) =>

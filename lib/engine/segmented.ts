@@ -38,12 +38,13 @@ import {
   startDeadline,
 } from "./deadline.ts";
 import { AttemptError, verifyFailure } from "./classify.ts";
-import { retry, RetryError, type RetryOptions } from "./retry.ts";
+import { retry, type RetryOptions } from "./retry.ts";
 import { request, requestHeaders } from "./request.ts";
 import type { RateLimit } from "./rate_limit.ts";
 import { judgeRangeAnswer, rangeHeaders, SplitAbort } from "./range_answer.ts";
 import { copyRange } from "./range_copy.ts";
 import { remoteTime } from "./remote_time.ts";
+import { RetryError } from "../core/errors.ts";
 
 /** How downloads are split (`--split`, `--min-split-size`). */
 export interface SplitPolicy {

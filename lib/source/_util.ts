@@ -2,11 +2,11 @@
 
 import type { Job } from "../core/job.ts";
 import { HEADER_NAME, isHeaderValue } from "../core/headers.ts";
-import { destFromUrl, safeDest, UnsafeNameError } from "../writer/safe_name.ts";
-import { SourceError } from "./source_error.ts";
+import { destFromUrl, safeDest } from "../writer/safe_name.ts";
 import { inputName, type Line, type LineInput, readLines } from "./lines.ts";
 
 import { quote } from "../core/printable.ts";
+import { SourceError, UnsafeNameError } from "../core/errors.ts";
 
 /** Quotes URL-like text for a message, hiding any `user:password@`. */
 export function quoteUrl(text: string): string {

@@ -13,7 +13,6 @@ import {
   type LineInput,
   readLineBatches,
 } from "./lines.ts";
-import { SourceError } from "./source_error.ts";
 import {
   addOption,
   type Entry,
@@ -21,6 +20,7 @@ import {
   toJob,
   urlLine,
 } from "./aria2_entry.ts";
+import { SourceError } from "../core/errors.ts";
 
 export { IGNORED_OPTIONS };
 

@@ -15,8 +15,8 @@ import {
   userDest,
 } from "./_util.ts";
 import { quote } from "../core/printable.ts";
-import { SourceError } from "./source_error.ts";
 import { parseChecksum } from "./checksum.ts";
+import { SourceError } from "../core/errors.ts";
 
 /**
  * aria2 options accepted with a warning and ignored: they tune how aria2

@@ -8,7 +8,7 @@
 import type { Job } from "../core/job.ts";
 import { checkJobsIterable } from "./_util.ts";
 import { quote } from "../core/printable.ts";
-import { SourceError } from "./source_error.ts";
+import { SourceError } from "../core/errors.ts";
 
 /** Options for {@linkcode dedupeDestinations}. */
 export interface DedupeOptions {

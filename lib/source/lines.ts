@@ -6,7 +6,7 @@
  */
 
 import { openInput } from "./open_input.ts";
-import { SourceError } from "./source_error.ts";
+import { SourceError } from "../core/errors.ts";
 
 /** Longest line accepted by default, in bytes. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;

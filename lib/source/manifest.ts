@@ -15,8 +15,8 @@ import {
 } from "./_util.ts";
 import { quote } from "../core/printable.ts";
 import type { LineInput } from "./lines.ts";
-import { SourceError } from "./source_error.ts";
 import { parseChecksum } from "./checksum.ts";
+import { SourceError } from "../core/errors.ts";
 
 /** Options for {@linkcode jobsFromManifest}. */
 export interface ManifestOptions {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { SourceError } from "./source_error.ts";
+import { SourceError } from "../core/errors.ts";
 
 /**
  * Opens `path` for reading as a byte stream; `-` means standard input.

@@ -8,21 +8,8 @@
  * @module
  */
 
-import { safeDest, UnsafeNameError } from "./safe_name.ts";
-
-/** An archive that cannot be extracted; `message` says why. */
-export class ExtractError extends Error {
-  /**
-   * Makes the error.
-   *
-   * @param message Why.
-   * @param options The cause.
-   */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "ExtractError";
-  }
-}
+import { safeDest } from "./safe_name.ts";
+import { ExtractError, UnsafeNameError } from "../core/errors.ts";
 
 /**
  * Refuses a name the destination rules or `reserved` refuse.

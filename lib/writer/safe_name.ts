@@ -38,6 +38,7 @@ import { quote } from "../core/printable.ts";
 
 import { dispositionFilename } from "./content_disposition.ts";
 import { META_SUFFIX, PART_SUFFIX, STATE_FILE } from "./paths.ts";
+import { UnsafeNameError } from "../core/errors.ts";
 
 /** The common file-system limit on one name, in bytes. */
 const FS_NAME_BYTES = 255;
@@ -74,27 +75,6 @@ export interface DestFromUrlOptions extends SafeNameOptions {
    * @default {false}
    */
   keepPaths?: boolean;
-}
-
-/** A destination name that is not safe; `reason` says why. */
-export class UnsafeNameError extends RangeError {
-  /** The name that was refused. */
-  readonly path: string;
-  /** Why, e.g. `".." segments are not allowed`. */
-  readonly reason: string;
-
-  /**
-   * Makes the error.
-   *
-   * @param path The refused name.
-   * @param reason Why it was refused.
-   */
-  constructor(path: string, reason: string) {
-    super(`Unsafe destination ${quote(path)}: ${reason}`);
-    this.name = "UnsafeNameError";
-    this.path = path;
-    this.reason = reason;
-  }
 }
 
 // deno-lint-ignore no-control-regex -- control characters are what it finds

@@ -25,15 +25,14 @@
 import { crc32 } from "node:zlib";
 import { createHash } from "node:crypto";
 import { PART_SUFFIX, pathExists } from "./paths.ts";
-import { checkName, ExtractError } from "./entry_names.ts";
+import { checkName } from "./entry_names.ts";
 import {
   entryDataStart,
   readFully,
   readZipIndex,
   type ZipEntryInfo,
 } from "./zip_index.ts";
-
-export { ExtractError } from "./entry_names.ts";
+import { ExtractError } from "../core/errors.ts";
 
 /** Options of {@linkcode extractZip}. */
 export interface ExtractOptions {

@@ -14,8 +14,8 @@
  */
 
 import type { ExtractOptions, ExtractResult } from "./unzip.ts";
-import { ExtractError } from "./entry_names.ts";
 import type { ExtractReply, ExtractRequest } from "./zip_worker.ts";
+import { ExtractError } from "../core/errors.ts";
 
 /** Options of {@linkcode ZipExtractor}. */
 export interface ZipExtractorOptions {

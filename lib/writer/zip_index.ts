@@ -14,8 +14,9 @@
  */
 
 import { configure, type Entry, Reader, ZipReader } from "@zip.js/zip.js";
-import { safeDest, UnsafeNameError } from "./safe_name.ts";
-import { checkName, ExtractError } from "./entry_names.ts";
+import { safeDest } from "./safe_name.ts";
+import { checkName } from "./entry_names.ts";
+import { ExtractError, UnsafeNameError } from "../core/errors.ts";
 
 configure({ useWebWorkers: false });
 

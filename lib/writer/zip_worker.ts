@@ -8,12 +8,12 @@
  */
 
 import {
-  ExtractError,
   type ExtractOptions,
   type ExtractResult,
   extractZip,
   placeFile,
 } from "./unzip.ts";
+import { ExtractError } from "../core/errors.ts";
 
 /** A request to an extraction Worker. */
 export interface ExtractRequest {
