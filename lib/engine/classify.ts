@@ -46,7 +46,9 @@ export function classifyStatus(status: number): Verdict {
 
 /**
  * A failed attempt, with the verdict the engine acts on. Thrown inside
- * fetch-one and turned into an outcome there; it never escapes the engine.
+ * fetch-one and turned into an outcome there; callers that fetch through
+ * the engine's retry loop themselves (the flags demo's metadata, the
+ * artifacts' API calls) throw it too, so their failures get the same verdicts.
  */
 export class AttemptError extends Error {
   /** Whether another attempt may succeed. */
