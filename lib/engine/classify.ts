@@ -46,9 +46,9 @@ export function classifyStatus(status: number): Verdict {
 
 /**
  * A failed attempt, with the verdict the engine acts on. Thrown inside
- * fetch-one and turned into an outcome there; callers that fetch through
- * the engine's retry loop themselves (the flags demo's metadata, the
- * artifacts' API calls) throw it too, so their failures get the same verdicts.
+ * fetch-one and turned into an outcome there; callers that hand work to
+ * the engine throw it too (the flags demo's metadata, an expired artifact
+ * found while its download URL is resolved), so they get the same verdicts.
  */
 export class AttemptError extends Error {
   /** Whether another attempt may succeed. */
