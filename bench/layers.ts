@@ -28,7 +28,8 @@ import { Http1Client } from "../lib/engine/http1.ts";
 import { fetchOne } from "../lib/engine/fetch_one.ts";
 import { pool } from "../lib/engine/pool.ts";
 import { download } from "../lib/engine/download.ts";
-import { openWriter, type Writer } from "../lib/writer/client.ts";
+import { openWriter } from "../lib/writer/client.ts";
+import { loopConcurrently, NO_DISK_WRITER } from "./stand_ins.ts";
 import { main } from "../lib/cli/main.ts";
 import type { Job } from "../lib/core/job.ts";
 
@@ -52,25 +53,8 @@ const N = urls.length;
 const names = urls.map((u) => u.slice(u.lastIndexOf("/") + 1));
 const jobs: Job[] = names.map((dest, i) => ({ url: urls[i], dest }));
 
-const noDisk: Writer = {
-  put: (_d, data) => Promise.resolve({ bytes: data.byteLength, sha256: "" }),
-  probe: () => Promise.resolve({}),
-  verify: () => Promise.resolve({ bytes: 0, sha256: "" }),
-  prepare: () => Promise.resolve("/dev/null"),
-  seal: () => Promise.resolve({ bytes: 0, sha256: "" }),
-  release: () => Promise.resolve(),
-  startSplit: () => Promise.resolve(),
-  writeAt: () =>
-    Promise.resolve({ written: Promise.resolve(new ArrayBuffer(0)) }),
-  close: () => Promise.resolve(),
-};
-
-async function loop(fn: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: M }, async () => {
-    while (next < N) await fn(next++);
-  }));
-}
+/** Runs `fn` over every index, M at once. */
+const loop = (fn: (i: number) => Promise<void>) => loopConcurrently(M, N, fn);
 
 async function fresh(): Promise<void> {
   await Deno.remove(outDir, { recursive: true }).catch(() => {});
@@ -107,7 +91,8 @@ const layers: Record<string, () => Promise<void>> = {
     for await (
       const _ of pool(
         jobs,
-        (job, signal) => fetchOne(job, { writer: noDisk, http1, signal }),
+        (job, signal) =>
+          fetchOne(job, { writer: NO_DISK_WRITER, http1, signal }),
         { poolLimit: M },
       )
     ) { /* drain */ }

@@ -22,7 +22,8 @@ import { generatedBody } from "../lib/server/files.ts";
 import { download } from "../lib/engine/download.ts";
 import { fetchOne } from "../lib/engine/fetch_one.ts";
 import { pool } from "../lib/engine/pool.ts";
-import { openWriter, type Writer } from "../lib/writer/client.ts";
+import { openWriter } from "../lib/writer/client.ts";
+import { loopConcurrently, NO_DISK_WRITER } from "./stand_ins.ts";
 import type { Job } from "../lib/core/job.ts";
 import { type BenchServer, startDenoServer, startNginx } from "./servers.ts";
 import { which } from "./tools.ts";
@@ -96,25 +97,8 @@ async function measure(
   await Deno.remove(out, { recursive: true });
 }
 
-async function loop(fn: (i: number) => Promise<void>) {
-  let next = 0;
-  await Promise.all(Array.from({ length: M }, async () => {
-    while (next < N) await fn(next++);
-  }));
-}
-
-const noDisk: Writer = {
-  put: (_d, data) => Promise.resolve({ bytes: data.byteLength, sha256: "" }),
-  probe: () => Promise.resolve({}),
-  verify: () => Promise.resolve({ bytes: 0, sha256: "" }),
-  prepare: () => Promise.resolve("/dev/null"),
-  seal: () => Promise.resolve({ bytes: 0, sha256: "" }),
-  release: () => Promise.resolve(),
-  startSplit: () => Promise.resolve(),
-  writeAt: () =>
-    Promise.resolve({ written: Promise.resolve(new ArrayBuffer(0)) }),
-  close: () => Promise.resolve(),
-};
+/** Runs `fn` over every index, M at once. */
+const loop = (fn: (i: number) => Promise<void>) => loopConcurrently(M, N, fn);
 
 // Count the writer's messages both ways.
 let toWorker = 0, toWorkerItems = 0, fromWorker = 0;
@@ -164,7 +148,7 @@ try {
       for await (
         const _ of pool(
           jobs,
-          (job, signal) => fetchOne(job, { writer: noDisk, signal }),
+          (job, signal) => fetchOne(job, { writer: NO_DISK_WRITER, signal }),
           {
             poolLimit: M,
           },
