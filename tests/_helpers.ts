@@ -176,3 +176,43 @@ export function getPutAndSealed(serverUrl: string, outDir: string): string[] {
     outDir,
   ];
 }
+
+/** Whether `/proc/self/status` can be read (Linux): the peak-memory tests need it. */
+export const HAS_PROC = (() => {
+  try {
+    Deno.statSync("/proc/self/status");
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/**
+ * Runs `bulkget ARGS` in a child (stderr dropped) and samples its peak RSS
+ * (`VmHWM`) every `everyMs` until it exits, at most `maxSamples` times.
+ *
+ * @param args bulkget's arguments.
+ * @param sampling How often, and the bound on how many samples.
+ * @returns The peak in KiB, the exit code and stdout.
+ */
+export async function peakRssOfBulkget(
+  args: string[],
+  sampling: { everyMs: number; maxSamples: number },
+): Promise<{ kib: number; code: number; stdout: string }> {
+  const child = bulkgetCommand(args, { stderr: "null" }).spawn();
+  let kib = 0;
+  let running = true;
+  const output = child.output().finally(() => running = false);
+  for (let i = 0; running && i < sampling.maxSamples; i++) {
+    try {
+      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
+      const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+      if (match) kib = Math.max(kib, Number(match[1]));
+    } catch {
+      break; // the process is gone
+    }
+    await new Promise((r) => setTimeout(r, sampling.everyMs));
+  }
+  const { code, stdout } = await output;
+  return { kib, code, stdout: new TextDecoder().decode(stdout) };
+}

@@ -5,20 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
-import { bulkgetCommand } from "./_helpers.ts";
+import { HAS_PROC, peakRssOfBulkget } from "./_helpers.ts";
 
 const hasShm = (() => {
   try {
     return Deno.statSync("/dev/shm").isDirectory;
-  } catch {
-    return false;
-  }
-})();
-
-const hasProc = (() => {
-  try {
-    Deno.statSync("/proc/self/status");
-    return true;
   } catch {
     return false;
   }
@@ -30,32 +21,17 @@ async function peakRss(
   outDir: string,
   extra: string[] = [],
 ): Promise<{ kib: number; code: number; stdout: string }> {
-  const child = bulkgetCommand(
-    ["get", "-i", list, "-o", outDir, "-m", "100", "-q", ...extra],
-    { stderr: "null" },
-  ).spawn();
-  let kib = 0;
-  let running = true;
-  const output = child.output().finally(() => running = false);
   // Bounded: at most 10 minutes of 100 ms samples.
-  for (let i = 0; running && i < 6_000; i++) {
-    try {
-      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
-      const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
-      if (match) kib = Math.max(kib, Number(match[1]));
-    } catch {
-      break; // the process is gone
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const { code, stdout } = await output;
-  return { kib, code, stdout: new TextDecoder().decode(stdout) };
+  return await peakRssOfBulkget(
+    ["get", "-i", list, "-o", outDir, "-m", "100", "-q", ...extra],
+    { everyMs: 100, maxSamples: 6_000 },
+  );
 }
 
 Deno.test({
   name:
     "a 100,000-line list runs in about the memory of a 1,000-line one, with --report too",
-  ignore: !hasProc,
+  ignore: !HAS_PROC,
   async fn() {
     await using server = await startServer({ alt: false });
     // tmpfs when there is one: this test is about memory, not about how fast

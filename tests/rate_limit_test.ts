@@ -14,7 +14,7 @@ import { startServer } from "../lib/server/server.ts";
 import { download, type DownloadOptions } from "../lib/engine/download.ts";
 import { pace, rateLimit } from "../lib/engine/rate_limit.ts";
 import type { Job } from "../lib/core/job.ts";
-import { bulkgetCommand, runBulkget } from "./_helpers.ts";
+import { HAS_PROC, peakRssOfBulkget, runBulkget } from "./_helpers.ts";
 
 const MiB = 1 << 20;
 
@@ -168,37 +168,14 @@ Deno.test("--limit-rate with --max-download-limit: the stricter one wins", async
   checkRate("run 8 MiB/s, download 1 MiB/s", got, limit);
 });
 
-const hasProc = (() => {
-  try {
-    Deno.statSync("/proc/self/status");
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
 /** Runs `get URL --limit-rate RATE` in a child; its peak RSS (VmHWM) in KiB. */
 async function peakRssOfLimitedGet(url: string, rate: string, extra: string[]) {
   const dir = await Deno.makeTempDir({ dir: tmpfs });
-  const child = bulkgetCommand(
-    ["get", url, "-o", dir, "-q", "--limit-rate", rate, ...extra],
-    { stderr: "null" },
-  ).spawn();
-  let kib = 0;
-  let running = true;
-  const output = child.output().finally(() => running = false);
   // Bounded: at most 60 s of 50 ms samples.
-  for (let i = 0; running && i < 1_200; i++) {
-    try {
-      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
-      const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
-      if (match) kib = Math.max(kib, Number(match[1]));
-    } catch {
-      break; // the process is gone
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const { code } = await output;
+  const { kib, code } = await peakRssOfBulkget(
+    ["get", url, "-o", dir, "-q", "--limit-rate", rate, ...extra],
+    { everyMs: 50, maxSamples: 1_200 },
+  );
   await Deno.remove(dir, { recursive: true });
   assert.equal(code, 0);
   return kib;
@@ -210,7 +187,7 @@ for (const extra of [[], ["--use-fetch"]]) {
       `--limit-rate: 10 × the bytes at the same rate, about the same peak memory${
         extra.length ? " (--use-fetch)" : ""
       }`,
-    ignore: !hasProc,
+    ignore: !HAS_PROC,
     async fn() {
       await using server = await startServer({ alt: false });
       const small = await peakRssOfLimitedGet(

@@ -14,6 +14,7 @@ import { generatedBody, versionedName } from "../lib/server/files.ts";
 import {
   bulkgetCommand,
   listDir,
+  peakRssOfBulkget,
   runBulkget,
   type RunOptions,
 } from "./_helpers.ts";
@@ -484,7 +485,7 @@ async function splitPeakRss(
   dir: string,
   extra: string[],
 ): Promise<number> {
-  const child = bulkgetCommand([
+  const { kib, code } = await peakRssOfBulkget([
     "get",
     url,
     "-o",
@@ -495,21 +496,11 @@ async function splitPeakRss(
     "--min-split-size",
     "1M",
     ...extra,
-  ], { stderr: "null" }).spawn();
-  let kib = 0;
-  let running = true;
-  const output = child.output().finally(() => running = false);
-  for (let i = 0; running && i < 3_000; i++) { // bounded: 5 minutes
-    try {
-      const status = await Deno.readTextFile(`/proc/${child.pid}/status`);
-      const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
-      if (match) kib = Math.max(kib, Number(match[1]));
-    } catch {
-      break; // the process is gone
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.equal((await output).code, 0);
+  ], {
+    everyMs: 50,
+    maxSamples: 3_000, // bounded: 5 minutes
+  });
+  assert.equal(code, 0);
   return kib;
 }
 
