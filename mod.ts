@@ -5,24 +5,43 @@
  * Worker).
  *
  * @example Download a list of URLs
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { download, jobsFromUrls } from "./mod.ts";
+ * import { startServer } from "./lib/server/server.ts"; // the built-in test server
  *
- * const jobs = jobsFromUrls(["http://127.0.0.1:8001/flags/br/br.gif"]);
- * for await (const outcome of download(jobs, { outDir: "downloads", concurrency: 8 })) {
- *   console.log(outcome.job.dest, outcome.status, outcome.reason ?? "");
+ * await using server = await startServer();
+ * const outDir = await Deno.makeTempDir();
+ * const urls = ["br", "cn"].map((cc) => `${server.url}/flags/${cc}/${cc}.gif`);
+ * const done: string[] = [];
+ * for await (const outcome of download(jobsFromUrls(urls), { outDir, concurrency: 8 })) {
+ *   assert.equal(outcome.status, "ok", outcome.reason);
+ *   done.push(outcome.job.dest);
  * }
+ * assert.deepEqual(done.sort(), ["br.gif", "cn.gif"]);
+ * assert.equal(Deno.statSync(`${outDir}/br.gif`).isFile, true);
+ * await Deno.remove(outDir, { recursive: true });
  * ```
  *
  * @example Download a GitHub Actions run's artifacts, verified and extracted
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { fetchArtifacts, githubArtifacts } from "./mod.ts";
+ * import { startGithubDouble } from "./lib/server/github_api.ts";
+ * import { makeZip } from "./lib/server/zip_maker.ts";
  *
- * const api = githubArtifacts({ repository: "octo/demo", token: Deno.env.get("GITHUB_TOKEN") });
+ * // A local double of GitHub's API; in CI, leave out `apiUrl` and pass
+ * // `token: Deno.env.get("GITHUB_TOKEN")`.
+ * await using github = await startGithubDouble({
+ *   artifacts: [{ name: "logs", runId: 1234, body: makeZip([{ name: "a.txt", data: "hi" }]) }],
+ * });
+ * const api = githubArtifacts({ repository: "octo/demo", apiUrl: github.apiUrl });
  * const artifacts = await api.list({ run: "1234" });
- * for (const r of await fetchArtifacts(api, artifacts, { outDir: "artifacts" })) {
- *   console.log(r.name, r.status, r.files, r.reason ?? "");
- * }
+ * const outDir = await Deno.makeTempDir();
+ * const [logs] = await fetchArtifacts(api, artifacts, { outDir });
+ * assert.deepEqual([logs.name, logs.status, logs.files], ["logs", "ok", 1]);
+ * assert.equal(await Deno.readTextFile(`${outDir}/logs/a.txt`), "hi");
+ * await Deno.remove(outDir, { recursive: true });
  * ```
  *
  * @module

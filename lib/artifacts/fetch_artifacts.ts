@@ -129,11 +129,22 @@ interface RunState {
  * @returns One result per artifact, in the order given.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { githubArtifacts } from "./github.ts";
  * import { fetchArtifacts } from "./fetch_artifacts.ts";
- * const api = githubArtifacts({ repository: "octo/demo" });
- * const results = await fetchArtifacts(api, await api.list({ run: "7" }), { outDir: "out" });
+ * import { startGithubDouble } from "../server/github_api.ts";
+ * import { makeZip } from "../server/zip_maker.ts";
+ *
+ * await using github = await startGithubDouble({
+ *   artifacts: [{ name: "logs", runId: 7, body: makeZip([{ name: "a.txt", data: "hi" }]) }],
+ * });
+ * const api = githubArtifacts({ repository: "octo/demo", apiUrl: github.apiUrl });
+ * const outDir = await Deno.makeTempDir();
+ * const [logs] = await fetchArtifacts(api, await api.list({ run: "7" }), { outDir });
+ * assert.equal(logs.status, "ok"); // downloaded, digest checked, extracted
+ * assert.equal(await Deno.readTextFile(`${outDir}/logs/a.txt`), "hi");
+ * await Deno.remove(outDir, { recursive: true });
  * ```
  */
 export async function fetchArtifacts<L>(

@@ -57,10 +57,24 @@ const SECONDARY_WAIT_MS = 60_000;
  * @throws {TypeError} For a repository not of the form `owner/name`.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { githubArtifacts } from "./github.ts";
- * const api = githubArtifacts({ repository: "octo/demo", token: "..." });
- * for (const a of await api.list({ run: "42" })) console.log(a.name);
+ * import { startGithubDouble } from "../server/github_api.ts";
+ * import { makeZip } from "../server/zip_maker.ts";
+ *
+ * // A local double of the API; against GitHub itself, leave out `apiUrl`.
+ * await using github = await startGithubDouble({
+ *   token: "s3cret",
+ *   artifacts: [
+ *     { name: "logs", runId: 42, body: makeZip([{ name: "a.txt", data: "hi" }]) },
+ *     { name: "coverage", runId: 7, body: makeZip([{ name: "c.txt", data: "1" }]) },
+ *   ],
+ * });
+ * const api = githubArtifacts({ repository: "octo/demo", token: "s3cret", apiUrl: github.apiUrl });
+ * const [logs, ...others] = await api.list({ run: "42" });
+ * assert.equal(logs.name, "logs");
+ * assert.equal(others.length, 0);
  * ```
  */
 export function githubArtifacts(

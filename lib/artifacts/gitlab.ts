@@ -54,10 +54,21 @@ export interface GitlabListOptions {
  * @throws {TypeError} For an empty project.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { gitlabArtifacts } from "./gitlab.ts";
- * const api = gitlabArtifacts({ project: "group/project", token: "..." });
+ * import { startGitlabDouble } from "../server/gitlab_api.ts";
+ * import { makeZip } from "../server/zip_maker.ts";
+ *
+ * // A local double of the API; in a GitLab job, `apiUrl` is `CI_API_V4_URL`.
+ * await using gitlab = await startGitlabDouble({
+ *   token: "s3cret",
+ *   jobs: [{ id: 42, name: "build", archive: makeZip([{ name: "a.txt", data: "hi" }]) }],
+ * });
+ * const api = gitlabArtifacts({ project: "group/project", token: "s3cret", apiUrl: gitlab.apiUrl });
  * const [build] = await api.list({ jobs: [42] });
+ * assert.equal(build.name, "build");
+ * assert.equal(build.id, 42);
  * ```
  */
 export function gitlabArtifacts(

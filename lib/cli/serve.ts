@@ -106,9 +106,18 @@ const CUSTOM_PORT = 8000;
  *   taken or the server fails, 2 for a usage error or a missing permission.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { serveCommand } from "./serve.ts";
- * Deno.exit(await serveCommand(["--preset", "ERROR", "--seed", "7"]));
+ * const stop = new AbortController();
+ * const lines: string[] = [];
+ * const code = await serveCommand(["--preset", "ERROR", "--port", "0", "--seed", "7"], {
+ *   signal: stop.signal,
+ *   stdout: (line) => lines.push(line),
+ *   onListening: () => stop.abort(), // stop at once; a real caller serves until Ctrl-C
+ * });
+ * assert.equal(code, 0);
+ * assert.match(lines[0], /^ERROR  http:\/\/127\.0\.0\.1:\d+\/flags/);
  * ```
  */
 export async function serveCommand(

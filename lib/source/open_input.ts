@@ -12,10 +12,18 @@ import { SourceError } from "../core/errors.ts";
  * The file is closed when the stream ends or is cancelled.
  *
  * @example Usage
- * ```ts ignore
+ * ```ts
  * import { openInput } from "./open_input.ts";
+ * import { SourceError } from "../core/errors.ts";
+ * import { equal, rejects } from "node:assert/strict";
  *
- * const stream = await openInput("urls.txt");
+ * const path = await Deno.makeTempFile();
+ * await Deno.writeTextFile(path, "http://127.0.0.1/a.gif\n");
+ * const stream = await openInput(path);
+ * equal(await new Response(stream).text(), "http://127.0.0.1/a.gif\n");
+ *
+ * await Deno.remove(path);
+ * await rejects(openInput(path), SourceError);
  * ```
  *
  * @param path A file path, or `-` for standard input.

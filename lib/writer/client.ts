@@ -120,11 +120,17 @@ const DEFAULTS = {
  * Starts the writer Worker.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { openWriter } from "./client.ts";
- * const writer = openWriter({ outDir: "downloads" });
- * await writer.put("hello.txt", new TextEncoder().encode("hi"), {});
+ *
+ * const outDir = await Deno.makeTempDir();
+ * const writer = openWriter({ outDir });
+ * const written = await writer.put("hello.txt", new TextEncoder().encode("hi"), { size: 2 });
  * await writer.close();
+ * assert.equal(written.bytes, 2);
+ * assert.equal(await Deno.readTextFile(`${outDir}/hello.txt`), "hi");
+ * await Deno.remove(outDir, { recursive: true });
  * ```
  *
  * @param options Where to write and how to batch.

@@ -101,9 +101,17 @@ const STORED = 0;
  *   CRC or size, or a file that is not a valid zip.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
  * import { extractZip } from "./unzip.ts";
- * const { files } = await extractZip("logs.zip", "out/logs");
+ * import { makeZip } from "../server/zip_maker.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(`${dir}/logs.zip`, makeZip([{ name: "a/b.txt", data: "hi" }]));
+ * const { files, bytes } = await extractZip(`${dir}/logs.zip`, `${dir}/logs`);
+ * assert.deepEqual([files, bytes], [1, 2]);
+ * assert.equal(await Deno.readTextFile(`${dir}/logs/a/b.txt`), "hi");
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export async function extractZip(

@@ -30,10 +30,22 @@ export interface ZipExtractorOptions {
  * An extraction Worker kept for many archives.
  *
  * @example
- * ```ts ignore
- * using extractor = new ZipExtractor();
- * await extractor.extract("a.zip", "out");
- * await extractor.extract("b.zip", "out");
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ZipExtractor } from "./zip_extractor.ts";
+ * import { makeZip } from "../server/zip_maker.ts";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeFile(`${dir}/a.zip`, makeZip([{ name: "a.txt", data: "a" }]));
+ * await Deno.writeFile(`${dir}/b.zip`, makeZip([{ name: "b.txt", data: "b" }]));
+ * {
+ *   using extractor = new ZipExtractor(); // one Worker for both archives
+ *   await extractor.extract(`${dir}/a.zip`, `${dir}/out`);
+ *   await extractor.extract(`${dir}/b.zip`, `${dir}/out`);
+ * } // the Worker ends here
+ * const names = [...Deno.readDirSync(`${dir}/out`)].map((e) => e.name);
+ * assert.deepEqual(names.sort(), ["a.txt", "b.txt"]);
+ * await Deno.remove(dir, { recursive: true });
  * ```
  */
 export class ZipExtractor implements Disposable {
