@@ -7,7 +7,7 @@ import {
   parseReport,
 } from "../lib/report/merge.ts";
 import { shardOf } from "../lib/source/shard.ts";
-import { emptyTotals } from "../lib/report/tally.ts";
+import { emptyTotals } from "../lib/outputs/tally.ts";
 import { startServer } from "../lib/server/server.ts";
 import { runBulkget } from "./_helpers.ts";
 

@@ -12,7 +12,7 @@ import { startServer } from "../lib/server/server.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import { download } from "../lib/engine/download.ts";
 import type { EngineEvent } from "../lib/core/events.ts";
-import { startProgressBar } from "../lib/report/progress.ts";
+import { startProgressBar } from "../lib/outputs/progress.ts";
 
 const SIZE = 200_000;
 const ON_DISK = 120_000;

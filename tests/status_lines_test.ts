@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import { shardOf } from "../lib/source/shard.ts";
-import { statusLine } from "../lib/report/ci_log.ts";
+import { statusLine } from "../lib/outputs/ci_log.ts";
 import { runBulkget } from "./_helpers.ts";
 
 /** Runs `get -i list.txt` over `count` slow files with a status line every 0.1 s. */

@@ -12,7 +12,7 @@ import {
 } from "../artifacts/fetch_artifacts.ts";
 import type { Artifact, ArtifactApi } from "../artifacts/artifact.ts";
 import { poolLimits } from "./get_options.ts";
-import { formatBytes } from "../report/format.ts";
+import { formatBytes } from "../outputs/format.ts";
 import { redactText } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";

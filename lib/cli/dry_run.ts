@@ -11,7 +11,7 @@ import { planExisting } from "../engine/existing.ts";
 import { openWriter } from "../writer/client.ts";
 import { loadValidators } from "../writer/validators.ts";
 import { redactText, redactUrl } from "../core/redact.ts";
-import { formatBytes } from "../report/format.ts";
+import { formatBytes } from "../outputs/format.ts";
 
 /** Options for {@linkcode dryRun}. */
 export interface DryRunOptions {

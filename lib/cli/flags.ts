@@ -12,8 +12,8 @@ import { download } from "../engine/download.ts";
 import { AttemptError } from "../engine/classify.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
-import { startProgressBar } from "../report/progress.ts";
-import { plural } from "../report/format.ts";
+import { startProgressBar } from "../outputs/progress.ts";
+import { plural } from "../outputs/format.ts";
 import {
   FLAG_SERVERS,
   type FlagsOptions,

@@ -3,7 +3,7 @@
  * JSONL manifests, with retries, resume, verification, and output for people
  * (a progress bar) and for CI (status lines, GitHub annotations, a JSON
  * report). Its options are `get_options.ts`, what is checked before the
- * first request `get_preflight.ts`, each output a listener in `lib/report/`.
+ * first request `get_preflight.ts`, each output a listener in `lib/outputs/`.
  *
  * @module
  */
@@ -18,15 +18,15 @@ import { shardJobs } from "../source/shard.ts";
 import { countInputJobs } from "../source/count.ts";
 import { nameFromContentDisposition } from "../writer/safe_name.ts";
 import { loadValidators } from "../writer/validators.ts";
-import { progressBarOutput } from "../report/progress.ts";
-import { failureLines, statusLinesOutput } from "../report/ci_log.ts";
-import type { RunListener } from "../report/listener.ts";
-import { verboseLines } from "../report/verbose.ts";
-import { githubOutputs } from "../report/github.ts";
-import { summaryOutput } from "../report/summary.ts";
-import { exitCodeFor } from "../report/tally.ts";
+import { progressBarOutput } from "../outputs/progress.ts";
+import { failureLines, statusLinesOutput } from "../outputs/ci_log.ts";
+import type { RunListener } from "../outputs/listener.ts";
+import { verboseLines } from "../outputs/verbose.ts";
+import { githubOutputs } from "../outputs/github.ts";
+import { summaryOutput } from "../outputs/summary.ts";
+import { exitCodeFor } from "../outputs/tally.ts";
 import { reportOutput, type ReportWriter } from "../report/json_report.ts";
-import { type RunOutputs, runOutputs } from "../report/run_outputs.ts";
+import { type RunOutputs, runOutputs } from "../outputs/run_outputs.ts";
 import { redactText } from "../core/redact.ts";
 import {
   INTERRUPT_EXIT_CODES,

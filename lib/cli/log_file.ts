@@ -8,10 +8,10 @@
  */
 
 import type { EngineEvent } from "../core/events.ts";
-import { failureLine, startStatusLines } from "../report/ci_log.ts";
-import { formatBytes } from "../report/format.ts";
+import { failureLine, startStatusLines } from "../outputs/ci_log.ts";
+import { formatBytes } from "../outputs/format.ts";
 import { redactText } from "../core/redact.ts";
-import { createTextFile } from "../report/text_file.ts";
+import { createTextFile } from "../outputs/text_file.ts";
 
 /** How often buffered lines are written to the file. */
 const FLUSH_MS = 250;

@@ -7,8 +7,8 @@
  */
 
 import { jobsFromInputFiles } from "../source/inputs.ts";
-import { formatBytes } from "../report/format.ts";
-import { outcomeCounts } from "../report/summary.ts";
+import { formatBytes } from "../outputs/format.ts";
+import { outcomeCounts } from "../outputs/summary.ts";
 import {
   type MergedReport,
   mergedReportText,

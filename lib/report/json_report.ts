@@ -43,10 +43,10 @@
  */
 
 import type { Outcome } from "../core/job.ts";
-import type { Totals } from "./tally.ts";
+import type { Totals } from "../outputs/tally.ts";
 import { redactText, redactUrl } from "../core/redact.ts";
-import type { RunListener } from "./listener.ts";
-import { createTextFile } from "./text_file.ts";
+import type { RunListener } from "../outputs/listener.ts";
+import { createTextFile } from "../outputs/text_file.ts";
 
 /** The report format's version. */
 export const REPORT_VERSION = 1;

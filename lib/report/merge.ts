@@ -23,7 +23,7 @@
 import type { Job } from "../core/job.ts";
 import type { Report } from "./json_report.ts";
 import { REPORT_VERSION } from "./json_report.ts";
-import { exitCodeFor } from "./tally.ts";
+import { exitCodeFor } from "../outputs/tally.ts";
 import type { Shard } from "../source/shard.ts";
 import {
   checkExpected,

@@ -10,7 +10,7 @@
 
 import type { ReportItem } from "./json_report.ts";
 import type { MergeOptions, MissingJob, NamedReport } from "./merge.ts";
-import { addOutcome, emptyTotals, type Totals } from "./tally.ts";
+import { addOutcome, emptyTotals, type Totals } from "../outputs/tally.ts";
 import { shardKey, shardOf } from "../source/shard.ts";
 
 /** Every report's items, their totals, and where each destination is. */
