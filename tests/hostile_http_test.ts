@@ -5,7 +5,12 @@
 // name, or a clear failure and no final file.
 import assert from "node:assert/strict";
 import { listDir, runBulkget } from "./_helpers.ts";
-import { scriptedServer, TLS_DIR } from "./_scripted_server.ts";
+import {
+  type Answer,
+  resettingServer,
+  scriptedServer,
+  TLS_DIR,
+} from "./_scripted_server.ts";
 import type { Report } from "../lib/report/json_report.ts";
 
 const CLIENTS: [string, string[]][] = [["own client", []], [
@@ -635,3 +640,342 @@ Deno.test("download(): every failure carries a stable code beside its reason", a
     big: "TOO_BIG",
   });
 });
+
+/** A 206 with `body` from byte `from` to its end. */
+function response206(body: Uint8Array, from: number): Uint8Array {
+  return concat(
+    `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+      body.length - 1
+    }/${body.length}\r\ncontent-length: ${
+      body.length - from
+    }\r\netag: "v1"\r\n\r\n`,
+    body.subarray(from),
+  );
+}
+
+/** `get -m 1 --retries R --report r.json -o out URLs…`: the run, its report, and the files under their final names. */
+async function runMatrix(
+  flags: string[],
+  urls: string[],
+  retries = 1,
+) {
+  const cwd = await Deno.makeTempDir({ prefix: "bulkget-matrix-" });
+  const run = await getInto(cwd, [
+    ...flags,
+    "-m",
+    "1",
+    "--retries",
+    String(retries),
+    "--report",
+    "r.json",
+  ], urls);
+  return { run, report: await report(cwd), out: `${cwd}/out` };
+}
+
+/** The summary line says what the report says: the counts, the bytes received, the retries. */
+function assertSummaryAgrees(stdout: string, { totals }: Report): void {
+  const line = stdout.split("\n").find((l) => l.startsWith("bulkget: "));
+  assert.ok(line, `no summary in ${stdout}`);
+  const counts = [`${totals.ok} downloaded`];
+  if (totals.error) counts.push(`${totals.error} failed`);
+  assert.ok(
+    line.startsWith(`bulkget: ${counts.join(", ")}; `),
+    `${line} vs ${JSON.stringify(totals)}`,
+  );
+  const bytes = totals.transferred < 1024
+    ? `${totals.transferred} B`
+    : /^[\d.]+ (KiB|MiB)/.exec(line.split("; ")[1])![0];
+  assert.match(line, new RegExp(`; ${bytes} received in `));
+  const retries = /; (\d+) retr(y|ies)$/.exec(line);
+  assert.equal(Number(retries?.[1] ?? 0), totals.retries, line);
+}
+
+const ok200 = (body: string) =>
+  `HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+
+/** Run 1 keeps the first MiB of V1 as a .part; the resume (run 2) gets `answer(n)` from request 1 on. */
+async function resumed(
+  flags: string[],
+  answer: (n: number, requests: string[]) => Answer,
+) {
+  await using server = scriptedServer((n) =>
+    n === 0
+      ? { send: response200(V1).subarray(0, 120 + CUT), close: true }
+      : answer(n, server.requests)
+  );
+  const cwd = await Deno.makeTempDir({ prefix: "bulkget-matrix-" });
+  const url = `${server.url}/big.bin`;
+  await getInto(cwd, [...flags, "-q", "--retries", "0"], [url]);
+  const run = await getInto(cwd, [
+    ...flags,
+    "--retries",
+    "1",
+    "--idle-timeout",
+    "1",
+    "--report",
+    "r.json",
+  ], [url]);
+  return {
+    run,
+    report: await report(cwd),
+    out: `${cwd}/out`,
+    requests: server.requests,
+  };
+}
+
+for (const [client, flags] of CLIENTS) {
+  Deno.test(`hostile matrix (${client}): bytes right after a body, and a second response never asked for, never become the next file`, async () => {
+    await using server = scriptedServer((n) =>
+      n === 0 ? ok200("hello") + ok200("EVIL") + "garbage" : ok200("b-body")
+    );
+    const { run, report, out } = await runMatrix(flags, [
+      `${server.url}/a`,
+      `${server.url}/b`,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(Deno.readTextFileSync(`${out}/a`), "hello");
+    assert.equal(Deno.readTextFileSync(`${out}/b`), "b-body");
+    assert.equal(server.connections, 2, "the dirty connection was not reused");
+    assert.equal(report.totals.transferred, 11);
+    assertSummaryAgrees(run.stdout, report);
+  });
+
+  Deno.test(`hostile matrix (${client}): a keep-alive connection the server closed between requests costs no retry`, async () => {
+    await using server = scriptedServer((n) => ({
+      send: ok200(`body-${n}`),
+      close: true,
+    }));
+    const { run, report, out } = await runMatrix(flags, [
+      `${server.url}/a`,
+      `${server.url}/b`,
+      `${server.url}/c`,
+    ], 0);
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(
+      ["a", "b", "c"].map((f) => Deno.readTextFileSync(`${out}/${f}`)).sort(),
+      ["body-0", "body-1", "body-2"],
+    );
+    assert.equal(report.totals.retries, 0);
+    assertSummaryAgrees(run.stdout, report);
+  });
+
+  Deno.test(`hostile matrix (${client}): a Content-Length longer than the body, then a close, is a NETWORK failure and no file`, async () => {
+    for (const size of [5, 3 << 20]) { // read whole, and streamed
+      const body = pattern(size, 4);
+      await using server = scriptedServer(() => ({
+        send: concat(
+          `HTTP/1.1 200 OK\r\ncontent-length: ${size + 10}\r\n\r\n`,
+          body,
+        ),
+        close: true,
+      }));
+      const { run, report, out } = await runMatrix(
+        flags,
+        [`${server.url}/short`],
+        0,
+      );
+      assert.equal(run.code, 1, run.stderr);
+      assert.ok(!listDir(out).includes("short"), "no final name");
+      const [item] = report.items;
+      assert.equal(item.status, "error");
+      assert.equal(item.code, "NETWORK", item.reason ?? "");
+      assert.match(item.reason ?? "", /body|closed/);
+      assertSummaryAgrees(run.stdout, report);
+      assert.match(run.stdout, /^ {2}short <- .*: /m);
+    }
+  });
+
+  Deno.test(`hostile matrix (${client}): two Content-Length headers that differ are refused; two equal ones are one`, async () => {
+    await using server = scriptedServer((n) => ({
+      send: n === 0
+        ? "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 6\r\n\r\nhello!"
+        : "HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-length: 5\r\n\r\nhello",
+      close: true,
+    }));
+    const { run, report, out } = await runMatrix(flags, [
+      `${server.url}/two`,
+      `${server.url}/same`,
+    ], 0);
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(listDir(out), ["same"]);
+    assert.equal(Deno.readTextFileSync(`${out}/same`), "hello");
+    const two = report.items.find((i) => i.dest === "two")!;
+    assert.equal(two.code, "PROTOCOL");
+    assert.match(two.reason ?? "", /content-length/i);
+    assertSummaryAgrees(run.stdout, report);
+  });
+
+  const badChunks: [string, string][] = [
+    ["a chunk size that is not hex", "zz\r\nhello\r\n0\r\n\r\n"],
+    ["a negative chunk size", "-5\r\nhello\r\n0\r\n\r\n"],
+    ["a chunk size over 2^53", "ffffffffffffffffff\r\nhello\r\n0\r\n\r\n"],
+    ["chunk data longer than its size", "5\r\nhelloXX0\r\n\r\n"],
+    ["a body that ends inside a chunk", "a\r\nhello"],
+  ];
+  for (const [name, chunks] of badChunks) {
+    Deno.test(`hostile matrix (${client}): ${name} is a failure and no file`, async () => {
+      await using server = scriptedServer(() => ({
+        send: `HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n${chunks}`,
+        close: true,
+      }));
+      const { run, report, out } = await runMatrix(flags, [
+        `${server.url}/c`,
+      ], 0);
+      assert.equal(run.code, 1, run.stderr);
+      assert.deepEqual(listDir(out), []);
+      const [item] = report.items;
+      assert.equal(item.status, "error");
+      // fetch says only "error reading a body from connection" whatever broke.
+      // A cut body is the connection's failure; a malformed one the
+      // grammar's, but fetch says only "error reading a body from
+      // connection" whatever broke.
+      const cut = name.includes("ends inside");
+      assert.equal(item.code, cut || flags.length ? "NETWORK" : "PROTOCOL");
+      assertSummaryAgrees(run.stdout, report);
+    });
+  }
+
+  Deno.test(`hostile matrix (${client}): chunk extensions, trailers, and 100 / 103 heads before the answer`, async () => {
+    await using server = scriptedServer((n) =>
+      n === 0
+        ? 'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5;name="v;x"\r\nhello\r\n1 ; e=1\r\n!\r\n0\r\nx-sum: 1\r\nx-more: 2\r\n\r\n'
+        : "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nlink: </a>; rel=preload\r\n\r\n" +
+          ok200("early")
+    );
+    const { run, report, out } = await runMatrix(flags, [
+      `${server.url}/chunked`,
+      `${server.url}/early`,
+    ], 0);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(Deno.readTextFileSync(`${out}/chunked`), "hello!");
+    assert.equal(Deno.readTextFileSync(`${out}/early`), "early");
+    if (!flags.length) {
+      assert.equal(server.connections, 1, "both ended cleanly: one connection");
+    }
+    assert.equal(report.totals.transferred, 11);
+    assertSummaryAgrees(run.stdout, report);
+  });
+
+  for (const status of ["204 No Content", "304 Not Modified"]) {
+    Deno.test(`hostile matrix (${client}): a ${status} with a body: that body is none, and never answers the next request`, async () => {
+      // A 204 is a success with no content (an empty file); a 304 not asked
+      // for (no validator was sent) is a failure.
+      await using server = scriptedServer((n) =>
+        n === 0
+          ? `HTTP/1.1 ${status}\r\ncontent-length: 18\r\n\r\n` + ok200("EVIL")
+          : ok200("b-body")
+      );
+      const { run, report, out } = await runMatrix(flags, [
+        `${server.url}/a`,
+        `${server.url}/b`,
+      ], 0);
+      const a = report.items.find((i) => i.dest === "a")!;
+      if (status.startsWith("204")) {
+        assert.equal(run.code, 0, run.stderr);
+        assert.deepEqual([a.status, a.bytes, a.transferred], ["ok", 0, 0]);
+        assert.equal(Deno.readTextFileSync(`${out}/a`), "");
+      } else {
+        assert.equal(run.code, 1, run.stderr);
+        assert.deepEqual([a.status, a.code], ["error", "HTTP_STATUS"]);
+        assert.match(a.reason ?? "", /304/);
+        assert.ok(!listDir(out).includes("a"));
+      }
+      assert.equal(Deno.readTextFileSync(`${out}/b`), "b-body");
+      assert.equal(report.totals.retries, 0);
+      assertSummaryAgrees(run.stdout, report);
+    });
+  }
+
+  Deno.test(`hostile matrix (${client}): Content-Encoding: gzip over bytes that are not gzip: saved as sent`, async () => {
+    await using server = scriptedServer(() =>
+      "HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 9\r\n\r\nnot gzip!"
+    );
+    const { run, report, out } = await runMatrix(flags, [`${server.url}/z`]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(Deno.readTextFileSync(`${out}/z`), "not gzip!");
+    assert.equal(report.items[0].bytes, 9);
+    assertSummaryAgrees(run.stdout, report);
+  });
+
+  Deno.test(`hostile matrix (${client}): a resume answered 200 (the whole file) is written from byte 0, counted once`, async () => {
+    const { run, report, out, requests } = await resumed(
+      flags,
+      () => response200(V1),
+    );
+    assert.match(requests[1], /range: bytes=\d+-/i);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(sameAs(`${out}/big.bin`, V1));
+    assert.deepEqual(listDir(out), ["big.bin"]);
+    assert.equal(report.totals.transferred, T);
+    assert.equal(report.items[0].sha256?.length, 64);
+    assertSummaryAgrees(run.stdout, report);
+  });
+
+  Deno.test(`hostile matrix (${client}): a resume answered 416 without Content-Range starts the file over`, async () => {
+    const { run, report, out, requests } = await resumed(
+      flags,
+      (n) =>
+        n === 1
+          ? {
+            send:
+              "HTTP/1.1 416 Range Not Satisfiable\r\ncontent-length: 0\r\n\r\n",
+            close: true,
+          }
+          : response200(V1),
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.doesNotMatch(requests[2], /range:/i);
+    assert.ok(sameAs(`${out}/big.bin`, V1));
+    assert.equal(report.totals.transferred, T);
+    assertSummaryAgrees(run.stdout, report);
+  });
+
+  Deno.test(`hostile matrix (${client}): a body that stalls mid-way is continued from what came, and every byte is counted`, async () => {
+    const stallAt = 2 * CUT;
+    const { run, report, out, requests } = await resumed(flags, (n, asked) => {
+      const rest = response206(V1, rangeStart(asked[n]));
+      // The first resume stalls at byte stallAt of the file.
+      return n === 1
+        ? { send: rest.subarray(0, rest.length - (T - stallAt)), stall: true }
+        : rest;
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(sameAs(`${out}/big.bin`, V1));
+    assert.equal(
+      rangeStart(requests[2]),
+      stallAt,
+      "continued where it stalled",
+    );
+    assert.equal(report.totals.transferred, T - rangeStart(requests[1]));
+    assert.equal(report.totals.retries, 1);
+    assertSummaryAgrees(run.stdout, report);
+  });
+
+  Deno.test(`hostile matrix (${client}): a connection reset (TCP RST) mid-body is retried from what came; the file is exact, every byte counted`, async () => {
+    for (const size of [5000, T]) {
+      const body = pattern(size, 6);
+      const whole = response200(body);
+      await using server = await resettingServer((n) =>
+        n === 0
+          ? { send: whole.subarray(0, whole.length - (size >> 1)), reset: true }
+          : /range: bytes=(\d+)-/i.test(server.requests[n])
+          ? response206(body, rangeStart(server.requests[n]))
+          : whole
+      );
+      const { run, report, out } = await runMatrix(flags, [
+        `${server.url}/r.bin`,
+      ]);
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(sameAs(`${out}/r.bin`, body), `size ${size}`);
+      assert.deepEqual(listDir(out), ["r.bin"]);
+      const resumedAt = /range: bytes=(\d+)-/i.exec(server.requests[1]);
+      if (size === T) {
+        // What reached the .part before the reset counts, and is not asked again.
+        assert.ok(resumedAt, "a streamed body is resumed");
+        assert.equal(report.totals.transferred, size, `size ${size}`);
+      }
+      assert.equal(report.totals.retries, 1);
+      assertSummaryAgrees(run.stdout, report);
+    }
+  });
+}

@@ -18,7 +18,7 @@ import {
   runBulkget,
   type RunOptions,
 } from "./_helpers.ts";
-import { scriptedServer } from "./_scripted_server.ts";
+import { resettingServer, scriptedServer } from "./_scripted_server.ts";
 
 const MiB = 1 << 20;
 
@@ -594,6 +594,11 @@ for (
       /the file changed on the server \(ETag differs\); restarting$/m,
     ],
     ["a 416", "416", /416 to a range: the file changed; restarting$/m],
+    [
+      "a 416 without Content-Range",
+      "416 bare",
+      /416 to a range: the file changed; restarting$/m,
+    ],
   ] as const
 ) {
   Deno.test(`get --split: ${what} to a range drops the .part and starts over (never stitched)`, async () => {
@@ -604,10 +609,12 @@ for (
       if (!range) return { send: answer("200 OK", RANGED, body), close: true };
       const [from, last] = [Number(range[1]), Number(range[2])];
       return {
-        send: reply === "416"
-          ? answer("416 Range Not Satisfiable", {
-            "content-range": `bytes */${size}`,
-          }, new Uint8Array(0))
+        send: reply.startsWith("416")
+          ? answer(
+            "416 Range Not Satisfiable",
+            reply === "416" ? { "content-range": `bytes */${size}` } : {},
+            new Uint8Array(0),
+          )
           : answer("206 Partial Content", {
             ...RANGED,
             etag: '"v2"',
@@ -632,4 +639,67 @@ for (
     assert.deepEqual(listDir(dir), []);
     await Deno.remove(dir, { recursive: true });
   });
+}
+
+for (const flags of CLIENTS) {
+  Deno.test(
+    `get --split${
+      flags.length ? " (--use-fetch)" : ""
+    }: one range reset (TCP RST) and one stalled are each continued from where they stopped; the file is right and every byte counted`,
+    async () => {
+      const size = 3 * MiB;
+      const body = generatedBody("rst.bin", size);
+      const sent: number[] = [];
+      await using server = await resettingServer((n) => {
+        const range = /\r\nrange: bytes=(\d+)-(\d+)/i.exec(server.requests[n]);
+        const [from, last] = range
+          ? [Number(range[1]), Number(range[2])]
+          : [0, size - 1];
+        const whole = range
+          ? answer("206 Partial Content", {
+            ...RANGED,
+            "content-range": `bytes ${from}-${last}/${size}`,
+          }, body.subarray(from, last + 1))
+          : answer("200 OK", RANGED, body);
+        const head = whole.length - (last + 1 - from);
+        // The 2nd and 3rd answers give half their body, then reset / stall.
+        const cut = n === 1 || n === 2
+          ? (last + 1 - from) >> 1
+          : last + 1 - from;
+        sent.push(cut);
+        return {
+          send: whole.subarray(0, head + cut),
+          reset: n === 1,
+          stall: n === 2,
+          close: true,
+        };
+      });
+      const dir = await Deno.makeTempDir();
+      const result = await getSplit(3, `${server.url}/rst.bin`, "out", [
+        ...flags,
+        "--retries",
+        "3",
+        "--idle-timeout",
+        "1",
+        "--report",
+        "r.json",
+      ], { cwd: dir });
+      assert.equal(result.code, 0, result.stderr + result.stdout);
+      assertFileBytes(`${dir}/out/rst.bin`, body);
+      assert.deepEqual(listDir(`${dir}/out`), ["rst.bin"]);
+      const report = JSON.parse(Deno.readTextFileSync(`${dir}/r.json`));
+      // What was received is at least the file, and at most what was sent
+      // (a reset loses what was in flight; fetch may read bytes that a
+      // failed range never wrote, and asks for them again).
+      const received = report.totals.transferred;
+      const sentBytes = sent.reduce((a, b) => a + b, 0);
+      assert.ok(
+        received >= size && received <= sentBytes,
+        `${received} received, ${size} in the file, ${sentBytes} sent`,
+      );
+      assert.equal(report.totals.ok, 1);
+      assert.ok(sent.length >= 5, "both cut ranges were asked again");
+      await Deno.remove(dir, { recursive: true });
+    },
+  );
 }

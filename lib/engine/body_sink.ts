@@ -98,8 +98,12 @@ export async function streamToFile(
     }
   } catch (error) {
     // Bytes already read may still be queued for the file: aborting it would
-    // drop them, so let them land and a resume starts after them.
+    // drop them, so let them land and a resume starts after them; they
+    // crossed the network, so they count (fetch's pipe is only looked at).
     await file.writable.close().catch(() => {});
+    if (!direct && !paced) {
+      await Deno.stat(path).then((info) => look(info.size), () => {});
+    }
     throw tooBig ?? error;
   } finally {
     clearInterval(timer);

@@ -229,7 +229,8 @@ function bodyStream(
 }
 
 /**
- * The length a response's body will have, from its framing: the own
+ * The length a response's body will have, from its framing: none for a 204
+ * or 304 whatever its `Content-Length` says (they have no body), the own
  * client's framed length, or `fetch`'s `Content-Length` when no
  * `Transfer-Encoding` overrides it (a length beside a coding is not the
  * body's, and trusting it is how a small-body buffer swallows 512 MiB).
@@ -238,6 +239,7 @@ function bodyStream(
  * @returns The length, or undefined when the body runs until its framing ends.
  */
 export function framedLength(response: HttpResponse): number | undefined {
+  if (response.status === 204 || response.status === 304) return 0;
   if (response instanceof Http1Response) return response.bodyLength;
   if (response.headers.get("transfer-encoding") !== null) return undefined;
   const value = response.headers.get("content-length");
