@@ -137,7 +137,7 @@ Deno.test("README report: written as jobs finish, 64 KiB at a time (items are in
   );
 });
 
-Deno.test("README report: a file skipped without a checksum to check has sha256 null; with one, its digest", async () => {
+Deno.test("README report: a skipped file has the digest its record or checksum gives; one with neither (judged by the server's length) has sha256 null", async () => {
   await using server = await startServer({ alt: false });
   const cwd = await Deno.makeTempDir();
   const url = `${server.url}/files/1000/s.bin`;
@@ -145,11 +145,22 @@ Deno.test("README report: a file skipped without a checksum to check has sha256 
   assert.equal((await runBulkget(args, { cwd })).code, 0);
   const digest = (await reportOf(cwd)).items[0].sha256;
   assert.match(digest!, /^[0-9a-f]{64}$/);
+  // The state file recorded the digest: the skip says it.
   const again = await runBulkget(args, { cwd });
   assert.equal(again.code, 0, again.stderr);
   const [skipped] = (await reportOf(cwd)).items;
   assert.equal(skipped.status, "skipped");
-  assert.equal(skipped.sha256, null);
+  assert.equal(skipped.sha256, digest);
+  // The same file changed by hand since (a new mtime), same bytes: hashed
+  // again, still the recorded digest.
+  const bytes = Deno.readFileSync(`${cwd}/o/s.bin`);
+  Deno.writeFileSync(`${cwd}/o/s.bin`, bytes);
+  const touched = await runBulkget(args, { cwd });
+  assert.equal(touched.code, 0, touched.stderr);
+  assert.deepEqual(
+    (await reportOf(cwd)).items.map((i) => [i.status, i.sha256]),
+    [["skipped", digest]],
+  );
   const checked = await runBulkget(
     ["get", "--manifest", "-", "-o", "o", "--report", "r.json"],
     { cwd, stdin: JSON.stringify({ url, sha256: digest }) + "\n" },
@@ -158,6 +169,19 @@ Deno.test("README report: a file skipped without a checksum to check has sha256 
   const [verified] = (await reportOf(cwd)).items;
   assert.equal(verified.status, "skipped");
   assert.equal(verified.sha256, digest);
+  // No record (another directory, the file put there by hand), no checksum:
+  // kept on the server's length, and no digest is known.
+  Deno.mkdirSync(`${cwd}/p`);
+  Deno.writeFileSync(`${cwd}/p/s.bin`, bytes);
+  const byLength = await runBulkget(
+    ["get", url, "-o", "p", "--report", "r.json"],
+    { cwd },
+  );
+  assert.equal(byLength.code, 0, byLength.stderr);
+  assert.deepEqual(
+    (await reportOf(cwd)).items.map((i) => [i.status, i.sha256]),
+    [["skipped", null]],
+  );
 });
 
 Deno.test("README artifacts: --report writes one entry per artifact with exactly the listed fields", async () => {

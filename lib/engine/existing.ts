@@ -71,19 +71,23 @@ export async function planExisting(
   const given = job.size !== undefined || job.sha256 !== undefined ||
     job.checksum !== undefined;
   if (!given && !probe.recorded) return { kind: "fetch", lengthCheck: size };
-  const file = await matchesJob(job, size, writer);
+  const file = await matchesJob(job, size, writer, probe.sha256);
   return file ? { kind: "kept", file } : { kind: "fetch" };
 }
 
-/** The file when it matches the job's size and checksums, else undefined. */
+/**
+ * The file when it matches the job's size and checksums, else undefined;
+ * its digest is the recorded one when no checksum was given to check.
+ */
 async function matchesJob(
   job: Job,
   size: number,
   writer: Writer,
+  recordedSha256 = "",
 ): Promise<WrittenFile | undefined> {
   if (job.size !== undefined && size !== job.size) return undefined;
   if (job.sha256 === undefined && job.checksum === undefined) {
-    return { bytes: size, sha256: "" };
+    return { bytes: size, sha256: recordedSha256 };
   }
   try {
     return await writer.verify(job.dest, {

@@ -131,6 +131,8 @@ export interface ProbeResult {
    * when nothing is recorded for it.
    */
   recorded?: boolean;
+  /** The SHA-256 recorded for that file, when it matches its record and the record has one. */
+  sha256?: string;
   /** Size of a `.part` left by an earlier run, with its resume facts. */
   part?: { size: number; meta?: PartMeta };
 }

@@ -195,6 +195,7 @@ export function handleProbe(
     const record = recordOf(ctx, request.dest);
     if (record !== undefined) {
       result.recorded = matchesRecord(ctx, paths.final, final, record);
+      if (result.recorded && record.sha256) result.sha256 = record.sha256;
     }
   }
   const part = statOf(paths.part);
