@@ -1,6 +1,6 @@
 /**
- * After a Ctrl-C every job of a list is accounted for, in the summary and
- * in the report: downloaded, failed, interrupted, or not started (never
+ * After a Ctrl-C every job of a list is accounted for, in the summary, the
+ * report and the --log file's last line: downloaded, failed, interrupted, or not started (never
  * read, counted from the list up front).
  */
 import assert from "node:assert/strict";
@@ -60,6 +60,8 @@ async function interruptList(
       "2",
       "--report",
       "r.json",
+      "--log",
+      "run.log",
       ...extraArgs,
     ],
     {
@@ -99,6 +101,12 @@ async function interruptList(
       "m",
     ),
     "the GitHub step summary says it too",
+  );
+  const log = (await Deno.readTextFile(`${cwd}/run.log`)).trimEnd();
+  const counts = summary.slice("bulkget: ".length, summary.indexOf(";"));
+  assert.ok(
+    log.split("\n").at(-1)!.includes(`[bulkget] finished: ${counts};`),
+    `the log's last line says what the summary says: ${counts}`,
   );
 }
 

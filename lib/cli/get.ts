@@ -243,7 +243,8 @@ function runListeners(
     logFile && {
       event: (e) => logFile.event(e),
       total: (total, growing) => logFile.total(total, growing),
-      stop: () => logFile.close(),
+      stop: () => logFile.stop(),
+      finish: ({ totals, elapsedMs }) => logFile.close(totals, elapsedMs),
     },
     report && reportOutput(report, options.shard),
     (!tty || options.verbose) && failureLines(secretsOfJob),

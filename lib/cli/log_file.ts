@@ -1,13 +1,16 @@
 /**
  * `bulkget get --log FILE`: the plain lines of a run — one per finished
  * file and per retry (as `-v` prints them), a status line every
- * `--status-interval`, and a last line with the totals — written to a file,
+ * `--status-interval`, and a last line with the run's totals (the summary's
+ * counts, "not started" after a Ctrl-C included) — written to a file,
  * time-stamped, while the terminal shows the progress bar.
  *
  * @module
  */
 
 import type { EngineEvent } from "../core/events.ts";
+import type { Totals } from "../outputs/tally.ts";
+import { outcomeCounts } from "../outputs/summary.ts";
 import { failureLine, startStatusLines } from "../outputs/ci_log.ts";
 import { formatBytes } from "../outputs/format.ts";
 import { redactText } from "../core/redact.ts";
@@ -22,8 +25,10 @@ export interface LogFile {
   event(event: EngineEvent): void;
   /** The total of jobs, for the status lines: final, or so far (`growing`). */
   total(total: number, growing: boolean): void;
+  /** Stops the status lines and writes what is pending (live output ends). */
+  stop(): void;
   /** Writes the totals line, flushes and closes the file. */
-  close(): void;
+  close(totals: Totals, elapsedMs: number): void;
 }
 
 /** Options for {@linkcode openLogFile}. */
@@ -64,14 +69,10 @@ export function openLogFile(
     intervalMs: options.statusIntervalMs,
     write,
   });
-  const began = performance.now();
-  let done = 0, failed = 0, retries = 0, bytes = 0;
   return {
     event(event) {
       status.update(event);
-      if (event.type === "bytes") bytes += event.bytes;
-      else if (event.type === "retrying") {
-        retries++;
+      if (event.type === "retrying") {
         write(
           `retry ${event.attempt} ${event.job.dest}: ${event.reason} (waiting ${
             (event.delayMs / 1000).toFixed(1)
@@ -79,9 +80,7 @@ export function openLogFile(
         );
       } else if (event.type === "done") {
         const { outcome } = event;
-        done++;
         if (outcome.status === "error" || outcome.status === "not_found") {
-          failed++;
           write(failureLine(outcome, [
             ...secrets,
             ...Object.values(outcome.job.headers ?? {}),
@@ -96,14 +95,19 @@ export function openLogFile(
       }
     },
     total: (total, growing) => status.setTotal(total, growing),
-    close() {
+    stop() {
       status.stop();
       clearInterval(timer);
+      flush();
+    },
+    close(totals, elapsedMs) {
+      // The run's totals, as the summary counts them: the jobs interrupted
+      // and never started after a Ctrl-C are known only now.
       write(
-        `[bulkget] finished: ${done} done${
-          failed ? ` (${failed} failed)` : ""
-        }, ${formatBytes(bytes)}, ${retries} retries, ${
-          ((performance.now() - began) / 1000).toFixed(1)
+        `[bulkget] finished: ${outcomeCounts(totals).join(", ")}; ${
+          formatBytes(totals.transferred)
+        } received, ${totals.retries} retries, ${
+          (elapsedMs / 1000).toFixed(1)
         } s`,
       );
       try {
