@@ -12,6 +12,7 @@ import {
   TLS_DIR,
 } from "./_scripted_server.ts";
 import type { Report } from "../lib/report/json_report.ts";
+import { formatBytes } from "../lib/outputs/format.ts";
 
 const CLIENTS: [string, string[]][] = [["own client", []], [
   "--use-fetch",
@@ -682,10 +683,10 @@ function assertSummaryAgrees(stdout: string, { totals }: Report): void {
     line.startsWith(`bulkget: ${counts.join(", ")}; `),
     `${line} vs ${JSON.stringify(totals)}`,
   );
-  const bytes = totals.transferred < 1024
-    ? `${totals.transferred} B`
-    : /^[\d.]+ (KiB|MiB)/.exec(line.split("; ")[1])![0];
-  assert.match(line, new RegExp(`; ${bytes} received in `));
+  assert.ok(
+    line.includes(`; ${formatBytes(totals.transferred)} received in `),
+    `${line} vs ${totals.transferred} B`,
+  );
   const retries = /; (\d+) retr(y|ies)$/.exec(line);
   assert.equal(Number(retries?.[1] ?? 0), totals.retries, line);
 }
@@ -697,6 +698,7 @@ const ok200 = (body: string) =>
 async function resumed(
   flags: string[],
   answer: (n: number, requests: string[]) => Answer,
+  retries = 1,
 ) {
   await using server = scriptedServer((n) =>
     n === 0
@@ -709,7 +711,7 @@ async function resumed(
   const run = await getInto(cwd, [
     ...flags,
     "--retries",
-    "1",
+    String(retries),
     "--idle-timeout",
     "1",
     "--report",
@@ -720,6 +722,7 @@ async function resumed(
     report: await report(cwd),
     out: `${cwd}/out`,
     requests: server.requests,
+    partSize: () => Deno.statSync(`${cwd}/out/big.bin.part`).size,
   };
 }
 
@@ -975,6 +978,53 @@ for (const [client, flags] of CLIENTS) {
         assert.equal(report.totals.transferred, size, `size ${size}`);
       }
       assert.equal(report.totals.retries, 1);
+      assertSummaryAgrees(run.stdout, report);
+    }
+  });
+}
+
+for (const [client, flags] of CLIENTS) {
+  Deno.test(`hostile matrix (${client}): a body cut by its connection is NETWORK and its .part kept; one its framing ends short is LENGTH_MISMATCH and its .part dropped`, async () => {
+    // Both answer the resume with a 206 for the rest of the file, and send
+    // half of it: one then closes, the other ends its chunked body.
+    for (const framing of ["close", "chunked"]) {
+      const { run, report, out, partSize, requests } = await resumed(
+        flags,
+        (n, asked) => {
+          const from = rangeStart(asked[n]);
+          const half = V1.subarray(from, from + ((T - from) >> 1));
+          const head =
+            `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+              T - 1
+            }/${T}\r\netag: "v1"\r\n`;
+          return {
+            send: framing === "close"
+              ? concat(head, `content-length: ${T - from}\r\n\r\n`, half)
+              : concat(
+                head,
+                `transfer-encoding: chunked\r\n\r\n${
+                  half.length.toString(16)
+                }\r\n`,
+                half,
+                "\r\n0\r\n\r\n",
+              ),
+            close: true,
+          };
+        },
+        0,
+      );
+      assert.equal(run.code, 1, run.stderr);
+      const [item] = report.items;
+      assert.ok(!listDir(out).includes("big.bin"), "no final name");
+      const from = rangeStart(requests[1]);
+      if (framing === "close") {
+        assert.equal(item.code, "NETWORK", item.reason ?? "");
+        assert.equal(partSize(), from + ((T - from) >> 1), "kept, grown");
+      } else {
+        assert.equal(item.code, "LENGTH_MISMATCH", item.reason ?? "");
+        assert.match(item.reason ?? "", /truncated body/);
+        assert.deepEqual(listDir(out), [], "the .part is dropped");
+      }
       assertSummaryAgrees(run.stdout, report);
     }
   });

@@ -21,7 +21,11 @@ export const ERROR_CODES = {
   httpStatus: "HTTP_STATUS",
   /** 404 or 410. */
   notFound: "NOT_FOUND",
-  /** Connecting, sending or receiving failed (refused, reset, closed). */
+  /**
+   * Connecting, sending or receiving failed (refused, reset, closed); a body
+   * its connection cut before its `Content-Length` is this too, and what
+   * came of it is kept for a resume.
+   */
   network: "NETWORK",
   /** A connect, idle or total deadline passed. */
   timeout: "TIMEOUT",
@@ -31,7 +35,11 @@ export const ERROR_CODES = {
   protocol: "PROTOCOL",
   /** The answer's framing or transfer coding is refused by design. */
   framing: "FRAMING_REFUSED",
-  /** The body ended before its announced length, or ran past it. */
+  /**
+   * The body's own framing ended it at another length than announced (a
+   * chunked body shorter than its `Content-Range`, say), or it ran past it:
+   * nothing says where its bytes belong, so its `.part` is dropped.
+   */
   length: "LENGTH_MISMATCH",
   /** A 206 that does not fit what was asked. */
   range: "RANGE_REFUSED",
