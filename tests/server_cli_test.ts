@@ -3,6 +3,7 @@ import { serveCommand } from "../lib/cli/serve.ts";
 import type { RunningServer } from "../lib/server/server.ts";
 import { drawFaults } from "../lib/server/faults.ts";
 import { createRandom } from "../lib/server/random.ts";
+import { runBulkget } from "./_helpers.ts";
 
 /** Runs `serveCommand` capturing its lines; `whileUp` runs once it listens, then it is stopped. */
 async function run(
@@ -59,7 +60,7 @@ Deno.test("serve: bad flags exit 2 with a message and the usage", async () => {
     const { code, stdout, stderr } = await run(args);
     assert.equal(code, 2, args.join(" "));
     assert.match(stderr, message);
-    assert.match(stderr, /Usage: bulkget serve \[options\]/);
+    assert.match(stderr, /^usage: bulkget serve \[options\]$/m);
     assert.equal(stdout, "");
   }
 });
@@ -68,7 +69,7 @@ Deno.test("serve: --help prints the usage and exits 0", async () => {
   for (const flag of ["-h", "--help"]) {
     const { code, stdout } = await run([flag]);
     assert.equal(code, 0);
-    assert.match(stdout, /^Usage: bulkget serve/);
+    assert.match(stdout, /^usage: bulkget serve/);
     assert.match(stdout, /--fault SPEC/);
   }
 });
@@ -239,5 +240,32 @@ Deno.test("serve --preset ERROR: --delay and --fault delay add to the preset's d
     );
     assert.equal(code, 0);
     assert.match(stdout, /delay 500 ms on 50 %, delay 300 ms/);
+  }
+});
+
+Deno.test("serve: a usage error is laid out as get's: `bulkget CMD: why`, then the usage line, on stderr, exit 2", async () => {
+  const layout = (stderr: string) =>
+    stderr.trimEnd().split("\n").map((line) =>
+      line.replace(/^bulkget \w+: .*/, "bulkget CMD: why").replace(
+        /^usage: bulkget \w+ .*/,
+        "usage: bulkget CMD …",
+      )
+    );
+  const get = await runBulkget(["get", "--bogus"]);
+  assert.equal(get.code, 2);
+  const expected = layout(get.stderr);
+  assert.deepEqual(expected, ["bulkget CMD: why", "usage: bulkget CMD …"]);
+  for (
+    const args of [
+      ["serve", "--bogus"],
+      ["serve", "--port", "x"],
+      ["serve", "--github-api", "--bogus"],
+      ["serve", "--github-api", "--port", "x"],
+    ]
+  ) {
+    const serve = await runBulkget(args);
+    assert.equal(serve.code, 2, args.join(" "));
+    assert.equal(serve.stdout, "", args.join(" "));
+    assert.deepEqual(layout(serve.stderr), expected, args.join(" "));
   }
 });

@@ -27,7 +27,7 @@ import { type RunningServer, startServer } from "../server/server.ts";
 import { UsageError } from "../core/errors.ts";
 
 /** The `--help` text. */
-export const USAGE = `Usage: bulkget serve [options]
+export const USAGE = `usage: bulkget serve [options]
 
 Runs the built-in test server. With no options it serves the book's three
 servers at once: LOCAL (:8001, plain), DELAY (:8002, every response delayed
@@ -137,9 +137,9 @@ export async function serveCommand(
       !(error instanceof UsageError || error instanceof RangeError ||
         error instanceof TypeError)
     ) throw error;
+    // Laid out as every command's: why, then the usage line.
     err(`bulkget serve: ${error.message}`);
-    err(USAGE.split("\n\n")[0]);
-    err("Try 'bulkget serve --help' for more.");
+    err(USAGE.split("\n")[0]);
     return 2;
   }
   if (parsed === "help") {
