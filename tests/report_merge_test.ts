@@ -551,3 +551,28 @@ Deno.test("bulkget report merge DIR -o NAME never reads its own earlier output b
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("bulkget report merge: a list cut at 10 lines says how many more there are", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bulkget-merge-" });
+  const dests = Array.from({ length: 12 }, (_, i) => `d${i}.bin`);
+  const a = report(dests.map((d) => item(d)));
+  const b = report(dests.map((d) => item(d)));
+  for (const r of [a, b]) r.totals = { ...emptyTotals(), ok: 12, jobs: 12 };
+  await Deno.writeTextFile(`${dir}/a.json`, JSON.stringify(a));
+  await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(b));
+  const run = await runBulkget(["report", "merge", "a.json", "b.json"], {
+    cwd: dir,
+  });
+  equal(run.code, 1, run.stderr);
+  match(
+    run.stderr,
+    /^bulkget report merge: 12 destinations are in two or more reports$/m,
+  );
+  const listed = run.stderr.split("\n").filter((l) => l.startsWith("  in "));
+  equal(listed.length, 10);
+  match(
+    run.stderr,
+    /^ {2}… and 2 more, listed in the merged report \(-o FILE\)$/m,
+  );
+  await Deno.remove(dir, { recursive: true });
+});

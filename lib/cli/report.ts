@@ -263,9 +263,22 @@ function printProblems(summary: MergeSummary): void {
       `  missing: ${job.dest}${job.origin ? ` (${job.origin})` : ""}`,
     );
   }
+  printMore(summary.missing.length);
   for (const duplicate of summary.duplicates.slice(0, MAX_PRINTED)) {
     console.error(
       `  in ${duplicate.reports.join(" and ")}: ${duplicate.dest}`,
+    );
+  }
+  printMore(summary.duplicates.length);
+}
+
+/** Says how many of a list's `count` entries were not printed, and where they are. */
+function printMore(count: number): void {
+  if (count > MAX_PRINTED) {
+    console.error(
+      `  … and ${
+        count - MAX_PRINTED
+      } more, listed in the merged report (-o FILE)`,
     );
   }
 }
