@@ -58,6 +58,7 @@ export type {
 } from "./lib/core/job.ts";
 export {
   ArtifactApiError,
+  AttemptError,
   CALLER_CODES,
   type CallerCode,
   ERROR_CODES,
@@ -85,7 +86,8 @@ export {
   retry,
   type RetryOptions,
 } from "./lib/engine/retry.ts";
-export { classifyStatus, type Verdict } from "./lib/engine/classify.ts";
+export { classifyStatus } from "./lib/engine/classify.ts";
+export type { Verdict } from "./lib/core/verdict.ts";
 export { type Deadlines } from "./lib/engine/deadline.ts";
 export { jobsFromUrls, type UrlArgsOptions } from "./lib/source/args.ts";
 export { jobsFromList, type ListOptions } from "./lib/source/url_list.ts";

@@ -24,7 +24,6 @@
  */
 
 import { download } from "../engine/download.ts";
-import { AttemptError } from "../engine/classify.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { safeDest } from "../writer/safe_name.ts";
@@ -37,7 +36,12 @@ import { extractDownload, RESERVED, WORK_DIR } from "./extract_download.ts";
 
 export { WORK_DIR } from "./extract_download.ts";
 import type { Artifact, ArtifactApi } from "./artifact.ts";
-import { ArtifactApiError, UnsafeNameError } from "../core/errors.ts";
+import {
+  ArtifactApiError,
+  AttemptError,
+  ERROR_CODES,
+  UnsafeNameError,
+} from "../core/errors.ts";
 
 /** What became of one artifact. */
 export interface ArtifactResult {
@@ -321,7 +325,10 @@ async function resolveJob<L>(
       : { ...job, url: resolved.url, headers: resolved.headers };
   } catch (error) {
     if (error instanceof ArtifactApiError && error.expired) {
-      throw new AttemptError("expired", "not_found", { status: 410 });
+      throw new AttemptError("expired", "not_found", {
+        code: ERROR_CODES.notFound,
+        status: 410,
+      });
     }
     throw error;
   }

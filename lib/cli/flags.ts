@@ -9,7 +9,6 @@
  */
 
 import { download } from "../engine/download.ts";
-import { AttemptError } from "../engine/classify.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { startProgressBar } from "../outputs/progress.ts";
@@ -25,7 +24,7 @@ import { safeDest } from "../writer/safe_name.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
 import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
 import type { RunningServer } from "../server/server.ts";
-import { UsageError } from "../core/errors.ts";
+import { AttemptError, ERROR_CODES, UsageError } from "../core/errors.ts";
 
 export {
   FLAG_SERVERS,
@@ -244,19 +243,28 @@ async function nameAfterCountry(
     throw new AttemptError(
       `HTTP error ${response.status} - ${response.statusText}`,
       response.status === 404 ? "not_found" : "fatal",
-      { status: response.status },
+      {
+        code: response.status === 404
+          ? ERROR_CODES.notFound
+          : ERROR_CODES.lookup,
+        status: response.status,
+      },
     );
   }
   const metadata = await response.json() as { country?: unknown };
   if (typeof metadata.country !== "string" || metadata.country.trim() === "") {
-    throw new AttemptError(`metadata.json has no country name`, "fatal");
+    throw new AttemptError(`metadata.json has no country name`, "fatal", {
+      code: ERROR_CODES.lookup,
+    });
   }
   // The book's name (spaces to underscores), refused if a server sends an unsafe one.
   const dest = `${metadata.country.replace(/ /g, "_")}.gif`;
   try {
     return { ...job, dest: safeDest(dest) };
   } catch (error) {
-    throw new AttemptError((error as Error).message, "fatal");
+    throw new AttemptError((error as Error).message, "fatal", {
+      code: ERROR_CODES.lookup,
+    });
   }
 }
 

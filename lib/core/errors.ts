@@ -7,13 +7,14 @@
  *
  * Every error class of bulkget's own is defined here, each with a `code`:
  * one place to look up what can be thrown and how to tell it apart. The
- * engine's {@linkcode AttemptError} (and its `SplitAbort`) stays in
- * `lib/engine/classify.ts` because it carries the engine's verdict type.
+ * engine's {@linkcode AttemptError} carries a failure code and a verdict
+ * (`verdict.ts`) besides.
  *
  * @module
  */
 
 import { quote } from "./printable.ts";
+import type { Verdict } from "./verdict.ts";
 
 /** Every failure code, by name. */
 export const ERROR_CODES = {
@@ -298,5 +299,85 @@ export class HttpProtocolError extends Error {
     this.name = "HttpProtocolError";
     this.retryable = retryable;
     this.code = retryable ? ERROR_CODES.protocol : ERROR_CODES.framing;
+  }
+}
+
+/**
+ * A failed attempt, with the verdict the engine acts on. Thrown inside
+ * fetch-one and turned into an outcome there; callers that hand work to
+ * the engine throw it too (the flags demo's metadata, an expired artifact
+ * found while its download URL is resolved: `DownloadOptions.prepare`), so
+ * they get the same verdicts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { AttemptError, ERROR_CODES } from "./errors.ts";
+ * const gone = new AttemptError("expired", "not_found", {
+ *   code: ERROR_CODES.notFound,
+ *   status: 410,
+ * });
+ * assert.deepEqual([gone.verdict, gone.code, gone.status], ["not_found", "NOT_FOUND", 410]);
+ * ```
+ */
+export class AttemptError extends Error {
+  /** Whether another attempt may succeed. */
+  readonly verdict: Exclude<Verdict, "ok">;
+  /** The HTTP status, when a response arrived. */
+  readonly status?: number;
+  /** A server-chosen wait before the next attempt (`Retry-After`), in ms. */
+  readonly retryAfterMs?: number;
+  /** The failure's kind. */
+  readonly code: ErrorCode;
+
+  /**
+   * Makes the error.
+   *
+   * @param message The reason, for people.
+   * @param verdict Whether another attempt may succeed.
+   * @param options The kind, the status, a server-chosen wait and the cause.
+   */
+  constructor(
+    message: string,
+    verdict: Exclude<Verdict, "ok">,
+    options: {
+      code: ErrorCode;
+      status?: number;
+      retryAfterMs?: number;
+      cause?: unknown;
+    },
+  ) {
+    super(message, { cause: options.cause });
+    this.name = "AttemptError";
+    this.verdict = verdict;
+    this.code = options.code;
+    this.status = options.status;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/**
+ * An answer that ends a segmented download: its `.part` is dropped and the
+ * file starts over, with ranges again (`oneConnection` false: the file
+ * changed) or with one connection (the server cannot be trusted with
+ * ranges).
+ */
+export class SplitAbort extends AttemptError {
+  /** Start over with one connection rather than ranges. */
+  readonly oneConnection: boolean;
+
+  /**
+   * @param reason What was wrong, for people.
+   * @param oneConnection Start over with one connection.
+   * @param status The answer's status.
+   */
+  constructor(reason: string, oneConnection: boolean, status?: number) {
+    super(
+      `${reason}; restarting${oneConnection ? " with one connection" : ""}`,
+      "retryable",
+      { code: ERROR_CODES.range, status, retryAfterMs: 0 },
+    );
+    this.name = "SplitAbort";
+    this.oneConnection = oneConnection;
   }
 }

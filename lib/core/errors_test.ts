@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
 import {
   ArtifactApiError,
+  AttemptError,
   CALLER_CODES,
   ERROR_CODES,
   ExtractError,
   HttpProtocolError,
   RetryError,
   SourceError,
+  SplitAbort,
   UnsafeNameError,
   UsageError,
 } from "./errors.ts";
@@ -16,6 +18,8 @@ import { parseChunkSize } from "../engine/http1_parser.ts";
 import { parseWholeNumber } from "../cli/usage.ts";
 import { safeDest } from "../writer/safe_name.ts";
 import { checkName } from "../writer/entry_names.ts";
+import { statusFailure } from "../engine/classify.ts";
+import { judgeRangeAnswer } from "../engine/range_answer.ts";
 
 Deno.test("errors: each thrown error is the one class, with its code", async () => {
   const spent = await retry(() => Promise.reject(new Error("down")), {
@@ -65,6 +69,36 @@ Deno.test("errors: each thrown error is the one class, with its code", async () 
   assert.ok(api instanceof ArtifactApiError);
   assert.equal(api.code, CALLER_CODES.artifactApi);
   assert.ok(new UnsafeNameError("a", "b") instanceof mod.UnsafeNameError);
+});
+
+Deno.test("errors: a failed attempt is the one AttemptError, with its failure code", async () => {
+  const busy = statusFailure({
+    status: 503,
+    statusText: "Busy",
+    headers: new Headers(),
+  });
+  assert.ok(busy instanceof AttemptError && busy instanceof mod.AttemptError);
+  assert.deepEqual([busy.verdict, busy.code], [
+    "retryable",
+    ERROR_CODES.httpStatus,
+  ]);
+
+  const asked = {
+    from: 0,
+    end: 10,
+    meta: { url: "http://127.0.0.1/f", etag: '"v1"', total: 20 },
+  };
+  await assert.rejects(
+    judgeRangeAnswer(new Response(null, { status: 416 }), 0, asked),
+    (error: unknown) => {
+      assert.ok(error instanceof SplitAbort && error instanceof AttemptError);
+      assert.deepEqual(
+        [error.verdict, error.code, error.oneConnection],
+        ["retryable", ERROR_CODES.range, false],
+      );
+      return true;
+    },
+  );
 });
 
 Deno.test("errors: caller codes are distinct from the report's codes", () => {

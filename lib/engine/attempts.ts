@@ -10,10 +10,9 @@
 
 import type { Job } from "../core/job.ts";
 import type { EventListener } from "../core/events.ts";
-import { AttemptError } from "./classify.ts";
 import { type BackoffOptions, retry } from "./retry.ts";
 import { nextMirrorMayHelp } from "./mirrors.ts";
-import { RetryError } from "../core/errors.ts";
+import { AttemptError, RetryError } from "../core/errors.ts";
 
 /** What a job's attempts add up to, for its outcome. */
 export interface AttemptTally {

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { ERROR_CODES } from "../core/errors.ts";
-import { AttemptError, bodyFailure } from "./classify.ts";
+import { AttemptError, ERROR_CODES } from "../core/errors.ts";
+import { bodyFailure } from "./classify.ts";
 import { pace, type RateLimit, readSizeFor } from "./rate_limit.ts";
 import { tooBig as tooBigError } from "./size_limit.ts";
 import type { AttemptDeadline } from "./deadline.ts";

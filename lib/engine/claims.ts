@@ -11,8 +11,7 @@
  */
 
 import type { Job } from "../core/job.ts";
-import { ERROR_CODES } from "../core/errors.ts";
-import { AttemptError } from "./classify.ts";
+import { AttemptError, ERROR_CODES } from "../core/errors.ts";
 import { asHeaders, type HttpResponse } from "./http_response.ts";
 import type { Writer } from "../writer/client.ts";
 import { redactUrl } from "../core/redact.ts";

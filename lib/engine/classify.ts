@@ -8,16 +8,15 @@
 import { redactUrlsIn } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
 import {
+  AttemptError,
   ERROR_CODES,
   type ErrorCode,
   hasCode,
   HttpProtocolError,
 } from "../core/errors.ts";
+import type { Verdict } from "../core/verdict.ts";
 import { parseRetryAfter } from "./retry.ts";
 import type { HttpResponse } from "./http_response.ts";
-
-/** The verdict on one attempt. */
-export type Verdict = "ok" | "not_found" | "retryable" | "fatal";
 
 /** Statuses worth another attempt: the server or a proxy may answer differently soon. */
 const RETRYABLE_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -42,46 +41,6 @@ export function classifyStatus(status: number): Verdict {
   if (status === 404 || status === 410) return "not_found";
   if (RETRYABLE_STATUSES.has(status)) return "retryable";
   return "fatal";
-}
-
-/**
- * A failed attempt, with the verdict the engine acts on. Thrown inside
- * fetch-one and turned into an outcome there; callers that hand work to
- * the engine throw it too (the flags demo's metadata, an expired artifact
- * found while its download URL is resolved), so they get the same verdicts.
- */
-export class AttemptError extends Error {
-  /** Whether another attempt may succeed. */
-  readonly verdict: Exclude<Verdict, "ok">;
-  /** The HTTP status, when a response arrived. */
-  readonly status?: number;
-  /** A server-chosen wait before the next attempt (`Retry-After`), in ms. */
-  readonly retryAfterMs?: number;
-  /** The failure's kind (see `lib/core/errors.ts`); set by every engine failure. */
-  readonly code?: ErrorCode;
-
-  /**
-   * @param message The reason, for people.
-   * @param verdict Whether another attempt may succeed.
-   * @param options The kind, the status, a server-chosen wait and the cause.
-   */
-  constructor(
-    message: string,
-    verdict: Exclude<Verdict, "ok">,
-    options: {
-      code?: ErrorCode;
-      status?: number;
-      retryAfterMs?: number;
-      cause?: unknown;
-    } = {},
-  ) {
-    super(message, { cause: options.cause });
-    this.name = "AttemptError";
-    this.verdict = verdict;
-    this.code = options.code;
-    this.status = options.status;
-    this.retryAfterMs = options.retryAfterMs;
-  }
 }
 
 /**

@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
+import { AttemptError } from "../core/errors.ts";
 import {
-  AttemptError,
   classifyStatus,
   networkFailure,
   statusCode,
@@ -65,7 +65,7 @@ Deno.test("networkFailure: a connection failure is retryable NETWORK; a passed d
   const timedOut = networkFailure(new Error("aborted"), late.signal);
   assert.deepEqual([timedOut.verdict, timedOut.code], ["retryable", "TIMEOUT"]);
   assert.equal(timedOut.message, "idle timeout after 30 s");
-  const already = new AttemptError("x", "fatal");
+  const already = new AttemptError("x", "fatal", { code: "HTTP_STATUS" });
   assert.equal(networkFailure(already, live.signal), already);
 });
 

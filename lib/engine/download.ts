@@ -15,8 +15,8 @@ import {
   type FetchPolicy,
 } from "./fetch_one.ts";
 import { pool } from "./pool.ts";
-import { AttemptError, describeNetworkError } from "./classify.ts";
-import { ERROR_CODES } from "../core/errors.ts";
+import { describeNetworkError } from "./classify.ts";
+import { AttemptError, ERROR_CODES } from "../core/errors.ts";
 import { type Durability, openWriter, type Writer } from "../writer/client.ts";
 import { Http1Client, proxyInEnvironment } from "./http1.ts";
 import { rateLimit } from "./rate_limit.ts";

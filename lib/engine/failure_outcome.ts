@@ -8,9 +8,9 @@
  */
 
 import type { Outcome, OutcomeStatus } from "../core/job.ts";
-import { ERROR_CODES, RetryError } from "../core/errors.ts";
+import { AttemptError, ERROR_CODES, RetryError } from "../core/errors.ts";
 import { redactUrl } from "../core/redact.ts";
-import { AttemptError, describeNetworkError } from "./classify.ts";
+import { describeNetworkError } from "./classify.ts";
 
 /** A job's end: its status and what its outcome says beside it. */
 export type Ending = Partial<Outcome> & { status: OutcomeStatus };

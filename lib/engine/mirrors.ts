@@ -16,7 +16,7 @@
  * @module
  */
 
-import { AttemptError } from "./classify.ts";
+import { AttemptError } from "../core/errors.ts";
 import type { Job } from "../core/job.ts";
 
 /**

@@ -20,35 +20,9 @@
 import type { HeaderPairs } from "../core/headers.ts";
 import type { HeaderLookup, HttpResponse } from "./http_response.ts";
 import type { PartMeta } from "../writer/protocol.ts";
-import { AttemptError, statusFailure } from "./classify.ts";
+import { statusFailure } from "./classify.ts";
 import { escapeControls } from "../core/printable.ts";
-import { ERROR_CODES } from "../core/errors.ts";
-
-/**
- * An answer that ends a segmented download: its `.part` is dropped and the
- * file starts over, with ranges again (`oneConnection` false: the file
- * changed) or with one connection (the server cannot be trusted with
- * ranges).
- */
-export class SplitAbort extends AttemptError {
-  /** Start over with one connection rather than ranges. */
-  readonly oneConnection: boolean;
-
-  /**
-   * @param reason What was wrong, for people.
-   * @param oneConnection Start over with one connection.
-   * @param status The answer's status.
-   */
-  constructor(reason: string, oneConnection: boolean, status?: number) {
-    super(
-      `${reason}; restarting${oneConnection ? " with one connection" : ""}`,
-      "retryable",
-      { code: ERROR_CODES.range, status, retryAfterMs: 0 },
-    );
-    this.name = "SplitAbort";
-    this.oneConnection = oneConnection;
-  }
-}
+import { type AttemptError, SplitAbort } from "../core/errors.ts";
 
 /** One range asked for: bytes `[from, end)` of a file of `meta.total` bytes. */
 export interface RangeAsked {

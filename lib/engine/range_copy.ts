@@ -8,8 +8,8 @@
  * @module
  */
 
-import { ERROR_CODES } from "../core/errors.ts";
-import { AttemptError, bodyFailure } from "./classify.ts";
+import { AttemptError, ERROR_CODES } from "../core/errors.ts";
+import { bodyFailure } from "./classify.ts";
 import type { AttemptDeadline } from "./deadline.ts";
 import { directBody, type HttpResponse } from "./http_response.ts";
 import { pace, type RateLimit, readSizeFor } from "./rate_limit.ts";

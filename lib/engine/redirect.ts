@@ -12,8 +12,7 @@
 
 import type { HttpResponse } from "./http_response.ts";
 import type { HeaderPairs } from "../core/headers.ts";
-import { AttemptError } from "./classify.ts";
-import { ERROR_CODES } from "../core/errors.ts";
+import { AttemptError, ERROR_CODES } from "../core/errors.ts";
 import { escapeControls } from "../core/printable.ts";
 
 /** Statuses that carry a `Location` to follow. */

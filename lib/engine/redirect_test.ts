@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import type { HeaderPairs } from "../core/headers.ts";
-import { AttemptError } from "./classify.ts";
+import { AttemptError } from "../core/errors.ts";
 import {
   followRedirects,
   headersForHop,

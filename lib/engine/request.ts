@@ -7,8 +7,8 @@
  * @module
  */
 
-import { ERROR_CODES } from "../core/errors.ts";
-import { AttemptError, networkFailure } from "./classify.ts";
+import { AttemptError, ERROR_CODES } from "../core/errors.ts";
+import { networkFailure } from "./classify.ts";
 import type { AttemptDeadline } from "./deadline.ts";
 import {
   HEADER_NAME,

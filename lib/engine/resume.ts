@@ -25,8 +25,7 @@ import {
 } from "./http_response.ts";
 import type { PartMeta, ProbeResult, Validators } from "../writer/protocol.ts";
 import { escapeControls } from "../core/printable.ts";
-import { ERROR_CODES } from "../core/errors.ts";
-import { AttemptError } from "./classify.ts";
+import { AttemptError, ERROR_CODES } from "../core/errors.ts";
 import type { Writer } from "../writer/client.ts";
 
 /** What an attempt asks for: the whole file, or the rest of a `.part`. */

@@ -13,7 +13,7 @@ import {
   planResume,
   resumeHeaders,
 } from "./resume.ts";
-import { AttemptError } from "./classify.ts";
+import { AttemptError } from "../core/errors.ts";
 
 const URL_A = "http://h/f";
 const part = (size: number, meta: Record<string, unknown> = {}) => ({

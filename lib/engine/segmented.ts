@@ -37,14 +37,14 @@ import {
   DEADLINE_DEFAULTS,
   startDeadline,
 } from "./deadline.ts";
-import { AttemptError, verifyFailure } from "./classify.ts";
+import { verifyFailure } from "./classify.ts";
 import { retry, type RetryOptions } from "./retry.ts";
 import { request, requestHeaders } from "./request.ts";
 import type { RateLimit } from "./rate_limit.ts";
-import { judgeRangeAnswer, rangeHeaders, SplitAbort } from "./range_answer.ts";
+import { judgeRangeAnswer, rangeHeaders } from "./range_answer.ts";
 import { copyRange } from "./range_copy.ts";
 import { remoteTime } from "./remote_time.ts";
-import { RetryError } from "../core/errors.ts";
+import { AttemptError, RetryError, SplitAbort } from "../core/errors.ts";
 
 /** How downloads are split (`--split`, `--min-split-size`). */
 export interface SplitPolicy {

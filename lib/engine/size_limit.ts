@@ -8,8 +8,7 @@
  * @module
  */
 
-import { ERROR_CODES } from "../core/errors.ts";
-import { AttemptError } from "./classify.ts";
+import { AttemptError, ERROR_CODES } from "../core/errors.ts";
 import type { HttpResponse } from "./http_response.ts";
 
 /**

@@ -11,8 +11,8 @@
 
 import type { Job } from "../core/job.ts";
 import type { EventListener } from "../core/events.ts";
-import { ERROR_CODES } from "../core/errors.ts";
-import { AttemptError, bodyFailure, verifyFailure } from "./classify.ts";
+import { AttemptError, ERROR_CODES } from "../core/errors.ts";
+import { bodyFailure, verifyFailure } from "./classify.ts";
 import type { AttemptDeadline } from "./deadline.ts";
 import type { HttpResponse } from "./http_response.ts";
 import { pace, type RateLimit } from "./rate_limit.ts";
