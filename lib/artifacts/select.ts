@@ -26,9 +26,15 @@ export interface SelectOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { selectArtifacts } from "./select.ts";
- * const a = { id: 1, name: "logs-linux", size: 1, sha256: null, expired: false, createdAt: "", downloadUrl: "" };
- * console.assert(selectArtifacts([a], { patterns: ["logs-*"] }).length === 1);
+ * const artifact = (id: number, name: string) =>
+ *   ({ id, name, size: 1, sha256: null, expired: false, createdAt: "", downloadUrl: "" });
+ * const listed = [artifact(1, "logs-linux"), artifact(2, "coverage"), artifact(3, "logs-mac")];
+ * const names = (options = {}) => selectArtifacts(listed, options).map((a) => a.name);
+ * assert.deepEqual(names({ patterns: ["logs-*"] }), ["logs-linux", "logs-mac"]);
+ * assert.deepEqual(names({ patterns: ["logs-*"], ids: [2] }), ["logs-linux", "coverage", "logs-mac"]);
+ * assert.equal(names().length, 3);
  * ```
  *
  * @param artifacts As listed.

@@ -19,8 +19,12 @@ export const MASK = "***";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { redactUrl } from "./redact.ts";
- * redactUrl("https://u:p@example.com/a?sig=abc&x=1"); // "https://***@example.com/a?sig=***&x=1"
+ * assert.equal(
+ *   redactUrl("https://u:p@example.com/a?sig=abc&x=1"),
+ *   "https://***@example.com/a?sig=***&x=1",
+ * );
  * ```
  *
  * @param url A URL (a string that is not one is returned as it is).

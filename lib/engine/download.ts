@@ -94,6 +94,7 @@ export const DEFAULT_CONCURRENCY = 16;
  *   assert.equal(outcome.status, "ok");
  *   assert.equal(Deno.statSync(`${outDir}/br.gif`).size, outcome.bytes);
  * }
+ * await Deno.remove(outDir, { recursive: true });
  * ```
  *
  * @param jobs The jobs, taken lazily.

@@ -65,8 +65,9 @@ interface Spec {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseFault } from "./fault_spec.ts";
- * console.assert(parseFault("reset=0.1:2k").reset?.after === 2048);
+ * assert.deepEqual(parseFault("reset=0.1:2k").reset, { rate: 0.1, after: 2048 });
  * ```
  */
 export function parseFault(text: string): FaultConfig {

@@ -128,9 +128,13 @@ export interface GeneratedFile {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generatedBody, versionedName } from "./files.ts";
+ * assert.equal(versionedName("a.bin", 0), "a.bin");
+ * const v0 = generatedBody(versionedName("a.bin", 0), 64);
  * const v1 = generatedBody(versionedName("a.bin", 1), 64);
- * console.assert(v1.length === 64);
+ * assert.equal(v1.length, 64);
+ * assert.notDeepEqual(v1, v0); // same size, other bytes
  * ```
  *
  * @param name The name in the path.
@@ -282,8 +286,12 @@ export function generatedChunk(
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { generatedBody } from "./files.ts";
- * console.assert(generatedBody("a.bin", 10).length === 10);
+ * import { startServer } from "./server.ts";
+ * await using server = await startServer({ alt: false });
+ * const response = await fetch(`${server.url}/files/10/a.bin`);
+ * assert.deepEqual(new Uint8Array(await response.arrayBuffer()), generatedBody("a.bin", 10));
  * ```
  */
 export function generatedBody(

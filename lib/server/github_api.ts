@@ -133,13 +133,16 @@ const DAY = 86_400_000;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startGithubDouble } from "./github_api.ts";
  * import { makeZip } from "./zip_maker.ts";
  * await using gh = await startGithubDouble({
  *   artifacts: [{ name: "logs", body: makeZip([{ name: "a.txt", data: "hi" }]) }],
  * });
  * const r = await fetch(`${gh.apiUrl}/repos/octo/demo/actions/artifacts`);
- * console.assert((await r.json()).total_count === 1);
+ * const listed = await r.json();
+ * assert.equal(listed.total_count, 1);
+ * assert.equal(listed.artifacts[0].name, "logs");
  * ```
  */
 export async function startGithubDouble(

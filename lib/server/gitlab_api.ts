@@ -88,10 +88,11 @@ const BASE_TIME = Date.UTC(2026, 0, 1);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startGitlabDouble } from "./gitlab_api.ts";
  * await using gl = await startGitlabDouble({ jobs: [{ id: 7, name: "build" }] });
  * const r = await fetch(`${gl.apiUrl}/projects/42/jobs/7`);
- * console.assert((await r.json()).name === "build");
+ * assert.equal((await r.json()).name, "build");
  * ```
  */
 export async function startGitlabDouble(

@@ -26,8 +26,9 @@ export interface Preset {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { PRESETS } from "./presets.ts";
- * console.assert(PRESETS.ERROR.port === 8003);
+ * assert.equal(PRESETS.ERROR.port, 8003);
  * ```
  */
 export const PRESETS: Readonly<Record<PresetName, Readonly<Preset>>> = {

@@ -22,9 +22,12 @@ export type Random = () => number;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { createRandom } from "./random.ts";
- * const a = createRandom(7), b = createRandom(7);
- * console.assert(a() === b());
+ * const draws = (seed: number) => Array.from({ length: 3 }, createRandom(seed));
+ * assert.deepEqual(draws(7), draws(7));
+ * assert.notDeepEqual(draws(7), draws(8));
+ * assert.ok(draws(7).every((x) => x >= 0 && x < 1));
  * ```
  */
 export function createRandom(seed: number): Random {

@@ -29,9 +29,11 @@ export interface ByteRange {
  *
  * @example
  * ```ts
- * import { type ByteRange, parseRange } from "./ranges.ts";
- * const range = parseRange("bytes=-10", 100) as ByteRange;
- * console.assert(range.start === 90 && range.end === 100);
+ * import assert from "node:assert/strict";
+ * import { parseRange } from "./ranges.ts";
+ * assert.deepEqual(parseRange("bytes=-10", 100), { start: 90, end: 100 });
+ * assert.equal(parseRange("bytes=100-", 100), "unsatisfiable");
+ * assert.equal(parseRange(null, 100), undefined);
  * ```
  */
 export function parseRange(

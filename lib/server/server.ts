@@ -119,10 +119,13 @@ export interface RunningServer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startServer } from "./server.ts";
- * await using server = await startServer({ preset: "ERROR", seed: 7 });
+ * await using server = await startServer({ faults: { statuses: [{ status: 503, rate: 1 }] } });
  * const response = await fetch(`${server.url}/flags/br/metadata.json`);
  * await response.body?.cancel();
+ * assert.equal(response.status, 503); // every response, at rate 1
+ * assert.equal(server.stats().requests, 1);
  * ```
  */
 export async function startServer(

@@ -71,9 +71,12 @@ export function crc32(bytes: Uint8Array): number {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { makeZip } from "./zip_maker.ts";
  * const zip = makeZip([{ name: "a.txt", data: "hello" }]);
- * console.assert(zip[0] === 0x50 && zip[1] === 0x4b);
+ * assert.equal(new TextDecoder().decode(zip.subarray(0, 4)), "PK\x03\x04");
+ * const stored = new TextDecoder().decode(zip); // stored: the bytes are there as they are
+ * assert.ok(stored.includes("a.txthello"));
  * ```
  */
 export function makeZip(

@@ -37,6 +37,7 @@ export interface CountOptions {
  * const path = await Deno.makeTempFile();
  * await Deno.writeTextFile(path, "# a list\nhttp://h/a\n  out=b\n\n http://h/c\n");
  * equal(await countJobs(path), 2);
+ * await Deno.remove(path);
  * ```
  *
  * @param path A file path (not `-`: standard input can be read only once).

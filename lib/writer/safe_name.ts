@@ -96,9 +96,9 @@ const EXTENSION = /\.[^.]{1,16}$/;
  * @example Usage
  * ```ts
  * import { safeDest } from "./safe_name.ts";
- * import { throws } from "node:assert/strict";
+ * import { equal, throws } from "node:assert/strict";
  *
- * safeDest("flags/br.gif"); // "flags/br.gif"
+ * equal(safeDest("flags/br.gif"), "flags/br.gif");
  * throws(() => safeDest("../etc/passwd"));
  * throws(() => safeDest("con.txt"));
  * ```
