@@ -262,3 +262,22 @@ Deno.test("README library: mod.ts exports what the README lists", async () => {
     );
   }
 });
+
+Deno.test("README commands: `bulkget` alone lists every command of the README's list, with the same words", async () => {
+  const block = /## Commands\n\n```\n([\s\S]*?)```/.exec(README)![1];
+  const run = await runBulkget([]);
+  assert.equal(run.code, 2);
+  for (const line of block.trim().split("\n")) {
+    // "bulkget artifacts github|gitlab …" → the command's words, up to the
+    // first option or argument.
+    const words: string[] = [];
+    for (const word of line.split(" ")) {
+      if (!/^[a-z|]+$/.test(word)) break;
+      words.push(word);
+    }
+    assert.ok(
+      run.stdout.includes(words.join(" ")),
+      `${words.join(" ")} is not in:\n${run.stdout}`,
+    );
+  }
+});

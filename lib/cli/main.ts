@@ -13,7 +13,7 @@ usage:
   bulkget get [options] [URL ...]      download URLs, lists, aria2 input files, manifests (see: bulkget get -h)
   bulkget [options] URL ...            the same as bulkget get [options] URL ...
   bulkget flags [options] [CC ...]     the Fluent Python flags downloader (see: bulkget flags -h)
-  bulkget artifacts github [REPO]      download, verify, extract CI artifacts (see: bulkget artifacts -h)
+  bulkget artifacts github|gitlab …    download, verify, extract CI artifacts (see: bulkget artifacts -h)
   bulkget serve [options]              the built-in fault-injecting test server (see: bulkget serve -h)
   bulkget report merge REPORT ...      merge the JSON reports of sharded runs (see: bulkget report -h)
   bulkget -h | --help | --version`;
