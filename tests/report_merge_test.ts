@@ -119,7 +119,10 @@ Deno.test("mergeReports: jobs in two reports, failures, interruptions", async ()
   deepEqual(twice.report.merge.duplicates, [
     { dest: "y", reports: ["a.json", "b.json", "c.json"] },
   ]);
-  match(twice.report.merge.problems[0], /1 destinations are in two or more/);
+  match(
+    twice.report.merge.problems[0],
+    /^1 destination is in two or more reports$/,
+  );
 
   // A duplicate inside one report is that run's own (already failed) job.
   const within = await mergeReports([{
@@ -203,7 +206,7 @@ Deno.test("mergeReports: shard counts that disagree, a shard twice, misplaced an
   equal(odd.report.merge.unexpected, 1);
   match(
     odd.report.merge.notes.join("\n"),
-    /1 destinations in the reports are not in the list/,
+    /^1 destination in the reports is not in the list$/,
   );
   const wrong = await mergeReports([{
     name: "a.json",
@@ -358,7 +361,7 @@ Deno.test({
         all.stdout,
         /3 reports \(of 3 shards\), 41 jobs \(the list has 41\): 40 downloaded, 1 not found/,
       );
-      match(all.stderr, /1 jobs did not succeed \(1 not_found\)/);
+      match(all.stderr, /: 1 job did not succeed \(1 not_found\)$/m);
       const merged: MergedReport = JSON.parse(
         await Deno.readTextFile(`${dir}/all.json`),
       );

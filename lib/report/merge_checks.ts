@@ -11,6 +11,7 @@
 import type { ReportItem } from "./json_report.ts";
 import type { MergeOptions, MissingJob, NamedReport } from "./merge.ts";
 import { addOutcome, emptyTotals, type Totals } from "../outputs/tally.ts";
+import { plural } from "../outputs/format.ts";
 import { shardKey, shardOf } from "../source/shard.ts";
 
 /** Every report's items, their totals, and where each destination is. */
@@ -171,10 +172,18 @@ export async function checkExpected(
     missing,
     unexpected,
     problems: missingCount > 0
-      ? [`${missingCount} of ${expectedJobs} jobs of the list are in no report`]
+      ? [
+        `${missingCount} of ${expectedJobs} jobs of the list ${
+          missingCount === 1 ? "is" : "are"
+        } in no report`,
+      ]
       : [],
     notes: unexpected > 0
-      ? [`${unexpected} destinations in the reports are not in the list`]
+      ? [
+        `${plural(unexpected, "destination")} in the reports ${
+          unexpected === 1 ? "is" : "are"
+        } not in the list`,
+      ]
       : [],
   };
 }
@@ -187,12 +196,16 @@ export function checkRuns(
   const problems: string[] = [];
   const { totals, duplicateCount } = collected;
   if (duplicateCount > 0) {
-    problems.push(`${duplicateCount} destinations are in two or more reports`);
+    problems.push(
+      `${plural(duplicateCount, "destination")} ${
+        duplicateCount === 1 ? "is" : "are"
+      } in two or more reports`,
+    );
   }
   const failed = totals.error + totals.not_found + totals.cancelled;
   if (failed > 0) {
     problems.push(
-      `${failed} jobs did not succeed (${
+      `${plural(failed, "job")} did not succeed (${
         (["error", "not_found", "cancelled"] as const)
           .filter((status) => totals[status] > 0)
           .map((status) => `${totals[status]} ${status}`).join(", ")
