@@ -783,6 +783,8 @@ for (const [client, flags] of CLIENTS) {
       assert.equal(item.status, "error");
       assert.equal(item.code, "NETWORK", item.reason ?? "");
       assert.match(item.reason ?? "", /body|closed/);
+      // What came counts, except of a body read whole (up to 1 MiB).
+      assert.equal(item.transferred, size > CUT ? size : 0);
       assertSummaryAgrees(run.stdout, report);
       assert.match(run.stdout, /^ {2}short <- .*: /m);
     }

@@ -28,7 +28,8 @@
  * `status` is one of `ok`, `skipped`, `not_modified`, `not_found`, `error`,
  * `cancelled`. `bytes` is the file's size on disk (ok, skipped, unchanged);
  * `transferred` the body bytes received for it in this run, by every attempt
- * (a skipped file: 0; a resumed one: only what came after the `.part`).
+ * (a skipped file: 0; a resumed one: only what came after the `.part`; a
+ * failed attempt at a body of up to 1 MiB, read whole: none of its bytes).
  * URLs are redacted; `reason` is null unless the job failed; `label` is the
  * manifest's `label`, or null. `error` is null unless the run was cut short
  * by an input error (a bad line, an unreadable list): then it is that error,
