@@ -579,3 +579,16 @@ Deno.test("bulkget report merge: a list cut at 10 lines says how many more there
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("mergeReports: the runs' retries carry over, a --split range's included (no item's attempts count those)", async () => {
+  // Run a: one job tried twice; its totals also count 3 retries of ranges.
+  const a = report([{ ...item("a"), attempts: 2 }]);
+  a.totals = { ...emptyTotals(), ok: 1, jobs: 1, retries: 4 };
+  const b = report([{ ...item("b"), attempts: 3 }]);
+  b.totals = { ...emptyTotals(), ok: 1, jobs: 1, retries: 2 };
+  const merged = await mergeReports([
+    { name: "a.json", report: a },
+    { name: "b.json", report: b },
+  ]);
+  equal(merged.report.totals.retries, 6);
+});

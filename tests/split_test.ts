@@ -699,6 +699,16 @@ for (const flags of CLIENTS) {
       );
       assert.equal(report.totals.ok, 1);
       assert.ok(sent.length >= 5, "both cut ranges were asked again");
+      // Each range asked again is a retry, in the report and the summary as
+      // in the progress; the own client sends no request of its own accord.
+      assert.ok(report.totals.retries >= 2, JSON.stringify(report.totals));
+      if (!flags.length) {
+        assert.equal(report.totals.retries, server.requests.length - 3);
+      }
+      assert.match(
+        result.stdout,
+        new RegExp(`; ${report.totals.retries} retries$`, "m"),
+      );
       await Deno.remove(dir, { recursive: true });
     },
   );

@@ -51,6 +51,11 @@ export function runOutputs(listeners: readonly RunListener[]): RunOutputs {
   const failures: Outcome[] = [];
   /** Body bytes received so far by each job still running. */
   const receiving = new Map<string, number>();
+  /**
+   * Retries so far of each job still running: a `--split` range's retry is
+   * one too, though not an attempt of the job's.
+   */
+  const retrying = new Map<string, number>();
   /** Jobs read from the inputs that have no outcome yet. */
   const unfinished = new Map<string, Job>();
   return {
@@ -58,6 +63,9 @@ export function runOutputs(listeners: readonly RunListener[]): RunOutputs {
       if (event.type === "bytes") {
         const key = jobKey(event.job);
         receiving.set(key, (receiving.get(key) ?? 0) + event.bytes);
+      } else if (event.type === "retrying") {
+        const key = jobKey(event.job);
+        retrying.set(key, (retrying.get(key) ?? 0) + 1);
       }
       for (const listener of listeners) listener.event?.(event);
     },
@@ -67,9 +75,11 @@ export function runOutputs(listeners: readonly RunListener[]): RunOutputs {
     outcome(outcome) {
       const key = jobKey(outcome.job);
       const transferred = receiving.get(key) ?? 0;
+      const retries = Math.max(outcome.attempts - 1, retrying.get(key) ?? 0);
       receiving.delete(key);
+      retrying.delete(key);
       unfinished.delete(key);
-      addOutcome(totals, outcome, transferred);
+      addOutcome(totals, outcome, transferred, retries);
       if (outcome.status === "error" || outcome.status === "not_found") {
         if (failures.length < MAX_LISTED_FAILURES) failures.push(outcome);
       }

@@ -51,17 +51,19 @@ export function emptyTotals(): Totals {
  * @param totals The running totals.
  * @param outcome A finished job.
  * @param transferred Body bytes received for it in this run. @default 0
+ * @param retries Its retries, a `--split` range's included. @default its attempts less one
  */
 export function addOutcome(
   totals: Totals,
   outcome: Outcome,
   transferred = 0,
+  retries = Math.max(0, outcome.attempts - 1),
 ): void {
   totals[outcome.status]++;
   totals.jobs++;
   totals.bytes += outcome.bytes;
   totals.transferred += transferred;
-  totals.retries += Math.max(0, outcome.attempts - 1);
+  totals.retries += retries;
 }
 
 /**

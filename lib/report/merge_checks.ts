@@ -45,6 +45,8 @@ export function collectItems(
     const shard = report.shard;
     // Jobs an interrupted run never read have no item: their count carries over.
     collected.totals.not_started += Number(report.totals?.not_started) || 0;
+    // So do the retries of --split ranges, which no item's attempts count.
+    const retriesBefore = collected.totals.retries;
     for (const item of report.items) {
       collected.items.push(item);
       addOutcome(collected.totals, {
@@ -71,6 +73,11 @@ export function collectItems(
         holders.add(index);
       }
     }
+    const itemRetries = collected.totals.retries - retriesBefore;
+    collected.totals.retries += Math.max(
+      0,
+      (Number(report.totals?.retries) || 0) - itemRetries,
+    );
   }
   return collected;
 }
