@@ -20,13 +20,16 @@
  */
 export function formatBytes(bytes: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  // A rate below 1 KiB/s is a fraction of bytes: whole bytes say enough.
+  const shown = (value: number, unit: number) =>
+    unit === 0 ? Math.round(value) : Number(value.toFixed(1));
   let value = bytes;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
+  // Judged as shown, so 1023.6 B is "1.0 KiB", not "1024 B".
+  while (shown(value, unit) >= 1024 && unit < units.length - 1) {
     value /= 1024;
     unit++;
   }
-  // A rate below 1 KiB/s is a fraction of bytes: whole bytes say enough.
   return unit === 0
     ? `${Math.round(value)} B`
     : `${value.toFixed(1)} ${units[unit]}`;
