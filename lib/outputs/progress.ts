@@ -59,6 +59,7 @@ export { jobKey } from "./progress_state.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { startProgressBar } from "./progress.ts";
  * const lines: string[] = [];
  * const bar = startProgressBar({
@@ -69,7 +70,7 @@ export { jobKey } from "./progress_state.ts";
  * const job = { url: "http://127.0.0.1/a", dest: "a" };
  * bar.update({ type: "bytes", job, bytes: 512, total: 1024 });
  * bar.stop();
- * if (!lines.at(-2)!.includes(" 50%|")) throw new Error(lines.at(-2));
+ * assert.match(lines.at(-2)!, / 50%\|/);
  * ```
  *
  * @param options Where and how to draw.
