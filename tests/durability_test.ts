@@ -8,9 +8,12 @@
  */
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { startServer } from "../lib/server/server.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import type { Report } from "../lib/report/json_report.ts";
+import { STATE_FILE } from "../lib/writer/paths.ts";
 import {
   getPutAndSealed,
   MAIN,
@@ -90,6 +93,35 @@ Deno.test("a file changed in place to the same size is fetched again after a pla
   }
   const third = await runBulkget(args, { cwd });
   assert.match(third.stdout, /^bulkget: 0 downloaded, 2 already complete;/m);
+});
+
+Deno.test("the state file records each file's CRC-32 after a plain run, its SHA-256 when one was taken (--report), small and streamed bodies alike", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const recorded = async (dir: string) =>
+    new Map(
+      (await Deno.readTextFile(`${cwd}/${dir}/${STATE_FILE}`)).trim()
+        .split("\n").map((line) => JSON.parse(line)).map((r) => [r.dest, r]),
+    );
+  const plain = await runBulkget(getPutAndSealed(server.url, "o"), { cwd });
+  assert.equal(plain.code, 0, plain.stderr);
+  const reported = await runBulkget(
+    [...getPutAndSealed(server.url, "r"), "--report", "r.json"],
+    { cwd },
+  );
+  assert.equal(reported.code, 0, reported.stderr);
+  const plainRecords = await recorded("o");
+  const reportedRecords = await recorded("r");
+  for (const [name, size] of PUT_AND_SEALED) {
+    const body = generatedBody(name, size);
+    const crc = crc32(body).toString(16).padStart(8, "0");
+    assert.equal(plainRecords.get(name).crc32, crc, name);
+    assert.equal(plainRecords.get(name).sha256, undefined, name);
+    assert.equal(plainRecords.get(name).size, size, name);
+    const sha = createHash("sha256").update(body).digest("hex");
+    assert.equal(reportedRecords.get(name).sha256, sha, name);
+    assert.equal(reportedRecords.get(name).crc32, undefined, name);
+  }
 });
 
 Deno.test("get --update fetches a locally damaged file again instead of calling it unchanged", async () => {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import { openWriter } from "../lib/writer/client.ts";
 import { destPaths, STATE_FILE } from "../lib/writer/paths.ts";
 import {
@@ -244,6 +245,44 @@ Deno.test("writer probe: a file whose stamp (mtime, ctime) is the recorded one i
       recordedA.mtime,
     );
     assert.equal((await probeAgain(dir, "a.bin")).recorded, false);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writer with digest crc32: put and seal record the CRC-32 (no SHA-256); a touched file is read and matched by it, a rewritten one is not", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const writer = openWriter({ outDir: dir });
+    const put = await writer.put("a.bin", bytesOf("first bytes"), {
+      digest: "crc32",
+    });
+    const part = await writer.prepare("b.bin", 0);
+    await Deno.writeFile(part, bytesOf("other bytes"), { append: true });
+    const sealed = await writer.seal("b.bin", { digest: "crc32" });
+    await writer.close();
+    const crc = (text: string) =>
+      crc32(bytesOf(text)).toString(16).padStart(8, "0");
+    assert.deepEqual(put, { bytes: 11, sha256: "", crc32: crc("first bytes") });
+    assert.deepEqual(sealed, {
+      bytes: 11,
+      sha256: "",
+      crc32: crc("other bytes"),
+    });
+    const records = new Map(
+      (await Deno.readTextFile(`${dir}/${STATE_FILE}`)).trim().split("\n")
+        .map((line) => JSON.parse(line)).map((r) => [r.dest, r]),
+    );
+    assert.equal(records.get("a.bin").crc32, crc("first bytes"));
+    assert.equal(records.get("a.bin").sha256, undefined);
+    assert.equal(records.get("b.bin").crc32, crc("other bytes"));
+    // Touched: read, and its CRC-32 matches.
+    const later = new Date(Date.now() + 5000);
+    Deno.utimeSync(`${dir}/a.bin`, later, later);
+    assert.equal((await probeAgain(dir, "a.bin")).recorded, true);
+    // Rewritten to the same size: another CRC-32.
+    Deno.writeFileSync(`${dir}/b.bin`, bytesOf("OTHER BYTES"));
+    assert.equal((await probeAgain(dir, "b.bin")).recorded, false);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -6,9 +6,11 @@
  * contending for its lock, while one thread writing in turn does not. Every
  * file is written to `NAME.part`, checked against its expected size and
  * SHA-256, and only then renamed to `NAME`. Every file it completes is
- * hashed (SHA-256) and recorded with its size in the state file, so a rerun
- * can tell the file it wrote from one changed since (unless the caller opts
- * out, `digest: false`, for a file checked elsewhere that no rerun skips).
+ * hashed (SHA-256, or only CRC-32 when the caller asks for that,
+ * `digest: "crc32"`) and recorded with its size in the state file, so a
+ * rerun can tell the file it wrote from one changed since (unless the
+ * caller opts out, `digest: false`, for a file checked elsewhere that no
+ * rerun skips).
  * Segmented downloads (`--split`) write at positions into one `.part`
  * (`split_files.ts`). It starts loading
  * `node:crypto` when it starts (loading the module is most of its start-up),
@@ -58,13 +60,15 @@ import {
 import {
   checkOtherDigest,
   checkSizeAndSha256,
+  crcFile,
   feedFile,
   hashFile,
   needsCrypto,
+  newCrc,
   newHash,
   otherHash,
+  recordDigest,
   verifyError,
-  wantsDigest,
 } from "./worker_hash.ts";
 import {
   matchesRecord,
@@ -118,11 +122,13 @@ export const WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   ensureDir,
   statOf,
   removeQuietly,
-  wantsDigest,
+  recordDigest,
   needsCrypto,
   newHash,
   otherHash,
   hashFile,
+  crcFile,
+  newCrc,
   feedFile,
   checkSizeAndSha256,
   checkOtherDigest,
@@ -261,14 +267,19 @@ export function writerWorker(): void {
   /** `node:crypto` loading, started by `init`. */
   let loading: Promise<void> | undefined;
 
-  /** Loads `node:crypto`; a failure surfaces as each hashing request's error. */
+  /**
+   * Loads `node:crypto` and `node:zlib` (its CRC-32); a failure surfaces as
+   * each hashing request's error.
+   */
   const loadCrypto = (): Promise<void> =>
-    import("node:crypto").then(
-      (crypto) => {
-        ctx.createHash = crypto.createHash;
-      },
-      () => {},
-    );
+    Promise.all([
+      import("node:crypto").catch(() => undefined),
+      import("node:zlib").catch(() => undefined),
+    ]).then(([crypto, zlib]) => {
+      // Both at once: a batch that finds createHash finds crc32 too.
+      ctx.crc32 = zlib?.crc32;
+      ctx.createHash = crypto?.createHash;
+    });
 
   const answer = (batch: WriterBatch<WriterRequest>): void => {
     const { replies, closing } = answerBatch(ctx, handlers, batch);

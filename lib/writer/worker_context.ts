@@ -8,6 +8,7 @@
  */
 
 import type { createHash as CreateHash } from "node:crypto";
+import type { crc32 as Crc32 } from "node:zlib";
 import { destPaths } from "./paths.ts";
 import { type SplitFiles, splitFiles } from "./split_files.ts";
 import { ensureDir } from "./worker_disk.ts";
@@ -16,8 +17,10 @@ import { ensureDir } from "./worker_disk.ts";
 export interface FileRecord {
   /** Its size in bytes. */
   size: number;
-  /** Its SHA-256 (absent in lines of older versions). */
+  /** Its SHA-256, when one was computed (absent in lines of older versions). */
   sha256?: string;
+  /** Its CRC-32 (8 hex digits), recorded instead of a SHA-256 when none was computed. */
+  crc32?: string;
   /** Its modification time (ms) once it was in place. */
   mtime?: number;
   /** Its change time (ms; whole seconds in Deno) once it was in place. */
@@ -32,6 +35,8 @@ export interface WorkerContext {
   durable: boolean;
   /** `node:crypto`'s `createHash`, once loaded. */
   createHash?: typeof CreateHash;
+  /** `node:zlib`'s `crc32`, loaded with `createHash`. */
+  crc32?: typeof Crc32;
   /** Directories known to exist. */
   madeDirs: Set<string>;
   /** Directories that gained or lost a name in this batch, flushed at its end. */

@@ -34,10 +34,12 @@ import { writeSmallFile } from "./split_files.ts";
 import {
   checkOtherDigest,
   checkSizeAndSha256,
+  crcFile,
   hashFile,
+  newCrc,
   newHash,
   otherHash,
-  wantsDigest,
+  recordDigest,
 } from "./worker_hash.ts";
 import { matchesRecord, recordOf, remember } from "./worker_records.ts";
 
@@ -48,7 +50,7 @@ import { matchesRecord, recordOf, remember } from "./worker_records.ts";
  * @param ctx The Worker's state.
  * @param request The request.
  * @param arena The batch's packed small bodies.
- * @returns The file's size and SHA-256.
+ * @returns The file's size and digest.
  */
 export function handlePut(
   ctx: WorkerContext,
@@ -60,21 +62,23 @@ export function handlePut(
     ? new Uint8Array(arena!, request.packed[0], request.packed[1])
     : new Uint8Array(request.data!);
   const paths = destPaths(ctx.outDir, dest);
-  const sha256 = wantsDigest(expect)
-    ? newHash(ctx).update(bytes).digest("hex")
-    : "";
-  checkSizeAndSha256(expect, bytes.byteLength, sha256);
+  const digest = recordDigest(expect);
+  const written: WrittenFile = {
+    bytes: bytes.byteLength,
+    sha256: digest === "sha256" ? newHash(ctx).update(bytes).digest("hex") : "",
+  };
+  checkSizeAndSha256(expect, written.bytes, written.sha256);
   checkOtherDigest(ctx, expect, bytes);
+  if (digest === "crc32") {
+    const crc = newCrc(ctx);
+    crc.update(bytes);
+    written.crc32 = crc.hex();
+  }
   ensureDir(ctx, paths.dir);
   writeSmallFile(paths.part, bytes, ctx.durable);
   renameInto(ctx, paths.part, paths.final, paths.dir);
   setRemoteTime(ctx, dest, expect);
-  return remember(
-    ctx,
-    dest,
-    { bytes: bytes.byteLength, sha256 },
-    request.record,
-  );
+  return remember(ctx, dest, written, request.record);
 }
 
 /**
@@ -120,12 +124,13 @@ export function handlePrepare(
 }
 
 /**
- * `seal`: reads a streamed `.part` back once to hash and check it, renames
- * it into place and records it; a wrong one is removed.
+ * `seal`: reads a streamed `.part` back once to take its digest (SHA-256,
+ * or CRC-32: see `recordDigest`) and check it, renames it into place and
+ * records it; a wrong one is removed.
  *
  * @param ctx The Worker's state.
  * @param request The request.
- * @returns The file's size and SHA-256.
+ * @returns The file's size and digest.
  */
 export function handleSeal(
   ctx: WorkerContext,
@@ -134,10 +139,13 @@ export function handleSeal(
   const { dest, expect } = request;
   ctx.split.settle(dest); // a segmented .part is closed, its sidecar saved
   const paths = destPaths(ctx.outDir, dest);
-  // The other checksum is fed by the same read as SHA-256.
-  const other = wantsDigest(expect) ? otherHash(ctx, expect) : undefined;
-  const written = wantsDigest(expect)
+  // The other checksum is fed by the same read as the file's digest.
+  const digest = recordDigest(expect);
+  const other = digest ? otherHash(ctx, expect) : undefined;
+  const written = digest === "sha256"
     ? hashFile(ctx, paths.part, other)
+    : digest === "crc32"
+    ? crcFile(ctx, paths.part, other)
     : { bytes: Deno.statSync(paths.part).size, sha256: "" };
   try {
     checkSizeAndSha256(expect, written.bytes, written.sha256);

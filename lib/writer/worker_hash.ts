@@ -16,19 +16,25 @@ import { ERROR_CODES, type ErrorCode } from "../core/errors.ts";
 import type { Expectation, WriterRequest, WrittenFile } from "./protocol.ts";
 import type { WorkerContext } from "./worker_context.ts";
 
+/** The digest a file's record is taken with: see `Expectation.digest`. */
+export type RecordDigest = "sha256" | "crc32" | undefined;
+
 /**
- * Whether a file is hashed: always, unless the caller opted out
- * (`digest: false`) and gave no SHA-256 to check.
+ * Which digest a file is taken with: SHA-256 when one is to be checked or
+ * the caller wants it (the default), CRC-32 when the caller asked only for
+ * that (`digest: "crc32"`), none when it opted out (`digest: false`).
  *
  * @param expect What the file must match.
- * @returns True to hash it.
+ * @returns The digest, or undefined for none.
  */
-export function wantsDigest(expect: Expectation): boolean {
-  return expect.sha256 !== undefined || expect.digest !== false;
+export function recordDigest(expect: Expectation): RecordDigest {
+  if (expect.sha256 !== undefined) return "sha256";
+  if (expect.digest === false) return undefined;
+  return expect.digest === "crc32" ? "crc32" : "sha256";
 }
 
 /**
- * Whether a request needs `node:crypto`.
+ * Whether a request needs `node:crypto` (and `node:zlib`, loaded with it).
  *
  * @param request A request.
  * @returns True when its handler hashes.
@@ -37,7 +43,7 @@ export function needsCrypto(request: WriterRequest): boolean {
   switch (request.op) {
     case "put":
     case "seal":
-      return wantsDigest(request.expect) ||
+      return recordDigest(request.expect) !== undefined ||
         request.expect.checksum !== undefined;
     case "verify":
     case "probe":
@@ -99,17 +105,59 @@ export function hashFile(
 }
 
 /**
+ * Reads a whole file; returns its size and CRC-32 (`node:zlib`'s, as zip
+ * and gzip use).
+ *
+ * @param ctx The Worker's state.
+ * @param path The file.
+ * @param also Another hash fed by the same read.
+ * @returns Its size and CRC-32.
+ */
+export function crcFile(
+  ctx: WorkerContext,
+  path: string,
+  also?: Hash,
+): WrittenFile {
+  const crc = newCrc(ctx);
+  const bytes = feedFile(ctx, path, also ? [crc, also] : [crc]);
+  return { bytes, sha256: "", crc32: crc.hex() };
+}
+
+/**
+ * A running CRC-32, fed like a hash.
+ *
+ * @param ctx The Worker's state (`node:zlib` loaded in it).
+ * @returns The CRC: `update` feeds it, `hex` gives its 8 hex digits.
+ * @throws {Error} When `node:zlib` could not be loaded.
+ */
+export function newCrc(
+  ctx: WorkerContext,
+): { update(data: Uint8Array): unknown; hex(): string } {
+  const crc32 = ctx.crc32;
+  if (crc32 === undefined) {
+    throw new Error("node:zlib could not be loaded to check the file");
+  }
+  let value = 0;
+  return {
+    update(data) {
+      value = crc32(data, value);
+    },
+    hex: () => (value >>> 0).toString(16).padStart(8, "0"),
+  };
+}
+
+/**
  * Reads a whole file once into every hash.
  *
  * @param ctx The Worker's state (its read buffer).
  * @param path The file.
- * @param hashes The hashes to feed.
+ * @param hashes The hashes (or CRCs) to feed.
  * @returns The file's size.
  */
 export function feedFile(
   ctx: WorkerContext,
   path: string,
-  hashes: Hash[],
+  hashes: { update(data: Uint8Array): unknown }[],
 ): number {
   const file = Deno.openSync(path, { read: true });
   try {

@@ -1,7 +1,8 @@
 /**
  * The writer Worker's side of the state file (`.bulkget-state.jsonl` in the
  * output directory): one JSON line for every file it completes — size,
- * SHA-256, modification and change times once in place, validators — and
+ * SHA-256 or CRC-32, modification and change times once in place,
+ * validators — and
  * whether a file found on a rerun is still the one recorded. A file whose
  * times are the recorded ones is trusted by its size; any other is read and
  * hashed.
@@ -18,7 +19,7 @@ import { destPaths, STATE_FILE } from "./paths.ts";
 import type { Validators, WrittenFile } from "./protocol.ts";
 import type { FileRecord, WorkerContext } from "./worker_context.ts";
 import { statOf, writeAll } from "./worker_disk.ts";
-import { hashFile } from "./worker_hash.ts";
+import { crcFile, hashFile } from "./worker_hash.ts";
 
 /**
  * Queues a state line recording what was written as `dest`, after it was
@@ -39,8 +40,13 @@ export function remember(
   const line: FileRecord & { dest: string } = {
     dest,
     size: written.bytes,
-    // Not hashed (digest: false): the size alone is recorded.
-    ...(written.sha256 === "" ? {} : { sha256: written.sha256 }),
+    // SHA-256 when taken, else CRC-32 when taken, else (digest: false) the
+    // size alone.
+    ...(written.sha256 !== ""
+      ? { sha256: written.sha256 }
+      : written.crc32 !== undefined
+      ? { crc32: written.crc32 }
+      : {}),
     ...stampOf(Deno.statSync(destPaths(ctx.outDir, dest).final)),
     ...validators,
   };
@@ -103,7 +109,7 @@ export function parseRecords(text: string): Map<string, FileRecord> {
     } catch {
       continue;
     }
-    const { dest, size, sha256, mtime, ctime } = parsed ?? {};
+    const { dest, size, sha256, crc32, mtime, ctime } = parsed ?? {};
     if (typeof dest !== "string") continue;
     if (typeof size !== "number") {
       records.delete(dest);
@@ -112,6 +118,7 @@ export function parseRecords(text: string): Map<string, FileRecord> {
     records.set(dest, {
       size,
       sha256: typeof sha256 === "string" ? sha256 : undefined,
+      ...(typeof crc32 === "string" ? { crc32 } : {}),
       ...(typeof mtime === "number" && typeof ctime === "number"
         ? { mtime, ctime }
         : {}),
@@ -145,10 +152,10 @@ export function recordOf(
 
 /**
  * Whether the file at `path` is the one recorded: the same size, and the
- * same SHA-256, read and hashed only when its times differ from the
- * recorded ones (a file written since has another modification or change
- * time). A record of an older version, without a SHA-256, is matched by
- * size.
+ * same digest recorded (SHA-256, else CRC-32), read and hashed only when
+ * its times differ from the recorded ones (a file written since has another
+ * modification or change time). A record with neither digest (an older
+ * version's, or `digest: false`) is matched by size.
  *
  * @param ctx The Worker's state.
  * @param path The file.
@@ -163,11 +170,13 @@ export function matchesRecord(
   record: FileRecord,
 ): boolean {
   if (record.size !== info.size) return false;
-  if (record.sha256 === undefined) return true;
+  if (record.sha256 === undefined && record.crc32 === undefined) return true;
   const stamp = stampOf(info);
   if (
     record.mtime !== undefined && record.mtime === stamp.mtime &&
     record.ctime === stamp.ctime
   ) return true;
-  return hashFile(ctx, path).sha256 === record.sha256;
+  return record.sha256 !== undefined
+    ? hashFile(ctx, path).sha256 === record.sha256
+    : crcFile(ctx, path).crc32 === record.crc32;
 }
