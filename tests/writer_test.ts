@@ -250,7 +250,7 @@ Deno.test("writer probe: a file whose stamp (mtime, ctime) is the recorded one i
   }
 });
 
-Deno.test("writer with digest crc32: put and seal record the CRC-32 (no SHA-256); a touched file is read and matched by it, a rewritten one is not", async () => {
+Deno.test("writer with digest crc32: put and seal record the CRC-32 (no SHA-256), seal the one taken as the bytes were written unless another checksum reads the file; a touched file is read and matched by it, a rewritten one is not", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const writer = openWriter({ outDir: dir });
@@ -260,6 +260,31 @@ Deno.test("writer with digest crc32: put and seal record the CRC-32 (no SHA-256)
     const part = await writer.prepare("b.bin", 0);
     await Deno.writeFile(part, bytesOf("other bytes"), { append: true });
     const sealed = await writer.seal("b.bin", { digest: "crc32" });
+    // A CRC-32 taken as the bytes were written is trusted, not read back
+    // (a wrong one shows it) ...
+    const given = await writer.prepare("c.bin", 0);
+    await Deno.writeFile(given, bytesOf("third"), { append: true });
+    const trusted = await writer.seal(
+      "c.bin",
+      { digest: "crc32" },
+      undefined,
+      "01234567",
+    );
+    // ... unless another checksum must be read anyway.
+    const checked = await writer.prepare("d.bin", 0);
+    await Deno.writeFile(checked, bytesOf("fourth"), { append: true });
+    const read = await writer.seal(
+      "d.bin",
+      {
+        digest: "crc32",
+        checksum: {
+          algorithm: "md5",
+          hex: createHash("md5").update(bytesOf("fourth")).digest("hex"),
+        },
+      },
+      undefined,
+      "01234567",
+    );
     await writer.close();
     const crc = (text: string) =>
       crc32(bytesOf(text)).toString(16).padStart(8, "0");
@@ -269,6 +294,8 @@ Deno.test("writer with digest crc32: put and seal record the CRC-32 (no SHA-256)
       sha256: "",
       crc32: crc("other bytes"),
     });
+    assert.deepEqual(trusted, { bytes: 5, sha256: "", crc32: "01234567" });
+    assert.deepEqual(read, { bytes: 6, sha256: "", crc32: crc("fourth") });
     const records = new Map(
       (await Deno.readTextFile(`${dir}/${STATE_FILE}`)).trim().split("\n")
         .map((line) => JSON.parse(line)).map((r) => [r.dest, r]),

@@ -42,6 +42,12 @@ export async function streamToFile(
     onBytes: (bytes: number) => void;
     /** Rate limits to pace reads by. @default [] */
     limits?: readonly RateLimit[];
+    /**
+     * Hears of every piece as it is handed to the file, in order, when the
+     * body passes through JavaScript (the own client's, or a paced one);
+     * fetch's pipe gives none.
+     */
+    onWritten?: (piece: Uint8Array) => void;
   },
 ): Promise<number> {
   const limits = watch.limits ?? [];
@@ -80,6 +86,7 @@ export async function streamToFile(
       await copyDirect(direct, file, () => tooBig, (n) => look(read += n), {
         pace: paced,
         readSize: readSizeFor(limits),
+        onWritten: watch.onWritten,
       });
     } else if (paced) {
       let read = start;
@@ -89,6 +96,7 @@ export async function streamToFile(
         () => tooBig ?? abortReason(watch.deadline.signal),
         (n) => look(read += n),
         paced,
+        watch.onWritten,
       );
     } else {
       await response.body!.pipeTo(file.writable, {
@@ -150,6 +158,7 @@ async function copyDirect(
   limit: {
     pace?: (bytes: number) => Promise<void>;
     readSize: number;
+    onWritten?: (piece: Uint8Array) => void;
   } = { readSize: Infinity },
 ): Promise<void> {
   directCopies++;
@@ -169,6 +178,7 @@ async function copyDirect(
     if (handed === filled) return;
     const piece = buffer.subarray(handed, filled);
     handed = filled;
+    limit.onWritten?.(piece);
     writes = writes.then(async () => {
       if (writeFailure !== undefined) return;
       let written = 0;
@@ -232,6 +242,7 @@ async function copyPaced(
   stopped: () => unknown,
   onRead: (bytes: number) => void,
   paced: (bytes: number) => Promise<void>,
+  onWritten?: (piece: Uint8Array) => void,
 ): Promise<void> {
   const reader = body.getReader();
   try {
@@ -240,6 +251,7 @@ async function copyPaced(
       if (reason !== undefined) throw reason;
       const { done, value } = await reader.read();
       if (done) break;
+      onWritten?.(value);
       let written = 0;
       while (written < value.length) {
         written += await file.write(value.subarray(written));

@@ -131,9 +131,11 @@ async function writeStreamed(
     });
   }
   const partPath = await options.writer.prepare(dest, start, meta);
+  const crc = await runningCrc(body, start);
   let offset = start;
+  let received: number;
   try {
-    const received = await streamToFile(response, partPath, {
+    received = await streamToFile(response, partPath, {
       deadline: options.deadline,
       maxSize: options.maxSize - start,
       limits: options.limits,
@@ -141,6 +143,7 @@ async function writeStreamed(
         options.onEvent?.({ type: "bytes", job, bytes, total, offset });
         offset += bytes;
       },
+      onWritten: crc?.update,
     });
     // The body ended by its framing with another length than announced:
     // the server's word on where its bytes belong cannot be trusted.
@@ -158,6 +161,33 @@ async function writeStreamed(
     await options.writer.release(dest, keepsPart(meta, failure));
     throw failure;
   }
-  return await options.writer.seal(dest, body.expect, body.record)
+  // The CRC-32 stands for the file only when it saw every byte of it.
+  const crc32 = crc?.seen === received ? crc.hex() : undefined;
+  return await options.writer.seal(dest, body.expect, body.record, crc32)
     .catch(verifyFailure);
+}
+
+/**
+ * The CRC-32 of a streamed body, taken as its pieces are written, when the
+ * file's record is to take a CRC-32 and the body starts the file (the
+ * Worker then need not read the `.part` back); undefined otherwise.
+ * `node:zlib` is loaded on the first such body.
+ */
+async function runningCrc(body: BodyWrite, start: number) {
+  const { expect } = body;
+  if (
+    start !== 0 || expect.digest !== "crc32" || expect.sha256 !== undefined
+  ) return undefined;
+  const { crc32 } = await import("node:zlib");
+  let value = 0;
+  const crc = {
+    /** Bytes fed. */
+    seen: 0,
+    update(piece: Uint8Array) {
+      value = crc32(piece, value);
+      crc.seen += piece.byteLength;
+    },
+    hex: () => (value >>> 0).toString(16).padStart(8, "0"),
+  };
+  return crc;
 }

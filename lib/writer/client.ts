@@ -73,11 +73,14 @@ export interface Writer {
   /**
    * Hashes the streamed `.part` whole, checks it against `expect`, renames it
    * into place (and records `record`, as `put` does); a wrong one is removed.
+   * `crc32`, the CRC-32 of every byte of the `.part` taken as they were
+   * written, spares reading it back when that is the digest recorded.
    */
   seal(
     dest: string,
     expect: Expectation,
     record?: Validators,
+    crc32?: string,
   ): Promise<WrittenFile>;
   /** Gives up a streamed `.part`: kept (with its resume facts) or removed. */
   release(dest: string, keepPart: boolean): Promise<void>;
@@ -167,9 +170,9 @@ export function openWriter(options: WriterOptions): Writer {
     prepare(dest, offset, meta) {
       return channel.send({ op: "prepare", dest, offset, meta });
     },
-    seal(dest, expect, record) {
+    seal(dest, expect, record, crc32) {
       lookups.partKept(dest, false);
-      return channel.send({ op: "seal", dest, expect, record });
+      return channel.send({ op: "seal", dest, expect, record, crc32 });
     },
     release(dest, keepPart) {
       lookups.partKept(dest, keepPart);

@@ -92,6 +92,8 @@ export type WriterRequest =
     dest: string;
     expect: Expectation;
     record?: Validators;
+    /** The CRC-32 of the whole `.part`, taken as it was written. */
+    crc32?: string;
   }
   | { op: "release"; id: number; dest: string; keepPart: boolean }
   | {

@@ -125,8 +125,10 @@ export function handlePrepare(
 
 /**
  * `seal`: reads a streamed `.part` back once to take its digest (SHA-256,
- * or CRC-32: see `recordDigest`) and check it, renames it into place and
- * records it; a wrong one is removed.
+ * or CRC-32: see `recordDigest`) and check it — unless the digest is the
+ * CRC-32 the main thread took as it wrote the bytes and there is no other
+ * checksum to check —, renames it into place and records it; a wrong one is
+ * removed.
  *
  * @param ctx The Worker's state.
  * @param request The request.
@@ -144,9 +146,13 @@ export function handleSeal(
   const other = digest ? otherHash(ctx, expect) : undefined;
   const written = digest === "sha256"
     ? hashFile(ctx, paths.part, other)
-    : digest === "crc32"
+    : digest === "crc32" && (request.crc32 === undefined || other)
     ? crcFile(ctx, paths.part, other)
     : { bytes: Deno.statSync(paths.part).size, sha256: "" };
+  // Taken by the main thread as it wrote the bytes: not read back.
+  if (digest === "crc32" && written.crc32 === undefined) {
+    written.crc32 = request.crc32;
+  }
   try {
     checkSizeAndSha256(expect, written.bytes, written.sha256);
     checkOtherDigest(ctx, expect, other ?? paths.part);
