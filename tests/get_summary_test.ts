@@ -141,6 +141,22 @@ Deno.test("a bad --report path stops the run before any request: one line, exit 
   assert.equal(server.stats().requests, 0, "nothing was downloaded");
 });
 
+Deno.test("an output directory that cannot be made stops the run before any request: one line, exit 2", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${cwd}/afile`, "");
+  const url = `${server.url}/files/10/a`;
+  for (const out of ["afile", "afile/sub"]) {
+    const result = await runBulkget(["get", url, "-o", out], { cwd });
+    assert.equal(result.code, 2, `${out}: ${result.stderr}`);
+    assert.equal(result.stderr.trimEnd().split("\n").length, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`^bulkget get: -o ${out}: `));
+    assert.equal(result.stdout, "");
+  }
+  assert.equal(server.stats().requests, 0, "nothing was downloaded");
+  assert.equal(await Deno.readTextFile(`${cwd}/afile`), "", "nothing lost");
+});
+
 Deno.test("a --report inside -o gets its directory created", async () => {
   await using server = await startServer({ alt: false });
   const cwd = await Deno.makeTempDir();

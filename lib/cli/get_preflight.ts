@@ -109,15 +109,18 @@ async function readCaCert(path: string): Promise<string> {
 }
 
 /**
- * Opens `--report` and `--log` (when given) before the first request.
+ * Checks the output directory, and opens `--report` and `--log` (when
+ * given), before the first request.
  *
  * @param options The resolved options; `logFile` is set in place.
  * @returns The report writer, if asked for.
- * @throws {UsageError} When a file cannot be written (nothing is left behind).
+ * @throws {UsageError} When the directory cannot be one or a file cannot
+ *   be written (nothing is left behind).
  */
 export async function openOutputFiles(
   options: GetOptions,
 ): Promise<ReportWriter | undefined> {
+  await checkOutputDir(options.outDir);
   const report = options.report === undefined
     ? undefined
     : await openReportFile(options);
@@ -135,6 +138,38 @@ export async function openOutputFiles(
     }
   }
   return report;
+}
+
+/**
+ * Checks `-o DIR` before the first request, writing nothing: the directory,
+ * or the nearest of its parents that exists, must be a directory. A path
+ * through a file is one line, not a write failure of every job after its
+ * download.
+ *
+ * @throws {UsageError} When it is not.
+ */
+async function checkOutputDir(dir: string): Promise<void> {
+  let path = dir.replace(/(.)\/+$/, "$1");
+  for (;;) {
+    let info: Deno.FileInfo | undefined;
+    try {
+      info = await Deno.stat(path);
+    } catch (error) {
+      if (
+        !(error instanceof Deno.errors.NotFound ||
+          error instanceof Deno.errors.NotADirectory)
+      ) return; // the writer says what else is wrong, naming the file
+    }
+    if (info !== undefined) {
+      if (info.isDirectory) return;
+      throw new UsageError(
+        `-o ${dir}: ${path === dir ? "it" : path} is not a directory`,
+      );
+    }
+    const slash = path.lastIndexOf("/");
+    if (slash < 0) return; // made in the working directory
+    path = path.slice(0, slash) || "/";
+  }
 }
 
 /**
