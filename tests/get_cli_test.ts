@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import { drawFaults } from "../lib/server/faults.ts";
 import { createRandom } from "../lib/server/random.ts";
-import { bulkgetCommand, flagFile, runBulkget, sameBytes } from "./_helpers.ts";
+import {
+  bulkgetCommand,
+  flagFile,
+  MAIN,
+  runBulkget,
+  sameBytes,
+} from "./_helpers.ts";
 
 /** Waits (bounded: 20 s) until `path` exists; false if it never did. */
 async function appears(path: string): Promise<boolean> {
@@ -200,4 +206,40 @@ Deno.test("Ctrl-C: URLs already piped in but not started (-m 1) are counted as i
     report.items.map((i: { origin: string }) => i.origin).sort(),
     ["stdin:1", "stdin:2", "stdin:3"],
   );
+});
+
+Deno.test("a bad URL argument is one line and the usage, exit 2, before any request (a good one before it is not fetched)", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  for (const bad of ["htp://example", "not-a-url", "http://", "ftp://x/y"]) {
+    const result = await runBulkget(
+      ["get", `${server.url}/files/10/a`, bad, "-o", "out"],
+      { cwd },
+    );
+    assert.equal(result.code, 2, result.stderr);
+    assert.deepEqual(result.stderr.trimEnd().split("\n"), [
+      `bulkget get: argument 2: not an http(s) URL: "${bad}"`,
+      "usage: bulkget get [options] [URL ...]   (or: bulkget [options] URL ...)",
+    ]);
+    assert.equal(result.stdout, "");
+  }
+  assert.equal(server.stats().requests, 0);
+  // On a terminal no progress bar is drawn before the error either.
+  const script = await new Deno.Command("script", {
+    args: [
+      "-qec",
+      `'${Deno.execPath()}' run --quiet -A '${MAIN}' get htp://example`,
+      "/dev/null",
+    ],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+  }).output().catch(() => undefined);
+  if (script) {
+    const screen = new TextDecoder().decode(script.stdout);
+    assert.match(screen, /not an http\(s\) URL/);
+    assert.doesNotMatch(screen, /files\/s/, "no bar drawn");
+  }
+  await Deno.remove(cwd, { recursive: true });
 });

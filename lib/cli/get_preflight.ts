@@ -1,6 +1,7 @@
 /**
- * What `bulkget get` checks before its first request: permissions, the
- * variables and files the options name, the credentials, the shard, and
+ * What `bulkget get` checks before its first request: the URL arguments,
+ * permissions, the variables and files the options name, the credentials,
+ * the shard, and
  * the `--report` and `--log` files (opened now, so a bad path costs one
  * line and exit 2, not a download's worth of work).
  *
@@ -15,7 +16,8 @@ import { VERSION } from "./version.ts";
 import { type AuthChoice, resolveAuth } from "./auth_options.ts";
 import { openLogFile } from "./log_file.ts";
 import { type GetOptions, secretsOf } from "./get_options.ts";
-import { UsageError } from "../core/errors.ts";
+import { SourceError, UsageError } from "../core/errors.ts";
+import { jobsFromUrls } from "../source/args.ts";
 
 /**
  * Resolves what the options name in the environment (token, credentials,
@@ -28,6 +30,7 @@ import { UsageError } from "../core/errors.ts";
 export async function resolveEnvironment(
   options: GetOptions,
 ): Promise<string | undefined> {
+  await checkUrlArguments(options);
   const denied = missingPermission(neededPermissions(options));
   if (denied) return denied;
   if (options.tokenEnv) {
@@ -59,6 +62,21 @@ export async function resolveEnvironment(
   }
   options.caCerts = await Promise.all(options.caCertFiles.map(readCaCert));
   return undefined;
+}
+
+/**
+ * Every URL argument is one (the lines of lists are checked as they are
+ * read): a typo is a usage error before any request, not after the
+ * arguments before it were fetched.
+ */
+async function checkUrlArguments(options: GetOptions): Promise<void> {
+  try {
+    const urls = jobsFromUrls(options.urls, { keepPaths: options.keepPaths });
+    for await (const job of urls) void job;
+  } catch (error) {
+    if (!(error instanceof SourceError)) throw error;
+    throw new UsageError(error.message);
+  }
 }
 
 /** The permissions a run with these options needs. */
