@@ -561,6 +561,7 @@ Deno.test("bulkget report merge: a list cut at 10 lines says how many more there
   const a = report(dests.map((d) => item(d)));
   const b = report(dests.map((d) => item(d)));
   for (const r of [a, b]) r.totals = { ...emptyTotals(), ok: 12, jobs: 12 };
+  b.interrupted = true; // one more problem, printed after the list
   await Deno.writeTextFile(`${dir}/a.json`, JSON.stringify(a));
   await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify(b));
   const run = await runBulkget(["report", "merge", "a.json", "b.json"], {
@@ -571,8 +572,13 @@ Deno.test("bulkget report merge: a list cut at 10 lines says how many more there
     run.stderr,
     /^bulkget report merge: 12 destinations are in two or more reports$/m,
   );
-  const listed = run.stderr.split("\n").filter((l) => l.startsWith("  in "));
+  const lines = run.stderr.trimEnd().split("\n");
+  const listed = lines.filter((l) => l.startsWith("  in "));
   equal(listed.length, 10);
+  // Each list follows its own line, not the last problem's.
+  const at = lines.findIndex((l) => l.endsWith("in two or more reports"));
+  deepEqual(lines.slice(at + 1, at + 11), listed);
+  match(lines.at(-1)!, /^bulkget report merge: interrupted runs: b\.json$/);
   match(
     run.stderr,
     /^ {2}… and 2 more, listed in the merged report \(-o FILE\)$/m,

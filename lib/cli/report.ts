@@ -253,23 +253,30 @@ function printFindings(report: MergedReport, reportCount: number): void {
   }
 }
 
-/** The problems, then the first missing and duplicated jobs, on stderr. */
+/**
+ * The problems on stderr, each list of jobs (the first missing, the first
+ * duplicated) right after the problem it details.
+ */
 function printProblems(summary: MergeSummary): void {
   for (const problem of summary.problems) {
     console.error(`bulkget report merge: ${problem}`);
+    // The words merge_checks.ts gives these two problems.
+    if (problem.endsWith(" in no report")) {
+      for (const job of summary.missing.slice(0, MAX_PRINTED)) {
+        console.error(
+          `  missing: ${job.dest}${job.origin ? ` (${job.origin})` : ""}`,
+        );
+      }
+      printMore(summary.missing.length);
+    } else if (problem.endsWith(" in two or more reports")) {
+      for (const duplicate of summary.duplicates.slice(0, MAX_PRINTED)) {
+        console.error(
+          `  in ${duplicate.reports.join(" and ")}: ${duplicate.dest}`,
+        );
+      }
+      printMore(summary.duplicates.length);
+    }
   }
-  for (const job of summary.missing.slice(0, MAX_PRINTED)) {
-    console.error(
-      `  missing: ${job.dest}${job.origin ? ` (${job.origin})` : ""}`,
-    );
-  }
-  printMore(summary.missing.length);
-  for (const duplicate of summary.duplicates.slice(0, MAX_PRINTED)) {
-    console.error(
-      `  in ${duplicate.reports.join(" and ")}: ${duplicate.dest}`,
-    );
-  }
-  printMore(summary.duplicates.length);
 }
 
 /** Says how many of a list's `count` entries were not printed, and where they are. */

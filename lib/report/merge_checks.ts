@@ -178,6 +178,7 @@ export async function checkExpected(
     expectedJobs,
     missing,
     unexpected,
+    // `bulkget report merge` lists the jobs after the line ending so.
     problems: missingCount > 0
       ? [
         `${missingCount} of ${expectedJobs} jobs of the list ${
@@ -203,6 +204,7 @@ export function checkRuns(
   const problems: string[] = [];
   const { totals, duplicateCount } = collected;
   if (duplicateCount > 0) {
+    // `bulkget report merge` lists the jobs after the line ending so.
     problems.push(
       `${plural(duplicateCount, "destination")} ${
         duplicateCount === 1 ? "is" : "are"
