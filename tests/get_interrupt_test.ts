@@ -103,6 +103,12 @@ async function interruptList(
     "the GitHub step summary says it too",
   );
   const log = (await Deno.readTextFile(`${cwd}/run.log`)).trimEnd();
+  // Every interrupted job has its line, as the summary words it.
+  assert.equal(
+    log.match(/ INTERRUPTED f\d+\.bin \(\S+ \S+ received\)$/gm)?.length ?? 0,
+    interrupted,
+    log,
+  );
   const counts = summary.slice("bulkget: ".length, summary.indexOf(";"));
   assert.ok(
     log.split("\n").at(-1)!.includes(`[bulkget] finished: ${counts};`),

@@ -242,6 +242,7 @@ function runListeners(
     statusLinesOutput({ intervalMs: options.statusIntervalMs }),
     logFile && {
       event: (e) => logFile.event(e),
+      outcome: (o, transferred) => logFile.outcome(o, transferred),
       total: (total, growing) => logFile.total(total, growing),
       stop: () => logFile.stop(),
       finish: ({ totals, elapsedMs }) => logFile.close(totals, elapsedMs),

@@ -9,6 +9,7 @@
  */
 
 import type { EngineEvent } from "../core/events.ts";
+import type { Outcome } from "../core/job.ts";
 import type { Totals } from "../outputs/tally.ts";
 import { outcomeCounts } from "../outputs/summary.ts";
 import { failureLine, startStatusLines } from "../outputs/ci_log.ts";
@@ -21,8 +22,10 @@ const FLUSH_MS = 250;
 
 /** An open `--log` file. */
 export interface LogFile {
-  /** Logs what an event says (retries, finished files) and counts it. */
+  /** Logs what an event says (retries) and feeds the status lines. */
   event(event: EngineEvent): void;
+  /** Logs a job's end: failed, interrupted (with the bytes received), or its file. */
+  outcome(outcome: Outcome, transferred: number): void;
   /** The total of jobs, for the status lines: final, or so far (`growing`). */
   total(total: number, growing: boolean): void;
   /** Stops the status lines and writes what is pending (live output ends). */
@@ -78,20 +81,27 @@ export function openLogFile(
             (event.delayMs / 1000).toFixed(1)
           } s)`,
         );
-      } else if (event.type === "done") {
-        const { outcome } = event;
-        if (outcome.status === "error" || outcome.status === "not_found") {
-          write(failureLine(outcome, [
-            ...secrets,
-            ...Object.values(outcome.job.headers ?? {}),
-          ]));
-        } else {
-          write(
-            `${outcome.status.toUpperCase()} ${outcome.job.dest} (${
-              formatBytes(outcome.bytes)
-            })`,
-          );
-        }
+      }
+    },
+    outcome(outcome, transferred) {
+      if (outcome.status === "error" || outcome.status === "not_found") {
+        write(failureLine(outcome, [
+          ...secrets,
+          ...Object.values(outcome.job.headers ?? {}),
+        ]));
+      } else if (outcome.status === "cancelled") {
+        // As the summary words it; no file, so what came is said instead.
+        write(
+          `INTERRUPTED ${outcome.job.dest} (${
+            formatBytes(transferred)
+          } received)`,
+        );
+      } else {
+        write(
+          `${outcome.status.toUpperCase()} ${outcome.job.dest} (${
+            formatBytes(outcome.bytes)
+          })`,
+        );
       }
     },
     total: (total, growing) => status.setTotal(total, growing),
