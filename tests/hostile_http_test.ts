@@ -762,6 +762,29 @@ for (const [client, flags] of CLIENTS) {
     assertSummaryAgrees(run.stdout, report);
   });
 
+  Deno.test(`hostile matrix (${client}): a kept-alive connection the server closes while it idles is not reused; the next file costs no retry`, async () => {
+    // a's connection is closed 100 ms after its answer; b (another origin)
+    // takes 400 ms, so c finds a's connection closed while idle.
+    await using server = scriptedServer((n) =>
+      n === 0
+        ? { send: ok200("a-body"), later: { ms: 100, send: "" }, close: true }
+        : n === 1
+        ? { send: ok200("b-body"), delayMs: 400 }
+        : ok200("c-body")
+    );
+    const other = server.url.replace("127.0.0.1", "localhost");
+    const { run, report, out } = await runMatrix(flags, [
+      `${server.url}/a`,
+      `${other}/b`,
+      `${server.url}/c`,
+    ], 0);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(Deno.readTextFileSync(`${out}/c`), "c-body");
+    assert.equal(report.totals.retries, 0);
+    assert.equal(server.requests.length, 3, "one request a file");
+    assertSummaryAgrees(run.stdout, report);
+  });
+
   Deno.test(`hostile matrix (${client}): a Content-Length longer than the body, then a close, is a NETWORK failure and no file`, async () => {
     for (const size of [5, 3 << 20]) { // read whole, and streamed
       const body = pattern(size, 4);
