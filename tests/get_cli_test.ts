@@ -243,3 +243,17 @@ Deno.test("a bad URL argument is one line and the usage, exit 2, before any requ
   }
   await Deno.remove(cwd, { recursive: true });
 });
+
+Deno.test("a mistyped option is one line naming the option meant, and the usage, exit 2", async () => {
+  const result = await runBulkget([
+    "get",
+    "--retires",
+    "3",
+    "http://127.0.0.1:9/x",
+  ]);
+  assert.equal(result.code, 2);
+  assert.deepEqual(result.stderr.trimEnd().split("\n"), [
+    "bulkget get: unknown option --retires (did you mean --retries?)",
+    "usage: bulkget get [options] [URL ...]   (or: bulkget [options] URL ...)",
+  ]);
+});

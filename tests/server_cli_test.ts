@@ -29,7 +29,7 @@ async function run(
 
 Deno.test("serve: bad flags exit 2 with a message and the usage", async () => {
   const cases: [string[], RegExp][] = [
-    [["--nope"], /^bulkget serve: Unknown option '--nope'/],
+    [["--nope"], /^bulkget serve: unknown option --nope$/m],
     [["extra"], /^bulkget serve: Unexpected argument 'extra'/],
     [["--port"], /^bulkget serve: Option '--port <value>' argument missing/],
     [

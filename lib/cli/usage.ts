@@ -125,8 +125,44 @@ export function parseCommandLine<T extends OptionsConfig>(
   try {
     return parseArgs(negativeValues(args, options), options);
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    const message = (error as Error).message;
+    // Node's wording of this one is long and ends in an unclosed quote.
+    const unknown = /^Unknown option '([^']*)'/.exec(message)?.[1];
+    if (unknown === undefined) throw new UsageError(message);
+    const meant = closestOption(unknown, Object.keys(options));
+    throw new UsageError(
+      `unknown option ${unknown}${meant ? ` (did you mean ${meant}?)` : ""}`,
+    );
   }
+}
+
+/** The long option `typed` is at most two edits from, when there is one. */
+function closestOption(typed: string, names: string[]): string | undefined {
+  if (!typed.startsWith("--")) return undefined;
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of names) {
+    const distance = editDistance(typed.slice(2), name);
+    if (distance < bestDistance) [best, bestDistance] = [`--${name}`, distance];
+  }
+  return best;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions). */
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(
+        row[j] + 1,
+        next[j - 1] + 1,
+        row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    row = next;
+  }
+  return row[b.length];
 }
 
 /**

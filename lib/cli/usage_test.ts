@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import {
   parseByteSize,
+  parseCommandLine,
   parseHeader,
   parseSeconds,
   parseWholeNumber,
@@ -68,4 +69,23 @@ Deno.test("parseHeader: Name: value trimmed; no name, a bad name or a line break
     () => parseHeader("X-A: one\r\nX-B: two"),
     "-H X-A: the value must not contain line breaks",
   );
+});
+
+Deno.test("parseCommandLine: an unknown option is one line, with the option meant when one is a typo away", () => {
+  const options = {
+    retries: { type: "string" },
+    "max-size": { type: "string" },
+    verbose: { type: "boolean", short: "v" },
+  } as const;
+  const parse = (...args: string[]) => () => parseCommandLine(args, options);
+  refuses(
+    parse("--retires", "3"),
+    "unknown option --retires (did you mean --retries?)",
+  );
+  refuses(
+    parse("--maxsize=1"),
+    "unknown option --maxsize (did you mean --max-size?)",
+  );
+  refuses(parse("--bogus"), "unknown option --bogus");
+  refuses(parse("-x"), "unknown option -x");
 });
