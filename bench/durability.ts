@@ -18,7 +18,7 @@ import { createHash } from "node:crypto";
 import { generatedBody } from "../lib/server/files.ts";
 import { type Expected, median, timedRun, verifyDir } from "./measure.ts";
 import { type BenchServer, startDenoServer, startNginx } from "./servers.ts";
-import { which } from "./tools.ts";
+import { bulkgetGet, which } from "./tools.ts";
 
 /** One contender's command for an output directory. */
 interface Contender {
@@ -43,24 +43,18 @@ export interface DurabilityRow {
 function contenders(root: string): Contender[] {
   const bulkget = (policy: string): Contender => ({
     id: `bulkget --durability ${policy}`,
-    command: (list, out, m) => [
-      "deno",
-      "run",
-      "--allow-net=127.0.0.1",
-      `--allow-read=${list},${out}`,
-      `--allow-write=${out}`,
-      `${root}/main.ts`,
-      "get",
-      "-q",
-      "-i",
-      list,
-      "-o",
-      out,
-      "-m",
-      String(m),
-      "--durability",
-      policy,
-    ],
+    command: (list, out, m) =>
+      bulkgetGet(root, out, [
+        "-q",
+        "-i",
+        list,
+        "-o",
+        out,
+        "-m",
+        String(m),
+        "--durability",
+        policy,
+      ], [list]),
   });
   const list: Contender[] = [bulkget("full"), bulkget("none")];
   if (which("curl")) {

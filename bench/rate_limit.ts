@@ -18,6 +18,7 @@ import { createHash } from "node:crypto";
 import { generatedChunks } from "../lib/server/files.ts";
 import { timedRun, verifyDir } from "./measure.ts";
 import { startDenoServer } from "./servers.ts";
+import { bulkgetGet } from "./tools.ts";
 
 /** One measured case. */
 export interface RateBenchRow {
@@ -133,22 +134,18 @@ export async function runRateBench(
       });
       const report = `${out}/report.json`;
       try {
-        const run = await timedRun([
-          "deno",
-          "run",
-          "--allow-net=127.0.0.1",
-          `--allow-read=${out}`,
-          `--allow-write=${out}`,
-          `${root}/main.ts`,
-          "get",
-          "-q",
-          "-o",
-          `${out}/files`,
-          "--report",
-          report,
-          ...c.files.map((f) => `${server.base}/files/${f.size}/${f.name}`),
-          ...c.extra,
-        ], { capSec: 120 });
+        const run = await timedRun(
+          bulkgetGet(root, out, [
+            "-q",
+            "-o",
+            `${out}/files`,
+            "--report",
+            report,
+            ...c.files.map((f) => `${server.base}/files/${f.size}/${f.name}`),
+            ...c.extra,
+          ]),
+          { capSec: 120 },
+        );
         const json = JSON.parse(await Deno.readTextFile(report));
         const expected = new Map(
           c.files.map((

@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { generatedChunks } from "../lib/server/files.ts";
 import { median, timedRun, verifyDir } from "./measure.ts";
 import { startDenoServer } from "./servers.ts";
-import { which } from "./tools.ts";
+import { bulkgetGet, which } from "./tools.ts";
 
 /** How large a run is. */
 export interface SplitBenchOptions {
@@ -71,20 +71,8 @@ export async function runSplitBench(
     `${capMiBps}M`,
   ]);
   const url = `${server.base}/files/${size}/${name}`;
-  const bulkget = (extra: string[]) => (out: string) => [
-    "deno",
-    "run",
-    "--allow-net=127.0.0.1",
-    `--allow-read=${out}`,
-    `--allow-write=${out}`,
-    `${root}/main.ts`,
-    "get",
-    "-q",
-    url,
-    "-o",
-    out,
-    ...extra,
-  ];
+  const bulkget = (extra: string[]) => (out: string) =>
+    bulkgetGet(root, out, ["-q", url, "-o", out, ...extra]);
   const contenders: {
     label: string;
     runs: number;

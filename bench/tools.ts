@@ -81,6 +81,35 @@ function narrow(c: RunContext): string[] {
   ];
 }
 
+/**
+ * `deno run main.ts get ARGS` as the side benchmarks (split, rate limit,
+ * durability) run it: the loopback network, reading `reads` and `out`,
+ * writing `out` only.
+ *
+ * @param root The project tree (holds main.ts).
+ * @param out The output directory (read and written).
+ * @param args What follows `get`.
+ * @param reads Other paths it reads, e.g. a list.
+ * @returns The command line.
+ */
+export function bulkgetGet(
+  root: string,
+  out: string,
+  args: string[],
+  reads: string[] = [],
+): string[] {
+  return [
+    "deno",
+    "run",
+    "--allow-net=127.0.0.1",
+    `--allow-read=${[...reads, out].join(",")}`,
+    `--allow-write=${out}`,
+    `${root}/main.ts`,
+    "get",
+    ...args,
+  ];
+}
+
 function bulkgetArgs(c: RunContext): string[] {
   // bulkget defaults otherwise: retries (5) are always on.
   return ["get", "-i", c.list, "-o", c.out, "-m", String(c.concurrency), "-q"];
