@@ -41,6 +41,7 @@ export function collectItems(
     misplaced: 0,
   };
   const { where, duplicates } = collected;
+  const unlisted = new Set<string>();
   for (const [index, { report }] of reports.entries()) {
     const shard = report.shard;
     // Jobs an interrupted run never read have no item: their count carries over.
@@ -65,8 +66,13 @@ export function collectItems(
       else if (first !== index) {
         let holders = duplicates.get(key);
         if (holders === undefined) {
+          // Past the list's limit a key is remembered only to count it once.
+          if (unlisted.has(key)) continue;
           collected.duplicateCount++;
-          if (duplicates.size >= maxListed) continue;
+          if (duplicates.size >= maxListed) {
+            unlisted.add(key);
+            continue;
+          }
           holders = new Set([first]);
           duplicates.set(key, holders);
         }
