@@ -6,7 +6,6 @@
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import { shardOf } from "../lib/source/shard.ts";
-import { statusLine } from "../lib/outputs/ci_log.ts";
 import { runBulkget } from "./_helpers.ts";
 
 /** Runs `get -i list.txt` over `count` slow files with a status line every 0.1 s. */
@@ -72,38 +71,4 @@ Deno.test("status lines of a --shard run show the total of the jobs the shard ke
   const { lines, dests } = await statusLinesOf(8, ["--shard", "2/2"]);
   const kept = dests.filter((dest) => shardOf(dest, 2) === 2).length;
   assertTotal(lines, kept);
-});
-
-Deno.test("statusLine: a total still growing is shown with '+', an unknown remaining time not at all", () => {
-  const line = statusLine({
-    elapsed: 2,
-    done: 3,
-    failed: 1,
-    received: 3072,
-    retries: 2,
-    total: 7,
-    growing: true,
-    fileRate: 1.5,
-    byteRate: 1536,
-    share: undefined,
-    eta: NaN,
-  });
-  assert.equal(
-    line,
-    "[bulkget] 3/7+ done (1 failed), 3.0 KiB at 1.5 KiB/s, 2 retries, 2.0 s",
-  );
-  assert.equal(
-    statusLine({
-      elapsed: 0,
-      done: 0,
-      failed: 0,
-      received: 0,
-      retries: 0,
-      growing: false,
-      fileRate: 0,
-      byteRate: 0,
-      eta: NaN,
-    }),
-    "[bulkget] 0 done, 0 B, 0.0 s",
-  );
 });

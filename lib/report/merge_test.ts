@@ -277,3 +277,22 @@ Deno.test("mergeReports: past maxListed a destination in three reports still cou
     "2 destinations are in two or more reports",
   ]);
 });
+
+Deno.test("mergeReports: missing shards are listed up to 20, then counted; reports without a shard are noted", async () => {
+  const many = await mergeReports([
+    { name: "1.json", report: report([], { shard: { index: 1, count: 25 } }) },
+    { name: "plain.json", report: report([]) },
+  ]);
+  const missing = Array.from({ length: 20 }, (_, i) => `${i + 2}/25`);
+  deepEqual(many.report.merge.problems, [
+    `no report for shards ${missing.join(", ")}, … (24 in all)`,
+  ]);
+  equal(many.report.merge.missingShards.length, 24);
+  deepEqual(many.report.merge.notes, [
+    "1 of the reports come from runs without --shard",
+  ]);
+  const one = await mergeReports([
+    { name: "1.json", report: report([], { shard: { index: 1, count: 2 } }) },
+  ]);
+  deepEqual(one.report.merge.problems, ["no report for shard 2/2"]);
+});

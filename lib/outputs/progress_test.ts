@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startProgressBar } from "../lib/outputs/progress.ts";
+import { startProgressBar } from "./progress.ts";
 
 function sink() {
   const chunks: string[] = [];
