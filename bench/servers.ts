@@ -52,6 +52,22 @@ async function waitUntilUp(url: string, child: Deno.ChildProcess) {
 
 const running = new Set<Deno.ChildProcess>();
 
+/** Starts a server, tracked for {@linkcode killServers}, once `url` answers; killed if it never does. */
+async function spawnUntilUp(
+  command: Deno.Command,
+  url: string,
+): Promise<Deno.ChildProcess> {
+  const child = command.spawn();
+  running.add(child);
+  try {
+    await waitUntilUp(url, child);
+  } catch (error) {
+    killTree(child.pid);
+    throw error;
+  }
+  return child;
+}
+
 /** Kills every server still running (for an interrupted bench). */
 export function killServers(): void {
   for (const child of running) killTree(child.pid);
@@ -84,36 +100,32 @@ export async function startDenoServer(
   extra: readonly string[] = [],
 ): Promise<BenchServer> {
   const port = freePort();
-  const child = new Deno.Command("deno", {
-    args: [
-      "run",
-      "--allow-net=127.0.0.1", // serve checks the host before the port
-      `--allow-read=${root}`,
-      "main.ts",
-      "serve",
-      "--preset",
-      preset,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--seed",
-      "1",
-      ...extra,
-    ],
-    cwd: root,
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  running.add(child);
   const base = `http://127.0.0.1:${port}`;
-  try {
-    await waitUntilUp(`${base}/stats`, child);
-  } catch (error) {
-    killTree(child.pid);
-    throw error;
-  }
+  const child = await spawnUntilUp(
+    new Deno.Command("deno", {
+      args: [
+        "run",
+        "--allow-net=127.0.0.1", // serve checks the host before the port
+        `--allow-read=${root}`,
+        "main.ts",
+        "serve",
+        "--preset",
+        preset,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--seed",
+        "1",
+        ...extra,
+      ],
+      cwd: root,
+      stdin: "null",
+      stdout: "null",
+      stderr: "inherit",
+    }),
+    `${base}/stats`,
+  );
   return {
     kind: "deno",
     base,
@@ -183,27 +195,23 @@ http {
 `,
   );
   await Deno.mkdir(`${prefix}/tmp`, { recursive: true });
-  const child = new Deno.Command("nginx", {
-    args: [
-      "-p",
-      prefix,
-      "-c",
-      `${prefix}/nginx.conf`,
-      "-e",
-      `${prefix}/error.log`,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "inherit",
-  }).spawn();
-  running.add(child);
   const base = `http://127.0.0.1:${port}`;
-  try {
-    await waitUntilUp(`${base}/`, child);
-  } catch (error) {
-    killTree(child.pid);
-    throw error;
-  }
+  const child = await spawnUntilUp(
+    new Deno.Command("nginx", {
+      args: [
+        "-p",
+        prefix,
+        "-c",
+        `${prefix}/nginx.conf`,
+        "-e",
+        `${prefix}/error.log`,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "inherit",
+    }),
+    `${base}/`,
+  );
   const log = options.accessLog;
   return {
     kind: "nginx",
