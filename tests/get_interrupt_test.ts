@@ -1,7 +1,8 @@
 /**
  * After a Ctrl-C every job of a list is accounted for, in the summary, the
- * report and the --log file's last line: downloaded, failed, interrupted, or not started (never
- * read, counted from the list up front).
+ * report and the --log file's last line: downloaded, failed, interrupted, or
+ * not started (never read, counted from the list: up front when status lines
+ * show the total, after the Ctrl-C with `-q`).
  */
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
@@ -30,11 +31,13 @@ const JOBS = 200;
 /**
  * Runs `get` over a 200-line list at 2 downloads at once against a slow
  * server, sends SIGINT once 3 files are done, and checks that the summary
- * and the report account for `expected` jobs.
+ * and the report account for `expected` jobs (and the `--log` file, unless
+ * `withLog` is false: a log shows the total, so it is counted up front).
  */
 async function interruptList(
   extraArgs: string[],
   expected: (dests: string[]) => number,
+  withLog = true,
 ): Promise<void> {
   await using server = await startServer({
     faults: { latency: { rate: 1, ms: 200 } },
@@ -60,8 +63,7 @@ async function interruptList(
       "2",
       "--report",
       "r.json",
-      "--log",
-      "run.log",
+      ...(withLog ? ["--log", "run.log"] : []),
       ...extraArgs,
     ],
     {
@@ -102,6 +104,7 @@ async function interruptList(
     ),
     "the GitHub step summary says it too",
   );
+  if (!withLog) return;
   const log = (await Deno.readTextFile(`${cwd}/run.log`)).trimEnd();
   // Every interrupted job has its line, as the summary words it.
   assert.equal(
@@ -124,5 +127,17 @@ Deno.test("Ctrl-C during a 200-line list with --shard 1/2: the sum is the jobs t
   await interruptList(
     ["--shard", "1/2"],
     (dests) => dests.filter((dest) => shardOf(dest, 2) === 1).length,
+  );
+});
+
+Deno.test("Ctrl-C with -q (no total shown, the list counted after the Ctrl-C): the sum is still 200", async () => {
+  await interruptList(["-q"], () => JOBS, false);
+});
+
+Deno.test("Ctrl-C with -q and --shard 1/2: the sum is the jobs this shard keeps", async () => {
+  await interruptList(
+    ["-q", "--shard", "1/2"],
+    (dests) => dests.filter((dest) => shardOf(dest, 2) === 1).length,
+    false,
   );
 });

@@ -134,7 +134,8 @@ async function run(
   const bar = Deno.stderr.isTerminal() && !options.quiet && !options.verbose
     ? progressBarOutput()
     : undefined;
-  const outputs = runOutputs(runListeners(options, report, bar));
+  const listeners = runListeners(options, report, bar);
+  const outputs = runOutputs(listeners);
   const interrupts = listenForInterrupts((name) => {
     bar?.stop?.();
     console.error(
@@ -142,11 +143,12 @@ async function run(
     );
   });
   const fromStdin = [...options.lists, ...options.manifests].includes("-");
-  // Counted up front for the bar and status lines, and for the jobs a
-  // Ctrl-C leaves unread (with --shard, only the jobs this shard keeps).
+  // Counted for the jobs a Ctrl-C leaves unread (with --shard, only the
+  // jobs this shard keeps); up front only when an output shows the total.
   const total = trackJobTotal({
     fromStdin,
-    countUpfront: (signal) => countInputJobs(options, signal),
+    count: (signal) => countInputJobs(options, signal),
+    upfront: listeners.some((listener) => listener.total !== undefined),
     onTotal: outputs.total,
     onRead: outputs.read,
   });
