@@ -1,41 +1,11 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import type { Report, ReportItem } from "../lib/report/json_report.ts";
+import type { Report } from "../lib/report/json_report.ts";
 import type { MergedReport } from "../lib/report/merge.ts";
 import { shardOf } from "../lib/source/shard.ts";
 import { emptyTotals } from "../lib/outputs/tally.ts";
 import { startServer } from "../lib/server/server.ts";
 import { runBulkget } from "./_helpers.ts";
-
-function item(dest: string, status: ReportItem["status"] = "ok"): ReportItem {
-  return {
-    url: `https://example.com/${dest}`,
-    dest,
-    status,
-    bytes: status === "ok" ? 10 : 0,
-    sha256: null,
-    attempts: status === "ok" ? 1 : 3,
-    httpStatus: status === "ok" ? 200 : 503,
-    reason: status === "ok" ? null : "HTTP error 503",
-    elapsedMs: 1,
-    origin: null,
-  };
-}
-
-function report(
-  items: ReportItem[],
-  extra: Partial<Report> = {},
-): Report {
-  return {
-    version: 1,
-    tool: "bulkget 0.1.0",
-    startedAt: "2026-01-01T00:00:00.000Z",
-    items,
-    totals: emptyTotals(),
-    elapsedMs: 10,
-    interrupted: false,
-    ...extra,
-  };
-}
+import { item, report } from "../lib/report/_test_reports.ts";
 
 Deno.test("bulkget report merge: usage errors exit 2", async () => {
   const dir = await Deno.makeTempDir({ prefix: "bulkget-merge-" });

@@ -1,39 +1,9 @@
 import { deepEqual, equal, match, ok } from "node:assert/strict";
-import type { Report, ReportItem } from "./json_report.ts";
+import type { Report } from "./json_report.ts";
 import { mergedReportText, mergeReports } from "./merge.ts";
 import { shardOf } from "../source/shard.ts";
 import { emptyTotals } from "../outputs/tally.ts";
-
-function item(dest: string, status: ReportItem["status"] = "ok"): ReportItem {
-  return {
-    url: `https://example.com/${dest}`,
-    dest,
-    status,
-    bytes: status === "ok" ? 10 : 0,
-    sha256: null,
-    attempts: status === "ok" ? 1 : 3,
-    httpStatus: status === "ok" ? 200 : 503,
-    reason: status === "ok" ? null : "HTTP error 503",
-    elapsedMs: 1,
-    origin: null,
-  };
-}
-
-function report(
-  items: ReportItem[],
-  extra: Partial<Report> = {},
-): Report {
-  return {
-    version: 1,
-    tool: "bulkget 0.1.0",
-    startedAt: "2026-01-01T00:00:00.000Z",
-    items,
-    totals: emptyTotals(),
-    elapsedMs: 10,
-    interrupted: false,
-    ...extra,
-  };
-}
+import { item, report } from "./_test_reports.ts";
 
 /** Destinations split as `--shard K/3` would. */
 const DESTS = Array.from({ length: 30 }, (_, i) => `f${i}.bin`);
