@@ -140,6 +140,50 @@ Deno.test("artifacts github: a wrong digest fails the artifact before extraction
   });
 });
 
+Deno.test("artifacts github: large zips, hashed while they download: a wrong digest still fails before extraction; a body broken off on every try fails as broken, nothing extracted", async () => {
+  // Over the 1 MiB whole-body limit, so each is streamed into its .part
+  // and hashed as it is written.
+  const big = (c: string) => zip({ "big.txt": c.repeat(3 << 20) });
+  await using gh = await startGithubDouble({
+    artifacts: [
+      { name: "bad", body: big("B"), digest: "wrong" },
+      // Every answer breaks off at 2 MiB (each retry's watch is dropped).
+      { name: "broken", body: big("C"), truncateTo: 2 << 20 },
+      { name: "good", body: big("D") },
+    ],
+  });
+  await tempDir(async (dir) => {
+    const api = githubArtifacts({
+      repository: gh.repository,
+      apiUrl: gh.apiUrl,
+    });
+    const results = await fetchArtifacts(api, await api.list(), {
+      outDir: dir,
+      sleep: () => Promise.resolve(),
+    });
+    const byName = Object.fromEntries(results.map((r) => [r.name, r]));
+    assert.equal(byName.bad.status, "error");
+    assert.match(byName.bad.reason!, /digest mismatch/);
+    await assert.rejects(Deno.lstat(`${dir}/bad`), Deno.errors.NotFound);
+    assert.equal(byName.broken.status, "error");
+    assert.doesNotMatch(byName.broken.reason!, /digest/);
+    await assert.rejects(Deno.lstat(`${dir}/broken`), Deno.errors.NotFound);
+    assert.equal(
+      gh.blobRequests.filter((r) =>
+        r.path.startsWith(`/blob/${byName.broken.id}?`)
+      ).length,
+      6,
+      "the first try and 5 retries",
+    );
+    assert.equal(byName.good.status, "ok", byName.good.reason);
+    assert.equal(`sha256:${byName.good.sha256}`, byName.good.digest);
+    assert.equal(
+      await Deno.readTextFile(`${dir}/good/big.txt`),
+      "D".repeat(3 << 20),
+    );
+  });
+});
+
 Deno.test("artifacts github: an expired artifact (410) ends as expired after one API call", async () => {
   await using gh = await startGithubDouble({
     artifacts: [{ name: "old", body: zip({ a: "1" }), expired: true }],

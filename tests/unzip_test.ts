@@ -387,3 +387,91 @@ Deno.test("unzip: with concurrency 2 a second archive is extracted while the fir
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("unzip: a known digest is taken for the very file it names (device, inode, size) and for no other", async () => {
+  await withZip([{ name: "a.txt", data: "hello" }], async (zip, out) => {
+    const right = createHash("sha256").update(await Deno.readFile(zip))
+      .digest("hex");
+    const info = await Deno.stat(zip);
+    const told = "1".repeat(64);
+    const known = { dev: info.dev, ino: info.ino!, size: info.size };
+    // Its own identity: the told digest is believed (the file is not read
+    // for it), so a told digest other than the expected one refuses it.
+    await assert.rejects(
+      extractZip(zip, out, {
+        sha256: right,
+        known: { ...known, sha256: told },
+      }),
+      new RegExp(`digest mismatch: the file's SHA-256 is ${told}`),
+    );
+    await assert.rejects(Deno.lstat(out), Deno.errors.NotFound);
+    // Another file of the same size, or another size: the file is hashed.
+    const copy = `${zip}.copy`;
+    await Deno.copyFile(zip, copy);
+    for (
+      const [path, other] of [
+        [copy, { ...known, sha256: told }],
+        [zip, { ...known, size: known.size + 1, sha256: told }],
+      ] as const
+    ) {
+      const result = await extractZip(path, out, {
+        sha256: right,
+        known: other,
+      });
+      assert.equal(result.sha256, right);
+    }
+    assert.equal(await Deno.readTextFile(`${out}/a.txt`), "hello");
+  });
+});
+
+Deno.test("unzip: a ZipExtractor hashes a zip while it is written (watch) and checks the digest from that; a dropped watch means a full read; the entry CRC-32 still stands behind it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const body = makeZip([{ name: "big.bin", data: "x".repeat(3 << 20) }]);
+    const right = createHash("sha256").update(body).digest("hex");
+    using extractor = new ZipExtractor();
+    for (const dropped of [false, true]) {
+      const part = `${dir}/z.zip.part`;
+      {
+        using file = await Deno.open(part, { write: true, create: true });
+        extractor.watch("z", part);
+        for (let at = 0; at < body.length; at += 1 << 20) {
+          await file.write(body.subarray(at, at + (1 << 20)));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      if (dropped) extractor.drop("z");
+      await Deno.rename(part, `${dir}/z.zip`);
+      const out = `${dir}/out-${dropped}`;
+      const result = await extractor.extract(`${dir}/z.zip`, out, {
+        sha256: right,
+        hashedAs: "z",
+      });
+      assert.equal(result.sha256, right);
+      assert.equal((await Deno.stat(`${out}/big.bin`)).size, 3 << 20);
+    }
+    // The digest checked is the watch's, not a second read's: a byte
+    // changed in place after the watch read it (which the watch's contract,
+    // append only, rules out) passes the digest check and is then caught
+    // by the entry's CRC-32; a full read would have said "digest mismatch".
+    const part = `${dir}/y.zip.part`;
+    await Deno.writeFile(part, body);
+    extractor.watch("y", part);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    {
+      using file = await Deno.open(part, { write: true });
+      await file.seek(body.length >> 1, Deno.SeekMode.Start);
+      await file.write(new Uint8Array([0x79]));
+    }
+    await Deno.rename(part, `${dir}/y.zip`);
+    await assert.rejects(
+      extractor.extract(`${dir}/y.zip`, `${dir}/out-y`, {
+        sha256: right,
+        hashedAs: "y",
+      }),
+      /CRC-32 mismatch/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -37,6 +37,8 @@ export interface ExtractDownloadOptions {
   owners: Map<string, string>;
   /** The target is the output directory itself (its own names are refused). */
   intoOutDir: boolean;
+  /** The extractor's watch that hashed the download as it was written, if any. */
+  hashedAs?: string;
 }
 
 /** What became of the download: an `ok` or `error` status, and its counts. */
@@ -78,6 +80,7 @@ export async function extractDownload(
     reserved: options.intoOutDir ? RESERVED : undefined,
     sha256: artifact.sha256 ?? undefined,
     hash: true,
+    hashedAs: options.hashedAs,
   };
   try {
     // An artifact uploaded unzipped: the bytes are the file.

@@ -10,8 +10,11 @@
  *   resuming its `.part` where the host allows ranges.
  * - Nothing is extracted from unverified bytes: the extraction Worker checks
  *   the whole zip's SHA-256 against the artifact's digest (when the API
- *   gives one) before it writes anything. With `extract: false` the writer
- *   checks it before the zip gets its name.
+ *   gives one) before it writes anything. It hashes each zip while the
+ *   download writes it ({@linkcode DownloadWatches}), so the digest is
+ *   known when the download ends; a zip it could not follow is read and
+ *   hashed whole. With `extract: false` the writer checks it before the zip
+ *   gets its name.
  * - Extraction ({@linkcode ZipExtractor}) runs in one Worker kept for the
  *   run while other downloads go on: two artifacts at once, or with `merge`
  *   (and one artifact into the directory itself) one at a time in the order
@@ -31,6 +34,7 @@ import type { ExtractConflict } from "../writer/unzip.ts";
 import { reservedName } from "../writer/entry_names.ts";
 import { ZipExtractor } from "../writer/zip_extractor.ts";
 import { pathExists } from "../writer/paths.ts";
+import { DownloadWatches, WHOLE_BODY_LIMIT } from "./download_watches.ts";
 import { DoneList } from "./done_list.ts";
 import { extractDownload, RESERVED, WORK_DIR } from "./extract_download.ts";
 
@@ -121,6 +125,8 @@ interface RunState {
   /** Who wrote each extracted file (for merge conflict messages). */
   owners: Map<string, string>;
   extractor: ZipExtractor;
+  /** The extractor's hashing of zips while they download. */
+  watches: DownloadWatches;
   report(result: ArtifactResult): void;
 }
 
@@ -175,6 +181,7 @@ export async function fetchArtifacts<L>(
     byId: new Map(artifacts.map((a) => [a.id, a])),
     owners: new Map(),
     extractor,
+    watches: new DownloadWatches(extractor, outDir),
     report(result) {
       results.set(result.id, result);
       options.onResult?.(result);
@@ -256,7 +263,10 @@ async function downloadRounds<L>(
         retries: options.retries,
         ownHttp: options.ownHttp,
         maxRedirects: options.maxRedirects,
-        onEvent: options.onEvent,
+        smallBodyLimit: WHOLE_BODY_LIMIT,
+        onEvent: state.extract
+          ? state.watches.listener(options.onEvent)
+          : options.onEvent,
         sleep: options.sleep,
         signal: options.signal,
         existing: "overwrite",
@@ -354,6 +364,7 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
         merge: state.flat,
         owners: state.owners,
         intoOutDir: target === outDir,
+        hashedAs: state.watches.take(String(artifact.id)),
       }),
     );
   }

@@ -33,6 +33,7 @@ import {
   type ZipEntryInfo,
 } from "./zip_index.ts";
 import { ExtractError } from "../core/errors.ts";
+import type { KnownDigest } from "./growing_hash.ts";
 
 /** Options of {@linkcode extractZip}. */
 export interface ExtractOptions {
@@ -56,6 +57,13 @@ export interface ExtractOptions {
   sha256?: string;
   /** Give the archive file's SHA-256 in the result (always so with `sha256`). @default false */
   hash?: boolean;
+  /**
+   * The archive file's SHA-256 as hashed while it was written
+   * (`GrowingHashes`): used instead of reading the file again, but only
+   * when the file opened is that very file (same device, inode and size).
+   * @default none (the file is hashed)
+   */
+  known?: KnownDigest;
 }
 
 /** A merge conflict: two archives hold the same path with different bytes. */
@@ -122,9 +130,10 @@ export async function extractZip(
   const place = placer(destDir, options, options.label ?? zipPath);
   const file = await Deno.open(zipPath, { read: true });
   try {
-    const size = (await file.stat()).size;
+    const info = await file.stat();
+    const size = info.size;
     const buffer = new Uint8Array(CHUNK);
-    const sha256 = await checkDigest(file, size, options, buffer);
+    const sha256 = await checkDigest(file, info, options, buffer);
     const entries = await readZipIndex(file, size, options.reserved);
     await Deno.mkdir(destDir, { recursive: true });
     const made = new Set<string>([destDir]);
@@ -174,8 +183,9 @@ export async function placeFile(
   let bytes;
   {
     using file = await Deno.open(path, { read: true });
-    bytes = (await file.stat()).size;
-    sha256 = await checkDigest(file, bytes, options, buffer);
+    const info = await file.stat();
+    bytes = info.size;
+    sha256 = await checkDigest(file, info, options, buffer);
   }
   checkName(name, options.reserved);
   const place = placer(destDir, options, options.label ?? path);
@@ -188,22 +198,32 @@ export async function placeFile(
 
 /**
  * The SHA-256 of the whole `file`, with the `hash` or `sha256` option, after
- * checking it against `sha256`.
+ * checking it against `sha256`: the `known` one when it is this file's,
+ * else read and hashed.
  *
  * @throws {ExtractError} "digest mismatch" when it differs.
  */
 async function checkDigest(
   file: Deno.FsFile,
-  size: number,
+  info: Deno.FileInfo,
   options: ExtractOptions,
   buffer: Uint8Array,
 ): Promise<string | undefined> {
   if (!options.hash && options.sha256 === undefined) return undefined;
-  const hash = createHash("sha256");
-  for await (const piece of readRange(file, 0, size, buffer)) {
-    hash.update(piece);
+  const known = options.known;
+  let sha256: string;
+  if (
+    known !== undefined && known.dev === info.dev &&
+    known.ino === info.ino && known.size === info.size
+  ) {
+    sha256 = known.sha256;
+  } else {
+    const hash = createHash("sha256");
+    for await (const piece of readRange(file, 0, info.size, buffer)) {
+      hash.update(piece);
+    }
+    sha256 = hash.digest("hex");
   }
-  const sha256 = hash.digest("hex");
   if (options.sha256 !== undefined && sha256 !== options.sha256) {
     throw new ExtractError(
       `digest mismatch: the file's SHA-256 is ${sha256}, expected ${options.sha256}`,

@@ -14,8 +14,21 @@
  */
 
 import type { ExtractOptions, ExtractResult } from "./unzip.ts";
-import type { ExtractReply, ExtractRequest } from "./zip_worker.ts";
+import type {
+  ExtractReply,
+  ExtractRequest,
+  WatchMessage,
+} from "./zip_worker.ts";
 import { ExtractError } from "../core/errors.ts";
+
+/** How the Worker extracts one archive: {@linkcode ExtractOptions}, and the watch that hashed it. */
+export interface WorkerExtractOptions extends Omit<ExtractOptions, "known"> {
+  /**
+   * The key of a {@linkcode ZipExtractor.watch} of the file while it was
+   * written: its digest is used when it is this file's. @default none
+   */
+  hashedAs?: string;
+}
 
 /** Options of {@linkcode ZipExtractor}. */
 export interface ZipExtractorOptions {
@@ -81,21 +94,48 @@ export class ZipExtractor implements Disposable {
   }
 
   /**
+   * Has the Worker hash `path` while it is written (see `GrowingHashes`),
+   * so that extracting it later needs no second read for its digest. The
+   * file must only be appended to from now on; {@linkcode ZipExtractor.drop}
+   * the watch as soon as that may no longer hold (the attempt writing it
+   * failed).
+   *
+   * @param key Names the watch (e.g. the artifact's id).
+   * @param path The file being written.
+   */
+  watch(key: string, path: string): void {
+    this.#post({ type: "watch", key, path });
+  }
+
+  /**
+   * Ends a {@linkcode ZipExtractor.watch} without using it.
+   *
+   * @param key The watch.
+   */
+  drop(key: string): void {
+    if (this.#worker) this.#post({ type: "drop", key });
+  }
+
+  /**
    * Extracts `zipPath` into `destDir` in the Worker, when a slot is free
    * (with concurrency 1: after every archive asked for before it).
    *
    * @param zipPath The zip file.
    * @param destDir The directory entries go to.
-   * @param options See {@linkcode ExtractOptions}; `owners` is updated.
+   * @param options See {@linkcode WorkerExtractOptions}; `owners` is updated.
    * @returns Counts and conflicts.
    * @throws {ExtractError} As `extractZip`.
    */
   extract(
     zipPath: string,
     destDir: string,
-    options: ExtractOptions = {},
+    options: WorkerExtractOptions = {},
   ): Promise<ExtractResult> {
-    return this.#submit({ id: 0, zipPath, destDir, options: {} }, options);
+    const { hashedAs, ...rest } = options;
+    return this.#submit(
+      { id: 0, zipPath, destDir, hashedAs, options: {} },
+      rest,
+    );
   }
 
   /**
@@ -105,7 +145,7 @@ export class ZipExtractor implements Disposable {
    * @param path The file; moved or removed.
    * @param destDir The directory it goes to.
    * @param name Its name there.
-   * @param options See {@linkcode ExtractOptions}; `owners` is updated.
+   * @param options See {@linkcode WorkerExtractOptions}; `owners` is updated.
    * @returns Counts and conflicts.
    * @throws {ExtractError} As `placeFile`.
    */
@@ -113,11 +153,12 @@ export class ZipExtractor implements Disposable {
     path: string,
     destDir: string,
     name: string,
-    options: ExtractOptions = {},
+    options: WorkerExtractOptions = {},
   ): Promise<ExtractResult> {
+    const { hashedAs, ...rest } = options;
     return this.#submit(
-      { id: 0, zipPath: path, destDir, rawName: name, options: {} },
-      options,
+      { id: 0, zipPath: path, destDir, rawName: name, hashedAs, options: {} },
+      rest,
     );
   }
 
@@ -150,6 +191,10 @@ export class ZipExtractor implements Disposable {
       if (next) next();
       else this.#busy--;
     }
+  }
+
+  #post(message: WatchMessage) {
+    this.#workerNow().postMessage(message);
   }
 
   #workerNow(): Worker {

@@ -2,7 +2,10 @@
  * The extraction Worker's script: runs `extractZip` or `placeFile` for each
  * request `ZipExtractor` (`zip_extractor.ts`) sends (as many at once as it
  * sends), and answers each, by its id, with the result or the error's
- * message.
+ * message. It also hashes downloads while they are written
+ * (`GrowingHashes`), as asked by `watch` and `drop` messages, which are not
+ * answered; an extraction that names a watch (`hashedAs`) finishes it and
+ * gives its digest to `extractZip` as `known`.
  *
  * @module
  */
@@ -14,6 +17,7 @@ import {
   placeFile,
 } from "./unzip.ts";
 import { ExtractError } from "../core/errors.ts";
+import { GrowingHashes } from "./growing_hash.ts";
 
 /** A request to an extraction Worker. */
 export interface ExtractRequest {
@@ -25,11 +29,21 @@ export interface ExtractRequest {
   destDir: string;
   /** Set: the file is not an archive; `placeFile` it under this name. */
   rawName?: string;
+  /** The watch (see {@linkcode WatchMessage}) that hashed the file as it was written, if any. */
+  hashedAs?: string;
   /** As `ExtractOptions`, with `owners` as pairs. */
   options: Omit<ExtractOptions, "owners"> & {
     owners?: [string, string][];
   };
 }
+
+/**
+ * Start hashing a file being written (`watch`), or stop (`drop`): see
+ * `GrowingHashes`. Not answered.
+ */
+export type WatchMessage =
+  | { type: "watch"; key: string; path: string }
+  | { type: "drop"; key: string };
 
 /** An extraction Worker's answer. */
 export type ExtractReply =
@@ -41,14 +55,25 @@ export type ExtractReply =
 
 // deno-lint-ignore no-explicit-any -- the Worker global
 const self_ = globalThis as any;
-self_.onmessage = async (event: MessageEvent<ExtractRequest>) => {
-  const { id, zipPath, destDir, rawName, options } = event.data;
+const hashes = new GrowingHashes();
+self_.onmessage = async (
+  event: MessageEvent<ExtractRequest | WatchMessage>,
+) => {
+  if ("type" in event.data) {
+    const message = event.data;
+    if (message.type === "watch") hashes.watch(message.key, message.path);
+    else hashes.drop(message.key);
+    return;
+  }
+  const { id, zipPath, destDir, rawName, hashedAs, options } = event.data;
   const owners = new Map(options.owners ?? []);
+  const known = hashedAs === undefined ? undefined : hashes.finish(hashedAs);
   let reply: ExtractReply;
   try {
+    const how = { ...options, owners, known };
     const result = rawName === undefined
-      ? await extractZip(zipPath, destDir, { ...options, owners })
-      : await placeFile(zipPath, destDir, rawName, { ...options, owners });
+      ? await extractZip(zipPath, destDir, how)
+      : await placeFile(zipPath, destDir, rawName, how);
     reply = { id, ok: true, result, owners: [...owners] };
   } catch (error) {
     reply = {

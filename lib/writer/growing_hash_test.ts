@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { GrowingHashes } from "./growing_hash.ts";
+
+const sha256 = (bytes: Uint8Array) =>
+  createHash("sha256").update(bytes).digest("hex");
+
+/** Random bytes of `size` (getRandomValues takes at most 64 KiB at once). */
+function randomBytes(size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  for (let at = 0; at < size; at += 65536) {
+    crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
+  }
+  return bytes;
+}
+
+/** Lets the watches' timer run a few times. */
+const turns = () => new Promise((resolve) => setTimeout(resolve, 40));
+
+async function inTempDir(fn: (dir: string) => Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("GrowingHashes: a file appended to while watched, then renamed, gets the digest of all its bytes with its identity", async () => {
+  await inTempDir(async (dir) => {
+    const hashes = new GrowingHashes();
+    const bytes = randomBytes(20 << 20);
+    const part = `${dir}/a.zip.part`;
+    using file = await Deno.open(part, { write: true, create: true });
+    hashes.watch("a", part);
+    // Pieces that cross the read size, with turns in between for the watch.
+    for (let at = 0; at < bytes.length; at += 3 << 20) {
+      await file.write(
+        bytes.subarray(at, Math.min(bytes.length, at + (3 << 20))),
+      );
+      await turns();
+    }
+    await Deno.rename(part, `${dir}/a.zip`);
+    const known = hashes.finish("a");
+    const info = await Deno.stat(`${dir}/a.zip`);
+    assert.deepEqual(known, {
+      dev: info.dev,
+      ino: info.ino,
+      size: bytes.length,
+      sha256: sha256(bytes),
+    });
+    // A watch is used once.
+    assert.equal(hashes.finish("a"), undefined);
+  });
+});
+
+Deno.test("GrowingHashes: a dropped watch, an unknown key and a missing file give no digest; a new watch of a key starts over", async () => {
+  await inTempDir(async (dir) => {
+    const hashes = new GrowingHashes();
+    const path = `${dir}/b.part`;
+    await Deno.writeFile(path, new TextEncoder().encode("first bytes"));
+    hashes.watch("b", path);
+    await turns();
+    hashes.drop("b");
+    assert.equal(hashes.finish("b"), undefined);
+    assert.equal(hashes.finish("never"), undefined);
+    hashes.watch("gone", `${dir}/missing.part`);
+    await turns();
+    assert.equal(hashes.finish("gone"), undefined);
+    // Rewritten from its start (as a retry that restarts does): a new
+    // watch hashes the new bytes only.
+    hashes.watch("b", path);
+    await turns();
+    const second = new TextEncoder().encode("other");
+    await Deno.writeFile(path, second);
+    hashes.watch("b", path);
+    assert.equal(hashes.finish("b")?.sha256, sha256(second));
+  });
+});
