@@ -11,8 +11,13 @@
  * Anything else drops the `.part` and the file restarts from its first byte;
  * a `206` to a request without `Range` is refused.
  *
- * Whether a failed attempt keeps its `.part` is decided here too
- * ({@linkcode keepsPart}), and nowhere else.
+ * Whether a failed attempt keeps its `.part` is decided here too:
+ * {@linkcode keepsPart} for a download over one connection,
+ * {@linkcode keepsSplitPart} for one in ranges (`--split`). A body of up to
+ * 1 MiB is read whole before it is written, so its failure leaves no `.part`
+ * at all. The writer Worker then never keeps an empty `.part`, and removes
+ * one whose file fails verification (size or checksum) before its rename
+ * (`lib/writer/worker_handlers.ts`).
  *
  * @module
  */
@@ -25,7 +30,7 @@ import {
 } from "./http_response.ts";
 import type { PartMeta, ProbeResult, Validators } from "../writer/protocol.ts";
 import { escapeControls } from "../core/printable.ts";
-import { AttemptError, ERROR_CODES } from "../core/errors.ts";
+import { AttemptError, ERROR_CODES, SplitAbort } from "../core/errors.ts";
 import type { Writer } from "../writer/client.ts";
 
 /** What an attempt asks for: the whole file, or the rest of a `.part`. */
@@ -268,6 +273,22 @@ export function keepsPart(
 ): boolean {
   return meta !== undefined && failure.verdict === "retryable" &&
     failure.code !== ERROR_CODES.length;
+}
+
+/**
+ * Whether a segmented download (`--split`) that failed leaves its `.part`
+ * and the record of the ranges written: yes, unless the file changed or
+ * the server cannot be trusted with ranges (a `SplitAbort`: the file starts
+ * over), or the failure is final (an attempt error that is not retryable).
+ * Every range is checked against what was asked before it is written, so a
+ * cut range, a cancel or spent retries keep what is there.
+ *
+ * @param failure Why the download stopped.
+ * @returns True to keep the `.part`.
+ */
+export function keepsSplitPart(failure: unknown): boolean {
+  if (failure instanceof SplitAbort) return false;
+  return !(failure instanceof AttemptError && failure.verdict !== "retryable");
 }
 
 /**

@@ -9,11 +9,12 @@ import assert from "node:assert/strict";
 import {
   judgeRange,
   keepsPart,
+  keepsSplitPart,
   partMeta,
   planResume,
   resumeHeaders,
 } from "./resume.ts";
-import { AttemptError } from "../core/errors.ts";
+import { AttemptError, RetryError, SplitAbort } from "../core/errors.ts";
 
 const URL_A = "http://h/f";
 const part = (size: number, meta: Record<string, unknown> = {}) => ({
@@ -129,4 +130,22 @@ Deno.test("keepsPart: only a resumable .part after a retryable failure that is n
   assert.equal(keepsPart(undefined, reset), false);
   assert.equal(keepsPart(meta, short), false);
   assert.equal(keepsPart(meta, forbidden), false);
+});
+
+Deno.test("keepsSplitPart: a segmented .part is kept unless the file starts over or the failure is final", () => {
+  const cut = new AttemptError("truncated range", "retryable", {
+    code: "LENGTH_MISMATCH",
+  });
+  assert.equal(keepsSplitPart(cut), true, "a cut range keeps what was written");
+  assert.equal(keepsSplitPart(new RetryError(cut, 5)), true);
+  assert.equal(
+    keepsSplitPart(new DOMException("cancelled", "AbortError")),
+    true,
+  );
+  assert.equal(keepsSplitPart(new SplitAbort("416", false, 416)), false);
+  assert.equal(keepsSplitPart(new SplitAbort("a 200", true, 200)), false);
+  const forbidden = new AttemptError("403", "fatal", { code: "HTTP_STATUS" });
+  assert.equal(keepsSplitPart(forbidden), false);
+  const gone = new AttemptError("404", "not_found", { code: "NOT_FOUND" });
+  assert.equal(keepsSplitPart(gone), false);
 });

@@ -38,6 +38,7 @@ import {
   startDeadline,
 } from "./deadline.ts";
 import { verifyFailure } from "./classify.ts";
+import { keepsSplitPart } from "./resume.ts";
 import { retry, type RetryOptions } from "./retry.ts";
 import { request, requestHeaders } from "./request.ts";
 import type { RateLimit } from "./rate_limit.ts";
@@ -200,15 +201,10 @@ export async function fetchSplit(
     return await writer.seal(run.dest, run.expect, run.record)
       .catch(verifyFailure);
   }
-  const restart = failure instanceof SplitAbort;
   if (failure instanceof SplitAbort && failure.oneConnection) {
     run.split.on = false;
   }
-  // What was written stays for a later attempt unless the file changed
-  // or the failure is final.
-  const keep = !restart &&
-    !(failure instanceof AttemptError && failure.verdict !== "retryable");
-  await writer.release(run.dest, keep);
+  await writer.release(run.dest, keepsSplitPart(failure));
   throw failure;
 }
 

@@ -1,6 +1,8 @@
 /**
  * Jobs from an aria2c input file (`aria2c -i`), so aria2 users can reuse
- * their files.
+ * their files. Every `-i FILE` of `bulkget get` is read here (through
+ * `inputs.ts`): a plain list of URLs is the simplest aria2 input file. The
+ * lines of one entry are read by `aria2_entry.ts`.
  *
  * @module
  */
