@@ -33,10 +33,30 @@ export const WHOLE_BODY_LIMIT = 1 << 20;
  * The watches of one run, keyed by each job's `origin` (the artifact's id).
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DownloadWatches, WHOLE_BODY_LIMIT } from "./download_watches.ts";
+ * import { ZipExtractor } from "../writer/zip_extractor.ts";
+ * import { download } from "../engine/download.ts";
+ * import { startServer } from "../server/server.ts";
+ *
+ * await using server = await startServer({ alt: false });
+ * const outDir = await Deno.makeTempDir();
+ * using extractor = new ZipExtractor();
  * const watches = new DownloadWatches(extractor, outDir);
- * // download(jobs, { smallBodyLimit: WHOLE_BODY_LIMIT, onEvent: watches.listener(onEvent) })
- * await extractor.extract(zip, dir, { hashedAs: watches.take(String(id)) });
+ * const jobs = [
+ *   { url: `${server.url}/files/2m/big.zip`, dest: "big.zip", origin: "1" },
+ *   { url: `${server.url}/files/10/small.zip`, dest: "small.zip", origin: "2" },
+ * ];
+ * const onEvent = watches.listener();
+ * for await (const outcome of download(jobs, { outDir, smallBodyLimit: WHOLE_BODY_LIMIT, onEvent })) {
+ *   assert.equal(outcome.status, "ok");
+ * }
+ * // Streamed into its .part: hashed as it came, for `extract`'s `hashedAs`.
+ * assert.equal(watches.take("1"), "1");
+ * assert.equal(watches.take("1"), undefined); // each once
+ * assert.equal(watches.take("2"), undefined); // written whole: hashed by extract
+ * await Deno.remove(outDir, { recursive: true });
  * ```
  */
 export class DownloadWatches {

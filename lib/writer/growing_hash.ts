@@ -55,11 +55,21 @@ interface Watch {
  * The watches of one Worker.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createHash } from "node:crypto";
+ * import { GrowingHashes } from "./growing_hash.ts";
+ *
+ * const path = await Deno.makeTempFile();
  * const hashes = new GrowingHashes();
- * hashes.watch("7", "out/.bulkget-artifacts/7.zip.part");
- * // ... the download ends; the writer renames the .part to 7.zip
- * const known = hashes.finish("7"); // { dev, ino, size, sha256 } or undefined
+ * await Deno.writeTextFile(path, "first bytes, ");
+ * hashes.watch("7", path); // hashes what is there, then what is appended
+ * await Deno.writeTextFile(path, "the rest", { append: true });
+ * const known = hashes.finish("7")!; // the file is complete
+ * const sha256 = createHash("sha256").update("first bytes, the rest").digest("hex");
+ * assert.deepEqual([known.size, known.sha256], [21, sha256]);
+ * assert.equal(known.ino, Deno.statSync(path).ino); // valid for that very file
+ * await Deno.remove(path);
  * ```
  */
 export class GrowingHashes {
