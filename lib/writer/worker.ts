@@ -89,6 +89,7 @@ import {
   handleVerify,
   handleWriteAt,
   setRemoteTime,
+  writeInPlace,
 } from "./worker_handlers.ts";
 import { splitFilesSource } from "./split_files.ts";
 
@@ -149,6 +150,7 @@ export const WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   handleWriteAt,
   handleClose,
   setRemoteTime,
+  writeInPlace,
   failureOf,
   writerHandlers,
   answerBatch,

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { destPaths } from "./paths.ts";
+import { type DestPaths, destPaths } from "./paths.ts";
 import type {
   Expectation,
   PartMeta,
@@ -29,6 +29,7 @@ import {
   renameInto,
   statOf,
   syncData,
+  writeAll,
 } from "./worker_disk.ts";
 import { writeSmallFile } from "./split_files.ts";
 import {
@@ -75,10 +76,50 @@ export function handlePut(
     written.crc32 = crc.hex();
   }
   ensureDir(ctx, paths.dir);
-  writeSmallFile(paths.part, bytes, ctx.durable);
-  renameInto(ctx, paths.part, paths.final, paths.dir);
-  setRemoteTime(ctx, dest, expect);
-  return remember(ctx, dest, written, request.record);
+  const placed = writeInPlace(ctx, paths, bytes, expect.mtime);
+  return remember(ctx, dest, written, request.record, placed);
+}
+
+/**
+ * Writes a whole small file as `paths.part`, gives it its remote time,
+ * flushes it (when durable) and renames it to `paths.final`, all through
+ * one open file: the time is set and the file's info read on the file
+ * itself, not looked up by name again (two path walks fewer per file). The
+ * info is read after the rename, which changes the file's change time.
+ *
+ * @param ctx The Worker's state.
+ * @param paths The destination's paths.
+ * @param bytes The body.
+ * @param mtime The time to give it (ms), if any.
+ * @returns The file's info once in place.
+ */
+export function writeInPlace(
+  ctx: WorkerContext,
+  paths: DestPaths,
+  bytes: Uint8Array,
+  mtime: number | undefined,
+): Deno.FileInfo {
+  const file = Deno.openSync(paths.part, {
+    write: true,
+    create: true,
+    truncate: true,
+  });
+  try {
+    writeAll(file, bytes);
+    if (mtime !== undefined) {
+      try {
+        const when = new Date(mtime);
+        file.utimeSync(when, when);
+      } catch {
+        // The file is complete; its time is a courtesy.
+      }
+    }
+    if (ctx.durable) file.syncDataSync();
+    renameInto(ctx, paths.part, paths.final, paths.dir);
+    return file.statSync();
+  } finally {
+    file.close();
+  }
 }
 
 /**

@@ -29,6 +29,7 @@ import { crcFile, hashFile } from "./worker_hash.ts";
  * @param dest The destination.
  * @param written Its size and SHA-256.
  * @param validators Its validators, when they are recorded.
+ * @param placed Its info once in place, when the caller has it already.
  * @returns `written`.
  */
 export function remember(
@@ -36,6 +37,7 @@ export function remember(
   dest: string,
   written: WrittenFile,
   validators: Validators | undefined,
+  placed?: Deno.FileInfo,
 ): WrittenFile {
   const line: FileRecord & { dest: string } = {
     dest,
@@ -47,7 +49,7 @@ export function remember(
       : written.crc32 !== undefined
       ? { crc32: written.crc32 }
       : {}),
-    ...stampOf(Deno.statSync(destPaths(ctx.outDir, dest).final)),
+    ...stampOf(placed ?? Deno.statSync(destPaths(ctx.outDir, dest).final)),
     ...validators,
   };
   ctx.stateLines += JSON.stringify(line) + "\n";
