@@ -38,6 +38,16 @@ export interface AttemptsOptions {
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
+/** Whether a failed attempt is worth another. */
+function isRetriable(error: unknown): boolean {
+  return error instanceof AttemptError && error.verdict === "retryable";
+}
+
+/** The wait a failed attempt asks for (`Retry-After`), if any. */
+function retryAfter(error: unknown): number | undefined {
+  return error instanceof AttemptError ? error.retryAfterMs : undefined;
+}
+
 /**
  * Runs attempts until one succeeds, the failures are not worth another, or
  * every URL is spent.
@@ -67,10 +77,8 @@ export async function attemptEach<T>(
       }, {
         ...options.backoff,
         maxAttempts: options.retries + 1,
-        isRetriable: (error) =>
-          error instanceof AttemptError && error.verdict === "retryable",
-        retryAfter: (error) =>
-          error instanceof AttemptError ? error.retryAfterMs : undefined,
+        isRetriable,
+        retryAfter,
         onRetry: ({ attempt, error, delayMs }) => {
           tally.httpStatus = (error as AttemptError).status ?? tally.httpStatus;
           options.onEvent?.({

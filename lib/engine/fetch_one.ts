@@ -39,7 +39,11 @@ import {
   planExisting,
   validatorsToRecord,
 } from "./existing.ts";
-import { attemptEach, type AttemptTally } from "./attempts.ts";
+import {
+  attemptEach,
+  type AttemptsOptions,
+  type AttemptTally,
+} from "./attempts.ts";
 import {
   attemptsFailed,
   type Ending,
@@ -157,7 +161,7 @@ export async function fetchOne(
       const result = await attemptEach(
         job,
         run.urls,
-        { ...options, retries: options.retries ?? DEFAULT_RETRIES },
+        attemptsOptions(options),
         tally,
         attemptAt(job, { ...plan }, run, seen),
       );
@@ -359,6 +363,20 @@ function expectation(
     mtime: options.remoteTime === false
       ? undefined
       : remoteTime(response.headers),
+  };
+}
+
+/**
+ * The retry policy, events and cancellation of `options`, for `attemptEach`:
+ * five fields, not a spread of the whole policy (some thirty) per job.
+ */
+function attemptsOptions(options: FetchOneOptions): AttemptsOptions {
+  return {
+    retries: options.retries ?? DEFAULT_RETRIES,
+    backoff: options.backoff,
+    onEvent: options.onEvent,
+    signal: options.signal,
+    sleep: options.sleep,
   };
 }
 

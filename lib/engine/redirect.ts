@@ -154,6 +154,6 @@ export function headersForHop(
   first: URL,
   next: URL,
 ): HeaderPairs {
-  if (next.origin === first.origin) return headers;
+  if (next === first || next.origin === first.origin) return headers;
   return headers.filter(([name]) => !CREDENTIAL_HEADERS.includes(name));
 }

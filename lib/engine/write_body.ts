@@ -90,10 +90,12 @@ async function writeWhole(
   const { deadline } = options;
   const bytes = await readSmallBody(response, length, deadline);
   // Read whole already: the next read of the run (or retry) waits instead.
-  await pace(options.limits, bytes.byteLength, { signal: deadline.signal })
-    .catch((error) => {
-      throw bodyFailure(error, deadline.signal);
-    });
+  if (options.limits.length > 0) {
+    await pace(options.limits, bytes.byteLength, { signal: deadline.signal })
+      .catch((error) => {
+        throw bodyFailure(error, deadline.signal);
+      });
+  }
   if (bytes.byteLength !== length) {
     throw new AttemptError(
       `truncated body: got ${bytes.byteLength} of ${length} bytes`,
