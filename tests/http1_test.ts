@@ -59,6 +59,26 @@ Deno.test("http1: keeps one connection alive across sequential requests and send
   }
 });
 
+Deno.test("http1: a header value beyond ASCII goes out one byte per character (Latin-1), as fetch sends it", async () => {
+  await using server = scriptedServer((n) => ok(`body ${n}`));
+  const client = new Http1Client();
+  try {
+    for (const value of ["café", "plain"]) {
+      const response = await get(client, `${server.url}/a`, [[
+        "x-name",
+        value,
+      ]]);
+      await response.arrayBuffer();
+    }
+    // The server reads the head as UTF-8: one byte 0xE9 is not UTF-8 (it
+    // reads as U+FFFD); "é" as UTF-8 would be two bytes that read as "é".
+    assert.ok(server.requests[0].includes("x-name: caf\uFFFD\r\n"));
+    assert.ok(server.requests[1].includes("x-name: plain\r\n"));
+  } finally {
+    client.close();
+  }
+});
+
 Deno.test("http1: decodes chunked bodies (extensions, trailers) and reuses the connection after", async () => {
   const chunked = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" +
     "5;name=x\r\nhello\r\n1\r\n \r\n0b\r\nworld, long\r\n0\r\nx-trailer: 1\r\n\r\n";

@@ -296,8 +296,10 @@ function requestHead(url: URL, headers: HeaderPairs): string {
 
 /** The head's bytes: header values are byte strings (one byte per char), as `fetch` sends them. */
 function headBytes(head: string): Uint8Array {
-  // deno-lint-ignore no-control-regex
-  if (/^[\x00-\x7f]*$/.test(head)) return encoder.encode(head);
+  // UTF-8 gives one byte per char exactly when every char is ASCII (any
+  // other takes two or more): no scan of the head before encoding it.
+  const utf8 = encoder.encode(head);
+  if (utf8.length === head.length) return utf8;
   return Uint8Array.from(head, (char) => char.charCodeAt(0));
 }
 

@@ -91,7 +91,7 @@ export function parseHead(bytes: Uint8Array): ResponseHead {
     }
     const colon = line.indexOf(":");
     const name = colon > 0 ? line.slice(0, colon) : "";
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    const value = trimOws(line, colon + 1);
     if (!HEADER_NAME.test(name) || CONTROL.test(value)) {
       throw new HttpProtocolError(
         `malformed header line "${escapeControls(line.slice(0, 80))}"`,
@@ -106,6 +106,21 @@ export function parseHead(bytes: Uint8Array): ResponseHead {
     headers,
     keepAlive: status[1] !== "0" && !/\bclose\b/.test(connection),
   };
+}
+
+/**
+ * `line` from `from` on, without the spaces and tabs around it (a header
+ * value without its optional white space): a scan, not a regular
+ * expression, since it runs for every header of every response.
+ */
+function trimOws(line: string, from: number): string {
+  let start = from;
+  let end = line.length;
+  while (start < end && (line[start] === " " || line[start] === "\t")) start++;
+  while (end > start && (line[end - 1] === " " || line[end - 1] === "\t")) {
+    end--;
+  }
+  return line.slice(start, end);
 }
 
 /**

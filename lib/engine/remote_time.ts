@@ -2,8 +2,8 @@
  * Remote time: a downloaded file gets the server's `Last-Modified` as its
  * modification time (on by default, as wget does; `--no-remote-time` keeps
  * the time of the download), so `make`, `rsync -u` and mirrors of mirrors
- * see the file's age, not the download's. The writer sets it after the
- * rename.
+ * see the file's age, not the download's. The writer sets it as it puts
+ * the file in place.
  *
  * @module
  */
@@ -33,6 +33,14 @@ export function remoteTime(
 ): number | undefined {
   const text = headers.get("last-modified");
   if (text === null) return undefined;
-  const time = Date.parse(text);
+  // Files of one server often share their date: parse each text once.
+  if (text !== lastParsed.text) {
+    lastParsed.text = text;
+    lastParsed.time = Date.parse(text);
+  }
+  const time = lastParsed.time;
   return Number.isFinite(time) && time <= now ? time : undefined;
 }
+
+/** The last `Last-Modified` text parsed, and its time. */
+const lastParsed = { text: "", time: NaN };
