@@ -172,6 +172,14 @@ Deno.test("destPaths keeps every destination inside the output directory", () =>
   });
   assert.equal(destPaths("/", "x").final, "/x");
   assert.equal(destPaths("", "x").dir, ".");
+  // A plain name (the common case, which skips the split) lands the same.
+  assert.deepEqual(destPaths("out//", "b.bin"), {
+    final: "out/b.bin",
+    part: "out/b.bin.part",
+    meta: "out/b.bin.part.json",
+    dir: "out",
+  });
+  assert.equal(destPaths("out", "..b").final, "out/..b");
   for (
     const dest of [
       "../x",
@@ -183,6 +191,9 @@ Deno.test("destPaths keeps every destination inside the output directory", () =>
       "./a",
       "a/",
       "",
+      ".",
+      "..",
+      "c:",
     ]
   ) {
     assert.throws(() => destPaths("out", dest), RangeError, dest);

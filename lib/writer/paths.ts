@@ -37,11 +37,16 @@ export const STATE_FILE = ".bulkget-state.jsonl";
  * @throws {RangeError} When `dest` escapes `outDir`.
  */
 export function destPaths(outDir: string, dest: string): DestPaths {
-  const segments = dest.split(/[\\/]/);
+  // Most destinations are one plain name: no split, no join (this runs for
+  // every file, on both threads).
+  const plain = !/[\\/]|^\.\.?$|^$|^[A-Za-z]:/.test(dest);
+  const segments = plain ? undefined : dest.split(/[\\/]/);
   if (
-    /^([\\/]|[A-Za-z]:)/.test(dest) ||
-    segments.some((segment) =>
-      segment === "" || segment === "." || segment === ".."
+    segments !== undefined && (
+      /^([\\/]|[A-Za-z]:)/.test(dest) ||
+      segments.some((segment) =>
+        segment === "" || segment === "." || segment === ".."
+      )
     )
   ) {
     throw new RangeError(
@@ -52,8 +57,10 @@ export function destPaths(outDir: string, dest: string): DestPaths {
     ? "."
     : outDir === "/"
     ? ""
-    : outDir.replace(/[\\/]+$/, "");
-  const final = `${root}/${segments.join("/")}`;
+    : /[\\/]$/.test(outDir)
+    ? outDir.replace(/[\\/]+$/, "")
+    : outDir;
+  const final = `${root}/${segments === undefined ? dest : segments.join("/")}`;
   return {
     final,
     part: final + PART_SUFFIX,
