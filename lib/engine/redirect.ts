@@ -87,7 +87,8 @@ export async function followRedirects(
 ): Promise<HttpResponse> {
   const first = new URL(url);
   headers = withUserInfo(first, headers);
-  const seen = new Set([first.href]);
+  // The chain's URLs, made at the first redirect (most answers have none).
+  let seen: Set<string> | undefined;
   let current = first;
   for (let hop = 0;; hop++) {
     const response = await send(
@@ -104,6 +105,7 @@ export async function followRedirects(
         { code: ERROR_CODES.redirect },
       );
     }
+    seen ??= new Set([first.href]);
     if (seen.has(next.href)) {
       throw new AttemptError(`redirect loop after ${hop + 1} hops`, "fatal", {
         code: ERROR_CODES.redirect,
