@@ -180,3 +180,42 @@ Deno.test("pool hands over a finished result while the source is still slow to g
   }
   assert.deepEqual(seen, [[10, false], [20, true]]);
 });
+
+Deno.test("pool does not spin when the source's next item arrives after an abort while a call is still running", async () => {
+  // In a child process: a spin starves the event loop (the running call's
+  // timer never fires), so a child still running after 20 s is killed.
+  const script = `
+    import { pool } from ${
+    JSON.stringify(new URL("../lib/engine/pool.ts", import.meta.url).href)
+  };
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 20);
+    async function* items() {
+      yield 1;
+      await new Promise((r) => setTimeout(r, 50)); // comes after the abort
+      yield 2;
+    }
+    const done = [];
+    const calls = pool(items(), async (n, signal) => {
+      await new Promise((r) => signal.addEventListener("abort", r, { once: true }));
+      await new Promise((r) => setTimeout(r, 200)); // still winding down when item 2 comes
+      return n;
+    }, { poolLimit: 4, signal: controller.signal });
+    for await (const n of calls) done.push(n);
+    console.log(JSON.stringify(done));
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const output = await child.output();
+  clearTimeout(killer);
+  assert.equal(
+    output.code,
+    0,
+    `the pool hung: ${new TextDecoder().decode(output.stderr)}`,
+  );
+  assert.equal(new TextDecoder().decode(output.stdout).trim(), "[1]");
+});

@@ -98,7 +98,10 @@ export async function* pool<T, R>(
           return;
         }
       }
-      await (run.pendingNext
+      // After an abort nothing more is taken, so a source item that has
+      // come (a settled pendingNext) would wake this loop at once, forever,
+      // starving the event loop the running calls need to end.
+      await (run.pendingNext && !signal?.aborted
         ? Promise.race([woken, run.pendingNext.then(() => {}, () => {})])
         : woken);
     }
