@@ -138,6 +138,9 @@ const DIRECT_BUFFER = { max: 4 << 20, min: 256 << 10, budget: 16 << 20 };
 /** Bodies being copied by {@linkcode copyDirect} now, in this process. */
 let directCopies = 0;
 
+/** Bytes read by {@linkcode copyDirect} that are handed to a write without waiting for the buffer to fill. */
+const DIRECT_PIECE = 1 << 20;
+
 /** Longest a byte read by {@linkcode copyDirect} waits in memory before it is written. */
 const DIRECT_FLUSH_MS = 100;
 
@@ -219,6 +222,10 @@ async function copyDirect(
       if (filled === buffer.length) {
         await drain();
         filled = handed = 0;
+      } else if (filled - handed >= DIRECT_PIECE) {
+        // Written while the next reads fill the rest: a full buffer then
+        // waits for its last piece only.
+        handOver();
       }
     }
     await drain();
