@@ -85,9 +85,24 @@ Deno.test("one retry is '1 retry' in the summary", async () => {
   assert.match(result.stdout, /; 1 retry$/m);
 });
 
-Deno.test("a URL piped on stdin starts at once, not when the next line comes", async () => {
+/**
+ * Pipes one URL, waits for its file, then pipes a second; `rerun` first
+ * puts a complete file in the output directory (a rerun: the existing
+ * files are probed ahead of the downloads, which must not hold a line).
+ */
+async function pipedUrlStartsAtOnce(rerun: boolean): Promise<void> {
   await using server = await startServer({ alt: false });
   const dir = await Deno.makeTempDir();
+  if (rerun) {
+    const first = await runBulkget([
+      "get",
+      "-q",
+      `${server.url}/flags/de/de.gif`,
+      "-o",
+      dir,
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+  }
   const child = bulkgetCommand(["get", "-i", "-", "-o", dir], {
     stdin: "piped",
   }).spawn();
@@ -109,6 +124,14 @@ Deno.test("a URL piped on stdin starts at once, not when the next line comes", a
     /^bulkget: 2 downloaded/m,
   );
   assert.ok(sameBytes(`${dir}/fr.gif`, flagFile("fr")));
+}
+
+Deno.test("a URL piped on stdin starts at once, not when the next line comes", async () => {
+  await pipedUrlStartsAtOnce(false);
+});
+
+Deno.test("a URL piped on stdin starts at once in a rerun too (output directory not empty)", async () => {
+  await pipedUrlStartsAtOnce(true);
 });
 
 Deno.test("an aria2 entry piped in one write keeps its option lines", async () => {

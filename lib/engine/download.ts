@@ -17,7 +17,13 @@ import {
 import { pool } from "./pool.ts";
 import { describeNetworkError } from "./classify.ts";
 import { AttemptError, ERROR_CODES } from "../core/errors.ts";
-import { type Durability, openWriter, type Writer } from "../writer/client.ts";
+import {
+  type Durability,
+  isMissingOrEmpty,
+  openWriter,
+  type Writer,
+} from "../writer/client.ts";
+import { probeAhead } from "./probe_ahead.ts";
 import { Http1Client, proxyInEnvironment } from "./http1.ts";
 import { rateLimit } from "./rate_limit.ts";
 import { noProxyMatcher, proxyOption, type ProxyRoute } from "./proxy.ts";
@@ -130,7 +136,25 @@ export async function* download(
     claims,
   };
   const prepare = options.prepare;
+  const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+  const hostOf = (job: Job) => new URL(job.url).host;
   try {
+    if (probesAhead(options)) {
+      // A rerun: the existing files are looked at before each job's turn.
+      yield* pool(
+        probeAhead(jobs, writer, concurrency, options.signal),
+        ({ job, probe }) => fetchOne(job, fetchOptions, probe),
+        {
+          poolLimit: concurrency,
+          perKeyLimit: options.perHost,
+          keyOf: options.perHost === undefined
+            ? undefined
+            : ({ job }) => hostOf(job),
+          signal: options.signal,
+        },
+      );
+      return;
+    }
     yield* pool(
       jobs,
       prepare === undefined
@@ -145,17 +169,35 @@ export async function* download(
           return fetchOne(job, fetchOptions);
         },
       {
-        poolLimit: options.concurrency ?? DEFAULT_CONCURRENCY,
+        poolLimit: concurrency,
         perKeyLimit: options.perHost,
-        keyOf: options.perHost === undefined
-          ? undefined
-          : (job) => new URL(job.url).host,
+        keyOf: options.perHost === undefined ? undefined : hostOf,
         signal: options.signal,
       },
     );
   } finally {
     close();
     await writer.close();
+  }
+}
+
+/**
+ * Whether the jobs' first probes run ahead of their downloads
+ * (`probe_ahead.ts`): only when the output directory holds something (on
+ * an empty one the writer answers a probe without the Worker), each job
+ * is probed under its own name (no `prepare`, no server-chosen names), and
+ * the policy probes at all.
+ */
+function probesAhead(options: DownloadOptions): boolean {
+  const probes = (options.existing ?? "skip") !== "overwrite" ||
+    (options.resume ?? true);
+  if (!probes || options.prepare !== undefined || options.nameFromResponse) {
+    return false;
+  }
+  try {
+    return !isMissingOrEmpty(options.outDir ?? ".");
+  } catch {
+    return false; // unreadable: each job's own probe says why
   }
 }
 

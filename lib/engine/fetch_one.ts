@@ -105,11 +105,14 @@ interface JobAttempts {
  *
  * @param job What to download.
  * @param options Writer, policy and cancellation.
+ * @param firstProbe What the writer found under the job's name, when it was
+ * asked before the job's turn (`probe_ahead.ts`); else it is asked here.
  * @returns The job's outcome; never rejects.
  */
 export async function fetchOne(
   job: Job,
   options: FetchOneOptions,
+  firstProbe?: ProbeResult,
 ): Promise<Outcome> {
   const began = performance.now();
   const tally: AttemptTally = { attempts: 0, tried: 0 };
@@ -129,9 +132,10 @@ export async function fetchOne(
   try {
     const resume = (options.resume ?? true) && !options.nameFromResponse;
     const existing = options.existing ?? "skip";
-    const probe: ProbeResult = existing !== "overwrite" || resume
-      ? await options.writer.probe(job.dest)
-      : {};
+    const probe: ProbeResult = firstProbe ??
+      (existing !== "overwrite" || resume
+        ? await options.writer.probe(job.dest)
+        : {});
     const owner = options.claims &&
       claimDestination(options.claims, job.dest, job.url);
     if (owner) return finish(nameTaken(job.dest, owner));

@@ -252,8 +252,14 @@ function exists(path: string): boolean {
   }
 }
 
-/** Whether `dir` does not exist or holds nothing. */
-function isMissingOrEmpty(dir: string): boolean {
+/**
+ * Whether `dir` does not exist or holds nothing: no file in it can need a
+ * look before it is written.
+ *
+ * @param dir A directory.
+ * @returns True when missing or empty.
+ */
+export function isMissingOrEmpty(dir: string): boolean {
   try {
     for (const _ of Deno.readDirSync(dir)) return false;
     return true;
