@@ -19,6 +19,7 @@ import { pace, type RateLimit } from "./rate_limit.ts";
 import { readSmallBody, streamToFile } from "./body_sink.ts";
 import { type BodyPlace, keepsPart, partMeta } from "./resume.ts";
 import type { Writer } from "../writer/client.ts";
+import { newCrc } from "../writer/worker_hash.ts";
 import type {
   Expectation,
   PartMeta,
@@ -180,16 +181,5 @@ async function runningCrc(body: BodyWrite, start: number) {
   if (
     start !== 0 || expect.digest !== "crc32" || expect.sha256 !== undefined
   ) return undefined;
-  const { crc32 } = await import("node:zlib");
-  let value = 0;
-  const crc = {
-    /** Bytes fed. */
-    seen: 0,
-    update(piece: Uint8Array) {
-      value = crc32(piece, value);
-      crc.seen += piece.byteLength;
-    },
-    hex: () => (value >>> 0).toString(16).padStart(8, "0"),
-  };
-  return crc;
+  return newCrc((await import("node:zlib")).crc32);
 }

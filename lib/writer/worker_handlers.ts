@@ -71,7 +71,7 @@ export function handlePut(
   checkSizeAndSha256(expect, written.bytes, written.sha256);
   checkOtherDigest(ctx, expect, bytes);
   if (digest === "crc32") {
-    const crc = newCrc(ctx);
+    const crc = newCrc(ctx.crc32);
     crc.update(bytes);
     written.crc32 = crc.hex();
   }

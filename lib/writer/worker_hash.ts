@@ -60,11 +60,11 @@ export function needsCrypto(request: WriterRequest): boolean {
  * @returns The hash.
  * @throws {Error} When `node:crypto` could not be loaded.
  */
-export function newHash(ctx: WorkerContext): Hash {
+export function newHash(ctx: WorkerContext, algorithm = "sha256"): Hash {
   if (ctx.createHash === undefined) {
     throw new Error("node:crypto could not be loaded to hash the file");
   }
-  return ctx.createHash("sha256");
+  return ctx.createHash(algorithm);
 }
 
 /**
@@ -80,10 +80,7 @@ export function otherHash(
 ): Hash | undefined {
   const want = expect.checksum;
   if (want === undefined) return undefined;
-  if (ctx.createHash === undefined) {
-    throw new Error("node:crypto could not be loaded to hash the file");
-  }
-  return ctx.createHash(want.algorithm.replace("-", ""));
+  return newHash(ctx, want.algorithm.replace("-", ""));
 }
 
 /**
@@ -118,32 +115,37 @@ export function crcFile(
   path: string,
   also?: Hash,
 ): WrittenFile {
-  const crc = newCrc(ctx);
+  const crc = newCrc(ctx.crc32);
   const bytes = feedFile(ctx, path, also ? [crc, also] : [crc]);
   return { bytes, sha256: "", crc32: crc.hex() };
 }
 
 /**
- * A running CRC-32, fed like a hash.
+ * A running CRC-32, fed like a hash. The main thread takes one of the bytes
+ * it streams into a `.part` (`write_body.ts`), the Worker one of the files
+ * it reads: the same code on both sides of the record.
  *
- * @param ctx The Worker's state (`node:zlib` loaded in it).
- * @returns The CRC: `update` feeds it, `hex` gives its 8 hex digits.
+ * @param crc32 `node:zlib`'s `crc32` (the Worker's `ctx.crc32`).
+ * @returns The CRC: `update` feeds it, `seen` counts the bytes fed, `hex`
+ *   gives its 8 hex digits.
  * @throws {Error} When `node:zlib` could not be loaded.
  */
 export function newCrc(
-  ctx: WorkerContext,
-): { update(data: Uint8Array): unknown; hex(): string } {
-  const crc32 = ctx.crc32;
+  crc32: ((data: Uint8Array, value?: number) => number) | undefined,
+): { update(data: Uint8Array): unknown; seen: number; hex(): string } {
   if (crc32 === undefined) {
     throw new Error("node:zlib could not be loaded to check the file");
   }
   let value = 0;
-  return {
-    update(data) {
+  const crc = {
+    seen: 0,
+    update(data: Uint8Array) {
       value = crc32(data, value);
+      crc.seen += data.byteLength;
     },
     hex: () => (value >>> 0).toString(16).padStart(8, "0"),
   };
+  return crc;
 }
 
 /**
