@@ -17,6 +17,16 @@ async function tempDir(fn: (dir: string) => Promise<void>) {
   }
 }
 
+/** The artifacts API of a started double, with `options` on top. */
+const apiOf = (
+  gh: { repository: string; apiUrl: string },
+  options: Omit<
+    Parameters<typeof githubArtifacts>[0],
+    "repository" | "apiUrl"
+  > = {},
+) =>
+  githubArtifacts({ repository: gh.repository, apiUrl: gh.apiUrl, ...options });
+
 const noWait = (waits: [number, string][]) => ({
   sleep: (ms: number) => {
     waits.push([ms, "sleep"]);
@@ -33,11 +43,7 @@ Deno.test("artifacts github: lists 230 artifacts over three pages, serially, wit
       body: zip({ "x.txt": String(i) }),
     })),
   });
-  const api = githubArtifacts({
-    repository: gh.repository,
-    apiUrl: gh.apiUrl,
-    token: "tok",
-  });
+  const api = apiOf(gh, { token: "tok" });
   const list = await api.list();
   assert.equal(list.length, 230);
   assert.equal(new Set(list.map((a) => a.id)).size, 230);
@@ -59,7 +65,7 @@ Deno.test("artifacts github: name, pattern and id filters; newest of each name w
       { name: "cov", body: zip({ a: "5" }), expired: true },
     ],
   });
-  const api = githubArtifacts({ repository: gh.repository, apiUrl: gh.apiUrl });
+  const api = apiOf(gh);
   const all = await api.list();
   const names = (l: { name: string; id: number }[]) =>
     l.map((a) => `${a.name}#${a.id}`).sort();
@@ -92,11 +98,7 @@ Deno.test("artifacts github: downloads in parallel, token never at the blob host
     ],
   });
   await tempDir(async (dir) => {
-    const api = githubArtifacts({
-      repository: gh.repository,
-      apiUrl: gh.apiUrl,
-      token: "tok",
-    });
+    const api = apiOf(gh, { token: "tok" });
     const results = await fetchArtifacts(api, await api.list(), {
       outDir: dir,
     });
@@ -125,10 +127,7 @@ Deno.test("artifacts github: a wrong digest fails the artifact before extraction
     artifacts: [{ name: "bad", body: zip({ "a.txt": "A" }), digest: "wrong" }],
   });
   await tempDir(async (dir) => {
-    const api = githubArtifacts({
-      repository: gh.repository,
-      apiUrl: gh.apiUrl,
-    });
+    const api = apiOf(gh);
     const results = await fetchArtifacts(api, await api.list(), {
       outDir: dir,
       retries: 1,
@@ -153,10 +152,7 @@ Deno.test("artifacts github: large zips, hashed while they download: a wrong dig
     ],
   });
   await tempDir(async (dir) => {
-    const api = githubArtifacts({
-      repository: gh.repository,
-      apiUrl: gh.apiUrl,
-    });
+    const api = apiOf(gh);
     const results = await fetchArtifacts(api, await api.list(), {
       outDir: dir,
       sleep: () => Promise.resolve(),
@@ -189,10 +185,7 @@ Deno.test("artifacts github: an expired artifact (410) ends as expired after one
     artifacts: [{ name: "old", body: zip({ a: "1" }), expired: true }],
   });
   await tempDir(async (dir) => {
-    const api = githubArtifacts({
-      repository: gh.repository,
-      apiUrl: gh.apiUrl,
-    });
+    const api = apiOf(gh);
     const [artifact] = await api.list();
     const results = await fetchArtifacts(
       api,
@@ -215,10 +208,7 @@ Deno.test("artifacts github: a signed URL that expires between attempts is asked
     urlUses: 1,
   });
   await tempDir(async (dir) => {
-    const api = githubArtifacts({
-      repository: gh.repository,
-      apiUrl: gh.apiUrl,
-    });
+    const api = apiOf(gh);
     const results = await fetchArtifacts(api, await api.list(), {
       outDir: dir,
       sleep: () => Promise.resolve(),
@@ -246,11 +236,7 @@ Deno.test("artifacts github: primary and secondary rate limits wait as the heade
     },
   });
   const waits: [number, string][] = [];
-  const api = githubArtifacts({
-    repository: gh.repository,
-    apiUrl: gh.apiUrl,
-    ...noWait(waits),
-  });
+  const api = apiOf(gh, { ...noWait(waits) });
   const list = await api.list();
   assert.equal(list.length, 1);
   const reasons = waits.filter(([, r]) => r !== "sleep");
@@ -266,11 +252,7 @@ Deno.test("artifacts github: primary and secondary rate limits wait as the heade
 
 Deno.test("artifacts github: 401 and 404 are not retried", async () => {
   await using gh = await startGithubDouble({ token: "right" });
-  const api = githubArtifacts({
-    repository: gh.repository,
-    apiUrl: gh.apiUrl,
-    token: "wrong",
-  });
+  const api = apiOf(gh, { token: "wrong" });
   await assert.rejects(api.list(), /HTTP 401: Bad credentials/);
   const other = githubArtifacts({
     repository: "no/such",
@@ -311,10 +293,7 @@ Deno.test("artifacts github: with --merge, entries under the work directory or n
     ],
   });
   await tempDir(async (dir) => {
-    const api = githubArtifacts({
-      repository: gh.repository,
-      apiUrl: gh.apiUrl,
-    });
+    const api = apiOf(gh);
     const results = await fetchArtifacts(api, await api.list(), {
       outDir: dir,
       merge: true,
@@ -360,10 +339,7 @@ Deno.test("artifacts github: an artifact named like the work directory is refuse
     });
     for (const extract of [true, false]) {
       await tempDir(async (dir) => {
-        const api = githubArtifacts({
-          repository: gh.repository,
-          apiUrl: gh.apiUrl,
-        });
+        const api = apiOf(gh);
         const blobsBefore = gh.blobRequests.length;
         const results = await fetchArtifacts(api, await api.list(), {
           outDir: dir,
