@@ -14,7 +14,7 @@ import {
   type FetchOneOptions,
   type FetchPolicy,
 } from "./fetch_one.ts";
-import { pool } from "./pool.ts";
+import { pool, type PoolOptions } from "./pool.ts";
 import { describeNetworkError } from "./classify.ts";
 import { AttemptError, ERROR_CODES } from "../core/errors.ts";
 import {
@@ -137,21 +137,22 @@ export async function* download(
   };
   const prepare = options.prepare;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
-  const hostOf = (job: Job) => new URL(job.url).host;
+  // The download slots, whatever each item carries beside its job.
+  const slots = <T>(jobOf: (item: T) => Job): PoolOptions<T> => ({
+    poolLimit: concurrency,
+    perKeyLimit: options.perHost,
+    keyOf: options.perHost === undefined
+      ? undefined
+      : (item) => new URL(jobOf(item).url).host,
+    signal: options.signal,
+  });
   try {
     if (probesAhead(options)) {
       // A rerun: the existing files are looked at before each job's turn.
       yield* pool(
         probeAhead(jobs, writer, concurrency, options.signal),
         ({ job, probe }) => fetchOne(job, fetchOptions, probe),
-        {
-          poolLimit: concurrency,
-          perKeyLimit: options.perHost,
-          keyOf: options.perHost === undefined
-            ? undefined
-            : ({ job }) => hostOf(job),
-          signal: options.signal,
-        },
+        slots(({ job }) => job),
       );
       return;
     }
@@ -168,12 +169,7 @@ export async function* download(
           }
           return fetchOne(job, fetchOptions);
         },
-      {
-        poolLimit: concurrency,
-        perKeyLimit: options.perHost,
-        keyOf: options.perHost === undefined ? undefined : hostOf,
-        signal: options.signal,
-      },
+      slots((job) => job),
     );
   } finally {
     close();
