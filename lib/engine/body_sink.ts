@@ -1,7 +1,8 @@
 /**
  * Where a response's body goes: a small body read whole (and written in one
  * go by the writer), or a large one streamed into its `.part` — piped for
- * `fetch`'s bodies, copied through one reused buffer for the own client's.
+ * `fetch`'s bodies, copied through one reused buffer for the own client's
+ * (`direct_copy.ts`).
  *
  * @module
  */
@@ -11,8 +12,8 @@ import { bodyFailure } from "./classify.ts";
 import { pace, type RateLimit, readSizeFor } from "./rate_limit.ts";
 import { tooBig as tooBigError } from "./size_limit.ts";
 import type { AttemptDeadline } from "./deadline.ts";
+import { copyDirect } from "./direct_copy.ts";
 import {
-  type DirectBody,
   directBody,
   Http1Response,
   type HttpResponse,
@@ -20,6 +21,24 @@ import {
 
 /** How often a streamed body's file is looked at for progress and deadlines. */
 const STREAM_WATCH_MS = 200;
+
+/** What a streamed body is watched by, and where its progress goes. */
+export interface StreamWatch {
+  /** The attempt's deadline (the idle one is pushed back by every byte). */
+  deadline: AttemptDeadline;
+  /** Most bytes this body may add to the file. */
+  maxSize: number;
+  /** Hears of the bytes added since it last heard. */
+  onBytes: (bytes: number) => void;
+  /** Rate limits to pace reads by. @default [] */
+  limits?: readonly RateLimit[];
+  /**
+   * Hears of every piece as it is handed to the file, in order, when the
+   * body passes through JavaScript (the own client's, or a paced one);
+   * fetch's pipe gives none.
+   */
+  onWritten?: (piece: Uint8Array) => void;
+}
 
 /**
  * Writes a response's body into the `.part` at `path` (appending), returning
@@ -36,205 +55,141 @@ const STREAM_WATCH_MS = 200;
 export async function streamToFile(
   response: HttpResponse,
   path: string,
-  watch: {
-    deadline: AttemptDeadline;
-    maxSize: number;
-    onBytes: (bytes: number) => void;
-    /** Rate limits to pace reads by. @default [] */
-    limits?: readonly RateLimit[];
-    /**
-     * Hears of every piece as it is handed to the file, in order, when the
-     * body passes through JavaScript (the own client's, or a paced one);
-     * fetch's pipe gives none.
-     */
-    onWritten?: (piece: Uint8Array) => void;
-  },
+  watch: StreamWatch,
 ): Promise<number> {
   const limits = watch.limits ?? [];
-  const paced = limits.length === 0
-    ? undefined
-    : (bytes: number) =>
-      pace(limits, bytes, {
-        signal: watch.deadline.signal,
-        onWait: () => watch.deadline.activity(),
-      });
+  const paced = pacer(limits, watch.deadline);
   const file = await Deno.open(path, { write: true, append: true });
   const start = (await file.stat()).size;
-  const stop = new AbortController();
-  let seen = start;
-  let tooBig: AttemptError | undefined;
-  const look = (size: number) => {
-    if (size > seen) {
-      watch.deadline.activity();
-      watch.onBytes(size - seen);
-      seen = size;
-    }
-    if (size - start > watch.maxSize && !tooBig) {
-      tooBig = tooBigError(watch.maxSize + start);
-      stop.abort(tooBig);
-    }
-  };
+  const size = watchSize(start, watch);
   const direct = directBody(response);
-  // A direct copy reports its reads; only fetch's pipe needs the file watched.
-  const timer = direct || paced ? undefined : setInterval(() => {
-    Deno.stat(path).then((info) => look(info.size), () => {});
-  }, STREAM_WATCH_MS);
   try {
     if (direct) {
-      // Bytes count as they are read (they reach the file a buffer later).
-      let read = start;
-      await copyDirect(direct, file, () => tooBig, (n) => look(read += n), {
-        pace: paced,
-        readSize: readSizeFor(limits),
-        onWritten: watch.onWritten,
-      });
+      await copyDirect(
+        direct,
+        file,
+        () => size.tooBig,
+        readsFrom(start, size),
+        {
+          pace: paced,
+          readSize: readSizeFor(limits),
+          onWritten: watch.onWritten,
+        },
+      );
     } else if (paced) {
-      let read = start;
       await copyPaced(
         response.body!,
         file,
-        () => tooBig ?? abortReason(watch.deadline.signal),
-        (n) => look(read += n),
+        () => size.tooBig ?? abortReason(watch.deadline.signal),
+        readsFrom(start, size),
         paced,
         watch.onWritten,
       );
     } else {
-      await response.body!.pipeTo(file.writable, {
-        signal: AbortSignal.any([stop.signal, watch.deadline.signal]),
-        preventAbort: true,
-      });
+      await pipeWatched(response.body!, file, path, size, watch.deadline);
     }
   } catch (error) {
     // Bytes already read may still be queued for the file: aborting it would
-    // drop them, so let them land and a resume starts after them; they
-    // crossed the network, so they count (fetch's pipe is only looked at).
+    // drop them, so let them land and a resume starts after them.
     await file.writable.close().catch(() => {});
-    if (!direct && !paced) {
-      await Deno.stat(path).then((info) => look(info.size), () => {});
-    }
-    throw tooBig ?? error;
+    throw size.tooBig ?? error;
   } finally {
-    clearInterval(timer);
     try {
       file.close();
     } catch {
-      // pipeTo has closed it already
+      // pipeTo, or the failure above, has closed it already
     }
   }
-  const size = (await Deno.stat(path)).size;
-  look(size);
-  if (tooBig) throw tooBig;
-  return size - start;
+  const written = (await Deno.stat(path)).size;
+  size.look(written);
+  if (size.tooBig) throw size.tooBig;
+  return written - start;
+}
+
+/** Paces reads by `limits` under the deadline; undefined without limits. */
+function pacer(
+  limits: readonly RateLimit[],
+  deadline: AttemptDeadline,
+): ((bytes: number) => Promise<void>) | undefined {
+  if (limits.length === 0) return undefined;
+  return (bytes) =>
+    pace(limits, bytes, {
+      signal: deadline.signal,
+      onWait: () => deadline.activity(),
+    });
+}
+
+/** Follows a streamed body's size for progress, the deadline and the limit. */
+interface SizeWatcher {
+  /** Hears the file's size now: new bytes are progress and activity. */
+  look(size: number): void;
+  /** The body's failure once it grew past the limit. */
+  readonly tooBig: AttemptError | undefined;
+  /** Aborted (with {@linkcode tooBig}) when the body grows past the limit. */
+  readonly stop: AbortSignal;
+}
+
+/** A size watcher of a file that held `start` bytes before the body. */
+function watchSize(start: number, watch: StreamWatch): SizeWatcher {
+  const stop = new AbortController();
+  let seen = start;
+  let tooBig: AttemptError | undefined;
+  return {
+    look(size) {
+      if (size > seen) {
+        watch.deadline.activity();
+        watch.onBytes(size - seen);
+        seen = size;
+      }
+      if (size - start > watch.maxSize && !tooBig) {
+        tooBig = tooBigError(watch.maxSize + start);
+        stop.abort(tooBig);
+      }
+    },
+    get tooBig() {
+      return tooBig;
+    },
+    stop: stop.signal,
+  };
 }
 
 /**
- * Buffer of a body copied by {@linkcode copyDirect}: filled by several socket
- * reads (about 124 KiB each on loopback) before one write, because each
- * async file write is a hand-off to another thread. The buffers of all
- * copies in the process share a 16 MiB budget, so memory stays flat at any
- * concurrency.
+ * Counts a copy's reads into the size watcher: bytes count as they are
+ * read (they reach the file a write later).
  */
-const DIRECT_BUFFER = { max: 4 << 20, min: 256 << 10, budget: 16 << 20 };
-/** Bodies being copied by {@linkcode copyDirect} now, in this process. */
-let directCopies = 0;
-
-/** Bytes read by {@linkcode copyDirect} that are handed to a write without waiting for the buffer to fill. */
-const DIRECT_PIECE = 1 << 20;
-
-/** Longest a byte read by {@linkcode copyDirect} waits in memory before it is written. */
-const DIRECT_FLUSH_MS = 100;
+function readsFrom(start: number, size: SizeWatcher): (bytes: number) => void {
+  let read = start;
+  return (bytes) => size.look(read += bytes);
+}
 
 /**
- * Copies a body of bulkget's own HTTP client into `file` through one reused
- * buffer (its connection closes on the attempt's deadline, failing the
- * read). Bytes are written when the buffer is full, and at least every
- * {@linkcode DIRECT_FLUSH_MS} while reads go on, so what arrived is on disk
- * even while the server stalls (and a resume after a crash starts after
- * it). `onRead` hears of every read, so progress and the idle deadline see
- * bytes as they arrive.
+ * Pipes a `fetch` body into `file`, which the runtime does without
+ * JavaScript per chunk; the file's size is looked at every
+ * {@linkcode STREAM_WATCH_MS}, and once more after a failure (bytes that
+ * crossed the network count).
  */
-async function copyDirect(
-  body: DirectBody,
+async function pipeWatched(
+  body: ReadableStream<Uint8Array>,
   file: Deno.FsFile,
-  stopped: () => Error | undefined,
-  onRead: (bytes: number) => void,
-  limit: {
-    pace?: (bytes: number) => Promise<void>;
-    readSize: number;
-    onWritten?: (piece: Uint8Array) => void;
-  } = { readSize: Infinity },
+  path: string,
+  size: SizeWatcher,
+  deadline: AttemptDeadline,
 ): Promise<void> {
-  directCopies++;
-  const share = Math.floor(DIRECT_BUFFER.budget / directCopies);
-  const buffer = new Uint8Array(
-    Math.max(DIRECT_BUFFER.min, Math.min(DIRECT_BUFFER.max, share)),
-  );
-  let filled = 0; // bytes of buffer read
-  let handed = 0; // bytes of buffer given to a write
-  // Writes run one after another (the file is appended to), while the next
-  // reads fill the rest of the buffer.
-  let writes: Promise<void> = Promise.resolve();
-  // Caught at once (a rejection nobody awaits yet would end the process)
-  // and thrown by drain().
-  let writeFailure: unknown;
-  const handOver = () => {
-    if (handed === filled) return;
-    const piece = buffer.subarray(handed, filled);
-    handed = filled;
-    limit.onWritten?.(piece);
-    writes = writes.then(async () => {
-      if (writeFailure !== undefined) return;
-      let written = 0;
-      while (written < piece.length) {
-        written += await file.write(piece.subarray(written));
-      }
-    }).catch((error) => {
-      writeFailure ??= error;
-    });
-  };
-  const drain = async () => {
-    handOver();
-    await writes;
-    if (writeFailure !== undefined) throw writeFailure;
-  };
-  const timer = setInterval(handOver, DIRECT_FLUSH_MS);
+  const lookNow = () =>
+    Deno.stat(path).then((info) => size.look(info.size), () => {});
+  const timer = setInterval(lookNow, STREAM_WATCH_MS);
   try {
-    for (;;) {
-      const reason = stopped();
-      if (reason) {
-        body.cancel();
-        throw reason;
-      }
-      const n = await body.readInto(
-        buffer.subarray(
-          filled,
-          Math.min(buffer.length, filled + limit.readSize),
-        ),
-      );
-      if (n === null) break;
-      onRead(n);
-      filled += n;
-      if (limit.pace) {
-        // Bytes read wait in the buffer while we pause: write them first.
-        handOver();
-        await limit.pace(n);
-      }
-      if (filled === buffer.length) {
-        await drain();
-        filled = handed = 0;
-      } else if (filled - handed >= DIRECT_PIECE) {
-        // Written while the next reads fill the rest: a full buffer then
-        // waits for its last piece only.
-        handOver();
-      }
-    }
-    await drain();
+    await body.pipeTo(file.writable, {
+      signal: AbortSignal.any([size.stop, deadline.signal]),
+      preventAbort: true,
+    });
   } catch (error) {
-    await drain().catch(() => {});
+    // Queued bytes land before the last look (see streamToFile).
+    await file.writable.close().catch(() => {});
+    await lookNow();
     throw error;
   } finally {
     clearInterval(timer);
-    directCopies--;
   }
 }
 
