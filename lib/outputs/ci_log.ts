@@ -13,6 +13,7 @@ import type { Totals } from "./tally.ts";
 import { formatBytes, formatClock, plural } from "./format.ts";
 import { type ProgressSnapshot, trackProgress } from "./progress_state.ts";
 import { redactText, redactUrl } from "../core/redact.ts";
+import { escapeControls } from "../core/printable.ts";
 import type { RunListener } from "./listener.ts";
 
 /** Options for {@linkcode startStatusLines}. */
@@ -186,7 +187,9 @@ export function githubSummary(
   if (totals.not_started > 0) {
     rows.push(
       "",
-      `${totals.not_started} jobs not started (the run was stopped before reading them)`,
+      totals.not_started === 1
+        ? "1 job not started (the run was stopped before reading it)"
+        : `${totals.not_started} jobs not started (the run was stopped before reading them)`,
     );
   }
   if (failures.length > 0) {
@@ -225,8 +228,15 @@ function labelPart(outcome: Outcome): string {
   }]`;
 }
 
+/**
+ * Text for one cell of a Markdown table: a line break of any kind becomes a
+ * space and other control characters are shown as `\xNN`, so that server
+ * text can neither end its row nor forge one; `|` is escaped.
+ */
 function cell(text: string): string {
-  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+  return escapeControls(
+    text.replace(/\|/g, "\\|").replace(/\r\n|\r|\n/g, " "),
+  );
 }
 
 function escapeData(text: string): string {

@@ -156,3 +156,24 @@ Deno.test("githubSummary: the totals row, jobs never read, and a row per failure
     6, // the heading, a blank line, the table's three lines and the end
   );
 });
+
+Deno.test("githubSummary: a carriage return or another control character in a cell cannot end its row; one job not started is singular", () => {
+  const summary = githubSummary(
+    { ...emptyTotals(), error: 1, not_started: 1 },
+    [failed({
+      reason: "first\r| forged | row |\r\nnext\x1b[2J",
+      job: { url: "http://127.0.0.1/r", dest: "r" },
+    })],
+    0,
+  );
+  const lines = summary.split(/\r\n|\r|\n/);
+  equal(
+    lines.at(-2),
+    "| r | http://127.0.0.1/r | first \\| forged \\| row \\| next\\x1b[2J |",
+  );
+  equal(lines.length, summary.split("\n").length);
+  equal(
+    lines[6],
+    "1 job not started (the run was stopped before reading it)",
+  );
+});

@@ -131,16 +131,21 @@ export function checkShards(
       }
     }
     if (withShard.length < reports.length) {
+      const plain = reports.length - withShard.length;
       notes.push(
-        `${
-          reports.length - withShard.length
-        } of the reports come from runs without --shard`,
+        plain === 1
+          ? "1 of the reports comes from a run without --shard"
+          : `${plain} of the reports come from runs without --shard`,
       );
     }
   }
   if (misplaced > 0) {
     notes.push(
-      `${misplaced} items are not in the shard their report names (were the workers given different inputs, --keep-paths, or bulkget versions?)`,
+      `${
+        misplaced === 1
+          ? "1 item is not in the shard its report names"
+          : `${misplaced} items are not in the shard their report names`
+      } (were the workers given different inputs, --keep-paths, or bulkget versions?)`,
     );
   }
   return { missingShards, problems, notes };

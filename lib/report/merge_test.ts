@@ -180,8 +180,28 @@ Deno.test("mergeReports: shard counts that disagree, a shard twice, misplaced an
     name: "b.json",
     report: report([], { shard: { index: 2, count: 2 } }),
   }]);
-  ok(wrong.report.merge.misplaced > 0);
-  match(wrong.report.merge.notes[0], /not in the shard their report names/);
+  const misplaced = wrong.report.merge.misplaced;
+  ok(misplaced > 1);
+  match(
+    wrong.report.merge.notes[0],
+    new RegExp(`^${misplaced} items are not in the shard their report names`),
+  );
+  // One misplaced item is told in the singular.
+  const inShard2 = ["f0.bin", "f1.bin", "f2.bin"].find((d) =>
+    shardOf(d, 2) === 2
+  )!;
+  const single = await mergeReports([{
+    name: "a.json",
+    report: report([item(inShard2)], { shard: { index: 1, count: 2 } }),
+  }, {
+    name: "b.json",
+    report: report([], { shard: { index: 2, count: 2 } }),
+  }]);
+  equal(single.report.merge.misplaced, 1);
+  match(
+    single.report.merge.notes[0],
+    /^1 item is not in the shard its report names/,
+  );
 });
 
 Deno.test("mergedReportText is the merged report as JSON, one item a line", async () => {
@@ -259,7 +279,15 @@ Deno.test("mergeReports: missing shards are listed up to 20, then counted; repor
   ]);
   equal(many.report.merge.missingShards.length, 24);
   deepEqual(many.report.merge.notes, [
-    "1 of the reports come from runs without --shard",
+    "1 of the reports comes from a run without --shard",
+  ]);
+  const twoPlain = await mergeReports([
+    { name: "1.json", report: report([], { shard: { index: 1, count: 1 } }) },
+    { name: "p.json", report: report([]) },
+    { name: "q.json", report: report([]) },
+  ]);
+  deepEqual(twoPlain.report.merge.notes, [
+    "2 of the reports come from runs without --shard",
   ]);
   const one = await mergeReports([
     { name: "1.json", report: report([], { shard: { index: 1, count: 2 } }) },
