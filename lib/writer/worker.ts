@@ -71,6 +71,7 @@ import {
   verifyError,
 } from "./worker_hash.ts";
 import {
+  endsInNewline,
   matchesRecord,
   parseRecords,
   recordOf,
@@ -137,6 +138,7 @@ export const WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   remember,
   stampOf,
   writeStateLines,
+  endsInNewline,
   parseRecords,
   recordOf,
   matchesRecord,

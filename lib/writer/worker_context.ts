@@ -43,6 +43,11 @@ export interface WorkerContext {
   dirtyDirs: Set<string>;
   /** State lines waiting to be appended to the state file, one write per batch. */
   stateLines: string;
+  /**
+   * The state file this Worker has appended to already (its end was looked
+   * at before the first append: see `writeStateLines`).
+   */
+  stateFileSeen?: string;
   /** What is recorded for each destination, read on the first probe that needs it. */
   records?: Map<string, FileRecord>;
   /** The buffer every whole-file read goes through. */

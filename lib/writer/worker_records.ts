@@ -82,15 +82,38 @@ export function writeStateLines(ctx: WorkerContext): void {
   const text = ctx.stateLines;
   ctx.stateLines = "";
   const paths = destPaths(ctx.outDir, STATE_FILE);
-  const created = statOf(paths.final) === undefined;
-  const file = Deno.openSync(paths.final, { append: true, create: true });
+  const found = statOf(paths.final);
+  const created = found === undefined;
+  const file = Deno.openSync(paths.final, {
+    read: true,
+    append: true,
+    create: true,
+  });
   try {
-    writeAll(file, new TextEncoder().encode(text));
+    // A run that crashed mid-append may have left a torn last line: this
+    // run's first line starts on a line of its own, or both would be lost.
+    const torn = ctx.stateFileSeen !== paths.final && !created &&
+      found.size > 0 && !endsInNewline(file, found.size);
+    ctx.stateFileSeen = paths.final;
+    writeAll(file, new TextEncoder().encode(torn ? "\n" + text : text));
     if (ctx.durable) file.syncDataSync();
   } finally {
     file.close();
   }
   if (created) ctx.dirtyDirs.add(paths.dir);
+}
+
+/**
+ * Whether an open file's last byte is a line feed.
+ *
+ * @param file The file, open for reading.
+ * @param size Its size (above 0).
+ * @returns True when it ends in `\n`.
+ */
+export function endsInNewline(file: Deno.FsFile, size: number): boolean {
+  const last = new Uint8Array(1);
+  file.seekSync(size - 1, Deno.SeekMode.Start);
+  return file.readSync(last) === 1 && last[0] === 0x0a;
 }
 
 /**
