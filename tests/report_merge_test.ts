@@ -310,3 +310,33 @@ Deno.test("bulkget report merge: a list cut at 10 lines says how many more there
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("bulkget report merge: the counts line says '1 report', '1 job' and '1 shard' in the singular", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bulkget-merge-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/one.json`,
+      JSON.stringify(
+        report([item("a.bin")], { shard: { index: 1, count: 1 } }),
+      ),
+    );
+    await Deno.writeTextFile(
+      `${dir}/two.json`,
+      JSON.stringify(report([item("b.bin"), item("c.bin")])),
+    );
+    const one = await runBulkget(["report", "merge", "one.json"], { cwd: dir });
+    equal(one.code, 0, one.stderr);
+    match(
+      one.stdout,
+      /^bulkget report merge: 1 report \(of 1 shard\), 1 job: 1 downloaded; 10 B$/m,
+    );
+    const two = await runBulkget(["report", "merge", "two.json"], { cwd: dir });
+    equal(two.code, 0, two.stderr);
+    match(
+      two.stdout,
+      /^bulkget report merge: 1 report, 2 jobs: 2 downloaded; 20 B$/m,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -7,7 +7,7 @@
  */
 
 import { jobsFromInputFiles } from "../source/inputs.ts";
-import { formatBytes } from "../outputs/format.ts";
+import { formatBytes, plural } from "../outputs/format.ts";
 import { outcomeCounts } from "../outputs/summary.ts";
 import {
   type MergedReport,
@@ -237,9 +237,9 @@ function printFindings(report: MergedReport, reportCount: number): void {
   const summary = report.merge;
   const shardCount = summary.shards.find((s) => s !== null)?.count;
   console.log(
-    `bulkget report merge: ${reportCount} reports${
-      shardCount ? ` (of ${shardCount} shards)` : ""
-    }, ${t.jobs} jobs${
+    `bulkget report merge: ${plural(reportCount, "report")}${
+      shardCount ? ` (of ${plural(shardCount, "shard")})` : ""
+    }, ${plural(t.jobs, "job")}${
       summary.expectedJobs === null
         ? ""
         : ` (the list has ${summary.expectedJobs})`
