@@ -14,12 +14,18 @@ import { startServer } from "../lib/server/server.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import type { Report } from "../lib/report/json_report.ts";
 import { STATE_FILE } from "../lib/writer/paths.ts";
+import { getPutAndSealed, PUT_AND_SEALED, runBulkget } from "./_helpers.ts";
 import {
-  getPutAndSealed,
-  MAIN,
-  PUT_AND_SEALED,
-  runBulkget,
-} from "./_helpers.ts";
+  differs,
+  findLine,
+  HAS_STRACE,
+  ignored,
+  LOOP_MISSING,
+  mountNewExt4,
+  sh,
+  snapshotsDuring,
+  straceBulkget,
+} from "./_durability.ts";
 
 Deno.test("a truncated copy under the final name is fetched again, not skipped as complete", async () => {
   await using server = await startServer({ alt: false });
@@ -157,33 +163,11 @@ Deno.test("get --update fetches a locally damaged file again instead of calling 
   assert.equal(damaged?.status, 200);
 });
 
-/** Whether `program --version` runs here. */
-async function hasProgram(program: string): Promise<boolean> {
-  try {
-    const { success } = await new Deno.Command(program, {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return success;
-  } catch {
-    return false;
-  }
-}
-
-const strace = await hasProgram("strace");
-
-/** `skip`, after saying why on stderr when it is true. */
-function ignored(skip: boolean, reason: string): boolean {
-  if (skip) console.error(`durability_test: ${reason}`);
-  return skip;
-}
-
 Deno.test({
   name:
     "syscall order under --durability full: fdatasync(NAME.part), rename, fsync(dir), then the OK line",
   ignore: ignored(
-    !strace,
+    !HAS_STRACE,
     "strace is not installed (apt-get install strace): the syscall-order test is ignored",
   ),
   async fn() {
@@ -195,41 +179,14 @@ Deno.test({
     const urls = names.map((name) =>
       `${server.url}/files/${name === "big.bin" ? 2000000 : 1000}/${name}`
     );
-    const { code, stderr } = await new Deno.Command("strace", {
-      args: [
-        "-f",
-        "-qq",
-        "-y",
-        "-s",
-        "4096", // whole state lines (each holds a 64-digit SHA-256)
-        "-o",
-        `${cwd}/trace.txt`,
-        "-e",
-        "trace=rename,renameat,renameat2,fsync,fdatasync,write",
-        Deno.execPath(),
-        "run",
-        "--quiet",
-        "--allow-all",
-        MAIN,
-        "get",
-        "-v",
-        ...urls,
-        "-o",
-        "o",
-      ],
+    const lines = await straceBulkget(
+      ["get", "-v", ...urls, "-o", "o"],
       cwd,
-      env: { NO_COLOR: "1" },
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(code, 0, new TextDecoder().decode(stderr));
-    const lines = (await Deno.readTextFile(`${cwd}/trace.txt`)).split("\n");
+      "rename,renameat,renameat2,fsync,fdatasync,write",
+    );
     const out = await Deno.realPath(`${cwd}/o`);
-    /** Index of the first line matching, after `from`; -1 if none. */
-    const find = (test: (line: string) => boolean, from = 0) => {
-      for (let i = from; i < lines.length; i++) if (test(lines[i])) return i;
-      return -1;
-    };
+    const find = (test: (line: string) => boolean, from = 0) =>
+      findLine(lines, test, from);
     for (const name of names) {
       const part = `${out}/${name}.part`;
       const synced = find((l) =>
@@ -239,13 +196,10 @@ Deno.test({
         /\brename(at2?)?\(/.test(l) && l.includes(`${name}.part"`) &&
         l.includes(`/${name}"`)
       );
-      // The directory's fsync must have returned (its own line or its
-      // "resumed" line) after the rename.
+      // The directory's fsync must have returned after the rename.
       const dirSynced = find(
         (l) =>
-          (l.includes(`fsync(`) && l.includes(`<${out}>`) &&
-            l.includes("= 0")) ||
-          (l.includes("<... fsync resumed>") && l.includes("= 0")),
+          l.includes(`fsync(`) && l.includes(`<${out}>`) && l.includes("= 0"),
         renamed,
       );
       const ok = find((l) =>
@@ -271,48 +225,6 @@ Deno.test({
   },
 });
 
-/** Runs a command; throws with its stderr when it fails. */
-async function sh(program: string, ...args: string[]): Promise<void> {
-  const { success, stderr } = await new Deno.Command(program, {
-    args,
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!success) {
-    throw new Error(
-      `${program} ${args.join(" ")}: ${new TextDecoder().decode(stderr)}`,
-    );
-  }
-}
-
-/** Makes an ext4 image of `mib` MiB at `image` and mounts it on `dir` through a loop device. */
-async function mountNewExt4(image: string, dir: string, mib: number) {
-  await sh("truncate", "-s", `${mib}M`, image);
-  await sh("mkfs.ext4", "-q", "-F", image);
-  await Deno.mkdir(dir, { recursive: true });
-  await sh("mount", "-o", "loop", image, dir);
-}
-
-/** Why the power-cut simulation cannot run here, or undefined when it can. */
-async function noLoopExt4(): Promise<string | undefined> {
-  if (Deno.build.os !== "linux") return "not Linux";
-  if (Deno.uid() !== 0) return "not root (mount -o loop needs root)";
-  const dir = await Deno.makeTempDir({ prefix: "bulkget-loop-probe-" });
-  try {
-    await mountNewExt4(`${dir}/probe.img`, `${dir}/mnt`, 8);
-    await sh("umount", `${dir}/mnt`);
-    return undefined;
-  } catch (error) {
-    return `no ext4 image on a loop device here (${
-      (error as Error).message.trim().split("\n")[0]
-    })`;
-  } finally {
-    await Deno.remove(dir, { recursive: true }).catch(() => {});
-  }
-}
-
-const loopMissing = await noLoopExt4();
-
 /** The files of the power-cut run: many small ones and a few streamed ones. */
 function powerCutFiles(): { name: string; size: number }[] {
   const files = [];
@@ -329,8 +241,8 @@ Deno.test({
   name:
     "power cut: every file reported OK is complete in a copy of the disk taken without sync, and a rerun on the copy fixes the rest",
   ignore: ignored(
-    loopMissing !== undefined,
-    `the power-cut simulation is ignored: ${loopMissing}`,
+    LOOP_MISSING !== undefined,
+    `the power-cut simulation is ignored: ${LOOP_MISSING}`,
   ),
   async fn() {
     // POWERCUT_DURABILITY=none runs the same check without flushes (it
@@ -346,15 +258,12 @@ Deno.test({
       files.map((f) => `${server.url}/files/${f.size}/${f.name}\n`).join(""),
     );
     const sizes = new Map(files.map((f) => [f.name, f.size]));
-    const snapshots: { image: string; ok: string[] }[] = [];
     await mountNewExt4(image, mnt, 96);
+    let snapshots;
     try {
-      const child = new Deno.Command(Deno.execPath(), {
+      snapshots = await snapshotsDuring({
+        image,
         args: [
-          "run",
-          "--quiet",
-          "--allow-all",
-          MAIN,
           "get",
           "-v",
           "-m",
@@ -366,39 +275,10 @@ Deno.test({
           "--durability",
           durability,
         ],
-        env: { NO_COLOR: "1" },
-        stdout: "null",
-        stderr: "piped",
-      }).spawn();
-      const ok: string[] = [];
-      // Snapshots while it runs: the process is stopped (SIGSTOP) while the
-      // image is copied, so the copy is one moment of the disk; no sync.
-      const moments = [30, 110, 200];
-      let text = "";
-      for await (
-        const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-      ) {
-        text += chunk;
-        const lines = text.split("\n");
-        text = lines.pop()!;
-        for (const line of lines) {
-          const match = /^OK (\S+) /.exec(line);
-          if (match) ok.push(match[1]);
-        }
-        if (moments.length > 0 && ok.length >= moments[0]) {
-          moments.shift();
-          child.kill("SIGSTOP");
-          const copy = `${dir}/at-${ok.length}.img`;
-          await sh("cp", "--sparse=always", image, copy);
-          snapshots.push({ image: copy, ok: [...ok] });
-          child.kill("SIGCONT");
-        }
-      }
-      assert.equal((await child.status).code, 0);
-      // Right after it reported everything, still without sync.
-      await sh("cp", "--sparse=always", image, `${dir}/end.img`);
-      snapshots.push({ image: `${dir}/end.img`, ok: [...ok] });
-      assert.equal(ok.length, files.length);
+        donePattern: /^OK (\S+) /,
+        moments: [30, 110, 200],
+      });
+      assert.equal(snapshots.at(-1)!.done.length, files.length);
     } finally {
       await sh("umount", mnt);
     }
@@ -406,22 +286,14 @@ Deno.test({
     for (const snapshot of snapshots) {
       await sh("mount", "-o", "loop", snapshot.image, mnt); // replays the journal
       try {
-        for (const name of snapshot.ok) {
-          let bytes: Uint8Array | undefined;
-          try {
-            bytes = await Deno.readFile(`${mnt}/o/${name}`);
-          } catch {
-            bytes = undefined;
-          }
-          const want = generatedBody(name, sizes.get(name)!);
-          if (
-            bytes === undefined || bytes.length !== want.length ||
-            !bytes.every((b, i) => b === want[i])
-          ) {
+        for (const name of snapshot.done) {
+          const how = await differs(
+            `${mnt}/o/${name}`,
+            generatedBody(name, sizes.get(name)!),
+          );
+          if (how) {
             lost.push(
-              `${snapshot.image.slice(dir.length + 1)}: ${name} (${
-                bytes === undefined ? "missing" : `${bytes.length} bytes`
-              })`,
+              `${snapshot.image.slice(dir.length + 1)}: ${name} (${how})`,
             );
           }
         }
@@ -436,9 +308,9 @@ Deno.test({
         ]);
         assert.equal(rerun.code, 0, rerun.stderr);
         for (const { name, size } of files) {
-          assert.deepEqual(
-            await Deno.readFile(`${mnt}/o/${name}`),
-            generatedBody(name, size),
+          assert.equal(
+            await differs(`${mnt}/o/${name}`, generatedBody(name, size)),
+            undefined,
             `${name} after the rerun on ${snapshot.image}`,
           );
         }
@@ -447,11 +319,11 @@ Deno.test({
       }
     }
     if (lost.length > 0) {
-      const counts = snapshots.map(({ image, ok }) => {
+      const counts = snapshots.map(({ image, done }) => {
         const name = image.slice(dir.length + 1);
         const here = lost.filter((line) => line.startsWith(`${name}:`));
         const missing = here.filter((line) => line.endsWith("(missing)"));
-        return `${name}: ${here.length} of ${ok.length} OK files lost (${missing.length} missing, ${
+        return `${name}: ${here.length} of ${done.length} OK files lost (${missing.length} missing, ${
           here.length - missing.length
         } empty or wrong)`;
       });

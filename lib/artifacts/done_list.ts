@@ -5,6 +5,9 @@
  * @module
  */
 
+import type { Durability } from "../writer/client.ts";
+import { flushDir } from "../writer/changed_dirs.ts";
+
 /** One artifact done. */
 export interface DoneEntry {
   /** The SHA-256 of the bytes downloaded. */
@@ -22,15 +25,24 @@ export interface DoneEntry {
 /**
  * The done list (`WORK_DIR/done.json`): artifacts extracted by this or an
  * earlier run. Saves are made one at a time, each whole (written aside,
- * then renamed).
+ * then renamed); with durability `full` the new list's bytes are flushed
+ * before its rename and the directory after, so an artifact recorded stays
+ * recorded after a power cut, and one recorded is one whose files were
+ * flushed before.
  */
 export class DoneList {
-  #path: string;
+  #workDir: string;
+  #durable: boolean;
   #entries: Record<number, DoneEntry>;
   #saving: Promise<void> = Promise.resolve();
 
-  private constructor(path: string, entries: Record<number, DoneEntry>) {
-    this.#path = path;
+  private constructor(
+    workDir: string,
+    durable: boolean,
+    entries: Record<number, DoneEntry>,
+  ) {
+    this.#workDir = workDir;
+    this.#durable = durable;
     this.#entries = entries;
   }
 
@@ -38,16 +50,21 @@ export class DoneList {
    * Reads the list in `workDir` (empty when missing or unreadable).
    *
    * @param workDir The work directory.
+   * @param durability `"full"`: each save is flushed; `"none"`: not.
    * @returns The list.
    */
-  static async load(workDir: string): Promise<DoneList> {
-    const path = `${workDir}/done.json`;
+  static async load(
+    workDir: string,
+    durability: Durability = "full",
+  ): Promise<DoneList> {
+    const durable = durability === "full";
     try {
-      return new DoneList(path, JSON.parse(await Deno.readTextFile(path)));
+      const text = await Deno.readTextFile(`${workDir}/done.json`);
+      return new DoneList(workDir, durable, JSON.parse(text));
     } catch (error) {
       if (
         error instanceof Deno.errors.NotFound || error instanceof SyntaxError
-      ) return new DoneList(path, {});
+      ) return new DoneList(workDir, durable, {});
       throw error;
     }
   }
@@ -71,10 +88,22 @@ export class DoneList {
    */
   record(id: number, entry: DoneEntry): Promise<void> {
     this.#entries[id] = entry;
-    const text = JSON.stringify(this.#entries);
+    const bytes = new TextEncoder().encode(JSON.stringify(this.#entries));
+    const path = `${this.#workDir}/done.json`;
     this.#saving = this.#saving.then(async () => {
-      await Deno.writeTextFile(`${this.#path}.tmp`, text);
-      await Deno.rename(`${this.#path}.tmp`, this.#path);
+      {
+        using file = await Deno.open(`${path}.tmp`, {
+          write: true,
+          create: true,
+          truncate: true,
+        });
+        for (let at = 0; at < bytes.length;) {
+          at += await file.write(bytes.subarray(at));
+        }
+        if (this.#durable) await file.syncData();
+      }
+      await Deno.rename(`${path}.tmp`, path);
+      if (this.#durable) await flushDir(this.#workDir);
     });
     return this.#saving;
   }

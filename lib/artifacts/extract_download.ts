@@ -12,6 +12,7 @@ import type { ExtractConflict } from "../writer/unzip.ts";
 import type { ZipExtractor } from "../writer/zip_extractor.ts";
 import { STATE_FILE } from "../writer/paths.ts";
 import type { Artifact } from "./artifact.ts";
+import type { Durability } from "../writer/client.ts";
 
 /** The work directory inside the output directory (zips in progress, the done list). */
 export const WORK_DIR = ".bulkget-artifacts";
@@ -39,6 +40,11 @@ export interface ExtractDownloadOptions {
   intoOutDir: boolean;
   /** The extractor's watch that hashed the download as it was written, if any. */
   hashedAs?: string;
+  /**
+   * `"full"`: every file placed is flushed, and its directories, before
+   * this returns (the download was not: it is checked before use).
+   */
+  durability: Durability;
 }
 
 /** What became of the download: an `ok` or `error` status, and its counts. */
@@ -81,6 +87,7 @@ export async function extractDownload(
     sha256: artifact.sha256 ?? undefined,
     hash: true,
     hashedAs: options.hashedAs,
+    durability: options.durability,
   };
   try {
     // An artifact uploaded unzipped: the bytes are the file.

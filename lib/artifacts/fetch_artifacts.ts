@@ -20,6 +20,11 @@
  *   (and one artifact into the directory itself) one at a time in the order
  *   the downloads end, so conflicts are decided in order and never
  *   interleaved.
+ * - Durability (`full`): an artifact is recorded done and reported `ok`
+ *   only once its extracted files, their directories and the done list are
+ *   flushed. The zip itself is downloaded without a flush: it is removed
+ *   after extraction, and its digest and every entry's CRC are checked
+ *   before use.
  * - Artifacts done in an earlier run (same id and digest, recorded in
  *   `DIR/.bulkget-artifacts/done.json`) are skipped.
  *
@@ -27,16 +32,19 @@
  */
 
 import { download } from "../engine/download.ts";
+import type { Durability } from "../writer/client.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { safeDest } from "../writer/safe_name.ts";
-import type { ExtractConflict } from "../writer/unzip.ts";
 import { reservedName } from "../writer/entry_names.ts";
 import { ZipExtractor } from "../writer/zip_extractor.ts";
 import { pathExists } from "../writer/paths.ts";
 import { DownloadWatches, WHOLE_BODY_LIMIT } from "./download_watches.ts";
 import { DoneList } from "./done_list.ts";
 import { extractDownload, RESERVED, WORK_DIR } from "./extract_download.ts";
+import { type ArtifactResult, resultOf } from "./artifact_result.ts";
+
+export type { ArtifactResult } from "./artifact_result.ts";
 
 export { WORK_DIR } from "./extract_download.ts";
 import type { Artifact, ArtifactApi } from "./artifact.ts";
@@ -46,36 +54,6 @@ import {
   ERROR_CODES,
   UnsafeNameError,
 } from "../core/errors.ts";
-
-/** What became of one artifact. */
-export interface ArtifactResult {
-  /** The artifact's id. */
-  id: number;
-  /** Its name. */
-  name: string;
-  /** `sha256:HEX` as the API gave it, or null. */
-  digest: string | null;
-  /** The SHA-256 of the bytes downloaded (lower-case hex), when downloaded. */
-  sha256?: string;
-  /** Bytes downloaded (the zip's size). */
-  bytes: number;
-  /** Files extracted (or found identical with `merge`). */
-  files: number;
-  /**
-   * - `ok`: downloaded, verified, extracted (or kept, without extraction);
-   * - `skipped`: done by an earlier run;
-   * - `expired`: the API says it expired (410); not retried;
-   * - `error`: `reason` says why (digest mismatch, unsafe entry, conflict, ...);
-   * - `cancelled`: interrupted.
-   */
-  status: "ok" | "skipped" | "expired" | "error" | "cancelled";
-  /** Why it failed. */
-  reason?: string;
-  /** Where it went, relative to the output directory (`.` for the directory itself). */
-  path: string;
-  /** Merge conflicts: paths two artifacts hold with different bytes. */
-  conflicts?: ExtractConflict[];
-}
 
 /** Options of {@linkcode fetchArtifacts}. */
 export interface FetchArtifactsOptions {
@@ -102,6 +80,12 @@ export interface FetchArtifactsOptions {
   maxRedirects?: number;
   /** Use the engine's own HTTP/1.1 client. @default true */
   ownHttp?: boolean;
+  /**
+   * `"full"`: an artifact is `ok` only once its files (extracted, or the
+   * kept zip), their directories and the done list are flushed; `"none"`:
+   * nothing is flushed. @default "full"
+   */
+  durability?: Durability;
   /** Engine events (progress). */
   onEvent?: (event: EngineEvent) => void;
   /** Called with each artifact's result as it is known. */
@@ -119,6 +103,7 @@ interface RunState {
   /** Into the output directory itself (`merge`, or one artifact). */
   flat: boolean;
   options: FetchArtifactsOptions;
+  durability: Durability;
   done: DoneList;
   results: Map<number, ArtifactResult>;
   byId: Map<number, Artifact>;
@@ -171,12 +156,14 @@ export async function fetchArtifacts<L>(
   // at once unless they share the directory, where the order decides
   // conflicts.
   using extractor = new ZipExtractor({ concurrency: flat ? 1 : 2 });
+  const durability = options.durability ?? "full";
   const state: RunState = {
     outDir,
     extract: options.extract ?? true,
     flat,
     options,
-    done: await DoneList.load(workDir),
+    durability,
+    done: await DoneList.load(workDir, durability),
     results,
     byId: new Map(artifacts.map((a) => [a.id, a])),
     owners: new Map(),
@@ -271,6 +258,8 @@ async function downloadRounds<L>(
         signal: options.signal,
         existing: "overwrite",
         digest: !state.extract,
+        // A zip to extract is thrown away after: not flushed.
+        durability: state.extract ? "none" : state.durability,
       })
     ) {
       const artifact = state.byId.get(Number(outcome.job.origin))!;
@@ -365,6 +354,7 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
         owners: state.owners,
         intoOutDir: target === outDir,
         hashedAs: state.watches.take(String(artifact.id)),
+        durability: state.durability,
       }),
     );
   }
@@ -378,18 +368,6 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
     });
   }
   state.report(result);
-}
-
-function resultOf(artifact: Artifact): ArtifactResult {
-  return {
-    id: artifact.id,
-    name: artifact.name,
-    digest: artifact.sha256 === null ? null : `sha256:${artifact.sha256}`,
-    bytes: 0,
-    files: 0,
-    status: "error",
-    path: "",
-  };
 }
 
 function describeFailure(outcome: Outcome): string {

@@ -59,6 +59,11 @@ where and how:
                         is sent to the API only, never to the blob host
   -m, --max-concurrent N  downloads at once (default: ${DEFAULT_CONCURRENCY})
   --retries N           retries per download (default: ${DEFAULT_RETRIES})
+  --durability full|none  full: an artifact is reported ok only once its
+                        files, their directories and the done list are on
+                        stable storage (fdatasync, directory fsync); the zip,
+                        removed after, is not flushed; none: no flushes
+                        (default: full)
 
 output:
   -q, --quiet           only failures and the summary

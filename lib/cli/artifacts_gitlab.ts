@@ -43,7 +43,8 @@ where and how:
                         CI_JOB_TOKEN sent as JOB-TOKEN)
   --token-kind KIND     private (PRIVATE-TOKEN), job (JOB-TOKEN) or bearer
                         (default: job for CI_JOB_TOKEN, else private)
-  -m, --max-concurrent N, --retries N, -q, --report FILE   as for github
+  -m, --max-concurrent N, --retries N, --durability full|none, -q,
+  --report FILE         as for github
 
 GitLab gives no digest of an archive: each entry's CRC-32 and size are checked.
 exit codes: 0 all downloaded, 1 some failed, 2 usage or permission error, 130 interrupted (143 on SIGTERM)`;

@@ -11,7 +11,8 @@ import {
   fetchArtifacts,
 } from "../artifacts/fetch_artifacts.ts";
 import type { Artifact, ArtifactApi } from "../artifacts/artifact.ts";
-import { poolLimits } from "./get_options.ts";
+import { parseDurability, poolLimits } from "./get_options.ts";
+import type { Durability } from "../writer/client.ts";
 import { formatBytes } from "../outputs/format.ts";
 import { redactText } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
@@ -30,6 +31,7 @@ export const COMMON_OPTIONS = {
   "token-env": { type: "string" },
   "max-concurrent": { type: "string", short: "m" },
   retries: { type: "string" },
+  durability: { type: "string" },
   quiet: { type: "boolean", short: "q" },
   report: { type: "string" },
 } as const;
@@ -50,6 +52,8 @@ export interface CommonOptions {
   concurrency: number;
   /** Retries per download. */
   retries: number;
+  /** What an `ok` guarantees after a power cut. */
+  durability: Durability;
   /** Only failures and the summary. */
   quiet: boolean;
   /** Where to write the JSON report. */
@@ -71,6 +75,7 @@ export function commonOptions(values: {
   merge?: boolean;
   "max-concurrent"?: string;
   retries?: string;
+  durability?: string;
   quiet?: boolean;
   report?: string;
 }): CommonOptions {
@@ -89,6 +94,7 @@ export function commonOptions(values: {
     extract: !values["no-extract"],
     merge: values.merge ?? false,
     ...poolLimits(values),
+    durability: parseDurability(values.durability ?? "full"),
     quiet: values.quiet ?? false,
     report: values.report,
   };
@@ -160,6 +166,7 @@ export async function runArtifacts<L>(run: ArtifactsRun<L>): Promise<number> {
       flat: run.flat,
       concurrency: options.concurrency,
       retries: options.retries,
+      durability: options.durability,
       maxRedirects: run.maxRedirects,
       signal: interrupts.signal,
       onResult: (r) => {

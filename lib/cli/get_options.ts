@@ -159,8 +159,14 @@ export interface GetOptions {
   help: boolean;
 }
 
-/** Checks `--durability`. */
-function parseDurability(text: string): Durability {
+/**
+ * Checks `--durability`.
+ *
+ * @param text The option's value.
+ * @returns The durability.
+ * @throws {UsageError} For another value than `full` or `none`.
+ */
+export function parseDurability(text: string): Durability {
   if (!(DURABILITIES as readonly string[]).includes(text)) {
     throw new UsageError(
       `Cannot parse "--durability": expected ${

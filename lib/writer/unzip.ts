@@ -8,7 +8,10 @@
  * entry's bytes are read straight from its range of the file, a stored
  * entry copied as is and a deflated one inflated by the runtime's native
  * `DecompressionStream`, written as `NAME.part`, its size and CRC-32 checked
- * (`node:zlib`'s native `crc32`), then renamed to `NAME`. Memory stays
+ * (`node:zlib`'s native `crc32`), flushed (`fdatasync`), then renamed to
+ * `NAME`; every directory it changed is flushed (`fsync`) before it returns,
+ * so what it reports extracted survives a power cut (unless `durability`
+ * is `"none"`, which flushes nothing). Memory stays
  * bounded whatever the archive's size: one read buffer per archive, and
  * inflated data in pieces.
  *
@@ -24,7 +27,7 @@
 
 import { crc32 } from "node:zlib";
 import { createHash } from "node:crypto";
-import { PART_SUFFIX, pathExists } from "./paths.ts";
+import { PART_SUFFIX } from "./paths.ts";
 import { checkName } from "./entry_names.ts";
 import {
   entryDataStart,
@@ -34,6 +37,9 @@ import {
 } from "./zip_index.ts";
 import { ExtractError } from "../core/errors.ts";
 import type { KnownDigest } from "./growing_hash.ts";
+import type { Durability } from "./client.ts";
+import { ChangedDirs } from "./changed_dirs.ts";
+import { placer } from "./unzip_place.ts";
 
 /** Options of {@linkcode extractZip}. */
 export interface ExtractOptions {
@@ -64,6 +70,12 @@ export interface ExtractOptions {
    * @default none (the file is hashed)
    */
   known?: KnownDigest;
+  /**
+   * `"full"`: each file's bytes are flushed before its rename, and every
+   * directory changed before the call returns; `"none"`: nothing is
+   * flushed. @default "full"
+   */
+  durability?: Durability;
 }
 
 /** A merge conflict: two archives hold the same path with different bytes. */
@@ -127,7 +139,9 @@ export async function extractZip(
   destDir: string,
   options: ExtractOptions = {},
 ): Promise<ExtractResult> {
-  const place = placer(destDir, options, options.label ?? zipPath);
+  const durable = options.durability !== "none";
+  const changed = new ChangedDirs(destDir);
+  const place = placeIn(destDir, options, options.label ?? zipPath, changed);
   const file = await Deno.open(zipPath, { read: true });
   try {
     const info = await file.stat();
@@ -140,19 +154,20 @@ export async function extractZip(
     for (const entry of entries) {
       const dest = `${destDir}/${entry.name}`;
       if (entry.directory) {
-        await makeDir(dest, made);
+        await makeDir(dest, made, changed);
         continue;
       }
-      await makeDir(dest.slice(0, dest.lastIndexOf("/")), made);
+      await makeDir(dest.slice(0, dest.lastIndexOf("/")), made, changed);
       const part = dest + PART_SUFFIX;
       try {
-        await writeEntry(file, size, entry, part, buffer);
+        await writeEntry(file, size, entry, part, buffer, durable);
       } catch (error) {
         await Deno.remove(part).catch(() => {});
         throw error;
       }
       await place(part, entry.name, entry.uncompressedSize, buffer);
     }
+    if (durable) await changed.flush();
     return sha256 === undefined ? place.result : { ...place.result, sha256 };
   } finally {
     file.close();
@@ -186,13 +201,18 @@ export async function placeFile(
     const info = await file.stat();
     bytes = info.size;
     sha256 = await checkDigest(file, info, options, buffer);
+    // Downloaded without a flush: its bytes reach the disk before its name.
+    if (options.durability !== "none") await file.syncData();
   }
   checkName(name, options.reserved);
-  const place = placer(destDir, options, options.label ?? path);
+  const changed = new ChangedDirs(destDir);
+  const place = placeIn(destDir, options, options.label ?? path, changed);
   await Deno.mkdir(destDir, { recursive: true });
   const dest = `${destDir}/${name}`;
-  await makeDir(dest.slice(0, dest.lastIndexOf("/")), new Set([destDir]));
+  const made = new Set([destDir]);
+  await makeDir(dest.slice(0, dest.lastIndexOf("/")), made, changed);
   await place(path, name, bytes, buffer);
+  if (options.durability !== "none") await changed.flush();
   return sha256 === undefined ? place.result : { ...place.result, sha256 };
 }
 
@@ -233,48 +253,28 @@ async function checkDigest(
 }
 
 /** Makes `dir` (and its parents) unless this archive made it already. */
-async function makeDir(dir: string, made: Set<string>) {
+async function makeDir(dir: string, made: Set<string>, changed: ChangedDirs) {
   if (made.has(dir)) return;
   await Deno.mkdir(dir, { recursive: true });
   made.add(dir);
+  changed.add(dir);
 }
 
-/**
- * The last step of every file: rename its `.part` to its name, or with
- * `merge` over an existing file, compare and keep the first. Counts go to
- * `result`.
- */
-function placer(destDir: string, options: ExtractOptions, label: string) {
+/** The {@linkcode placer} of one archive (or file) by its options. */
+function placeIn(
+  destDir: string,
+  options: ExtractOptions,
+  label: string,
+  changed: ChangedDirs,
+) {
   const owners = options.owners ?? new Map<string, string>();
-  const result: ExtractResult = { files: 0, bytes: 0, conflicts: [] };
-  const place = async (
-    part: string,
-    name: string,
-    bytes: number,
-    buffer: Uint8Array,
-  ) => {
-    const dest = `${destDir}/${name}`;
-    if (options.merge && await pathExists(dest)) {
-      const same = await sameBytes(part, dest, buffer);
-      await Deno.remove(part);
-      if (!same) {
-        const existing = owners.get(dest) ?? "an earlier file";
-        result.conflicts.push({ path: name, existing, incoming: label });
-        return;
-      }
-    } else {
-      await Deno.rename(part, dest);
-      owners.set(dest, label);
-    }
-    result.files++;
-    result.bytes += bytes;
-  };
-  return Object.assign(place, { result });
+  return placer(destDir, { merge: !!options.merge, owners, label, changed });
 }
 
 /**
  * Writes `entry`'s bytes to `part`: a stored entry copied from its range of
- * the archive, a deflated one inflated; its size and CRC-32 checked.
+ * the archive, a deflated one inflated; its size and CRC-32 checked; its
+ * bytes flushed when `durable`.
  */
 async function writeEntry(
   file: Deno.FsFile,
@@ -282,6 +282,7 @@ async function writeEntry(
   entry: ZipEntryInfo,
   part: string,
   buffer: Uint8Array,
+  durable: boolean,
 ) {
   const what = `entry ${JSON.stringify(entry.name)}`;
   const start = await entryDataStart(file, entry, buffer);
@@ -304,6 +305,7 @@ async function writeEntry(
       crc = crc32(chunk, crc);
       await writeAll(out, chunk);
     }
+    if (durable && written === entry.uncompressedSize) await out.syncData();
   } finally {
     out.close();
   }
@@ -372,26 +374,4 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array) {
   for (let at = 0; at < bytes.length;) {
     at += await file.write(bytes.subarray(at));
   }
-}
-
-/** Whether files `a` and `b` hold the same bytes. */
-async function sameBytes(
-  a: string,
-  b: string,
-  buffer: Uint8Array,
-): Promise<boolean> {
-  const [sizeA, sizeB] = await Promise.all([Deno.stat(a), Deno.stat(b)]);
-  if (sizeA.size !== sizeB.size) return false;
-  using fileA = await Deno.open(a);
-  using fileB = await Deno.open(b);
-  const half = buffer.length >> 1;
-  const pieceA = buffer.subarray(0, half);
-  const pieceB = buffer.subarray(half);
-  for (let at = 0; at < sizeA.size; at += half) {
-    const n = Math.min(half, sizeA.size - at);
-    await readFully(fileA, at, pieceA.subarray(0, n));
-    await readFully(fileB, at, pieceB.subarray(0, n));
-    for (let i = 0; i < n; i++) if (pieceA[i] !== pieceB[i]) return false;
-  }
-  return true;
 }

@@ -1,0 +1,59 @@
+/**
+ * `ArtifactResult`: what became of one artifact in a `fetchArtifacts` run
+ * (what the report and the result lines say), and the result an artifact
+ * starts from.
+ *
+ * @module
+ */
+
+import type { ExtractConflict } from "../writer/unzip.ts";
+import type { Artifact } from "./artifact.ts";
+
+/** What became of one artifact. */
+export interface ArtifactResult {
+  /** The artifact's id. */
+  id: number;
+  /** Its name. */
+  name: string;
+  /** `sha256:HEX` as the API gave it, or null. */
+  digest: string | null;
+  /** The SHA-256 of the bytes downloaded (lower-case hex), when downloaded. */
+  sha256?: string;
+  /** Bytes downloaded (the zip's size). */
+  bytes: number;
+  /** Files extracted (or found identical with `merge`). */
+  files: number;
+  /**
+   * - `ok`: downloaded, verified, extracted (or kept, without extraction);
+   * - `skipped`: done by an earlier run;
+   * - `expired`: the API says it expired (410); not retried;
+   * - `error`: `reason` says why (digest mismatch, unsafe entry, conflict, ...);
+   * - `cancelled`: interrupted.
+   */
+  status: "ok" | "skipped" | "expired" | "error" | "cancelled";
+  /** Why it failed. */
+  reason?: string;
+  /** Where it went, relative to the output directory (`.` for the directory itself). */
+  path: string;
+  /** Merge conflicts: paths two artifacts hold with different bytes. */
+  conflicts?: ExtractConflict[];
+}
+
+/**
+ * The result `artifact` starts from: its id, name and digest, nothing done
+ * yet (status `error`, no path), to be filled in.
+ *
+ * @param artifact The artifact.
+ * @returns Its blank result.
+ */
+export function resultOf(artifact: Artifact): ArtifactResult {
+  return {
+    id: artifact.id,
+    name: artifact.name,
+    digest: artifact.sha256 === null ? null : `sha256:${artifact.sha256}`,
+    bytes: 0,
+    files: 0,
+    status: "error",
+    path: "",
+  };
+}
