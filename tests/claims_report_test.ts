@@ -6,6 +6,7 @@
  * checklist is `tests/CLAIMS.md`.
  */
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { startServer } from "../lib/server/server.ts";
 import { ERROR_CODES } from "../lib/core/errors.ts";
 import type { Report } from "../lib/report/json_report.ts";
@@ -181,6 +182,57 @@ Deno.test("README report: a skipped file has the digest its record or checksum g
   assert.deepEqual(
     (await reportOf(cwd)).items.map((i) => [i.status, i.sha256]),
     [["skipped", null]],
+  );
+});
+
+Deno.test("README report: a --report rerun after a run without one skips its files unfetched with sha256 null (their records hold a CRC-32), until a run records a SHA-256", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const urls = [
+    `${server.url}/files/1000/small.bin`,
+    `${server.url}/files/3m/large.bin`,
+  ];
+  const plain = await runBulkget(["get", ...urls, "-o", "o"], { cwd });
+  assert.equal(plain.code, 0, plain.stderr);
+  const state = () =>
+    Deno.readTextFileSync(`${cwd}/o/.bulkget-state.jsonl`).trim().split("\n")
+      .map((line) => JSON.parse(line));
+  for (const record of state()) {
+    assert.match(record.crc32, /^[0-9a-f]{8}$/);
+    assert.equal("sha256" in record, false);
+  }
+  const args = ["get", ...urls, "-o", "o", "--report", "r.json"];
+  const sorted = async () =>
+    (await reportOf(cwd)).items.map((i) => [i.dest, i.status, i.sha256])
+      .sort();
+  // Touched since (a new mtime, same bytes): read for its CRC-32, still kept.
+  const later = new Date(Date.now() + 5000);
+  Deno.utimeSync(`${cwd}/o/large.bin`, later, later);
+  const rerun = await runBulkget(args, { cwd });
+  assert.equal(rerun.code, 0, rerun.stderr);
+  assert.match(
+    rerun.stdout,
+    /^bulkget: 0 downloaded, 2 already complete; 0 B received/m,
+  );
+  assert.deepEqual(await sorted(), [
+    ["large.bin", "skipped", null],
+    ["small.bin", "skipped", null],
+  ]);
+  const forced = await runBulkget([...args, "--force"], { cwd });
+  assert.equal(forced.code, 0, forced.stderr);
+  const sha = (name: string) =>
+    createHash("sha256").update(Deno.readFileSync(`${cwd}/o/${name}`))
+      .digest("hex");
+  const digests = [
+    ["large.bin", "ok", sha("large.bin")],
+    ["small.bin", "ok", sha("small.bin")],
+  ];
+  assert.deepEqual(await sorted(), digests);
+  const recorded = await runBulkget(args, { cwd });
+  assert.equal(recorded.code, 0, recorded.stderr);
+  assert.deepEqual(
+    await sorted(),
+    digests.map(([dest, , digest]) => [dest, "skipped", digest]),
   );
 });
 

@@ -83,11 +83,13 @@ async function matchesJob(
   job: Job,
   size: number,
   writer: Writer,
-  recordedSha256 = "",
+  recordedSha256: string | undefined,
 ): Promise<WrittenFile | undefined> {
   if (job.size !== undefined && size !== job.size) return undefined;
   if (job.sha256 === undefined && job.checksum === undefined) {
-    return { bytes: size, sha256: recordedSha256 };
+    return recordedSha256 === undefined
+      ? { bytes: size }
+      : { bytes: size, sha256: recordedSha256 };
   }
   try {
     return await writer.verify(job.dest, {

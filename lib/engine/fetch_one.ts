@@ -232,7 +232,7 @@ function succeeded(
       bytes: finalSize ?? 0,
       httpStatus: result.status,
     }
-    : { status: "skipped", bytes: finalSize ?? 0, sha256: "" };
+    : { status: "skipped", bytes: finalSize ?? 0 };
 }
 
 /**

@@ -105,7 +105,7 @@ export function reportItem(
     status: outcome.status,
     bytes: outcome.bytes,
     transferred,
-    sha256: outcome.sha256 || null,
+    sha256: outcome.sha256 ?? null,
     attempts: outcome.attempts,
     httpStatus: outcome.httpStatus ?? null,
     reason: outcome.reason === undefined

@@ -146,8 +146,11 @@ export interface ProbeResult {
 export interface WrittenFile {
   /** Bytes in the final file. */
   bytes: number;
-  /** Its lower-case hex SHA-256, or `""` when it was not taken. */
-  sha256: string;
+  /**
+   * Its lower-case hex SHA-256, when it was taken (absent when the file was
+   * taken with a CRC-32 or no digest at all).
+   */
+  sha256?: string;
   /** Its CRC-32 (8 lower-case hex digits), when that was taken instead. */
   crc32?: string;
 }

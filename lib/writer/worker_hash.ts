@@ -117,7 +117,7 @@ export function crcFile(
 ): WrittenFile {
   const crc = newCrc(ctx.crc32);
   const bytes = feedFile(ctx, path, also ? [crc, also] : [crc]);
-  return { bytes, sha256: "", crc32: crc.hex() };
+  return { bytes, crc32: crc.hex() };
 }
 
 /**
@@ -188,7 +188,7 @@ export function feedFile(
 export function checkSizeAndSha256(
   expect: Expectation,
   bytes: number,
-  sha256: string,
+  sha256: string | undefined,
 ): void {
   if (expect.size !== undefined && bytes !== expect.size) {
     throw verifyError(

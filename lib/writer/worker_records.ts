@@ -44,7 +44,7 @@ export function remember(
     size: written.bytes,
     // SHA-256 when taken, else CRC-32 when taken, else (digest: false) the
     // size alone.
-    ...(written.sha256 !== ""
+    ...(written.sha256 !== undefined
       ? { sha256: written.sha256 }
       : written.crc32 !== undefined
       ? { crc32: written.crc32 }
