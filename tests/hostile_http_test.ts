@@ -4,6 +4,7 @@
 // client and with --use-fetch, and ends with the exact bytes under the final
 // name, or a clear failure and no final file.
 import assert from "node:assert/strict";
+import { crc32 } from "node:zlib";
 import { listDir, runBulkget } from "./_helpers.ts";
 import {
   type Answer,
@@ -1053,4 +1054,64 @@ for (const [client, flags] of CLIENTS) {
       assertSummaryAgrees(run.stdout, report);
     }
   });
+}
+
+/** `body` as a chunked body, in chunks of uneven sizes (1 byte to ~300 KB). */
+function chunkedBody(body: Uint8Array): Uint8Array {
+  const parts: (string | Uint8Array)[] = [];
+  for (let at = 0, k = 1; at < body.length; k++) {
+    const n = Math.min(body.length - at, (k * 7919) % 300_000 + 1);
+    parts.push(n.toString(16) + "\r\n", body.subarray(at, at + n), "\r\n");
+    at += n;
+  }
+  return concat(...parts, "0\r\n\r\n");
+}
+
+for (const [client, flags] of CLIENTS) {
+  const big = pattern(9 * (1 << 20) + 12_345, 5);
+  const framings: [string, Answer][] = [
+    ["Content-Length, trickled in uneven pieces", {
+      send: concat(
+        `HTTP/1.1 200 OK\r\ncontent-length: ${big.length}\r\n\r\n`,
+        big,
+      ),
+      close: true,
+      trickle: { bytes: 150_001, everyMs: 15, after: 777 },
+    }],
+    ["chunked in uneven chunks, trickled", {
+      send: concat(
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n",
+        chunkedBody(big),
+      ),
+      close: true,
+      trickle: { bytes: 200_003, everyMs: 15 },
+    }],
+  ];
+  for (const [name, answer] of framings) {
+    Deno.test(`hostile matrix (${client}): a large body (${name}) is recorded with the CRC-32 of its bytes, so a touched file is kept on a rerun`, async () => {
+      await using server = scriptedServer(() => answer);
+      const cwd = await Deno.makeTempDir({ prefix: "bulkget-matrix-" });
+      const url = `${server.url}/big.bin`;
+      const first = await getInto(cwd, [...flags, "--retries", "0"], [url]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.ok(sameAs(`${cwd}/out/big.bin`, big));
+      const [record] = Deno.readTextFileSync(`${cwd}/out/.bulkget-state.jsonl`)
+        .trim().split("\n").map((line) => JSON.parse(line));
+      assert.equal(
+        record.crc32,
+        (crc32(big) >>> 0).toString(16).padStart(8, "0"),
+      );
+      // A new mtime makes the rerun read the file back and compare it with
+      // the record: a wrong CRC-32 would fetch it again.
+      const later = new Date(Date.now() + 5000);
+      Deno.utimeSync(`${cwd}/out/big.bin`, later, later);
+      const rerun = await getInto(cwd, flags, [url]);
+      assert.equal(rerun.code, 0, rerun.stderr);
+      assert.match(
+        rerun.stdout,
+        /^bulkget: 0 downloaded, 1 already complete;/m,
+      );
+      assert.equal(server.requests.length, 1);
+    });
+  }
 }
