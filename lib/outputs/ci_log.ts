@@ -213,19 +213,14 @@ function failureReason(outcome: Outcome): string {
     : outcome.reason ?? outcome.status;
 }
 
-// deno-lint-ignore no-control-regex -- matching them is the point
-const CONTROL = /[\x00-\x1f\x7f]/g;
-
-/** ` [label]` for a job with a label (control characters escaped), else "". */
+/**
+ * ` [label]` for a job with a label (control characters, C1 ones too,
+ * shown as `\xNN`), else "".
+ */
 function labelPart(outcome: Outcome): string {
   const label = outcome.job.label;
   if (label === undefined || label === "") return "";
-  return ` [${
-    label.replace(
-      CONTROL,
-      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
-    )
-  }]`;
+  return ` [${escapeControls(label)}]`;
 }
 
 /**

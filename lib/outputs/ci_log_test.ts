@@ -88,6 +88,14 @@ Deno.test("failureLine: dest, label, redacted URL and why; 'not found' for a 404
     failureLine(labelled),
     "FAILED b [run\\x0a7] <- http://127.0.0.1/b: not found",
   );
+  // A C1 control (U+009B is CSI to some terminals) is shown, not sent.
+  const csi = failed({
+    job: { url: "http://127.0.0.1/c", dest: "c", label: "x\u009b2Jy" },
+  });
+  equal(
+    failureLine(csi),
+    "FAILED c [x\\x9b2Jy] <- http://127.0.0.1/c: HTTP error 503 - Service Unavailable",
+  );
   // A reason the caller names a secret of is masked; no reason: the status.
   equal(
     failureLine(failed({ reason: "token tk-123 refused" }), ["tk-123"]),
