@@ -176,11 +176,11 @@ export function githubSummary(
   const rows = [
     "### bulkget",
     "",
-    "| ok | skipped | not found | errors | received | retries | time |",
-    "|---:|---:|---:|---:|---:|---:|---:|",
+    "| ok | skipped | not found | failed | interrupted | received | retries | time |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|",
     `| ${totals.ok} | ${
       totals.skipped + totals.not_modified
-    } | ${totals.not_found} | ${totals.error + totals.cancelled} | ${
+    } | ${totals.not_found} | ${totals.error} | ${totals.cancelled} | ${
       formatBytes(totals.transferred)
     } | ${totals.retries} | ${(elapsedMs / 1000).toFixed(1)} s |`,
   ];

@@ -65,7 +65,7 @@ Deno.test("githubOutputs: the step summary is appended after what the file held,
     const text = await Deno.readTextFile(path);
     equal(text.startsWith("# an earlier step\n### bulkget\n"), true);
     equal(text.split("### bulkget").length, 3);
-    match(text, /\| 0 \| 0 \| 0 \| 1 \| 0 B \| 0 \| 2\.5 s \|/);
+    match(text, /\| 0 \| 0 \| 0 \| 1 \| 0 \| 0 B \| 0 \| 2\.5 s \|/);
     match(text, /\| x \| http:\/\/127\.0\.0\.1\/x \| cut \\\| short \|/);
     deepEqual(warned, []);
   } finally {
