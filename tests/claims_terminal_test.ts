@@ -14,6 +14,17 @@ const ignore = !hasScript;
 
 /** Runs a shell command under a pseudo-terminal; returns the frames drawn. */
 async function framesOf(shell: string, cwd: string): Promise<string[]> {
+  return framesIn(await underTerminal(shell, cwd));
+}
+
+/** The bar's frames in a terminal's output. */
+function framesIn(text: string): string[] {
+  return text.split(/\r|\n/).map((line) => line.replace("\u001b[K", ""))
+    .filter((line) => /\[\d\d:\d\d</.test(line));
+}
+
+/** Runs a shell command under a pseudo-terminal; returns all it printed. */
+async function underTerminal(shell: string, cwd: string): Promise<string> {
   const output = await new Deno.Command("script", {
     args: ["-qec", shell, "/dev/null"],
     cwd,
@@ -24,8 +35,7 @@ async function framesOf(shell: string, cwd: string): Promise<string[]> {
   }).output();
   const text = new TextDecoder().decode(output.stdout);
   assert.equal(output.code, 0, text);
-  return text.split(/\r|\n/).map((line) => line.replace("\u001b[K", ""))
-    .filter((line) => /\[\d\d:\d\d</.test(line));
+  return text;
 }
 
 const bulkget = `'${Deno.execPath()}' run --quiet -A '${MAIN}' get`;
@@ -98,5 +108,29 @@ Deno.test({
       return match !== null && Number(match[1]) > 0 && Number(match[1]) < 100;
     });
     assert.ok(partial.length > 0, frames.join("\n"));
+  },
+});
+
+Deno.test({
+  name:
+    "flags on a terminal: after Ctrl-C the bar's last frame counts the flags that ended, as the closing lines do, not the ones interrupted",
+  ignore,
+  async fn() {
+    // Every answer takes 500 ms: with -m 5, flags are in flight at any time.
+    await using server = await startServer({ preset: "DELAY", alt: false });
+    const cwd = await Deno.makeTempDir();
+    const flags = `'${Deno.execPath()}' run --quiet -A '${MAIN}' flags`;
+    const text = await underTerminal(
+      `${flags} --base-url ${server.url}/flags -a -m 5 & p=$!; ` +
+        `sleep 2; kill -INT $p; wait $p; echo "exit $?"`,
+      cwd,
+    );
+    assert.match(text, /^exit 130/m, text);
+    const count = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? 0);
+    const ended = count(/^ *(\d+) flags? downloaded\./m) +
+      count(/^ *(\d+) not found\./m) + count(/^ *(\d+) errors?\./m);
+    assert.ok(ended > 0 && ended < 194, text);
+    const last = framesIn(text).at(-1) ?? "";
+    assert.equal(Number(/ (\d+)\/194 \[/.exec(last)?.[1]), ended, last);
   },
 });

@@ -183,6 +183,9 @@ async function runDownloads(
   const bar = !options.verbose && Deno.stderr.isTerminal()
     ? startProgressBar({ total: jobs.length, unit: "flags" })
     : undefined;
+  // Stopped at the Ctrl-C, as get's is: the flags interrupted then are in
+  // no closing line, so the bar's last frame must not count them done.
+  signal.addEventListener("abort", () => bar?.stop(), { once: true });
   const onEvent = (event: EngineEvent) => {
     bar?.update(event);
     if (options.verbose && event.type === "retrying") {
