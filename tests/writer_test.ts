@@ -348,6 +348,47 @@ Deno.test("writer: after a state file whose last line was torn (a crash mid-writ
   }
 });
 
+Deno.test("writer probe: a CRC-32 record that is wrong, or another file's of the same size, does not vouch for a touched file; a torn one vouches for nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const writer = openWriter({ outDir: dir });
+    await writer.put("a.bin", bytesOf("first bytes"), { digest: "crc32" });
+    await writer.put("b.bin", bytesOf("other bytes"), { digest: "crc32" });
+    await writer.put("c.bin", bytesOf("third bytes"), { digest: "crc32" });
+    await writer.close();
+    const state = `${dir}/${STATE_FILE}`;
+    const records = new Map(
+      (await Deno.readTextFile(state)).trim().split("\n")
+        .map((line) => JSON.parse(line)).map((r) => [r.dest, r]),
+    );
+    const a = records.get("a.bin"), b = records.get("b.bin");
+    const c = records.get("c.bin");
+    // a.bin's record now holds b.bin's CRC-32, b.bin's one off by a digit,
+    // c.bin's is cut short (a torn last line: the earlier line, none here).
+    const wrong = (b.crc32[0] === "0" ? "1" : "0") + b.crc32.slice(1);
+    const line = JSON.stringify({ ...c, crc32: undefined });
+    await Deno.writeTextFile(
+      state,
+      [
+        JSON.stringify({ ...a, crc32: b.crc32 }),
+        JSON.stringify({ ...b, crc32: wrong }),
+        line.slice(0, line.length - 5),
+      ].join("\n"),
+      { append: true },
+    );
+    const later = new Date(Date.now() + 5000);
+    for (const name of ["a.bin", "b.bin", "c.bin"]) {
+      Deno.utimeSync(`${dir}/${name}`, later, later);
+    }
+    assert.equal((await probeAgain(dir, "a.bin")).recorded, false);
+    assert.equal((await probeAgain(dir, "b.bin")).recorded, false);
+    // c.bin's torn line is skipped: its first line, still right, matches.
+    assert.equal((await probeAgain(dir, "c.bin")).recorded, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the writer Worker runs with only the output directory readable and writable: put, seal, and a rerun's probe", async () => {
   await using server = await startServer({ alt: false });
   const cwd = await Deno.makeTempDir();
