@@ -88,13 +88,10 @@ const layers: Record<string, () => Promise<void>> = {
   },
   fetchOne: async () => {
     const http1 = new Http1Client({ maxIdle: M * 2 });
+    // One options object for the run, as download() makes it.
+    const options = { writer: NO_DISK_WRITER, http1 };
     for await (
-      const _ of pool(
-        jobs,
-        (job, signal) =>
-          fetchOne(job, { writer: NO_DISK_WRITER, http1, signal }),
-        { poolLimit: M },
-      )
+      const _ of pool(jobs, (job) => fetchOne(job, options), { poolLimit: M })
     ) { /* drain */ }
     http1.close();
   },

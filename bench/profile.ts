@@ -145,14 +145,12 @@ try {
         );
       }));
     await measure("engine, no disk", async () => {
+      // One options object for the run, as download() makes it.
+      const options = { writer: NO_DISK_WRITER };
       for await (
-        const _ of pool(
-          jobs,
-          (job, signal) => fetchOne(job, { writer: NO_DISK_WRITER, signal }),
-          {
-            poolLimit: M,
-          },
-        )
+        const _ of pool(jobs, (job) => fetchOne(job, options), {
+          poolLimit: M,
+        })
       ) { /* drain */ }
     });
     await measure("writer only", async (out) => {

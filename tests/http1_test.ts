@@ -59,6 +59,42 @@ Deno.test("http1: keeps one connection alive across sequential requests and send
   }
 });
 
+Deno.test("http1: heads long and short on one kept-alive connection each go out whole", async () => {
+  await using server = scriptedServer((n) => ok(`body ${n}`));
+  const client = new Http1Client();
+  try {
+    // Longer than the buffer a connection encodes heads into, then short,
+    // then longer still: each request carries its own value, whole.
+    const values = ["x".repeat(3000), "short", "y".repeat(9000), "é"];
+    // A head cut short would leave the server waiting: the signal ends that.
+    const signal = AbortSignal.timeout(20_000);
+    for (const value of values) {
+      const response = await get(
+        client,
+        `${server.url}/a`,
+        [["x-v", value]],
+        signal,
+      );
+      await response.arrayBuffer();
+    }
+    assert.equal(server.requests.length, values.length);
+    values.slice(0, 3).forEach((value, i) => {
+      assert.ok(
+        server.requests[i].includes(`x-v: ${value}\r\n`),
+        `request ${i}`,
+      );
+      // The head's last line (the server keeps the head without its empty line).
+      assert.ok(
+        server.requests[i].endsWith("\r\nuser-agent: bulkget"),
+        `request ${i} whole`,
+      );
+    });
+    assert.ok(server.requests[3].includes("x-v: \uFFFD\r\n"));
+  } finally {
+    client.close();
+  }
+});
+
 Deno.test("http1: a header value beyond ASCII goes out one byte per character (Latin-1), as fetch sends it", async () => {
   await using server = scriptedServer((n) => ok(`body ${n}`));
   const client = new Http1Client();

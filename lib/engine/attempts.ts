@@ -71,9 +71,9 @@ export async function attemptEach<T>(
     tally.tried = m + 1;
     const before = tally.attempts;
     try {
-      return await retry(async (n) => {
+      return await retry((n) => {
         tally.attempts = before + n;
-        return await attempt(urls[m], m, n);
+        return attempt(urls[m], m, n);
       }, {
         ...options.backoff,
         maxAttempts: options.retries + 1,

@@ -73,6 +73,34 @@ function watch(check: (now: number) => void): void {
 }
 
 /**
+ * The attempts running under each parent signal, told of its abort by one
+ * listener: adding and removing a listener of a signal that a hundred
+ * attempts listen to cost about a microsecond per attempt (the event
+ * target scans its list), a set's add and delete next to nothing.
+ */
+const underParent = new WeakMap<AbortSignal, Set<() => void>>();
+
+/**
+ * Calls `onAbort` when `parent` aborts, until the returned function is called.
+ */
+function whenParentAborts(
+  parent: AbortSignal,
+  onAbort: () => void,
+): () => void {
+  let attempts = underParent.get(parent);
+  if (attempts === undefined) {
+    const all = attempts = new Set();
+    underParent.set(parent, all);
+    parent.addEventListener("abort", () => {
+      for (const abort of [...all]) abort();
+      all.clear();
+    }, { once: true });
+  }
+  attempts.add(onAbort);
+  return () => attempts.delete(onAbort);
+}
+
+/**
  * Starts the deadlines of one attempt. They are checked every 50 ms, so one
  * fires up to 50 ms after it passes.
  *
@@ -117,9 +145,14 @@ export function startDeadline(
   ) {
     watch(check);
   }
-  const onParentAbort = () => controller.abort(parent!.reason);
-  if (parent?.aborted) onParentAbort();
-  else parent?.addEventListener("abort", onParentAbort, { once: true });
+  let stopWatchingParent: (() => void) | undefined;
+  if (parent?.aborted) controller.abort(parent.reason);
+  else if (parent) {
+    stopWatchingParent = whenParentAborts(
+      parent,
+      () => controller.abort(parent.reason),
+    );
+  }
 
   return {
     signal: controller.signal,
@@ -132,7 +165,7 @@ export function startDeadline(
     },
     dispose() {
       live.delete(check);
-      parent?.removeEventListener("abort", onParentAbort);
+      stopWatchingParent?.();
     },
   };
 }

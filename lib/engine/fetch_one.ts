@@ -20,12 +20,14 @@ import type { Job, Outcome } from "../core/job.ts";
 import {
   type AttemptDeadline,
   DEADLINE_DEFAULTS,
+  type Deadlines,
   startDeadline,
 } from "./deadline.ts";
 import type { HttpResponse } from "./http_response.ts";
 import { acceptRange, partMeta, planResume, resumeHeaders } from "./resume.ts";
 import { type BodyWrite, writeBody } from "./write_body.ts";
 import { request, requestHeaders } from "./request.ts";
+import type { HeaderPairs } from "../core/headers.ts";
 import { type RateLimit, rateLimit } from "./rate_limit.ts";
 import { mirrorUrls } from "./mirrors.ts";
 import { remoteTime } from "./remote_time.ts";
@@ -90,6 +92,8 @@ interface ExistingQuestion {
 interface JobAttempts {
   /** The policy, the writer and the clients. */
   options: FetchOneOptions;
+  /** What the policy makes the same for every job of the run. */
+  constants: RunConstants;
   /** The download's rate limits: one budget across its attempts. */
   limits: readonly RateLimit[];
   /** The job's URLs, in the order they are tried. */
@@ -104,7 +108,9 @@ interface JobAttempts {
  * Downloads one job to disk, with retries.
  *
  * @param job What to download.
- * @param options Writer, policy and cancellation.
+ * @param options Writer, policy and cancellation: one object per run
+ *   (what it makes the same for every job is worked out at its first job
+ *   and kept with it; do not change it between calls).
  * @param firstProbe What the writer found under the job's name, when it was
  * asked before the job's turn (`probe_ahead.ts`); else it is asked here.
  * @returns The job's outcome; never rejects.
@@ -116,15 +122,15 @@ export async function fetchOne(
 ): Promise<Outcome> {
   const began = performance.now();
   const tally: AttemptTally = { attempts: 0, tried: 0 };
-  const finish = ({ status, ...extra }: Ending): Outcome => {
+  const finish = (ending: Ending): Outcome => {
+    // The ending's fields over the defaults (no rest object per job).
     const outcome: Outcome = {
       job,
-      status,
       bytes: 0,
       attempts: tally.attempts,
       httpStatus: tally.httpStatus,
       elapsedMs: performance.now() - began,
-      ...extra,
+      ...ending,
     };
     options.onEvent?.({ type: "done", outcome });
     return outcome;
@@ -151,9 +157,13 @@ export async function fetchOne(
       return finish({ status: "skipped", bytes, sha256 });
     }
     options.onEvent?.({ type: "started", job });
+    const constants = runConstants(options);
     const run: JobAttempts = {
       options,
-      limits: downloadLimits(options),
+      constants,
+      limits: options.limitRatePerDownload
+        ? downloadLimits(options)
+        : constants.limits,
       urls: mirrorUrls(job),
       resume,
       split: (options.split?.connections ?? 1) > 1
@@ -165,7 +175,7 @@ export async function fetchOne(
       const result = await attemptEach(
         job,
         run.urls,
-        attemptsOptions(options),
+        constants.attempts,
         tally,
         attemptAt(job, { ...plan }, run, seen),
       );
@@ -257,10 +267,7 @@ async function attempt(
     );
     return { kind: "written", ...written, status: 206, dest: job.dest };
   }
-  const deadline = startDeadline(
-    { ...DEADLINE_DEFAULTS, ...options.deadlines },
-    options.signal,
-  );
+  const deadline = startDeadline(run.constants.deadlines, options.signal);
   try {
     const plan = planResume(part, job.resumeKey ?? run.urls);
     // A `.part` to resume says more than the length of the final file.
@@ -268,15 +275,18 @@ async function attempt(
       conditional: question.conditional,
       lengthCheck: plan.offset === 0 ? question.lengthCheck : undefined,
     };
-    const headers = [
-      ...jobHeaders(job, options),
-      ...(asked.lengthCheck === undefined
-        ? resumeHeaders(plan, asked.conditional)
-        : lengthCheckHeaders(asked.lengthCheck)),
-    ];
+    const extra = asked.lengthCheck === undefined
+      ? resumeHeaders(plan, asked.conditional)
+      : lengthCheckHeaders(asked.lengthCheck);
+    const base = jobHeaders(job, run);
+    const headers = extra.length === 0 ? base : [...base, ...extra];
     const response = await request(job.url, headers, deadline, options);
     deadline.headersArrived();
-    const answer = await answerAboutExisting(response, asked);
+    // Only a question about the existing file can have an answer.
+    const answer = asked.conditional !== undefined ||
+        asked.lengthCheck !== undefined
+      ? await answerAboutExisting(response, asked)
+      : undefined;
     if (answer) return { kind: answer, status: response.status };
     const place = await acceptRange(response, plan, job.dest, options.writer);
     await judgeStatus(response);
@@ -321,7 +331,7 @@ async function writeAnswer(
   run: JobAttempts,
 ): Promise<WrittenFile> {
   const { options, limits } = run;
-  const ranged = splitMeta(
+  const ranged = run.split && splitMeta(
     run.split,
     partMeta(body.job.url, response.headers, body.place.total),
     response.status,
@@ -342,8 +352,15 @@ async function writeAnswer(
   });
 }
 
-/** The policy's headers (with the credentials for the URL), the job's over them. */
-function jobHeaders(job: Job, options: FetchOneOptions) {
+/**
+ * The policy's headers (with the credentials for the URL), the job's over
+ * them; without credentials or headers of the job's own, the run's.
+ */
+function jobHeaders(job: Job, run: JobAttempts): HeaderPairs {
+  const { options, constants } = run;
+  if (!options.credentials && job.headers === undefined) {
+    return constants.headers ??= requestHeaders(options.headers, undefined);
+  }
   return requestHeaders(
     options.credentials
       ? { ...options.credentials(new URL(job.url)), ...options.headers }
@@ -370,9 +387,42 @@ function expectation(
   };
 }
 
+/** What the policy makes the same for every job of a run, made once. */
+interface RunConstants {
+  /** The retry policy, events and cancellation, for `attemptEach`. */
+  attempts: AttemptsOptions;
+  /** The deadlines of each attempt, defaults filled in. */
+  deadlines: Deadlines;
+  /** The run's rate limit, when a job has none of its own. */
+  limits: readonly RateLimit[];
+  /** The request headers of a job with no credentials or headers of its own (made at first use: a bad header fails each job). */
+  headers?: HeaderPairs;
+}
+
+/** The constants of each run (its options object), made at its first job. */
+const constantsOfRun = new WeakMap<FetchOneOptions, RunConstants>();
+
+/**
+ * The constants of the run whose options `options` are: made once per
+ * options object, not per job or attempt (a spread of the deadlines, the
+ * retry options, the headers, each per file before).
+ */
+function runConstants(options: FetchOneOptions): RunConstants {
+  let constants = constantsOfRun.get(options);
+  if (constants === undefined) {
+    constants = {
+      attempts: attemptsOptions(options),
+      deadlines: { ...DEADLINE_DEFAULTS, ...options.deadlines },
+      limits: options.rateLimit ? [options.rateLimit] : [],
+    };
+    constantsOfRun.set(options, constants);
+  }
+  return constants;
+}
+
 /**
  * The retry policy, events and cancellation of `options`, for `attemptEach`:
- * five fields, not a spread of the whole policy (some thirty) per job.
+ * five fields, not a spread of the whole policy (some thirty).
  */
 function attemptsOptions(options: FetchOneOptions): AttemptsOptions {
   return {

@@ -55,8 +55,6 @@ export interface Http1Options {
   caCerts?: string[];
 }
 
-const encoder = new TextEncoder();
-
 /** Proxy variables `fetch` honours. */
 const PROXY_VARIABLES = [
   "HTTP_PROXY",
@@ -145,7 +143,7 @@ export class Http1Client {
     }
     signal?.throwIfAborted();
     const origin = `${url.protocol}//${url.hostname}:${portOf(url)}`;
-    const request = headBytes(requestHead(url, headers));
+    const request = requestHead(url, headers);
     for (;;) {
       const reused = this.#take(origin);
       let connection: Connection;
@@ -238,14 +236,14 @@ export class Http1Client {
   async #exchange(
     connection: Connection,
     origin: string,
-    request: Uint8Array,
+    request: string,
     context: {
       signal: AbortSignal | undefined;
       hooks: ArrivalHooks | undefined;
       stopWatching: () => void;
     },
   ): Promise<Http1Response> {
-    await connection.writeAll(request);
+    await connection.writeHead(request);
     const { head, framing } = await readFinalHead(connection.buffer);
     context.hooks?.onHead?.();
     const done = (reusable: boolean) => {
@@ -258,10 +256,11 @@ export class Http1Client {
     }
     if (framing.kind === "length" && framing.length <= this.#smallBodyLimit) {
       const body = new Uint8Array(framing.length);
-      const got = await connection.buffer.readFull(
-        body,
-        context.hooks?.onBytes,
-      );
+      const { buffer } = connection;
+      // Most small bodies came with their head: taken without an await.
+      const got = buffer.buffered() >= body.length
+        ? buffer.takeInto(body)
+        : await buffer.readFull(body, context.hooks?.onBytes);
       done(got === body.length);
       return got === body.length
         ? new Http1Response(head, { kind: "whole", bytes: body }, body.length)
@@ -292,15 +291,6 @@ function requestHead(url: URL, headers: HeaderPairs): string {
   if (!accept) head += "accept: */*\r\n";
   if (!agent) head += "user-agent: bulkget\r\n";
   return head + "\r\n";
-}
-
-/** The head's bytes: header values are byte strings (one byte per char), as `fetch` sends them. */
-function headBytes(head: string): Uint8Array {
-  // UTF-8 gives one byte per char exactly when every char is ASCII (any
-  // other takes two or more): no scan of the head before encoding it.
-  const utf8 = encoder.encode(head);
-  if (utf8.length === head.length) return utf8;
-  return Uint8Array.from(head, (char) => char.charCodeAt(0));
 }
 
 /**

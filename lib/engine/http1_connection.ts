@@ -15,22 +15,9 @@
 
 import { ReadBuffer } from "./http1_reader.ts";
 
-/**
- * Reads from a connection; a TLS peer that closes without `close_notify`
- * (common, and harmless where the framing says where the body ends) is the
- * end of the stream, not an error.
- */
-async function readConn(
-  conn: Deno.Conn,
-  target: Uint8Array,
-): Promise<number | null> {
-  try {
-    return await conn.read(target);
-  } catch (error) {
-    if (error instanceof Deno.errors.UnexpectedEof) return null;
-    throw error;
-  }
-}
+const encoder = new TextEncoder();
+/** Bytes of the buffer a connection encodes its request heads into. */
+const HEAD_BUFFER_BYTES = 2048;
 
 /** The port of an `http:` or `https:` URL, its scheme's when none is given. */
 export function portOf(url: URL): number {
@@ -47,11 +34,23 @@ export class Connection {
   #onIdleActivity?: () => void;
   /** Bytes read from the socket so far (a stale connection sent none since it was taken). */
   #received = 0;
+  /** Where request heads are encoded, made at the first (one request at a time). */
+  #headBuffer?: Uint8Array;
 
   private constructor(conn: Deno.Conn) {
     this.#conn = conn;
+    // One async step per socket read (it runs once or twice per file).
     this.buffer = new ReadBuffer(async (target) => {
-      const n = await readConn(conn, target);
+      let n: number | null;
+      try {
+        n = await conn.read(target);
+      } catch (error) {
+        // A TLS peer that closes without `close_notify` (common, and
+        // harmless where the framing says where the body ends) is the end
+        // of the stream, not an error.
+        if (error instanceof Deno.errors.UnexpectedEof) return null;
+        throw error;
+      }
       if (n !== null) this.#received += n;
       return n;
     });
@@ -155,12 +154,33 @@ export class Connection {
   }
 
   /**
+   * Writes a request head. Header values are byte strings (one byte per
+   * char), as `fetch` sends them. An ASCII head that fits is encoded into
+   * the connection's own buffer: a new buffer per request cost about a
+   * microsecond, and the connection carries one request at a time (the
+   * next is written only after this one's answer).
+   *
+   * @param head The head, its empty line included.
+   */
+  async writeHead(head: string): Promise<void> {
+    const buffer = this.#headBuffer ??= new Uint8Array(HEAD_BUFFER_BYTES);
+    // Read whole into one byte per char: every char was ASCII (any other
+    // takes two or more), with no scan of the head first.
+    const { read, written } = encoder.encodeInto(head, buffer);
+    await this.writeAll(
+      read === head.length && written === head.length
+        ? buffer.subarray(0, written)
+        : latin1Bytes(head),
+    );
+  }
+
+  /**
    * Writes all of `bytes`.
    *
    * @param bytes The request.
    */
   async writeAll(bytes: Uint8Array): Promise<void> {
-    let written = 0;
+    let written = await this.#conn.write(bytes);
     while (written < bytes.length) {
       written += await this.#conn.write(bytes.subarray(written));
     }
@@ -176,6 +196,13 @@ export class Connection {
       // already closed by the runtime
     }
   }
+}
+
+/** A head's bytes, one per char (a Latin-1 header value, or a long head). */
+function latin1Bytes(head: string): Uint8Array {
+  const utf8 = encoder.encode(head);
+  if (utf8.length === head.length) return utf8;
+  return Uint8Array.from(head, (char) => char.charCodeAt(0));
 }
 
 /**

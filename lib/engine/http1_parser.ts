@@ -70,8 +70,11 @@ const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/;
  * @throws {HttpProtocolError} When the head breaks the grammar.
  */
 export function parseHead(bytes: Uint8Array): ResponseHead {
-  const lines = latin1.decode(bytes).split("\n");
-  const statusLine = lines[0].endsWith("\r") ? lines[0].slice(0, -1) : lines[0];
+  // Lines are found by index in the decoded text, not split out: a head
+  // is parsed for every response, and the split made two strings a line.
+  const text = latin1.decode(bytes);
+  const firstEnd = text.indexOf("\n");
+  const statusLine = text.slice(0, lineStop(text, 0, firstEnd));
   const status = STATUS_LINE.exec(statusLine);
   if (!status || CONTROL.test(status[3] ?? "")) {
     throw new HttpProtocolError(
@@ -79,25 +82,13 @@ export function parseHead(bytes: Uint8Array): ResponseHead {
     );
   }
   const headers = new ResponseHeaders();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i].endsWith("\r") ? lines[i].slice(0, -1) : lines[i];
-    if (line === "" && i === lines.length - 1) continue;
-    if (line[0] === " " || line[0] === "\t") {
-      throw new HttpProtocolError(
-        `obsolete line folding in header "${
-          escapeControls(line.slice(0, 80))
-        }"`,
-      );
-    }
-    const colon = line.indexOf(":");
-    const name = colon > 0 ? line.slice(0, colon) : "";
-    const value = trimOws(line, colon + 1);
-    if (!HEADER_NAME.test(name) || CONTROL.test(value)) {
-      throw new HttpProtocolError(
-        `malformed header line "${escapeControls(line.slice(0, 80))}"`,
-      );
-    }
-    headers.append(name, value);
+  for (let from = firstEnd + 1; firstEnd >= 0 && from <= text.length;) {
+    const end = text.indexOf("\n", from);
+    const stop = lineStop(text, from, end);
+    // An empty last line is the end of the head, not a field.
+    if (stop > from || end >= 0) parseField(text, from, stop, headers);
+    if (end < 0) break;
+    from = end + 1;
   }
   const connection = (headers.get("connection") ?? "").toLowerCase();
   return {
@@ -109,13 +100,55 @@ export function parseHead(bytes: Uint8Array): ResponseHead {
 }
 
 /**
- * `line` from `from` on, without the spaces and tabs around it (a header
- * value without its optional white space): a scan, not a regular
- * expression, since it runs for every header of every response.
+ * Where the line of `text` that starts at `from` and ends at the LF at
+ * `lf` (-1: at the end of the text) stops, without a CR before its LF.
  */
-function trimOws(line: string, from: number): string {
+function lineStop(text: string, from: number, lf: number): number {
+  const end = lf < 0 ? text.length : lf;
+  return end > from && text.charCodeAt(end - 1) === 13 ? end - 1 : end;
+}
+
+/**
+ * Parses the header line `text[from, stop)` into `headers`; obsolete line
+ * folding, space before the colon, a bad name or a control character in
+ * the value is an error.
+ */
+function parseField(
+  text: string,
+  from: number,
+  stop: number,
+  headers: ResponseHeaders,
+): void {
+  const first = text.charCodeAt(from);
+  if (from < stop && (first === 32 || first === 9)) {
+    throw new HttpProtocolError(
+      `obsolete line folding in header "${lineForError(text, from, stop)}"`,
+    );
+  }
+  const colon = text.indexOf(":", from);
+  const name = colon > from && colon < stop ? text.slice(from, colon) : "";
+  const value = name === "" ? "" : trimOws(text, colon + 1, stop);
+  if (!HEADER_NAME.test(name) || CONTROL.test(value)) {
+    throw new HttpProtocolError(
+      `malformed header line "${lineForError(text, from, stop)}"`,
+    );
+  }
+  headers.append(name, value);
+}
+
+/** The start of a bad line, printable, for an error message. */
+function lineForError(text: string, from: number, stop: number): string {
+  return escapeControls(text.slice(from, Math.min(stop, from + 80)));
+}
+
+/**
+ * `line[from, to)` without the spaces and tabs around it (a header value
+ * without its optional white space): a scan, not a regular expression,
+ * since it runs for every header of every response.
+ */
+function trimOws(line: string, from: number, to: number): string {
   let start = from;
-  let end = line.length;
+  let end = to;
   while (start < end && (line[start] === " " || line[start] === "\t")) start++;
   while (end > start && (line[end - 1] === " " || line[end - 1] === "\t")) {
     end--;

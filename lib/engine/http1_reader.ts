@@ -24,7 +24,10 @@ const latin1 = new TextDecoder("latin1");
 /** Longest line accepted in a chunked body (size line, trailer). */
 const MAX_LINE_BYTES = 8 * 1024;
 
-/** Where a {@linkcode ReadBuffer} gets its bytes: a socket, or a fixture. */
+/**
+ * Where a {@linkcode ReadBuffer} gets its bytes: a socket, or a fixture. It
+ * fails by rejecting, never by throwing.
+ */
 export type ByteSource = (target: Uint8Array) => Promise<number | null>;
 
 /**
@@ -63,8 +66,11 @@ export class ReadBuffer {
    * @returns Whether bytes came.
    */
   fill(): Promise<boolean> {
-    this.#pending ??= this.#read().finally(() => this.#pending = undefined);
-    return this.#pending;
+    // `#read` clears `#pending` itself when its read ends (no `finally`
+    // promise per read); it is not called once the source has ended.
+    if (this.#pending !== undefined) return this.#pending;
+    if (this.#ended) return Promise.resolve(false);
+    return this.#pending = this.#read();
   }
 
   /** Whether a read of the source is in flight. */
@@ -116,7 +122,7 @@ export class ReadBuffer {
     target: Uint8Array,
     onRead?: () => void,
   ): Promise<number> {
-    let placed = this.#takeInto(target);
+    let placed = this.takeInto(target);
     while (placed < target.length) {
       const n = await this.readInto(target.subarray(placed));
       if (n === null) break;
@@ -134,7 +140,7 @@ export class ReadBuffer {
    */
   async readInto(target: Uint8Array): Promise<number | null> {
     if (this.buffered() === 0 && this.#pending) await this.#pending;
-    if (this.buffered() > 0) return this.#takeInto(target);
+    if (this.buffered() > 0) return this.takeInto(target);
     if (this.#ended) return null;
     const n = await this.#source(target);
     if (n === null) this.#ended = true;
@@ -169,16 +175,24 @@ export class ReadBuffer {
     }
   }
 
-  #takeInto(target: Uint8Array): number {
+  /**
+   * Fills `target` from what is buffered, without reading.
+   *
+   * @param target Where the bytes go.
+   * @returns The bytes placed.
+   */
+  takeInto(target: Uint8Array): number {
     const n = Math.min(target.length, this.buffered());
     target.set(this.#buffer.subarray(this.#start, this.#start + n));
     this.#start += n;
     return n;
   }
 
-  /** Reads more into the buffer (compacting or growing it). */
+  /**
+   * Reads more into the buffer (compacting or growing it); `fill` holds its
+   * promise as `#pending` until the read ends.
+   */
   async #read(): Promise<boolean> {
-    if (this.#ended) return false;
     if (this.#start === this.#end) this.#start = this.#end = 0;
     if (this.#end === this.#buffer.length) {
       if (this.#start > 0) {
@@ -191,7 +205,13 @@ export class ReadBuffer {
       this.#end -= this.#start;
       this.#start = 0;
     }
-    const n = await this.#source(this.#buffer.subarray(this.#end));
+    let n: number | null;
+    try {
+      n = await this.#source(this.#buffer.subarray(this.#end));
+    } finally {
+      // After the await: `fill` has stored this read's promise by now.
+      this.#pending = undefined;
+    }
     if (n === null) {
       this.#ended = true;
       return false;

@@ -160,10 +160,8 @@ function start<T, R>(run: PoolRun<T, R>, item: T): void {
   if (key !== undefined) {
     run.activeByKey.set(key, (run.activeByKey.get(key) ?? 0) + 1);
   }
-  run.fn(item, run.options.signal).then(
-    (result) => run.results.push(result),
-    (error) => run.bug ??= { error },
-  ).finally(() => {
+  // One reaction per call, not a `then` and a `finally` (two promises).
+  const settled = () => {
     run.active--;
     if (key !== undefined) {
       const left = run.activeByKey.get(key)! - 1;
@@ -171,7 +169,17 @@ function start<T, R>(run: PoolRun<T, R>, item: T): void {
       else run.activeByKey.set(key, left);
     }
     notify(run);
-  });
+  };
+  run.fn(item, run.options.signal).then(
+    (result) => {
+      run.results.push(result);
+      settled();
+    },
+    (error) => {
+      run.bug ??= { error };
+      settled();
+    },
+  );
 }
 
 /**
