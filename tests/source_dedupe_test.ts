@@ -119,3 +119,44 @@ Deno.test("dedupeDestinations() has no false positive on 100,000 distinct names 
     'again.txt:998: destination "dir28/file-998.bin" is already used by big.txt:998',
   );
 });
+
+Deno.test("README get: duplicates are found exactly: dedupeDestinations() never takes two destinations for one when their hashes collide", async () => {
+  const refused: string[] = [];
+  const kept = await Array.fromAsync(
+    dedupeDestinations(
+      [job("a.gif", "l:1"), job("b.gif", "l:2"), job("a.gif", "l:3")],
+      { hash: () => 7, onDuplicate: (error) => refused.push(error.message) },
+    ),
+  );
+  deepEqual(kept.map((j) => j.dest), ["a.gif", "b.gif"]);
+  deepEqual(refused, ['l:3: destination "a.gif" is already used by l:1']);
+});
+
+Deno.test("dedupeDestinations() refuses exactly the repeated destinations, whatever the hash", async () => {
+  // Names that share long prefixes, non-ASCII ones, long ones, some given
+  // twice; a hash that collides a lot (by length) and one that always does.
+  const names: string[] = [];
+  for (let i = 0; i < 3000; i++) {
+    names.push(`dir${i % 7}/file-${i}.bin`, `ünï/${"x".repeat(i % 50)}${i}😀`);
+  }
+  names.push("l".repeat(70_000), "l".repeat(69_999) + "m");
+  const order = [...names, ...names.filter((_, i) => i % 5 === 0)];
+  const cases: [((key: string) => number) | undefined, string[]][] = [
+    [undefined, order],
+    [(key) => key.length, order],
+    [() => 0, [...order.slice(0, 600), ...order.slice(0, 200)]],
+  ];
+  for (const [hash, dests] of cases) {
+    const seen = new Set<string>();
+    const firsts = dests.filter((dest) => !seen.has(dest) && seen.add(dest));
+    const refused: string[] = [];
+    const kept = await Array.fromAsync(
+      dedupeDestinations(dests.map((dest, i) => job(dest, `in.txt:${i + 1}`)), {
+        hash,
+        onDuplicate: (_, duplicate) => refused.push(duplicate.dest),
+      }),
+    );
+    deepEqual(kept.map((j) => j.dest), firsts);
+    equal(refused.length, dests.length - firsts.length);
+  }
+});

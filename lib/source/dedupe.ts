@@ -9,6 +9,7 @@ import type { Job } from "../core/job.ts";
 import { checkJobsIterable } from "./_util.ts";
 import { quote } from "../core/printable.ts";
 import { SourceError } from "../core/errors.ts";
+import { KeySet } from "./key_set.ts";
 
 /** Options for {@linkcode dedupeDestinations}. */
 export interface DedupeOptions {
@@ -27,23 +28,31 @@ export interface DedupeOptions {
    * @default {undefined (a duplicate throws)}
    */
   onDuplicate?: (error: SourceError, job: Job) => void;
+  /**
+   * The 32-bit hash that files a destination in the table; replaceable for
+   * tests (a constant one makes every destination collide). Whatever it
+   * returns, only equal destinations are duplicates.
+   *
+   * @default {cyrb53's first 32-bit lane}
+   */
+  hash?: (key: string) => number;
 }
 
 /** Above this many distinct origin prefixes, first jobs are named `job N`. */
 const MAX_PREFIXES = 4096;
-const INITIAL_CAPACITY = 1024;
 
 /**
  * Passes `jobs` through, refusing any job whose `dest` an earlier job
  * already has:
  * `list.txt:7: destination "a.gif" is already used by list.txt:3`.
  *
- * Destinations are remembered as 64-bit hashes in an open-addressing table
- * of typed arrays (about 14 bytes a slot, at most half full: some 29 MiB
- * for a million jobs), with the first job's origin stored as a line number
- * and an index into the few distinct file names, not as strings. Two
- * different destinations whose hashes agree would be taken for duplicates:
- * for a million jobs the chance is about 1 in 37 million.
+ * Destinations are remembered exactly, in typed arrays rather than strings
+ * ({@linkcode KeySet}): a 32-bit hash per slot of a table at most half
+ * full (8 bytes a slot), and each destination front-coded in a log, with
+ * the first job's origin stored as a line number and an index into the few
+ * distinct file names. Names of one list that differ in a few characters
+ * take 29 to 43 bytes a job (28 MiB for a million); two different
+ * destinations are never taken for one, whatever their hashes.
  *
  * An origin that does not end in a number (or a job without one) is named
  * by its position in the stream, `job N`.
@@ -83,15 +92,21 @@ export function dedupeDestinations(
         .onDuplicate}`,
     );
   }
-  return generate(jobs, options.caseInsensitive ?? false, options.onDuplicate);
+  return generate(
+    jobs,
+    options.caseInsensitive ?? false,
+    options.onDuplicate,
+    options.hash,
+  );
 }
 
 async function* generate(
   jobs: AsyncIterable<Job> | Iterable<Job>,
   caseInsensitive: boolean,
   onDuplicate: DedupeOptions["onDuplicate"],
+  hash: DedupeOptions["hash"],
 ): AsyncGenerator<Job, void, undefined> {
-  const table = new HashTable();
+  const seen = new KeySet(hash);
   const prefixes = new Map<string, number>();
   const prefixNames = ["job "];
   let index = 0;
@@ -116,12 +131,12 @@ async function* generate(
         number = split.number;
       }
     }
-    const slot = table.insert(key, prefix, number);
-    if (slot === -1) {
+    const earlier = seen.add(key, prefix, number);
+    if (earlier === undefined) {
       yield job;
       continue;
     }
-    const first = prefixNames[table.prefixes[slot]] + table.numbers[slot];
+    const first = prefixNames[earlier.prefix] + earlier.number;
     const origin = job.origin ?? `job ${index}`;
     const error = new SourceError(
       origin,
@@ -156,70 +171,4 @@ function splitOrigin(
     prefix: origin.slice(0, start),
     number: Number(origin.slice(start)),
   };
-}
-
-/** Open addressing, linear probing, 64-bit hashes; `numbers[slot] === 0` is empty. */
-class HashTable {
-  lows = new Uint32Array(INITIAL_CAPACITY);
-  highs = new Uint32Array(INITIAL_CAPACITY);
-  numbers = new Uint32Array(INITIAL_CAPACITY);
-  prefixes = new Uint16Array(INITIAL_CAPACITY);
-  #size = 0;
-  #low = 0;
-  #high = 0;
-
-  /** Inserts `key`; returns -1, or the slot of the same key inserted before. */
-  insert(key: string, prefix: number, number: number): number {
-    this.#hash(key);
-    const mask = this.numbers.length - 1;
-    let slot = this.#low & mask;
-    while (this.numbers[slot] !== 0) {
-      if (this.lows[slot] === this.#low && this.highs[slot] === this.#high) {
-        return slot;
-      }
-      slot = (slot + 1) & mask;
-    }
-    this.lows[slot] = this.#low;
-    this.highs[slot] = this.#high;
-    this.numbers[slot] = number;
-    this.prefixes[slot] = prefix;
-    if (++this.#size * 2 > this.numbers.length) this.#grow();
-    return -1;
-  }
-
-  #grow(): void {
-    const { lows, highs, numbers, prefixes } = this;
-    const capacity = numbers.length * 2;
-    const mask = capacity - 1;
-    this.lows = new Uint32Array(capacity);
-    this.highs = new Uint32Array(capacity);
-    this.numbers = new Uint32Array(capacity);
-    this.prefixes = new Uint16Array(capacity);
-    for (let old = 0; old < numbers.length; old++) {
-      if (numbers[old] === 0) continue;
-      let slot = lows[old] & mask;
-      while (this.numbers[slot] !== 0) slot = (slot + 1) & mask;
-      this.lows[slot] = lows[old];
-      this.highs[slot] = highs[old];
-      this.numbers[slot] = numbers[old];
-      this.prefixes[slot] = prefixes[old];
-    }
-  }
-
-  /** cyrb53's two 32-bit lanes, kept whole: a 64-bit hash of the UTF-16 units. */
-  #hash(key: string): void {
-    let h1 = 0xdeadbeef;
-    let h2 = 0x41c6ce57;
-    for (let i = 0; i < key.length; i++) {
-      const code = key.charCodeAt(i);
-      h1 = Math.imul(h1 ^ code, 2654435761);
-      h2 = Math.imul(h2 ^ code, 1597334677);
-    }
-    h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
-    h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-    h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
-    h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-    this.#low = h1 >>> 0;
-    this.#high = h2 >>> 0;
-  }
 }
