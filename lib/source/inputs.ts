@@ -10,7 +10,6 @@
 import type { Job } from "../core/job.ts";
 import { jobsFromAria2 } from "./aria2.ts";
 import { jobsFromManifest } from "./manifest.ts";
-import { openInput } from "./open_input.ts";
 
 /** The input files of a run. */
 export interface InputFiles {
@@ -36,7 +35,8 @@ export async function* jobsFromInputFiles(
 ): AsyncGenerator<Job> {
   const keepPaths = inputs.keepPaths ?? false;
   for (const path of inputs.lists) {
-    yield* jobsFromAria2(await openInput(path), {
+    // The path itself, not a stream of it: see chunkReader in lines.ts.
+    yield* jobsFromAria2(path, {
       keepPaths,
       name: displayName(path),
       // Standard input may be a producer writing one URL at a time.
@@ -45,7 +45,7 @@ export async function* jobsFromInputFiles(
     });
   }
   for (const path of inputs.manifests) {
-    yield* jobsFromManifest(await openInput(path), {
+    yield* jobsFromManifest(path, {
       keepPaths,
       name: displayName(path),
     });
