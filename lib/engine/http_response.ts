@@ -248,6 +248,22 @@ export function framedLength(response: HttpResponse): number | undefined {
 }
 
 /**
+ * Whether the bytes a body hands over before it fails are surely the file's
+ * bytes at their places, whatever the failure: true for the own client
+ * (a broken chunk is a `PROTOCOL` failure, told apart from a cut) and for
+ * `fetch`'s bodies framed by their length; false for `fetch`'s chunked (or
+ * otherwise transfer-coded) ones, which may hand over the data of a chunk
+ * longer than its size before failing with the same error as a cut.
+ *
+ * @param response A response.
+ * @returns True when a failed body's bytes may be kept for a resume.
+ */
+export function placedUntilFailure(response: HttpResponse): boolean {
+  return response instanceof Http1Response ||
+    response.headers.get("transfer-encoding") === null;
+}
+
+/**
  * A standard `Headers` for callers that want one (e.g. `nameFromResponse`).
  *
  * @param headers A response's headers.

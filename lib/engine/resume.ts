@@ -259,20 +259,26 @@ export function partMeta(
 /**
  * Whether a failed attempt leaves its `.part` for the next attempt or run:
  * only when the file can be resumed (the server takes ranges and gave a
- * validator), the failure is worth another attempt, and the server did not
- * end the body at another length than it announced (then where its bytes
- * belong is unknown).
+ * validator), the failure is worth another attempt, and every byte written
+ * is surely at its place: not when the server ended the body at another
+ * length than it announced, broke its chunked framing (a chunk longer than
+ * its size: its bytes written so far may belong elsewhere), or when the
+ * body's client cannot tell such a failure from a cut connection.
  *
  * @param meta The resume facts recorded with the `.part`, if any.
  * @param failure Why the attempt failed.
+ * @param placed Whether the body's client tells a broken framing from a
+ *   cut (see `placedUntilFailure`). @default true
  * @returns True to keep the `.part`.
  */
 export function keepsPart(
   meta: PartMeta | undefined,
   failure: AttemptError,
+  placed = true,
 ): boolean {
-  return meta !== undefined && failure.verdict === "retryable" &&
-    failure.code !== ERROR_CODES.length;
+  return meta !== undefined && placed && failure.verdict === "retryable" &&
+    failure.code !== ERROR_CODES.length &&
+    failure.code !== ERROR_CODES.protocol;
 }
 
 /**

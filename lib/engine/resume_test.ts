@@ -119,7 +119,7 @@ Deno.test("partMeta: a .part is resumable only when the server takes ranges and 
   );
 });
 
-Deno.test("keepsPart: only a resumable .part after a retryable failure that is not a length mismatch", () => {
+Deno.test("keepsPart: only a resumable .part after a retryable failure that is not a length mismatch or a broken chunk, from a client that tells them from a cut", () => {
   const meta = { url: URL_A, etag: '"v"' };
   const reset = new AttemptError("reset", "retryable", { code: "NETWORK" });
   const short = new AttemptError("short", "retryable", {
@@ -130,6 +130,16 @@ Deno.test("keepsPart: only a resumable .part after a retryable failure that is n
   assert.equal(keepsPart(undefined, reset), false);
   assert.equal(keepsPart(meta, short), false);
   assert.equal(keepsPart(meta, forbidden), false);
+  const chunk = new AttemptError(
+    "chunk data longer than its size",
+    "retryable",
+    {
+      code: "PROTOCOL",
+    },
+  );
+  assert.equal(keepsPart(meta, chunk), false);
+  // fetch's chunked body: a cut and a broken chunk fail alike.
+  assert.equal(keepsPart(meta, reset, false), false);
 });
 
 Deno.test("keepsSplitPart: a segmented .part is kept unless the file starts over or the failure is final", () => {

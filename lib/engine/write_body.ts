@@ -14,7 +14,7 @@ import type { EventListener } from "../core/events.ts";
 import { AttemptError, ERROR_CODES } from "../core/errors.ts";
 import { bodyFailure, verifyFailure } from "./classify.ts";
 import type { AttemptDeadline } from "./deadline.ts";
-import type { HttpResponse } from "./http_response.ts";
+import { type HttpResponse, placedUntilFailure } from "./http_response.ts";
 import { pace, type RateLimit } from "./rate_limit.ts";
 import { readSmallBody, streamToFile } from "./body_sink.ts";
 import { type BodyPlace, keepsPart, partMeta } from "./resume.ts";
@@ -161,7 +161,10 @@ async function writeStreamed(
     }
   } catch (error) {
     const failure = bodyFailure(error, options.deadline.signal);
-    await options.writer.release(dest, keepsPart(meta, failure));
+    await options.writer.release(
+      dest,
+      keepsPart(meta, failure, placedUntilFailure(response)),
+    );
     throw failure;
   }
   // The CRC-32 stands for the file only when it saw every byte of it.
