@@ -1149,3 +1149,52 @@ for (const [client, flags] of CLIENTS) {
     assertSummaryAgrees(run.stdout, report);
   });
 }
+
+for (const [client, flags] of CLIENTS) {
+  Deno.test(`hostile matrix (${client}): --split: a range answered in chunks, one longer than its size, is not continued: the file is fetched again over one connection, never stitched`, async () => {
+    let broken = false;
+    await using server = scriptedServer((n) => {
+      const asked = /range: bytes=(\d+)-(\d+)?/i.exec(server.requests[n]);
+      if (n === 0 || !asked) return { send: response200(V1), close: true };
+      const from = Number(asked[1]);
+      const end = asked[2] === undefined ? T : Number(asked[2]) + 1;
+      if (!broken) {
+        broken = true;
+        // 200,000 bytes in a good chunk, then one said to be 600,000 that
+        // holds 10 bytes more (at its start).
+        const said = 600_000;
+        return {
+          send: concat(
+            `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+              end - 1
+            }/${T}\r\ntransfer-encoding: chunked\r\netag: "v1"\r\n\r\n`,
+            `${(200_000).toString(16)}\r\n`,
+            V1.subarray(from, from + 200_000),
+            `\r\n${said.toString(16)}\r\n`,
+            "0123456789",
+            V1.subarray(from + 200_000, from + 200_000 + said),
+            "\r\n0\r\n\r\n",
+          ),
+          close: true,
+        };
+      }
+      return {
+        send: concat(
+          `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+            end - 1
+          }/${T}\r\ncontent-length: ${end - from}\r\netag: "v1"\r\n\r\n`,
+          V1.subarray(from, end),
+        ),
+        close: true,
+      };
+    });
+    const { run, out } = await runMatrix(
+      [...flags, "--split", "2", "--min-split-size", "1M"],
+      [`${server.url}/big.bin`],
+      3,
+    );
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(broken, "a range was asked for");
+    assert.ok(sameAs(`${out}/big.bin`, V1), "the exact bytes, not stitched");
+  });
+}

@@ -31,7 +31,7 @@ import type {
 } from "../writer/protocol.ts";
 import { DEFAULT_RETRIES, type FetchOneOptions } from "./policy.ts";
 import type { HttpResponse } from "./http_response.ts";
-import { framedLength } from "./http_response.ts";
+import { framedLength, placedUntilFailure } from "./http_response.ts";
 import {
   type AttemptDeadline,
   DEADLINE_DEFAULTS,
@@ -45,7 +45,12 @@ import type { RateLimit } from "./rate_limit.ts";
 import { judgeRangeAnswer, rangeHeaders } from "./range_answer.ts";
 import { copyRange } from "./range_copy.ts";
 import { remoteTime } from "./remote_time.ts";
-import { AttemptError, RetryError, SplitAbort } from "../core/errors.ts";
+import {
+  AttemptError,
+  ERROR_CODES,
+  RetryError,
+  SplitAbort,
+} from "../core/errors.ts";
 
 /** How downloads are split (`--split`, `--min-split-size`). */
 export interface SplitPolicy {
@@ -317,11 +322,40 @@ async function fetchRange(
       const response = await request(run.job.url, headers, deadline, options);
       deadline.headersArrived();
       await judgeRangeAnswer(response, framedLength(response), asked);
-      await copyRange(response, target(), watchFor(deadline), false);
+      await copyRange(response, target(), watchFor(deadline), false)
+        .catch((error) => {
+          throw misplaced(error, response, i) ?? error;
+        });
     } finally {
       deadline.dispose();
     }
   }, rangeRetries(run, i, split.ranges.length, stop));
+}
+
+/**
+ * A range body that failed after some of its bytes were written at places
+ * nothing vouches for: a chunk longer than its size (`PROTOCOL`), or a
+ * failure of `fetch`'s chunked body, which fails alike for a cut and for a
+ * broken chunk. The range cannot be continued from there: the file is
+ * fetched again over one connection.
+ */
+function misplaced(
+  error: unknown,
+  response: HttpResponse,
+  i: number,
+): SplitAbort | undefined {
+  if (!(error instanceof AttemptError) || error instanceof SplitAbort) {
+    return undefined;
+  }
+  const broken = error.code === ERROR_CODES.protocol ||
+    (error.code === ERROR_CODES.network && !placedUntilFailure(response));
+  return broken
+    ? new SplitAbort(
+      `range ${i + 1}: ${error.message}; its bytes cannot be placed`,
+      true,
+      response.status,
+    )
+    : undefined;
 }
 
 /** How a range is retried: as an attempt is, and a `SplitAbort` never (it ends the download). */
