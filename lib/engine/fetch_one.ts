@@ -324,7 +324,7 @@ async function judgeStatus(response: HttpResponse): Promise<void> {
  * the split is on and the file large enough (`segmented.ts`), else through
  * one connection (`write_body.ts`).
  */
-async function writeAnswer(
+function writeAnswer(
   response: HttpResponse,
   body: BodyWrite,
   deadline: AttemptDeadline,
@@ -340,9 +340,10 @@ async function writeAnswer(
     const split = run.split!; // a split plan comes only from a split switched on
     const { job, dest, expect, record } = body;
     const segments = { job, dest, expect, record, options, limits, split };
-    return await fetchSplit(segments, ranged, { response, deadline });
+    return fetchSplit(segments, ranged, { response, deadline });
   }
-  return await writeBody(response, body, {
+  // Not awaited: no frame of this step is kept while the body is written.
+  return writeBody(response, body, {
     writer: options.writer,
     deadline,
     limits,

@@ -69,7 +69,7 @@ export interface BodyWriteOptions {
  * @returns The file as written.
  * @throws {AttemptError} When the body fails or does not verify.
  */
-export async function writeBody(
+export function writeBody(
   response: HttpResponse,
   body: BodyWrite,
   options: BodyWriteOptions,
@@ -77,8 +77,8 @@ export async function writeBody(
   const { start, length } = body.place;
   return start === 0 && length !== undefined &&
       length <= options.smallBodyLimit
-    ? await writeWhole(response, body, length, options)
-    : await writeStreamed(response, body, options);
+    ? writeWhole(response, body, length, options)
+    : writeStreamed(response, body, options);
 }
 
 /** Reads a small body whole and puts it in one message. */
@@ -111,7 +111,10 @@ async function writeWhole(
     total: body.place.total,
     offset: 0,
   });
-  return await options.writer.put(body.dest, bytes, body.expect, body.record)
+  // Returned, not awaited: this step's frame is let go while the Worker
+  // writes (a hundred files wait for it at once, and what they hold is
+  // what each young-generation collection copies).
+  return options.writer.put(body.dest, bytes, body.expect, body.record)
     .catch(verifyFailure);
 }
 

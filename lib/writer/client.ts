@@ -154,10 +154,8 @@ export function openWriter(options: WriterOptions): Writer {
       await channel.waitForRoom();
       // Small bodies are packed into the batch's arena, larger ones transferred.
       const own = data.byteLength <= PACK_LIMIT ? undefined : ownBuffer(data);
-      return await channel.send(
-        { op: "put", dest, data: own, expect, record },
-        data,
-      );
+      // Returned, not awaited: no frame kept while the Worker writes.
+      return channel.send({ op: "put", dest, data: own, expect, record }, data);
     },
     probe(dest) {
       return lookups.needsProbe(dest)
