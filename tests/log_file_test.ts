@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import { runBulkget } from "./_helpers.ts";
+import { scriptedServer } from "./_scripted_server.ts";
 
 Deno.test("get --log FILE: OK, FAILED, retry and totals lines, time-stamped, no secrets", async () => {
   await using server = await startServer({
@@ -45,7 +46,7 @@ Deno.test("get --log FILE: OK, FAILED, retry and totals lines, time-stamped, no 
   assert.match(
     lines.at(-1)!,
     new RegExp(
-      `\\[bulkget\\] finished: ${counts}; \\S+ \\S+ received, \\d+ retries, `,
+      `\\[bulkget\\] finished: ${counts}; \\S+ \\S+ received, \\d+ retr(y|ies), `,
     ),
   );
   assert.ok(!log.includes("hunter2") && !log.includes("t0ps3cret"));
@@ -88,5 +89,28 @@ Deno.test("get --report with a bad --log: one line, exit 2, no report left, no r
     }
   }
   assert.equal(server.stats().requests, 0, "nothing was requested");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("get --log: the totals line says '1 retry' in the singular, as the summary does", async () => {
+  await using server = scriptedServer((n) => ({
+    send: n === 0
+      ? "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 0\r\n\r\n"
+      : "HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello",
+    close: true,
+  }));
+  const dir = await Deno.makeTempDir();
+  const result = await runBulkget(
+    ["get", `${server.url}/a.txt`, "-o", "out", "-q", "--log", "run.log"],
+    { cwd: dir },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.match(result.stdout, /; 1 retry$/m);
+  const last = (await Deno.readTextFile(`${dir}/run.log`)).trimEnd().split("\n")
+    .at(-1)!;
+  assert.match(
+    last,
+    /\[bulkget\] finished: 1 downloaded; 5 B received, 1 retry, \d+\.\d s$/,
+  );
   await Deno.remove(dir, { recursive: true });
 });

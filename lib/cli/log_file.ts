@@ -13,7 +13,7 @@ import type { Outcome } from "../core/job.ts";
 import type { Totals } from "../outputs/tally.ts";
 import { outcomeCounts } from "../outputs/summary.ts";
 import { failureLine, startStatusLines } from "../outputs/ci_log.ts";
-import { formatBytes } from "../outputs/format.ts";
+import { formatBytes, plural } from "../outputs/format.ts";
 import { redactText } from "../core/redact.ts";
 import { createTextFile } from "../outputs/text_file.ts";
 
@@ -116,7 +116,7 @@ export function openLogFile(
       write(
         `[bulkget] finished: ${outcomeCounts(totals).join(", ")}; ${
           formatBytes(totals.transferred)
-        } received, ${totals.retries} retries, ${
+        } received, ${plural(totals.retries, "retry", "retries")}, ${
           (elapsedMs / 1000).toFixed(1)
         } s`,
       );
