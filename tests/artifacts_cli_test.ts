@@ -210,6 +210,7 @@ Deno.test("artifacts cli: one --name extracts into DIR itself; --no-extract keep
   });
   assert.equal(one.code, 0, one.stderr);
   assert.equal(await Deno.readTextFile(`${cwd}/flat/x.txt`), "X");
+  assert.match(one.stderr, /^ok +only \(\d+\): \d+ B, 1 file -> /m);
   const kept = await runBulkget([...base, "--no-extract", "-o", "zips"], {
     cwd,
   });

@@ -13,7 +13,7 @@ import {
 import type { Artifact, ArtifactApi } from "../artifacts/artifact.ts";
 import { parseDurability, poolLimits } from "./get_options.ts";
 import type { Durability } from "../writer/client.ts";
-import { formatBytes } from "../outputs/format.ts";
+import { formatBytes, plural } from "../outputs/format.ts";
 import { redactText } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
@@ -199,9 +199,9 @@ function resultLine(r: ArtifactResult): string {
   const name = escapeControls(r.name);
   switch (r.status) {
     case "ok":
-      return `ok       ${name} (${r.id}): ${
-        formatBytes(r.bytes)
-      }, ${r.files} files -> ${r.path}`;
+      return `ok       ${name} (${r.id}): ${formatBytes(r.bytes)}, ${
+        plural(r.files, "file")
+      } -> ${r.path}`;
     case "skipped":
       return `skipped  ${name} (${r.id}): done by an earlier run`;
     default:
