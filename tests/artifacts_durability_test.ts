@@ -14,7 +14,7 @@ import { startGithubDouble } from "../lib/server/github_api.ts";
 import { makeZip } from "../lib/server/zip_maker.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import { WORK_DIR } from "../lib/artifacts/extract_download.ts";
-import { runBulkget } from "./_helpers.ts";
+import { ROOT, runBulkget } from "./_helpers.ts";
 import {
   differs,
   findLine,
@@ -22,6 +22,7 @@ import {
   ignored,
   LOOP_MISSING,
   mountNewExt4,
+  readTrace,
   sh,
   snapshotsDuring,
   straceBulkget,
@@ -45,6 +46,10 @@ const PLANNED: Planned[] = [
     files: { "bin/tool": 300_000, "lib/deep/x.txt": 5_000, "README": 100 },
   },
   { name: "logs", files: { "a.txt": 2_000, "b/c.txt": 70_000 } },
+  // Over 1 MiB: streamed, its stored entries staged while it downloads
+  // when the extraction Worker is up by then (this test's download can be
+  // faster; the next test stages for sure).
+  { name: "big", files: { "d/big.bin": 1_300_000, "e/small.bin": 3_000 } },
   { name: "page", files: { "page": 9_000 }, rawName: "page.html" },
 ];
 
@@ -118,17 +123,18 @@ Deno.test({
       let lastRename = -1;
       for (const path of Object.keys(p.files)) {
         const dest = `${dir}/${path}`;
-        // A zip's entry is written as its .part; a raw artifact is the
-        // download itself, moved from the work directory.
-        const from = p.rawName === undefined
-          ? `${dest}.part`
-          : `${work}/${id}.zip`;
+        // An entry is written as its .part, or staged in the work directory
+        // while its zip downloads; a raw artifact is the download itself.
+        const renamed = find((l) => isRename(l) && l.includes(`, "${dest}"`));
+        assert.ok(renamed >= 0, `${what}: ${dest} renamed into place`);
+        const from = /"([^"]+)"/.exec(lines[renamed])![1];
+        const expected = p.rawName !== undefined
+          ? from === `${work}/${id}.zip`
+          : from === `${dest}.part` || from.startsWith(`${work}/${id}.zip.`);
+        assert.ok(expected, `${what}: ${dest} renamed from ${from}`);
         const synced = find((l) =>
           /\bfdatasync\(/.test(l) && l.includes(`<${from}>`) &&
           l.includes("= 0")
-        );
-        const renamed = find((l) =>
-          isRename(l) && l.includes(`"${from}"`) && l.includes(`"${dest}"`)
         );
         assert.ok(synced >= 0, `${what}: fdatasync of ${from}`);
         assert.ok(renamed > synced, `${what}: ${dest} renamed after its flush`);
@@ -183,13 +189,86 @@ Deno.test({
       }
       if (p.rawName === undefined) {
         const zipFlushed = lines.filter((l) =>
-          isFlush(l) && l.includes(`<${work}/${id}.zip`)
+          isFlush(l) && (l.includes(`<${work}/${id}.zip>`) ||
+            l.includes(`<${work}/${id}.zip.part>`))
         );
         assert.deepEqual(zipFlushed, [], `${what}: its zip is not flushed`);
       }
     }
     for (const { path, bytes } of expectedFiles(out, PLANNED)) {
       assert.equal(await differs(path, bytes), undefined, path);
+    }
+    // Nothing is left of the zips or of entries staged while they came.
+    assert.deepEqual([...Deno.readDirSync(work)].map((e) => e.name), [
+      "done.json",
+    ]);
+    await Deno.remove(cwd, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
+    "entries staged while their zip downloads are flushed before their rename into place, their directories before the extraction ends",
+  ignore: ignored(
+    !HAS_STRACE,
+    "strace is not installed: the staged-entries syscall-order test is ignored",
+  ),
+  async fn() {
+    const cwd = await Deno.realPath(await Deno.makeTempDir());
+    const lib = new URL("../lib/", import.meta.url).href;
+    // The zip grows while watched, and is renamed only once the watch has
+    // staged its entry, as a download would be.
+    await Deno.writeTextFile(
+      `${cwd}/staged.ts`,
+      `import { ZipExtractor } from "${lib}writer/zip_extractor.ts";
+import { makeZip } from "${lib}server/zip_maker.ts";
+const body = makeZip([{ name: "d/big.bin", data: new Uint8Array(1_500_000).fill(7) }]);
+using extractor = new ZipExtractor();
+const part = "${cwd}/z.zip.part";
+{
+  using file = await Deno.open(part, { write: true, create: true });
+  extractor.watch("z", part, { dir: "${cwd}/z.staged", durable: true });
+  await file.write(body);
+}
+for (let i = 0; !(await Deno.lstat("${cwd}/z.staged/0").then(() => true, () => false)); i++) {
+  if (i === 1000) throw new Error("never staged");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+}
+await Deno.rename(part, "${cwd}/z.zip");
+const result = await extractor.extract("${cwd}/z.zip", "${cwd}/out", { hashedAs: "z" });
+if (result.streamed !== 1) throw new Error("not staged");
+`,
+    );
+    const { code, stderr } = await new Deno.Command("strace", {
+      args: ["-f", "-qq", "-y", "-o", `${cwd}/trace.txt`]
+        .concat(["-e", "trace=rename,renameat,renameat2,fsync,fdatasync"])
+        .concat([Deno.execPath(), "run", "-A", "--config", `${ROOT}deno.json`])
+        .concat([`${cwd}/staged.ts`]),
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const lines = readTrace(await Deno.readTextFile(`${cwd}/trace.txt`));
+    const synced = findLine(
+      lines,
+      (l) =>
+        /\bfdatasync\(/.test(l) && l.includes(`<${cwd}/z.staged/0>`) &&
+        l.includes("= 0"),
+    );
+    const renamed = findLine(
+      lines,
+      (l) =>
+        isRename(l) &&
+        l.includes(`"${cwd}/z.staged/0", "${cwd}/out/d/big.bin"`),
+    );
+    assert.ok(synced >= 0 && renamed > synced, "flushed, then renamed");
+    for (const dir of [`${cwd}/out/d`, `${cwd}/out`, cwd]) {
+      const flushed = findLine(
+        lines,
+        (l) => /\bfsync\(/.test(l) && l.includes(`<${dir}>`),
+        renamed,
+      );
+      assert.ok(flushed > renamed, `${dir} flushed after the rename`);
     }
     await Deno.remove(cwd, { recursive: true });
   },
@@ -235,7 +314,9 @@ Deno.test({
 /** The artifacts of the power-cut run: a dozen, of many files each. */
 function powerCutPlan(): Planned[] {
   return Array.from({ length: 12 }, (_, i) => {
-    const files: Record<string, number> = { [`big-${i}.bin`]: 400_000 + i };
+    // Half over 1 MiB: streamed, their stored entries staged as they come.
+    const big = (i % 2 === 0 ? 1_200_000 : 400_000) + i;
+    const files: Record<string, number> = { [`big-${i}.bin`]: big };
     for (let j = 0; j < 15; j++) {
       files[`d${j % 3}/f${i}-${j}.bin`] = 1_000 +
         ((i * 15 + j) * 7919) % 60_000;
@@ -259,7 +340,7 @@ Deno.test({
     const mnt = `${dir}/mnt`;
     const args = ["artifacts", "github", gh.repository, "--run", "1"]
       .concat(["--api-url", gh.apiUrl, "-o", `${mnt}/o`, "-m", "4"]);
-    await mountNewExt4(image, mnt, 64);
+    await mountNewExt4(image, mnt, 96);
     let snapshots;
     try {
       snapshots = await snapshotsDuring({

@@ -62,15 +62,24 @@ export const WHOLE_BODY_LIMIT = 1 << 20;
 export class DownloadWatches {
   #extractor: ZipExtractor;
   #outDir: string;
+  #durable: boolean | undefined;
   #watched = new Set<string>();
 
   /**
    * @param extractor The Worker that hashes and later extracts.
    * @param outDir The engine's output directory (the `.part`s are in it).
+   * @param stage Also have the Worker write each zip's stored entries out
+   *   as they come (into `DEST.staged/`, flushed when `durable`), for the
+   *   extraction to take instead of copying them after. @default not staged
    */
-  constructor(extractor: ZipExtractor, outDir: string) {
+  constructor(
+    extractor: ZipExtractor,
+    outDir: string,
+    stage?: { durable: boolean },
+  ) {
     this.#extractor = extractor;
     this.#outDir = outDir;
+    this.#durable = stage?.durable;
   }
 
   /**
@@ -110,9 +119,14 @@ export class DownloadWatches {
         (offset > 0 || (total !== undefined && total > WHOLE_BODY_LIMIT));
       if (!streamed) return;
       this.#watched.add(event.job.origin!);
+      const paths = destPaths(this.#outDir, event.job.dest);
+      const durable = this.#durable;
       this.#extractor.watch(
         event.job.origin!,
-        destPaths(this.#outDir, event.job.dest).part,
+        paths.part,
+        durable === undefined
+          ? undefined
+          : { dir: `${paths.final}.staged`, durable },
       );
     }
   }

@@ -13,8 +13,10 @@
  *   gives one) before it writes anything. It hashes each zip while the
  *   download writes it ({@linkcode DownloadWatches}), so the digest is
  *   known when the download ends; a zip it could not follow is read and
- *   hashed whole. With `extract: false` the writer checks it before the zip
- *   gets its name.
+ *   hashed whole. From the same reads it writes each stored entry out into
+ *   the work directory (`ZipStreamer`), which the extraction then only
+ *   renames into place. With `extract: false` the writer checks it before
+ *   the zip gets its name.
  * - Extraction ({@linkcode ZipExtractor}) runs in one Worker kept for the
  *   run while other downloads go on: two artifacts at once, or with `merge`
  *   (and one artifact into the directory itself) one at a time in the order
@@ -168,7 +170,9 @@ export async function fetchArtifacts<L>(
     byId: new Map(artifacts.map((a) => [a.id, a])),
     owners: new Map(),
     extractor,
-    watches: new DownloadWatches(extractor, outDir),
+    watches: new DownloadWatches(extractor, outDir, {
+      durable: durability === "full",
+    }),
     report(result) {
       results.set(result.id, result);
       options.onResult?.(result);

@@ -24,6 +24,7 @@
  */
 
 import { createHash, type Hash } from "node:crypto";
+import { type Staged, ZipStreamer } from "./zip_stream.ts";
 
 /** A file's SHA-256, valid only for the file with this identity. */
 export interface KnownDigest {
@@ -35,6 +36,32 @@ export interface KnownDigest {
   size: number;
   /** The SHA-256 of those bytes, lower-case hex. */
   sha256: string;
+  /** The stored entries written out from those very bytes (see `ZipStreamer`), when asked. */
+  staged?: Staged;
+}
+
+/**
+ * Whether `known` was taken from the file `info` describes (same device,
+ * inode and size): only then is it worth anything.
+ *
+ * @param known A digest taken by a watch, if any.
+ * @param info The file's information.
+ * @returns Whether it is that file's.
+ */
+export function isDigestOf(
+  known: KnownDigest | undefined,
+  info: Deno.FileInfo,
+): boolean {
+  return known !== undefined && known.dev === info.dev &&
+    known.ino === info.ino && known.size === info.size;
+}
+
+/** Where a watch stages a zip's stored entries as it reads them (see `ZipStreamer`). */
+export interface StageOptions {
+  /** The staging directory. */
+  dir: string;
+  /** Flush each staged entry. */
+  durable: boolean;
 }
 
 /** Bytes read per read call. */
@@ -49,6 +76,7 @@ interface Watch {
   file?: Deno.FsFile;
   hash: Hash;
   hashed: number;
+  streamer?: ZipStreamer;
 }
 
 /**
@@ -83,10 +111,19 @@ export class GrowingHashes {
    *
    * @param key Names the watch.
    * @param path The file being written.
+   * @param stage Also stage the stored entries of the zip it is (see
+   *   `ZipStreamer`). @default not staged
    */
-  watch(key: string, path: string): void {
+  watch(key: string, path: string, stage?: StageOptions): void {
     this.drop(key);
-    this.#watches.set(key, { path, hash: createHash("sha256"), hashed: 0 });
+    let streamer;
+    try {
+      if (stage) streamer = new ZipStreamer(stage.dir, stage.durable);
+    } catch {
+      streamer = undefined; // only hashed
+    }
+    const hash = createHash("sha256");
+    this.#watches.set(key, { path, hash, hashed: 0, streamer });
     this.#schedule(0);
   }
 
@@ -100,6 +137,7 @@ export class GrowingHashes {
     if (!watch) return;
     this.#watches.delete(key);
     watch.file?.close();
+    watch.streamer?.abandon();
   }
 
   /**
@@ -116,7 +154,11 @@ export class GrowingHashes {
       if (this.#advance(watch, Infinity) < 0) return undefined;
       const { dev, ino } = watch.file!.statSync();
       if (ino === null) return undefined;
-      return { dev, ino, size: watch.hashed, sha256: watch.hash.digest("hex") };
+      const sha256 = watch.hash.digest("hex");
+      const staged = watch.streamer?.finish();
+      watch.streamer = undefined; // kept: the extraction takes it over
+      const known = { dev, ino, size: watch.hashed, sha256 };
+      return staged ? { ...known, staged } : known;
     } catch {
       return undefined;
     } finally {
@@ -157,7 +199,9 @@ export class GrowingHashes {
     while (done < limit) {
       const n = watch.file.readSync(this.#buffer);
       if (n === null || n === 0) break;
-      watch.hash.update(this.#buffer.subarray(0, n));
+      const piece = this.#buffer.subarray(0, n);
+      watch.hash.update(piece);
+      watch.streamer?.feed(piece);
       watch.hashed += n;
       done += n;
     }

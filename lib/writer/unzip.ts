@@ -15,6 +15,11 @@
  * bounded whatever the archive's size: one read buffer per archive, and
  * inflated data in pieces.
  *
+ * A stored entry that the download's watch already wrote out (`known.staged`,
+ * see `ZipStreamer`) is taken from its staging file instead, for the very
+ * file hashed only, once the digest and the whole index are checked, and
+ * when its offset, method, sizes and CRC-32 match.
+ *
  * With `merge`, an entry whose file already exists is compared with it:
  * identical bytes are fine, different bytes are a conflict, reported and
  * never written over. Without `merge` an existing file is replaced.
@@ -36,10 +41,11 @@ import {
   type ZipEntryInfo,
 } from "./zip_index.ts";
 import { ExtractError } from "../core/errors.ts";
-import type { KnownDigest } from "./growing_hash.ts";
+import { isDigestOf, type KnownDigest } from "./growing_hash.ts";
 import type { Durability } from "./client.ts";
 import { ChangedDirs } from "./changed_dirs.ts";
 import { placer } from "./unzip_place.ts";
+import { removeStaged, stagedByOffset, stagedFor } from "./zip_stream.ts";
 
 /** Options of {@linkcode extractZip}. */
 export interface ExtractOptions {
@@ -98,6 +104,8 @@ export interface ExtractResult {
   conflicts: ExtractConflict[];
   /** The archive file's SHA-256, with the `hash` or `sha256` option. */
   sha256?: string;
+  /** Files taken from the entries written out while the archive downloaded (`known.staged`). */
+  streamed?: number;
 }
 
 /** Bytes read from the archive at a time (stored entries, comparisons). */
@@ -149,6 +157,10 @@ export async function extractZip(
     const buffer = new Uint8Array(CHUNK);
     const sha256 = await checkDigest(file, info, options, buffer);
     const entries = await readZipIndex(file, size, options.reserved);
+    // Entries written out while this very file downloaded (see ZipStreamer).
+    const staged = isDigestOf(options.known, info)
+      ? stagedByOffset(options.known!.staged)
+      : undefined;
     await Deno.mkdir(destDir, { recursive: true });
     const made = new Set<string>([destDir]);
     for (const entry of entries) {
@@ -158,12 +170,18 @@ export async function extractZip(
         continue;
       }
       await makeDir(dest.slice(0, dest.lastIndexOf("/")), made, changed);
-      const part = dest + PART_SUFFIX;
-      try {
-        await writeEntry(file, size, entry, part, buffer, durable);
-      } catch (error) {
-        await Deno.remove(part).catch(() => {});
-        throw error;
+      let part = dest + PART_SUFFIX;
+      const ready = stagedFor(entry, staged);
+      if (ready) {
+        part = ready.path;
+        place.result.streamed = (place.result.streamed ?? 0) + 1;
+      } else {
+        try {
+          await writeEntry(file, size, entry, part, buffer, durable);
+        } catch (error) {
+          await Deno.remove(part).catch(() => {});
+          throw error;
+        }
       }
       await place(part, entry.name, entry.uncompressedSize, buffer);
     }
@@ -171,6 +189,7 @@ export async function extractZip(
     return sha256 === undefined ? place.result : { ...place.result, sha256 };
   } finally {
     file.close();
+    await removeStaged(options.known?.staged);
   }
 }
 
@@ -213,6 +232,7 @@ export async function placeFile(
   await makeDir(dest.slice(0, dest.lastIndexOf("/")), made, changed);
   await place(path, name, bytes, buffer);
   if (options.durability !== "none") await changed.flush();
+  await removeStaged(options.known?.staged); // none for a file not a zip
   return sha256 === undefined ? place.result : { ...place.result, sha256 };
 }
 
@@ -232,11 +252,8 @@ async function checkDigest(
   if (!options.hash && options.sha256 === undefined) return undefined;
   const known = options.known;
   let sha256: string;
-  if (
-    known !== undefined && known.dev === info.dev &&
-    known.ino === info.ino && known.size === info.size
-  ) {
-    sha256 = known.sha256;
+  if (isDigestOf(known, info)) {
+    sha256 = known!.sha256;
   } else {
     const hash = createHash("sha256");
     for await (const piece of readRange(file, 0, info.size, buffer)) {

@@ -20,6 +20,7 @@ import type {
   WatchMessage,
 } from "./zip_worker.ts";
 import { ExtractError } from "../core/errors.ts";
+import type { StageOptions } from "./growing_hash.ts";
 
 /** How the Worker extracts one archive: {@linkcode ExtractOptions}, and the watch that hashed it. */
 export interface WorkerExtractOptions extends Omit<ExtractOptions, "known"> {
@@ -102,9 +103,12 @@ export class ZipExtractor implements Disposable {
    *
    * @param key Names the watch (e.g. the artifact's id).
    * @param path The file being written.
+   * @param stage Also write the stored entries of the zip out as they come
+   *   (`ZipStreamer`), for the extraction to take instead of copying them.
+   *   @default not staged
    */
-  watch(key: string, path: string): void {
-    this.#post({ type: "watch", key, path });
+  watch(key: string, path: string, stage?: StageOptions): void {
+    this.#post({ type: "watch", key, path, stage });
   }
 
   /**

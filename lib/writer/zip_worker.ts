@@ -17,7 +17,7 @@ import {
   placeFile,
 } from "./unzip.ts";
 import { ExtractError } from "../core/errors.ts";
-import { GrowingHashes } from "./growing_hash.ts";
+import { GrowingHashes, type StageOptions } from "./growing_hash.ts";
 
 /** A request to an extraction Worker. */
 export interface ExtractRequest {
@@ -42,7 +42,7 @@ export interface ExtractRequest {
  * `GrowingHashes`. Not answered.
  */
 export type WatchMessage =
-  | { type: "watch"; key: string; path: string }
+  | { type: "watch"; key: string; path: string; stage?: StageOptions }
   | { type: "drop"; key: string };
 
 /** An extraction Worker's answer. */
@@ -61,8 +61,9 @@ self_.onmessage = async (
 ) => {
   if ("type" in event.data) {
     const message = event.data;
-    if (message.type === "watch") hashes.watch(message.key, message.path);
-    else hashes.drop(message.key);
+    if (message.type === "watch") {
+      hashes.watch(message.key, message.path, message.stage);
+    } else hashes.drop(message.key);
     return;
   }
   const { id, zipPath, destDir, rawName, hashedAs, options } = event.data;
