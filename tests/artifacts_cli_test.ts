@@ -139,6 +139,60 @@ Deno.test("artifacts cli: downloads a run, token from GITHUB_TOKEN to the API on
   await Deno.remove(cwd, { recursive: true });
 });
 
+Deno.test("artifacts cli: the closing line counts what was downloaded and what was already complete, bytes only of the downloaded", async () => {
+  const bodies = [zip({ "a.txt": "A" }), zip({ "b.txt": "BB" })];
+  await using gh = await startGithubDouble({
+    artifacts: [
+      { name: "one", body: bodies[0], runId: 6 },
+      { name: "two", body: bodies[1], runId: 6 },
+    ],
+  });
+  const cwd = await Deno.makeTempDir();
+  const base = [
+    "artifacts",
+    "github",
+    gh.repository,
+    "--run",
+    "6",
+    "--api-url",
+    gh.apiUrl,
+    "-o",
+    "out",
+  ];
+  const closing = (stderr: string) => stderr.trim().split("\n").at(-1)!;
+  const first = await runBulkget([...base, "--name", "one", "--name", "two"], {
+    cwd,
+  });
+  assert.equal(first.code, 0, first.stderr);
+  const both = bodies[0].length + bodies[1].length;
+  assert.match(
+    closing(first.stderr),
+    new RegExp(`^2 of 2 artifacts done: 2 downloaded \\(${both} B\\) in \\d`),
+  );
+  await Deno.remove(`${cwd}/out/two`, { recursive: true }); // "two" again
+  const second = await runBulkget([...base, "--name", "one", "--name", "two"], {
+    cwd,
+  });
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(
+    closing(second.stderr),
+    new RegExp(
+      `^2 of 2 artifacts done: 1 downloaded \\(${
+        bodies[1].length
+      } B\\), 1 already complete in \\d`,
+    ),
+  );
+  const third = await runBulkget([...base, "--name", "one", "--name", "two"], {
+    cwd,
+  });
+  assert.equal(third.code, 0, third.stderr);
+  assert.match(
+    closing(third.stderr),
+    /^2 of 2 artifacts done: 0 downloaded, 2 already complete in \d/,
+  );
+  await Deno.remove(cwd, { recursive: true });
+});
+
 Deno.test("artifacts cli: --merge puts identical paths together and reports a conflict naming both artifacts", async () => {
   await using gh = await startGithubDouble({
     artifacts: [
