@@ -276,6 +276,60 @@ if (result.streamed !== 1) throw new Error("not staged");
 
 Deno.test({
   name:
+    "artifacts --no-extract under --durability full: each kept zip is flushed before its rename, its directory and done.json before the ok line",
+  ignore: ignored(
+    !HAS_STRACE,
+    "strace is not installed: the artifacts --no-extract durability test is ignored",
+  ),
+  async fn() {
+    await using gh = await startGithubDouble({ artifacts: seeded(PLANNED) });
+    const cwd = await Deno.realPath(await Deno.makeTempDir());
+    const out = `${cwd}/o`;
+    const lines = await straceBulkget(
+      ["artifacts", "github", gh.repository, "--run", "1", "--no-extract"]
+        .concat(["--api-url", gh.apiUrl, "-o", out]),
+      cwd,
+      "rename,renameat,renameat2,fsync,fdatasync,write",
+    );
+    for (const [i, p] of PLANNED.entries()) {
+      const what = `${p.name} (${i + 1})`;
+      const zip = `${out}/${p.name}.zip`;
+      const synced = findLine(
+        lines,
+        (l) => /\bfdatasync\(/.test(l) && l.includes(`<${zip}.part>`),
+      );
+      const renamed = findLine(
+        lines,
+        (l) =>
+          isRename(l) && l.includes(`${p.name}.zip.part"`) &&
+          l.includes(`${p.name}.zip"`),
+      );
+      const dirSynced = findLine(
+        lines,
+        (l) => /\bfsync\(/.test(l) && l.includes(`<${out}>`),
+        renamed,
+      );
+      const doneSynced = findLine(
+        lines,
+        (l) =>
+          /\bfdatasync\(/.test(l) &&
+          l.includes(`<${out}/${WORK_DIR}/done.json.tmp>`),
+        dirSynced,
+      );
+      const ok = findLine(
+        lines,
+        (l) => /\bwrite\(2</.test(l) && l.includes(`"ok       ${what}:`),
+      );
+      assert.ok(synced >= 0 && renamed > synced, `${what}: flushed, renamed`);
+      assert.ok(dirSynced > renamed, `${what}: its directory flushed`);
+      assert.ok(doneSynced > dirSynced && ok > doneSynced, `${what}: then ok`);
+    }
+    await Deno.remove(cwd, { recursive: true });
+  },
+});
+
+Deno.test({
+  name:
     "artifacts --durability none flushes nothing, extracted or kept, and still renames every file into place",
   ignore: ignored(
     !HAS_STRACE,
