@@ -236,7 +236,7 @@ Deno.test("artifacts cli: --merge puts identical paths together and reports a co
   await Deno.remove(cwd, { recursive: true });
 });
 
-Deno.test("artifacts cli: one --name extracts into DIR itself; --no-extract keeps NAME.zip; a raw (unzipped) artifact is kept as its file", async () => {
+Deno.test("artifacts cli: one --name extracts into DIR itself; --no-extract keeps NAME.zip, a raw one under its Content-Disposition name; a raw (unzipped) artifact is kept as its file", async () => {
   const body = zip({ "x.txt": "X" });
   await using gh = await startGithubDouble({
     artifacts: [
@@ -245,6 +245,13 @@ Deno.test("artifacts cli: one --name extracts into DIR itself; --no-extract keep
         name: "report.html",
         body: new TextEncoder().encode("<html></html>"),
         rawName: "report.html",
+        runId: 4,
+      },
+      // Its server names it like bulkget's work directory: kept as "sneaky".
+      {
+        name: "sneaky",
+        body: new TextEncoder().encode("S"),
+        rawName: ".BULKGET-artifacts",
         runId: 4,
       },
     ],
@@ -270,6 +277,28 @@ Deno.test("artifacts cli: one --name extracts into DIR itself; --no-extract keep
   });
   assert.equal(kept.code, 0, kept.stderr);
   assert.deepEqual(await Deno.readFile(`${cwd}/zips/only.zip`), body);
+  // The raw one is no zip: kept under the name its server gives, said so.
+  assert.deepEqual(await tree(`${cwd}/zips`), [
+    ".bulkget-artifacts/done.json",
+    "only.zip",
+    "report.html",
+    "sneaky",
+  ]);
+  assert.equal(
+    await Deno.readTextFile(`${cwd}/zips/report.html`),
+    "<html></html>",
+  );
+  assert.match(
+    kept.stderr,
+    /^ok +report\.html \(\d+\): 13 B, not a zip -> report\.html$/m,
+  );
+  const blobsBefore = gh.blobRequests.length;
+  const again = await runBulkget([...base, "--no-extract", "-o", "zips"], {
+    cwd,
+  });
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stderr, /^skipped +report\.html /m);
+  assert.equal(gh.blobRequests.length, blobsBefore);
   const raw = await runBulkget(
     [...base, "--name", "report.html", "-o", "raw"],
     { cwd },

@@ -293,7 +293,9 @@ Deno.test({
     );
     for (const [i, p] of PLANNED.entries()) {
       const what = `${p.name} (${i + 1})`;
-      const zip = `${out}/${p.name}.zip`;
+      // A raw artifact is kept under its server's file name.
+      const kept = p.rawName ?? `${p.name}.zip`;
+      const zip = `${out}/${kept}`;
       const synced = findLine(
         lines,
         (l) => /\bfdatasync\(/.test(l) && l.includes(`<${zip}.part>`),
@@ -301,8 +303,8 @@ Deno.test({
       const renamed = findLine(
         lines,
         (l) =>
-          isRename(l) && l.includes(`${p.name}.zip.part"`) &&
-          l.includes(`${p.name}.zip"`),
+          isRename(l) && l.includes(`${kept}.part"`) &&
+          l.includes(`${kept}"`),
       );
       const dirSynced = findLine(
         lines,
@@ -359,7 +361,9 @@ Deno.test({
       assert.equal(await differs(path, bytes), undefined, path);
     }
     for (const p of PLANNED) {
-      assert.ok((await Deno.stat(`${cwd}/o1/${p.name}.zip`)).size > 0);
+      // A raw artifact kept is under its server's file name, not NAME.zip.
+      const kept = p.rawName ?? `${p.name}.zip`;
+      assert.ok((await Deno.stat(`${cwd}/o1/${kept}`)).size > 0);
     }
     await Deno.remove(cwd, { recursive: true });
   },

@@ -35,6 +35,8 @@ export interface ArtifactResult {
   reason?: string;
   /** Where it went, relative to the output directory (`.` for the directory itself). */
   path: string;
+  /** Kept without extraction, and no zip: saved under its server's file name. */
+  raw?: boolean;
   /** Merge conflicts: paths two artifacts hold with different bytes. */
   conflicts?: ExtractConflict[];
 }

@@ -20,6 +20,8 @@ export interface DoneEntry {
   bytes: number;
   /** Where it went, relative to the output directory. */
   path: string;
+  /** Kept without extraction and no zip: `path` is its server's file name. */
+  raw?: boolean;
 }
 
 /**

@@ -38,6 +38,7 @@ import type { Durability } from "../writer/client.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { safeDest } from "../writer/safe_name.ts";
+import { nameOfRawFile } from "./raw_file_name.ts";
 import { reservedName } from "../writer/entry_names.ts";
 import { ZipExtractor } from "../writer/zip_extractor.ts";
 import { pathExists } from "../writer/paths.ts";
@@ -213,12 +214,24 @@ async function admit(state: RunState, artifact: Artifact): Promise<boolean> {
   }
   base.path = path;
   const before = state.done.get(artifact.id);
+  // A raw file kept without extraction went under its server's name.
+  const samePlace = before &&
+    (before.path === path || (!extract && before.raw === true));
   if (
-    artifact.id > 0 && before && before.digest === base.digest &&
-    before.path === path && await pathExists(`${outDir}/${path}`)
+    artifact.id > 0 && before && samePlace &&
+    before.digest === base.digest &&
+    await pathExists(`${outDir}/${before.path}`)
   ) {
-    const { sha256, bytes, files } = before;
-    state.report({ ...base, status: "skipped", sha256, bytes, files });
+    const { sha256, bytes, files, raw } = before;
+    state.report({
+      ...base,
+      status: "skipped",
+      path: before.path,
+      sha256,
+      bytes,
+      files,
+      raw,
+    });
     return false;
   }
   if (artifact.expired) {
@@ -261,6 +274,9 @@ async function downloadRounds<L>(
         sleep: options.sleep,
         signal: options.signal,
         existing: "overwrite",
+        // A kept download that is no zip takes its server's file name.
+        nameFromResponse: state.extract ? undefined : nameOfRawFile,
+        resumeOwnName: true,
         digest: !state.extract,
         // A zip to extract is thrown away after: not flushed.
         durability: state.extract ? "none" : state.durability,
@@ -348,6 +364,9 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
     sha256: outcome.sha256,
     bytes: outcome.bytes,
   };
+  if (!state.extract && outcome.job.dest !== base.path) {
+    Object.assign(result, { path: outcome.job.dest, raw: true });
+  }
   if (state.extract) {
     const target = base.path === "." ? outDir : `${outDir}/${base.path}`;
     Object.assign(
@@ -369,6 +388,7 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
       files: result.files,
       bytes: result.bytes,
       path: result.path,
+      ...(result.raw ? { raw: true } : {}),
     });
   }
   state.report(result);

@@ -211,8 +211,8 @@ function resultLine(r: ArtifactResult): string {
   switch (r.status) {
     case "ok":
       return `ok       ${name} (${r.id}): ${formatBytes(r.bytes)}, ${
-        plural(r.files, "file")
-      } -> ${r.path}`;
+        r.raw ? "not a zip" : plural(r.files, "file")
+      } -> ${escapeControls(r.path)}`;
     case "skipped":
       return `skipped  ${name} (${r.id}): done by an earlier run`;
     default:

@@ -136,7 +136,8 @@ export async function fetchOne(
     return outcome;
   };
   try {
-    const resume = (options.resume ?? true) && !options.nameFromResponse;
+    const resume = (options.resume ?? true) &&
+      (!options.nameFromResponse || options.resumeOwnName === true);
     const existing = options.existing ?? "skip";
     const probe: ProbeResult = firstProbe ??
       (existing !== "overwrite" || resume

@@ -65,6 +65,13 @@ export interface FetchPolicy {
   /** Continue a `.part` left by an earlier run with `Range` / `If-Range`. @default true */
   resume?: boolean;
   /**
+   * With `nameFromResponse`: still continue a `.part` under the job's own
+   * name, for a namer that never renames the answer such a `.part` was for
+   * (a resumed answer keeps the job's name).
+   * @default false
+   */
+  resumeOwnName?: boolean;
+  /**
    * Hash every written file (SHA-256), for its outcome and the state file's
    * record, even when the job has no checksum to check. `"crc32"` takes
    * only its CRC-32, for the state file's record (about 30 times cheaper:
