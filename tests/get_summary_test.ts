@@ -157,6 +157,64 @@ Deno.test("an output directory that cannot be made stops the run before any requ
   assert.equal(await Deno.readTextFile(`${cwd}/afile`), "", "nothing lost");
 });
 
+/** Mounts a read-only tmpfs on `dir`: why it cannot be done here, or undefined. */
+async function mountReadOnly(dir: string): Promise<string | undefined> {
+  if (Deno.uid() !== 0) return "not root (mount needs root)";
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", dir],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  return mount?.success ? undefined : "mount -t tmpfs -o ro failed";
+}
+
+/** Why this machine cannot give the next test a read-only mount, if it cannot. */
+const NO_READ_ONLY_MOUNT = await (async () => {
+  const dir = await Deno.makeTempDir();
+  const why = await mountReadOnly(dir);
+  if (why === undefined) {
+    await new Deno.Command("umount", { args: [dir] }).output();
+  }
+  await Deno.remove(dir);
+  return why;
+})();
+
+Deno.test({
+  name:
+    "an output directory bulkget cannot write (a read-only mount) stops the run before any request: one line, exit 2",
+  ignore: NO_READ_ONLY_MOUNT !== undefined,
+  async fn() {
+    const cwd = await Deno.makeTempDir();
+    await Deno.mkdir(`${cwd}/ro`);
+    const failed = await mountReadOnly(`${cwd}/ro`);
+    assert.equal(failed, undefined, "the read-only mount");
+    try {
+      await using server = await startServer({ alt: false });
+      const url = `${server.url}/files/10/a`;
+      for (const out of ["ro", "ro/sub"]) {
+        const result = await runBulkget([
+          "get",
+          url,
+          url.replace(/a$/, "b"),
+          "-o",
+          out,
+        ], {
+          cwd,
+        });
+        assert.equal(result.code, 2, `${out}: ${result.stderr}`);
+        assert.deepEqual(result.stderr.trimEnd().split("\n"), [
+          `bulkget get: -o ${out}: cannot write: read-only file system`,
+        ]);
+        assert.equal(result.stdout, "");
+      }
+      assert.equal(server.stats().requests, 0, "nothing was downloaded");
+    } finally {
+      await new Deno.Command("umount", { args: [`${cwd}/ro`] }).output();
+      await Deno.remove(cwd, { recursive: true });
+    }
+  },
+});
+
 Deno.test("a --report inside -o gets its directory created", async () => {
   await using server = await startServer({ alt: false });
   const cwd = await Deno.makeTempDir();

@@ -138,7 +138,7 @@ async function readCaCert(path: string): Promise<string> {
 export async function openOutputFiles(
   options: GetOptions,
 ): Promise<ReportWriter | undefined> {
-  await checkOutputDir(options.outDir);
+  await checkOutputDir(options.outDir, !options.dryRun);
   const report = options.report === undefined
     ? undefined
     : await openReportFile(options);
@@ -159,14 +159,15 @@ export async function openOutputFiles(
 }
 
 /**
- * Checks `-o DIR` before the first request, writing nothing: the directory,
+ * Checks `-o DIR` before the first request, leaving nothing: the directory,
  * or the nearest of its parents that exists, must be a directory. A path
  * through a file is one line, not a write failure of every job after its
- * download.
+ * download; so is one bulkget cannot write (a read-only mount, no write
+ * permission), when it is to write.
  *
  * @throws {UsageError} When it is not.
  */
-async function checkOutputDir(dir: string): Promise<void> {
+async function checkOutputDir(dir: string, writes: boolean): Promise<void> {
   let path = dir.replace(/(.)\/+$/, "$1");
   for (;;) {
     let info: Deno.FileInfo | undefined;
@@ -179,7 +180,10 @@ async function checkOutputDir(dir: string): Promise<void> {
       ) return; // the writer says what else is wrong, naming the file
     }
     if (info !== undefined) {
-      if (info.isDirectory) return;
+      if (info.isDirectory) {
+        if (writes) await checkWritable(dir, path);
+        return;
+      }
       throw new UsageError(
         `-o ${dir}: ${path === dir ? "it" : path} is not a directory`,
       );
@@ -188,6 +192,27 @@ async function checkOutputDir(dir: string): Promise<void> {
     if (slash < 0) return; // made in the working directory
     path = path.slice(0, slash) || "/";
   }
+}
+
+/**
+ * Whether a file can be made in `path`: one is made and removed (Deno's
+ * `access` looks only at the mode bits, blind to a read-only mount, and
+ * root passes those anyway).
+ */
+async function checkWritable(dir: string, path: string): Promise<void> {
+  let probe: string;
+  try {
+    probe = await Deno.makeTempFile({ dir: path, prefix: ".bulkget-probe-" });
+  } catch (error) {
+    const why = (error as { code?: string }).code === "EROFS"
+      ? "read-only file system"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : undefined;
+    if (why === undefined) return; // the writer says what else is wrong
+    throw new UsageError(`-o ${dir}: cannot write: ${why}`);
+  }
+  await Deno.remove(probe);
 }
 
 /**
