@@ -225,6 +225,56 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "under --durability full, every directory bulkget makes is flushed in its parent before the OK of a file in it",
+  ignore: ignored(
+    !HAS_STRACE,
+    "strace is not installed (apt-get install strace): the syscall-order test is ignored",
+  ),
+  async fn() {
+    await using server = await startServer({ alt: false });
+    const cwd = await Deno.realPath(await Deno.makeTempDir());
+    // o, o/x and o/x/y are all new: each is a name in its parent, lost in a
+    // power cut unless the parent is flushed, and the file with it.
+    const names = ["small.bin", "big.bin"];
+    const urls = names.map((name) =>
+      `${server.url}/files/${name === "big.bin" ? 2000000 : 1000}/${name}`
+    );
+    const lines = await straceBulkget(
+      ["get", "-v", ...urls, "-o", "o/x/y"],
+      cwd,
+      "mkdir,mkdirat,rename,renameat,renameat2,fsync,fdatasync,write",
+    );
+    const made = (dir: string) =>
+      findLine(lines, (l) => /\bmkdir(at)?\(/.test(l) && l.includes(`${dir}"`));
+    const flushed = (dir: string, from: number) =>
+      findLine(
+        lines,
+        (l) =>
+          l.includes("fsync(") && l.includes(`<${dir}>`) && l.includes("= 0"),
+        from,
+      );
+    const firstOk = findLine(
+      lines,
+      (l) => /\bwrite\((1|2)</.test(l) && l.includes("OK "),
+    );
+    assert.ok(firstOk >= 0, "an OK line");
+    for (
+      const [dir, parent] of [["o", cwd], ["o/x", `${cwd}/o`], [
+        "o/x/y",
+        `${cwd}/o/x`,
+      ]]
+    ) {
+      const at = made(dir);
+      assert.ok(at >= 0, `mkdir of ${dir}`);
+      const synced = flushed(parent, at);
+      assert.ok(synced > at, `fsync of ${parent} after ${dir} was made`);
+      assert.ok(firstOk > synced, `the first OK after ${parent} was flushed`);
+    }
+  },
+});
+
 /** The files of the power-cut run: many small ones and a few streamed ones. */
 function powerCutFiles(): { name: string; size: number }[] {
   const files = [];

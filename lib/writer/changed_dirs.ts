@@ -79,7 +79,23 @@ export class ChangedDirs {
   }
 }
 
-function parentOf(path: string): string {
+/**
+ * The directory `path` is in ("." for a bare name, "/" for a top one).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parentOf } from "./changed_dirs.ts";
+ *
+ * assert.equal(parentOf("o/x/y"), "o/x");
+ * assert.equal(parentOf("o"), ".");
+ * assert.equal(parentOf("/o"), "/");
+ * ```
+ *
+ * @param path A path with forward slashes.
+ * @returns Its parent directory.
+ */
+export function parentOf(path: string): string {
   const slash = path.lastIndexOf("/");
   if (slash > 0) return path.slice(0, slash);
   return slash === 0 ? "/" : ".";

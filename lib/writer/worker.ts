@@ -47,10 +47,12 @@ import type {
   WriterRequest,
   WriterValue,
 } from "./protocol.ts";
+import { parentOf } from "./changed_dirs.ts";
 import { newWorkerContext, type WorkerContext } from "./worker_context.ts";
 import {
   ensureDir,
   flushDirs,
+  isMissing,
   removeQuietly,
   renameInto,
   statOf,
@@ -122,6 +124,8 @@ export const WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   renameInto,
   flushDirs,
   ensureDir,
+  parentOf,
+  isMissing,
   statOf,
   removeQuietly,
   recordDigest,

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { parentOf } from "./changed_dirs.ts";
 import type { WorkerContext } from "./worker_context.ts";
 
 /**
@@ -92,7 +93,21 @@ export function flushDirs(ctx: WorkerContext): void {
  */
 export function ensureDir(ctx: WorkerContext, dir: string): void {
   if (ctx.madeDirs.has(dir)) return;
+  // A directory made is a new name in its parent: the parent is flushed with
+  // the batch, as a rename's directory is, or a power cut could lose the
+  // directory with the files reported in it. A parent bulkget may not read
+  // (narrow permissions) cannot be opened to flush, so it is left as it is.
+  const made: string[] = [];
+  for (let at = dir; isMissing(at); at = parentOf(at)) {
+    made.push(at);
+    if (parentOf(at) === at) break;
+  }
   Deno.mkdirSync(dir, { recursive: true });
+  for (const at of made) {
+    const parent = parentOf(at);
+    const read = Deno.permissions.querySync({ name: "read", path: parent });
+    if (read.state === "granted") ctx.dirtyDirs.add(parent);
+  }
   ctx.madeDirs.add(dir);
 }
 
@@ -107,6 +122,22 @@ export function statOf(path: string): Deno.FileInfo | undefined {
     return Deno.statSync(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Whether nothing is at `path`; false too when bulkget may not look there
+ * (narrow permissions), since it then makes nothing there either.
+ *
+ * @param path A path.
+ * @returns True when it does not exist.
+ */
+export function isMissing(path: string): boolean {
+  try {
+    return statOf(path) === undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) return false;
     throw error;
   }
 }
