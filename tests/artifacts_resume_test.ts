@@ -66,3 +66,72 @@ Deno.test("artifacts cli: a zip half downloaded when the run is interrupted is r
   assert.ok(stallAt < body.length);
   await Deno.remove(cwd, { recursive: true });
 });
+
+/** Every `*.part` file under `dir`, as paths from `dir`. */
+async function partsUnder(dir: string, from = ""): Promise<string[]> {
+  const found: string[] = [];
+  try {
+    for await (const entry of Deno.readDir(`${dir}/${from}`)) {
+      const path = from ? `${from}/${entry.name}` : entry.name;
+      if (entry.isDirectory) found.push(...await partsUnder(dir, path));
+      else if (entry.name.endsWith(".part")) found.push(path);
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  return found;
+}
+
+Deno.test("artifacts cli --no-extract: a kept zip half downloaded when the run is interrupted is resumed by the next run, and kept byte for byte", async () => {
+  const data = randomBytes(3 * 1024 * 1024);
+  const body = makeZip([{ name: "big.bin", data }]);
+  const stallAt = 1_500_000;
+  await using gh = await startGithubDouble({
+    artifacts: [{ name: "big", body, runId: 1, stallAt }],
+  });
+  const cwd = await Deno.makeTempDir();
+  const args = [
+    "artifacts",
+    "github",
+    gh.repository,
+    "--run",
+    "1",
+    "--api-url",
+    gh.apiUrl,
+    "--no-extract",
+    "-o",
+    "out",
+  ];
+  const child = bulkgetCommand(args, { cwd }).spawn();
+  // The body stalls after stallAt bytes: wait until a .part holds them (bounded).
+  let part = "";
+  for (let i = 0; i < 1000; i++) {
+    const parts = await partsUnder(`${cwd}/out`);
+    if (
+      parts.length === 1 && await sizeOf(`${cwd}/out/${parts[0]}`) === stallAt
+    ) {
+      part = parts[0];
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.notEqual(part, "", "a .part holding the bytes before the stall");
+  child.kill("SIGINT");
+  const first = await child.output();
+  assert.equal(first.code, 130, new TextDecoder().decode(first.stderr));
+  assert.equal(
+    await sizeOf(`${cwd}/out/${part}`),
+    stallAt,
+    "the .part is kept",
+  );
+
+  const second = await runBulkget(args, { cwd });
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(await Deno.readFile(`${cwd}/out/big.zip`), body);
+  assert.deepEqual(await partsUnder(`${cwd}/out`), [], "no .part left");
+  assert.equal(gh.blobRequests.length, 2);
+  const after = gh.blobRequests[1];
+  assert.equal(after.status, 206, "the second run resumed");
+  assert.equal(after.headers.range, `bytes=${stallAt}-`);
+  await Deno.remove(cwd, { recursive: true });
+});
