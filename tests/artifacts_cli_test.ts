@@ -277,6 +277,11 @@ Deno.test("artifacts cli: one --name extracts into DIR itself; --no-extract keep
   });
   assert.equal(kept.code, 0, kept.stderr);
   assert.deepEqual(await Deno.readFile(`${cwd}/zips/only.zip`), body);
+  // A kept zip's line says it was kept, not that it held no files.
+  assert.match(
+    kept.stderr,
+    /^ok +only \(\d+\): \d+ B, zip kept, not extracted -> only\.zip$/m,
+  );
   // The raw one is no zip: kept under the name its server gives, said so.
   assert.deepEqual(await tree(`${cwd}/zips`), [
     ".bulkget-artifacts/done.json",

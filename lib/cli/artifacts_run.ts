@@ -170,7 +170,9 @@ export async function runArtifacts<L>(run: ArtifactsRun<L>): Promise<number> {
       maxRedirects: run.maxRedirects,
       signal: interrupts.signal,
       onResult: (r) => {
-        if (r.status !== "ok" || !options.quiet) say(resultLine(r));
+        if (r.status !== "ok" || !options.quiet) {
+          say(resultLine(r, options.extract));
+        }
       },
     });
     const elapsedMs = performance.now() - began;
@@ -206,13 +208,21 @@ function summaryLine(results: ArtifactResult[], elapsedMs: number): string {
   } in ${(elapsedMs / 1000).toFixed(1)} s`;
 }
 
-function resultLine(r: ArtifactResult): string {
+function resultLine(r: ArtifactResult, extract: boolean): string {
   const name = escapeControls(r.name);
   switch (r.status) {
-    case "ok":
-      return `ok       ${name} (${r.id}): ${formatBytes(r.bytes)}, ${
-        r.raw ? "not a zip" : plural(r.files, "file")
-      } -> ${escapeControls(r.path)}`;
+    case "ok": {
+      // Without extraction a zip holds its files still: "0 files" would say
+      // the artifact was empty.
+      const what = r.raw
+        ? "not a zip"
+        : extract
+        ? plural(r.files, "file")
+        : "zip kept, not extracted";
+      return `ok       ${name} (${r.id}): ${formatBytes(r.bytes)}, ${what} -> ${
+        escapeControls(r.path)
+      }`;
+    }
     case "skipped":
       return `skipped  ${name} (${r.id}): done by an earlier run`;
     default:
