@@ -19,54 +19,6 @@ async function sizeOf(path: string): Promise<number> {
   }
 }
 
-Deno.test("artifacts cli: a zip half downloaded when the run is interrupted is resumed by the next run (Range/If-Range to a fresh signed URL), verified by its digest", async () => {
-  const data = randomBytes(3 * 1024 * 1024);
-  const body = makeZip([{ name: "big.bin", data }]);
-  const stallAt = 1_500_000;
-  await using gh = await startGithubDouble({
-    artifacts: [{ name: "big", body, runId: 1, stallAt }],
-  });
-  const cwd = await Deno.makeTempDir();
-  const args = [
-    "artifacts",
-    "github",
-    gh.repository,
-    "--run",
-    "1",
-    "--api-url",
-    gh.apiUrl,
-    "-o",
-    "out",
-  ];
-  const part = `${cwd}/out/.bulkget-artifacts/1.zip.part`;
-  const child = bulkgetCommand(args, { cwd }).spawn();
-  // The body stalls after stallAt bytes: wait until they are on disk (bounded).
-  for (let i = 0; i < 1000 && await sizeOf(part) < stallAt; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.equal(await sizeOf(part), stallAt);
-  child.kill("SIGINT");
-  const first = await child.output();
-  assert.equal(first.code, 130, new TextDecoder().decode(first.stderr));
-  assert.equal(await sizeOf(part), stallAt, "the .part is kept");
-  const firstBlobs = gh.blobRequests.length;
-  assert.equal(firstBlobs, 1);
-
-  const second = await runBulkget(args, { cwd });
-  assert.equal(second.code, 0, second.stderr);
-  assert.deepEqual(await Deno.readFile(`${cwd}/out/big/big.bin`), data);
-  const zips = gh.apiRequests.filter((r) => r.path.endsWith("/zip"));
-  assert.equal(zips.length, 2, "each run asks the API for a signed URL");
-  const [before, after] = gh.blobRequests;
-  assert.equal(gh.blobRequests.length, 2);
-  assert.notEqual(after.path, before.path, "a fresh signed URL");
-  assert.equal(after.status, 206);
-  assert.equal(after.headers.range, `bytes=${stallAt}-`);
-  assert.match(after.headers["if-range"], /^"0x[0-9a-f]{16}"$/);
-  assert.ok(stallAt < body.length);
-  await Deno.remove(cwd, { recursive: true });
-});
-
 /** Every `*.part` file under `dir`, as paths from `dir`. */
 async function partsUnder(dir: string, from = ""): Promise<string[]> {
   const found: string[] = [];
@@ -82,48 +34,93 @@ async function partsUnder(dir: string, from = ""): Promise<string[]> {
   return found;
 }
 
-Deno.test("artifacts cli --no-extract: a kept zip half downloaded when the run is interrupted is resumed by the next run, and kept byte for byte", async () => {
+/** A 3 MiB zip whose blob stalls after this many bytes. */
+const STALL_AT = 1_500_000;
+
+/**
+ * Starts a GitHub double holding one artifact "big" (run 1) whose blob
+ * stalls after {@linkcode STALL_AT} bytes, runs `bulkget artifacts github`
+ * with `extra` options into `out`, and interrupts it (SIGINT) once one
+ * `.part` holds those bytes (bounded wait). Checks the exit code 130 and
+ * that the `.part` is kept.
+ *
+ * @returns The double, the run's cwd and arguments, the zip and its file's
+ *   bytes, and the kept `.part` (from `cwd/out`).
+ */
+async function interruptedAtStall(extra: string[]) {
   const data = randomBytes(3 * 1024 * 1024);
   const body = makeZip([{ name: "big.bin", data }]);
-  const stallAt = 1_500_000;
-  await using gh = await startGithubDouble({
-    artifacts: [{ name: "big", body, runId: 1, stallAt }],
+  const gh = await startGithubDouble({
+    artifacts: [{ name: "big", body, runId: 1, stallAt: STALL_AT }],
   });
-  const cwd = await Deno.makeTempDir();
-  const args = [
-    "artifacts",
-    "github",
-    gh.repository,
-    "--run",
-    "1",
-    "--api-url",
-    gh.apiUrl,
-    "--no-extract",
-    "-o",
-    "out",
-  ];
-  const child = bulkgetCommand(args, { cwd }).spawn();
-  // The body stalls after stallAt bytes: wait until a .part holds them (bounded).
-  let part = "";
-  for (let i = 0; i < 1000; i++) {
-    const parts = await partsUnder(`${cwd}/out`);
-    if (
-      parts.length === 1 && await sizeOf(`${cwd}/out/${parts[0]}`) === stallAt
-    ) {
-      part = parts[0];
-      break;
+  try {
+    const cwd = await Deno.makeTempDir();
+    const args = [
+      "artifacts",
+      "github",
+      gh.repository,
+      "--run",
+      "1",
+      "--api-url",
+      gh.apiUrl,
+      ...extra,
+      "-o",
+      "out",
+    ];
+    const child = bulkgetCommand(args, { cwd }).spawn();
+    let part = "";
+    for (let i = 0; i < 1000 && part === ""; i++) {
+      const parts = await partsUnder(`${cwd}/out`);
+      if (
+        parts.length === 1 &&
+        await sizeOf(`${cwd}/out/${parts[0]}`) === STALL_AT
+      ) {
+        part = parts[0];
+      } else await new Promise((r) => setTimeout(r, 20));
     }
-    await new Promise((r) => setTimeout(r, 20));
+    assert.notEqual(part, "", "a .part holding the bytes before the stall");
+    child.kill("SIGINT");
+    const first = await child.output();
+    assert.equal(first.code, 130, new TextDecoder().decode(first.stderr));
+    assert.equal(
+      await sizeOf(`${cwd}/out/${part}`),
+      STALL_AT,
+      "the .part is kept",
+    );
+    return { gh, cwd, args, body, data, part };
+  } catch (error) {
+    await gh[Symbol.asyncDispose]();
+    throw error;
   }
-  assert.notEqual(part, "", "a .part holding the bytes before the stall");
-  child.kill("SIGINT");
-  const first = await child.output();
-  assert.equal(first.code, 130, new TextDecoder().decode(first.stderr));
-  assert.equal(
-    await sizeOf(`${cwd}/out/${part}`),
-    stallAt,
-    "the .part is kept",
-  );
+}
+
+Deno.test("artifacts cli: a zip half downloaded when the run is interrupted is resumed by the next run (Range/If-Range to a fresh signed URL), verified by its digest", async () => {
+  const run = await interruptedAtStall([]);
+  await using gh = run.gh;
+  const { cwd, args, body, data } = run;
+  assert.equal(run.part, ".bulkget-artifacts/1.zip.part");
+  const firstBlobs = gh.blobRequests.length;
+  assert.equal(firstBlobs, 1);
+
+  const second = await runBulkget(args, { cwd });
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(await Deno.readFile(`${cwd}/out/big/big.bin`), data);
+  const zips = gh.apiRequests.filter((r) => r.path.endsWith("/zip"));
+  assert.equal(zips.length, 2, "each run asks the API for a signed URL");
+  const [before, after] = gh.blobRequests;
+  assert.equal(gh.blobRequests.length, 2);
+  assert.notEqual(after.path, before.path, "a fresh signed URL");
+  assert.equal(after.status, 206);
+  assert.equal(after.headers.range, `bytes=${STALL_AT}-`);
+  assert.match(after.headers["if-range"], /^"0x[0-9a-f]{16}"$/);
+  assert.ok(STALL_AT < body.length);
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli --no-extract: a kept zip half downloaded when the run is interrupted is resumed by the next run, and kept byte for byte", async () => {
+  const run = await interruptedAtStall(["--no-extract"]);
+  await using gh = run.gh;
+  const { cwd, args, body } = run;
 
   const second = await runBulkget(args, { cwd });
   assert.equal(second.code, 0, second.stderr);
@@ -132,6 +129,6 @@ Deno.test("artifacts cli --no-extract: a kept zip half downloaded when the run i
   assert.equal(gh.blobRequests.length, 2);
   const after = gh.blobRequests[1];
   assert.equal(after.status, 206, "the second run resumed");
-  assert.equal(after.headers.range, `bytes=${stallAt}-`);
+  assert.equal(after.headers.range, `bytes=${STALL_AT}-`);
   await Deno.remove(cwd, { recursive: true });
 });
