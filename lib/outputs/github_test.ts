@@ -1,22 +1,7 @@
 import { deepEqual, equal, match } from "node:assert/strict";
-import type { Outcome } from "../core/job.ts";
 import { githubOutputs } from "./github.ts";
+import { outcome } from "./_test_outcomes.ts";
 import { addOutcome, emptyTotals } from "./tally.ts";
-
-function outcome(
-  dest: string,
-  status: Outcome["status"],
-  extra: Partial<Outcome> = {},
-): Outcome {
-  return {
-    job: { url: `http://127.0.0.1/${dest}`, dest },
-    status,
-    bytes: 0,
-    attempts: 1,
-    elapsedMs: 1,
-    ...extra,
-  };
-}
 
 Deno.test("githubOutputs: one ::error:: annotation per failed or missing job, none for the others, each job's own secrets masked", () => {
   const printed: string[] = [];

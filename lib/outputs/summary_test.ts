@@ -1,22 +1,8 @@
 import { deepEqual, equal } from "node:assert/strict";
-import type { Outcome, OutcomeStatus } from "../core/job.ts";
+import type { Outcome } from "../core/job.ts";
 import { addOutcome, emptyTotals, type Totals } from "./tally.ts";
 import { outcomeCounts, printSummary, summaryOutput } from "./summary.ts";
-
-function outcome(
-  dest: string,
-  status: OutcomeStatus,
-  extra: Partial<Outcome> = {},
-): Outcome {
-  return {
-    job: { url: `http://127.0.0.1/${dest}`, dest },
-    status,
-    bytes: 0,
-    attempts: 1,
-    elapsedMs: 1,
-    ...extra,
-  };
-}
+import { outcome } from "./_test_outcomes.ts";
 
 /** The lines `printSummary` prints. */
 function summary(

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { GrowingHashes } from "./growing_hash.ts";
+import { inTempDir } from "./_test_temp_dir.ts";
 
 const sha256 = (bytes: Uint8Array) =>
   createHash("sha256").update(bytes).digest("hex");
@@ -16,15 +17,6 @@ function randomBytes(size: number): Uint8Array {
 
 /** Lets the watches' timer run a few times. */
 const turns = () => new Promise((resolve) => setTimeout(resolve, 40));
-
-async function inTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 Deno.test("GrowingHashes: a file appended to while watched, then renamed, gets the digest of all its bytes with its identity", async () => {
   await inTempDir(async (dir) => {

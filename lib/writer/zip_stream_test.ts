@@ -2,18 +2,10 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { crc32 } from "node:zlib";
 import { ZipStreamer } from "./zip_stream.ts";
+import { inTempDir } from "./_test_temp_dir.ts";
 import { readZipIndex } from "./zip_index.ts";
 import { ZipExtractor } from "./zip_extractor.ts";
 import { makeZip, type ZipEntrySpec } from "../server/zip_maker.ts";
-
-async function inTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
 
 /** Bytes of `size` that differ by name. */
 function bytesOf(name: string, size: number): Uint8Array {
