@@ -1411,7 +1411,7 @@ async function main(): Promise<number> {
       }),
     );
     // Keep `deno fmt --check` (deno task check) clean.
-    await new Deno.Command("deno", { args: ["fmt", "--quiet", path] })
+    await new Deno.Command("deno", { args: ["fmt", "--quiet", path, chart] })
       .output().catch(() => {});
     log("\n" + targetsOf(results, tools, startup).join("\n"));
     log(
