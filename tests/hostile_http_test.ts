@@ -1198,3 +1198,68 @@ for (const [client, flags] of CLIENTS) {
     assert.ok(sameAs(`${out}/big.bin`, V1), "the exact bytes, not stitched");
   });
 }
+
+for (const [client, flags] of CLIENTS) {
+  // The first answer to a range is a 206 with the right Content-Range whose
+  // own framing (chunked, or the connection's end) ends at another length
+  // than that range, with other bytes than the file's: nothing says where
+  // they belong, so none of them may stay in the file.
+  const framings: [string, (bytes: Uint8Array) => Uint8Array][] = [
+    ["chunked", (bytes) =>
+      concat(
+        "transfer-encoding: chunked\r\n\r\n",
+        `${bytes.length.toString(16)}\r\n`,
+        bytes,
+        "\r\n0\r\n\r\n",
+      )],
+    ["ended by its connection", (bytes) => concat("\r\n", bytes)],
+  ];
+  for (const [framing, body] of framings) {
+    for (
+      const [how, extra] of [["shorter", -1000], ["longer", 1000]] as const
+    ) {
+      Deno.test(`hostile matrix (${client}): --split: a range whose ${framing} body is ${how} than its range (LENGTH_MISMATCH) is not continued from where it stopped: the file is exact`, async () => {
+        let hostile = 0;
+        await using server = scriptedServer((n) => {
+          const asked = /range: bytes=(\d+)-(\d+)?/i.exec(server.requests[n]);
+          if (n === 0 || !asked) return { send: response200(V1), close: true };
+          const from = Number(asked[1]);
+          const end = asked[2] === undefined ? T : Number(asked[2]) + 1;
+          const head =
+            `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+              end - 1
+            }/${T}\r\netag: "v1"\r\n`;
+          if (hostile++ === 0) {
+            return {
+              send: concat(head, body(pattern(end - from + extra, 7))),
+              close: true,
+            };
+          }
+          return {
+            send: concat(
+              head,
+              `content-length: ${end - from}\r\n\r\n`,
+              V1.subarray(from, end),
+            ),
+            close: true,
+          };
+        });
+        const { run, out } = await runMatrix(
+          [...flags, "-v", "--split", "2", "--min-split-size", "1M"],
+          [`${server.url}/big.bin`],
+          3,
+        );
+        assert.ok(hostile > 0, "a range was asked for");
+        assert.equal(run.code, 0, run.stderr);
+        assert.ok(
+          sameAs(`${out}/big.bin`, V1),
+          "the exact bytes, not stitched",
+        );
+        assert.match(
+          run.stderr,
+          /range 2: (truncated range|body longer than its range).*; its bytes cannot be placed; restarting with one connection/,
+        );
+      });
+    }
+  }
+}

@@ -95,12 +95,16 @@ export async function copyRange(
       const got = await reader.read(
         buffer.subarray(filled, Math.min(length, filled + readSize)),
       );
-      if (got === null) break;
-      // A BYOB read moves the memory into a new ArrayBuffer: follow it.
-      if (got.buffer !== buffer.buffer) {
+      // A BYOB read moves the memory into a new ArrayBuffer, the one that
+      // ends the body too: follow it, or the bytes filled so far are lost.
+      if (
+        got.buffer !== buffer.buffer &&
+        got.buffer.byteLength >= byteOffset + length
+      ) {
         buffer = new Uint8Array(got.buffer as ArrayBuffer, byteOffset, length);
       }
       const n = got.length;
+      if (n === 0) break;
       filled += n;
       watch.deadline.activity();
       watch.onBytes(n);
@@ -124,7 +128,7 @@ export async function copyRange(
       );
     }
     if (whole) reader.cancel();
-    else if (await reader.read(new Uint8Array(1)) !== null) {
+    else if ((await reader.read(new Uint8Array(1))).length > 0) {
       throw new AttemptError(
         `body longer than its range of ${target.end - target.from} bytes`,
         "retryable",
@@ -187,10 +191,11 @@ function rangePieces(target: RangeTarget) {
 /** A body read into the caller's buffers, whichever client it came from. */
 interface PieceReader {
   /**
-   * Reads into `into`; returns the bytes read (where `into` was, possibly
-   * in a new ArrayBuffer: a BYOB read moves the memory), null at the end.
+   * Reads into `into` (not empty); returns the bytes read, as a view of the
+   * memory `into` was (possibly in a new ArrayBuffer: a BYOB read moves the
+   * memory, also the read that finds the end); empty at the end.
    */
-  read(into: Uint8Array): Promise<Uint8Array | null>;
+  read(into: Uint8Array): Promise<Uint8Array>;
   /** Gives up the body (its connection is not reused). */
   cancel(): void;
 }
@@ -206,13 +211,16 @@ function pieceReader(response: HttpResponse): PieceReader {
     return {
       read: async (into) => {
         const n = await direct.readInto(into);
-        return n === null ? null : into.subarray(0, n);
+        return into.subarray(0, n ?? 0);
       },
       cancel: () => direct.cancel(),
     };
   }
   if (response.body === null) {
-    return { read: () => Promise.resolve(null), cancel: () => {} };
+    return {
+      read: (into) => Promise.resolve(into.subarray(0, 0)),
+      cancel: () => {},
+    };
   }
   let byob: ReadableStreamBYOBReader | undefined;
   try {
@@ -224,8 +232,9 @@ function pieceReader(response: HttpResponse): PieceReader {
     const reader = byob;
     return {
       async read(into) {
-        const { done, value } = await reader.read(into);
-        return done || value === undefined ? null : value;
+        // undefined only when the stream was cancelled: the copy is failing.
+        const { value } = await reader.read(into);
+        return value ?? new Uint8Array(0);
       },
       cancel() {
         reader.cancel().catch(() => {});
@@ -238,7 +247,7 @@ function pieceReader(response: HttpResponse): PieceReader {
     async read(into) {
       if (rest.length === 0) {
         const { done, value } = await reader.read();
-        if (done) return null;
+        if (done) return into.subarray(0, 0);
         rest = value;
       }
       const n = Math.min(into.length, rest.length);

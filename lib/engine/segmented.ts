@@ -334,10 +334,12 @@ async function fetchRange(
 
 /**
  * A range body that failed after some of its bytes were written at places
- * nothing vouches for: a chunk longer than its size (`PROTOCOL`), or a
- * failure of `fetch`'s chunked body, which fails alike for a cut and for a
- * broken chunk. The range cannot be continued from there: the file is
- * fetched again over one connection.
+ * nothing vouches for: one whose own framing (chunked, or the connection's
+ * end) ended it at another length than its range (`LENGTH_MISMATCH`), a
+ * chunk longer than its size (`PROTOCOL`), or a failure of `fetch`'s chunked
+ * body, which fails alike for a cut and for a broken chunk. The range
+ * cannot be continued from there: the file is fetched again over one
+ * connection.
  */
 function misplaced(
   error: unknown,
@@ -347,7 +349,8 @@ function misplaced(
   if (!(error instanceof AttemptError) || error instanceof SplitAbort) {
     return undefined;
   }
-  const broken = error.code === ERROR_CODES.protocol ||
+  const broken = error.code === ERROR_CODES.length ||
+    error.code === ERROR_CODES.protocol ||
     (error.code === ERROR_CODES.network && !placedUntilFailure(response));
   return broken
     ? new SplitAbort(
