@@ -47,11 +47,15 @@ const STALL_AT = 1_500_000;
  * @returns The double, the run's cwd and arguments, the zip and its file's
  *   bytes, and the kept `.part` (from `cwd/out`).
  */
-async function interruptedAtStall(extra: string[]) {
+async function interruptedAtStall(
+  extra: string[],
+  upload: { raw: boolean } = { raw: false },
+) {
   const data = randomBytes(3 * 1024 * 1024);
-  const body = makeZip([{ name: "big.bin", data }]);
+  const body = upload.raw ? data : makeZip([{ name: "big.bin", data }]);
+  const rawName = upload.raw ? "big.bin" : undefined;
   const gh = await startGithubDouble({
-    artifacts: [{ name: "big", body, runId: 1, stallAt: STALL_AT }],
+    artifacts: [{ name: "big", body, runId: 1, stallAt: STALL_AT, rawName }],
   });
   try {
     const cwd = await Deno.makeTempDir();
@@ -130,5 +134,77 @@ Deno.test("artifacts cli --no-extract: a kept zip half downloaded when the run i
   const after = gh.blobRequests[1];
   assert.equal(after.status, 206, "the second run resumed");
   assert.equal(after.headers.range, `bytes=${STALL_AT}-`);
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli: an artifact uploaded unzipped, half downloaded when the run is interrupted, is resumed by the next run (Range/If-Range to a fresh signed URL) and kept byte for byte", async () => {
+  const run = await interruptedAtStall([], { raw: true });
+  await using gh = run.gh;
+  const { cwd, args, data } = run;
+
+  const second = await runBulkget(args, { cwd });
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(await Deno.readFile(`${cwd}/out/big/big`), data);
+  assert.deepEqual(await partsUnder(`${cwd}/out`), [], "no .part left");
+  assert.equal(gh.blobRequests.length, 2);
+  const [before, after] = gh.blobRequests;
+  assert.notEqual(after.path, before.path, "a fresh signed URL");
+  assert.equal(after.status, 206, "the second run resumed");
+  assert.equal(after.headers.range, `bytes=${STALL_AT}-`);
+  assert.match(after.headers["if-range"], /^"0x[0-9a-f]{16}"$/);
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli --no-extract: an artifact uploaded unzipped, half downloaded when the run is interrupted, is resumed by the next run and kept under its own name byte for byte", async () => {
+  const run = await interruptedAtStall(["--no-extract"], { raw: true });
+  await using gh = run.gh;
+  const { cwd, args, data } = run;
+
+  const second = await runBulkget(args, { cwd });
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(await Deno.readFile(`${cwd}/out/big.bin`), data);
+  assert.deepEqual(await partsUnder(`${cwd}/out`), [], "no .part left");
+  assert.equal(gh.blobRequests.length, 2);
+  const after = gh.blobRequests[1];
+  assert.equal(after.status, 206, "the second run resumed");
+  assert.equal(after.headers.range, `bytes=${STALL_AT}-`);
+});
+
+/** Interrupts a run on a raw artifact and flips one byte of its kept `.part`. */
+async function interruptedAndSpoiled(extra: string[]) {
+  const run = await interruptedAtStall(extra, { raw: true });
+  const part = `${run.cwd}/out/${run.part}`;
+  const bytes = await Deno.readFile(part);
+  bytes[1000] ^= 0xff;
+  await Deno.writeFile(part, bytes);
+  return run;
+}
+
+Deno.test("artifacts cli: a resumed artifact uploaded unzipped whose kept bytes were changed fails its digest check, and nothing of it is placed", async () => {
+  const run = await interruptedAndSpoiled([]);
+  await using gh = run.gh;
+  const { cwd, args } = run;
+
+  const second = await runBulkget(args, { cwd });
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(second.stderr, /^error +big \(1\): digest mismatch/m);
+  assert.equal(gh.blobRequests[1].status, 206, "resumed");
+  assert.equal(await sizeOf(`${cwd}/out/big/big`), -1);
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli --no-extract: a resumed artifact uploaded unzipped whose kept bytes were changed fails its digest check and is downloaded again whole", async () => {
+  const run = await interruptedAndSpoiled(["--no-extract"]);
+  await using gh = run.gh;
+  const { cwd, args, data } = run;
+
+  const second = await runBulkget(args, { cwd });
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(await Deno.readFile(`${cwd}/out/big.bin`), data);
+  assert.deepEqual(
+    gh.blobRequests.slice(1).map((r) => r.status),
+    [206, 200],
+    "resumed, then, the digest wrong, downloaded whole",
+  );
   await Deno.remove(cwd, { recursive: true });
 });

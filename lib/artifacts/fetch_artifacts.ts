@@ -38,7 +38,7 @@ import type { Durability } from "../writer/client.ts";
 import type { Job, Outcome } from "../core/job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { safeDest } from "../writer/safe_name.ts";
-import { nameOfRawFile } from "./raw_file_name.ts";
+import { nameOfRawFile, rawPartsByUrl } from "./raw_file_name.ts";
 import { reservedName } from "../writer/entry_names.ts";
 import { ZipExtractor } from "../writer/zip_extractor.ts";
 import { pathExists } from "../writer/paths.ts";
@@ -115,6 +115,11 @@ interface RunState {
   extractor: ZipExtractor;
   /** The extractor's hashing of zips while they download. */
   watches: DownloadWatches;
+  /**
+   * Without extraction: the `.part`s of raw files an earlier run left, by
+   * download URL (their names came from the answer, not the job).
+   */
+  rawParts: Map<string, string>;
   report(result: ArtifactResult): void;
 }
 
@@ -174,6 +179,7 @@ export async function fetchArtifacts<L>(
     watches: new DownloadWatches(extractor, outDir, {
       durable: durability === "full",
     }),
+    rawParts: options.extract ?? true ? new Map() : await rawPartsByUrl(outDir),
     report(result) {
       results.set(result.id, result);
       options.onResult?.(result);
@@ -318,7 +324,8 @@ function jobOf(artifact: Artifact, state: RunState): Job {
     url: artifact.downloadUrl,
     dest: state.extract
       ? `${WORK_DIR}/${artifact.id}.zip`
-      : state.results.get(artifact.id)!.path,
+      : state.rawParts.get(artifact.downloadUrl) ??
+        state.results.get(artifact.id)!.path,
     // An artifact to extract is checked against its digest by the
     // extraction Worker (it reads the zip anyway); the writer Worker, which
     // every download's bytes go through, then need not hash it.
