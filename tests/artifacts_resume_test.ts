@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { startGithubDouble } from "../lib/server/github_api.ts";
 import { makeZip } from "../lib/server/zip_maker.ts";
 import { bulkgetCommand, runBulkget } from "./_helpers.ts";
+import { formatBytes } from "../lib/outputs/format.ts";
 
 function randomBytes(n: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(n);
@@ -45,7 +46,7 @@ const STALL_AT = 1_500_000;
  * that the `.part` is kept.
  *
  * @returns The double, the run's cwd and arguments, the zip and its file's
- *   bytes, and the kept `.part` (from `cwd/out`).
+ *   bytes, the kept `.part` (from `cwd/out`), and the run's output.
  */
 async function interruptedAtStall(
   extra: string[],
@@ -91,7 +92,7 @@ async function interruptedAtStall(
       STALL_AT,
       "the .part is kept",
     );
-    return { gh, cwd, args, body, data, part };
+    return { gh, cwd, args, body, data, part, first };
   } catch (error) {
     await gh[Symbol.asyncDispose]();
     throw error;
@@ -206,5 +207,46 @@ Deno.test("artifacts cli --no-extract: a resumed artifact uploaded unzipped whos
     [206, 200],
     "resumed, then, the digest wrong, downloaded whole",
   );
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli: the numbers of an interrupted run and of the run that resumes it are true: bytes received in each run apart from the artifact's size (result line, closing line, JSON report)", async () => {
+  const run = await interruptedAtStall([]);
+  await using gh = run.gh;
+  const { cwd, args, body } = run;
+  const firstErr = new TextDecoder().decode(run.first.stderr);
+  assert.match(
+    firstErr,
+    new RegExp(
+      `^0 of 1 artifacts done: 0 downloaded, 1 interrupted; ${
+        formatBytes(STALL_AT).replace(".", "\\.")
+      } received in \\d`,
+      "m",
+    ),
+  );
+
+  const rest = body.length - STALL_AT;
+  const second = await runBulkget([...args, "--report", "r.json"], { cwd });
+  assert.equal(second.code, 0, second.stderr);
+  const size = formatBytes(body.length).replace(".", "\\.");
+  const received = formatBytes(rest).replace(".", "\\.");
+  assert.match(
+    second.stderr,
+    new RegExp(
+      `^ok +big \\(1\\): ${size} \\(${received} received\\), 1 file -> big$`,
+      "m",
+    ),
+  );
+  assert.match(
+    second.stderr,
+    new RegExp(
+      `^1 of 1 artifacts done: 1 downloaded \\(${size}\\); ${received} received in \\d`,
+      "m",
+    ),
+  );
+  const report = JSON.parse(await Deno.readTextFile(`${cwd}/r.json`));
+  assert.equal(report.artifacts[0].bytes, body.length);
+  assert.equal(report.artifacts[0].transferred, rest);
+  assert.equal(gh.blobRequests[1].status, 206);
   await Deno.remove(cwd, { recursive: true });
 });

@@ -19,8 +19,13 @@ export interface ArtifactResult {
   digest: string | null;
   /** The SHA-256 of the bytes downloaded (lower-case hex), when downloaded. */
   sha256?: string;
-  /** Bytes downloaded (the zip's size). */
+  /** The download's size (the zip's, or the raw file's), when complete. */
   bytes: number;
+  /**
+   * Body bytes received for it in this run, by every attempt: a resumed
+   * download's only what came after its `.part`; a skipped artifact's 0.
+   */
+  transferred: number;
   /** Files extracted (or found identical with `merge`). */
   files: number;
   /**
@@ -54,6 +59,7 @@ export function resultOf(artifact: Artifact): ArtifactResult {
     name: artifact.name,
     digest: artifact.sha256 === null ? null : `sha256:${artifact.sha256}`,
     bytes: 0,
+    transferred: 0,
     files: 0,
     status: "error",
     path: "",

@@ -120,6 +120,8 @@ interface RunState {
    * download URL (their names came from the answer, not the job).
    */
   rawParts: Map<string, string>;
+  /** Body bytes received in this run, by artifact id (every attempt). */
+  received: Map<string, number>;
   report(result: ArtifactResult): void;
 }
 
@@ -180,7 +182,9 @@ export async function fetchArtifacts<L>(
       durable: durability === "full",
     }),
     rawParts: options.extract ?? true ? new Map() : await rawPartsByUrl(outDir),
+    received: new Map(),
     report(result) {
+      result.transferred = state.received.get(String(result.id)) ?? 0;
       results.set(result.id, result);
       options.onResult?.(result);
     },
@@ -274,9 +278,12 @@ async function downloadRounds<L>(
         ownHttp: options.ownHttp,
         maxRedirects: options.maxRedirects,
         smallBodyLimit: WHOLE_BODY_LIMIT,
-        onEvent: state.extract
-          ? state.watches.listener(options.onEvent)
-          : options.onEvent,
+        onEvent: countReceived(
+          state.received,
+          state.extract
+            ? state.watches.listener(options.onEvent)
+            : options.onEvent,
+        ),
         sleep: options.sleep,
         signal: options.signal,
         existing: "overwrite",
@@ -399,6 +406,20 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
     });
   }
   state.report(result);
+}
+
+/** A listener that adds each job's body bytes up by its origin, then passes every event on. */
+function countReceived(
+  received: Map<string, number>,
+  forward?: (event: EngineEvent) => void,
+): (event: EngineEvent) => void {
+  return (event) => {
+    if (event.type === "bytes") {
+      const key = event.job.origin!;
+      received.set(key, (received.get(key) ?? 0) + event.bytes);
+    }
+    forward?.(event);
+  };
 }
 
 function describeFailure(outcome: Outcome): string {

@@ -191,21 +191,39 @@ export async function runArtifacts<L>(run: ArtifactsRun<L>): Promise<number> {
 
 /**
  * `2 of 3 artifacts done: 1 downloaded (318 B), 1 already complete in 0.4 s`:
- * the bytes are only those of the artifacts downloaded by this run, as
- * `get`'s summary counts a skipped file apart and adds nothing for it.
+ * the size is that of the artifacts downloaded by this run, as `get`'s
+ * summary counts a skipped file apart and adds nothing for it. The bytes
+ * received in this run follow when they differ from it (a resumed
+ * download's earlier bytes, a retry's, a failed or interrupted one's):
+ * `…: 1 downloaded (3.0 MiB); 1.5 MiB received in 0.4 s`.
  */
 function summaryLine(results: ArtifactResult[], elapsedMs: number): string {
+  const count = (status: ArtifactResult["status"]) =>
+    results.filter((r) => r.status === status).length;
   const downloaded = results.filter((r) => r.status === "ok");
-  const skipped = results.filter((r) => r.status === "skipped").length;
+  const skipped = count("skipped");
   const bytes = downloaded.reduce((n, r) => n + r.bytes, 0);
+  const received = results.reduce((n, r) => n + r.transferred, 0);
   const parts = [
     `${downloaded.length} downloaded` +
     (downloaded.length ? ` (${formatBytes(bytes)})` : ""),
   ];
   if (skipped) parts.push(`${skipped} already complete`);
+  for (
+    const [status, words] of [
+      ["expired", "expired"],
+      ["error", "failed"],
+      ["cancelled", "interrupted"],
+    ] as const
+  ) {
+    if (count(status)) parts.push(`${count(status)} ${words}`);
+  }
+  const receivedPart = received === bytes
+    ? ""
+    : `; ${formatBytes(received)} received`;
   return `${downloaded.length + skipped} of ${results.length} artifacts done: ${
     parts.join(", ")
-  } in ${(elapsedMs / 1000).toFixed(1)} s`;
+  }${receivedPart} in ${(elapsedMs / 1000).toFixed(1)} s`;
 }
 
 function resultLine(r: ArtifactResult, extract: boolean): string {
@@ -219,9 +237,13 @@ function resultLine(r: ArtifactResult, extract: boolean): string {
         : extract
         ? plural(r.files, "file")
         : "zip kept, not extracted";
-      return `ok       ${name} (${r.id}): ${formatBytes(r.bytes)}, ${what} -> ${
-        escapeControls(r.path)
-      }`;
+      // A resumed (or retried) download received more or less than its size.
+      const received = r.transferred === r.bytes
+        ? ""
+        : ` (${formatBytes(r.transferred)} received)`;
+      return `ok       ${name} (${r.id}): ${
+        formatBytes(r.bytes)
+      }${received}, ${what} -> ${escapeControls(r.path)}`;
     }
     case "skipped":
       return `skipped  ${name} (${r.id}): done by an earlier run`;
@@ -249,6 +271,7 @@ async function writeReport<L>(
       digest: r.digest,
       sha256: r.sha256 ?? null,
       bytes: r.bytes,
+      transferred: r.transferred,
       files: r.files,
       path: r.path,
       status: r.status,
