@@ -23,6 +23,7 @@ import {
 import { safeDest } from "../writer/safe_name.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
 import { missingPermission, USAGE_EXIT_CODE } from "./permissions.ts";
+import { netHost } from "../core/net_permission.ts";
 import type { RunningServer } from "../server/server.ts";
 import { AttemptError, ERROR_CODES, UsageError } from "../core/errors.ts";
 
@@ -128,7 +129,7 @@ export async function flagsCommand(args: string[]): Promise<number> {
   }
   const base = new URL(options.baseUrl);
   const denied = missingPermission([
-    { name: "net", host: base.host },
+    { name: "net", host: netHost(base) },
     { name: "write", path: options.outDir },
     // The writer renames .part files into place, which Deno grants only with read too.
     { name: "read", path: options.outDir },

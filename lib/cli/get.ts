@@ -35,7 +35,12 @@ import {
 } from "./interrupt.ts";
 import { holdOpen, interruptedOutcome } from "./interrupted_jobs.ts";
 import { trackJobTotal } from "./job_total.ts";
-import { optionalEnv, USAGE_EXIT_CODE } from "./permissions.ts";
+import {
+  netPermitted,
+  optionalEnv,
+  permissionMessage,
+  USAGE_EXIT_CODE,
+} from "./permissions.ts";
 import {
   existingPolicy,
   type GetOptions,
@@ -153,12 +158,12 @@ async function run(
     onRead: outputs.read,
   });
   const input = holdOpen(
-    dedupeDestinations(total.counted(allJobs(options)), {
+    dedupeDestinations(total.counted(netPermitted(allJobs(options))), {
       onDuplicate: (error, job) => failBeforeStart(outputs, job, error),
     }),
   );
   const began = performance.now();
-  let inputError: SourceError | undefined;
+  let inputError: Error | undefined;
   try {
     inputError = await downloadAll(input.jobs, options, outputs, interrupts);
   } finally {
@@ -198,14 +203,14 @@ async function run(
 /**
  * Downloads the jobs until they end or the signal stops the pool.
  *
- * @returns The input error that cut the run short, if any.
+ * @returns The input error (or missing permission) that cut the run short, if any.
  */
 async function downloadAll(
   jobs: AsyncIterable<Job>,
   options: GetOptions,
   outputs: RunOutputs,
   interrupts: Interrupts,
-): Promise<SourceError | undefined> {
+): Promise<Error | undefined> {
   try {
     const settings = await engineOptions(options, outputs.event);
     for await (
@@ -215,8 +220,12 @@ async function downloadAll(
       })
     ) outputs.outcome(outcome);
   } catch (error) {
-    if (!(error instanceof SourceError)) throw error;
-    return error;
+    if (error instanceof SourceError) return error;
+    // A permission found missing mid-run (a redirect to a host not granted)
+    // ends the run as a bad line does: the report and summary are whole.
+    const denied = permissionMessage(error);
+    if (denied === undefined) throw error;
+    return new Error(denied);
   }
   return undefined;
 }

@@ -11,7 +11,7 @@
 import { resolveShard, shardVariable } from "../source/shard.ts";
 import { openReport, type ReportWriter } from "../report/json_report.ts";
 import { requireFile } from "./usage.ts";
-import { missingPermission } from "./permissions.ts";
+import { missingNetPermission, missingPermission } from "./permissions.ts";
 import { VERSION } from "./version.ts";
 import { type AuthChoice, resolveAuth } from "./auth_options.ts";
 import { openLogFile } from "./log_file.ts";
@@ -30,8 +30,10 @@ import { jobsFromUrls } from "../source/args.ts";
 export async function resolveEnvironment(
   options: GetOptions,
 ): Promise<string | undefined> {
-  await checkUrlArguments(options);
-  const denied = missingPermission(neededPermissions(options));
+  const urls = await checkUrlArguments(options);
+  const denied = missingPermission(neededPermissions(options)) ??
+    // A dry run sends no request.
+    (options.dryRun ? undefined : missingNetPermission(urls));
   if (denied) return denied;
   if (options.tokenEnv) {
     const token = Deno.env.get(options.tokenEnv);
@@ -68,11 +70,15 @@ export async function resolveEnvironment(
  * Every URL argument is one (the lines of lists are checked as they are
  * read): a typo is a usage error before any request, not after the
  * arguments before it were fetched.
+ *
+ * @returns The URLs.
  */
-async function checkUrlArguments(options: GetOptions): Promise<void> {
+async function checkUrlArguments(options: GetOptions): Promise<string[]> {
   try {
-    const urls = jobsFromUrls(options.urls, { keepPaths: options.keepPaths });
-    for await (const job of urls) void job;
+    const urls: string[] = [];
+    const jobs = jobsFromUrls(options.urls, { keepPaths: options.keepPaths });
+    for await (const job of jobs) urls.push(job.url);
+    return urls;
   } catch (error) {
     if (!(error instanceof SourceError)) throw error;
     throw new UsageError(error.message);

@@ -5,6 +5,10 @@
  * @module
  */
 
+import type { Job } from "../core/job.ts";
+import { SourceError } from "../core/errors.ts";
+import { missingNetFlag } from "../core/net_permission.ts";
+
 /** Exit code for a usage or permission error. */
 export const USAGE_EXIT_CODE = 2;
 
@@ -78,4 +82,44 @@ export function optionalEnv(name: string): string | undefined {
       "granted"
   ) return undefined;
   return Deno.env.get(name);
+}
+
+/**
+ * The first of `urls` whose host Deno was not given net access to, as a
+ * message, so that a run stops with one line before its first request
+ * instead of Deno prompting in the middle of the progress bar.
+ *
+ * @param urls Absolute `http:` or `https:` URLs.
+ * @returns `missing permission: run again with --allow-net=HOST:PORT`, or
+ *   undefined when every host is granted.
+ */
+export function missingNetPermission(
+  urls: Iterable<string>,
+): string | undefined {
+  for (const url of urls) {
+    const flag = missingNetFlag(url);
+    if (flag !== undefined) return `missing permission: run again with ${flag}`;
+  }
+  return undefined;
+}
+
+/**
+ * Passes the jobs on, stopping at the first whose host (or a mirror's) Deno
+ * was not given net access to, as at a bad input line: the jobs before it
+ * are downloaded, none after it is read.
+ *
+ * @param jobs The jobs, as read.
+ * @returns The same jobs.
+ * @throws {SourceError} Naming the job's line and the flag to add.
+ */
+export async function* netPermitted(
+  jobs: AsyncIterable<Job>,
+): AsyncGenerator<Job> {
+  for await (const job of jobs) {
+    const denied = missingNetPermission(
+      job.mirrors ? [job.url, ...job.mirrors] : [job.url],
+    );
+    if (denied) throw new SourceError(job.origin ?? "input", denied);
+    yield job;
+  }
 }

@@ -9,6 +9,7 @@
 
 import { AttemptError, ERROR_CODES } from "../core/errors.ts";
 import { networkFailure } from "./classify.ts";
+import { requireNet } from "../core/net_permission.ts";
 import type { AttemptDeadline } from "./deadline.ts";
 import {
   HEADER_NAME,
@@ -93,6 +94,9 @@ export async function request(
     onBytes: () => deadline.activity(),
   };
   const send: SendRequest = async (current, hopHeaders) => {
+    // Deno would prompt for a host it was not given, mid-bar: a redirect's
+    // host is known only now.
+    requireNet(current);
     // Each hop is routed by its own host.
     const client = options.proxy && !options.proxy.bypass(current)
       ? options.proxy.client
