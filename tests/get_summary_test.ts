@@ -117,6 +117,45 @@ Deno.test("Ctrl-C mid-body reports the bytes received; the resumed rerun only th
   assert.equal(report.items[0].bytes, SIZE);
 });
 
+Deno.test("--limit-rate: a small body counts as received once it has crossed the network, also when Ctrl-C comes while the rate holds it back", async () => {
+  const SIZE = 900_000; // read whole (up to 1 MiB), then paced
+  await using server = await startServer({ alt: false });
+  const dir = await Deno.makeTempDir();
+  const child = bulkgetCommand([
+    "get",
+    `${server.url}/files/${SIZE}/small.bin`,
+    "-o",
+    dir,
+    "--limit-rate",
+    "50k",
+    "--report",
+    `${dir}/r.json`,
+    "--log",
+    `${dir}/run.log`,
+    "--status-interval",
+    "0.1",
+  ]).spawn();
+  // Until a status line counts the body (it crossed at once; 18 s of
+  // pacing follow), or for at most 10 s.
+  for (let i = 0; i < 200; i++) {
+    const log = await Deno.readTextFile(`${dir}/run.log`).catch(() => "");
+    if (log.includes("878.9 KiB")) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  assert.equal(server.stats().inFlight, 0, "the body was sent");
+  child.kill("SIGINT");
+  const result = await child.output();
+  assert.equal(result.code, 130);
+  assert.match(
+    new TextDecoder().decode(result.stdout),
+    /^bulkget: 0 downloaded, 1 interrupted; 878\.9 KiB received in /m,
+  );
+  const report = await readReport(`${dir}/r.json`);
+  assert.equal(report.items[0].status, "cancelled");
+  assert.equal(report.items[0].transferred, SIZE);
+  assert.equal(report.totals.transferred, SIZE);
+});
+
 Deno.test("a bad --report path stops the run before any request: one line, exit 2", async () => {
   await using server = await startServer({ alt: false });
   const cwd = await Deno.makeTempDir();

@@ -90,6 +90,18 @@ async function writeWhole(
 ): Promise<WrittenFile> {
   const { deadline } = options;
   const bytes = await readSmallBody(response, length, deadline);
+  const whole = bytes.byteLength === length;
+  // Counted now, as they have arrived: a Ctrl-C while the rate holds them
+  // back below must not call them not received.
+  if (whole) {
+    options.onEvent?.({
+      type: "bytes",
+      job: body.job,
+      bytes: bytes.byteLength,
+      total: body.place.total,
+      offset: 0,
+    });
+  }
   // Read whole already: the next read of the run (or retry) waits instead.
   if (options.limits.length > 0) {
     await pace(options.limits, bytes.byteLength, { signal: deadline.signal })
@@ -97,20 +109,13 @@ async function writeWhole(
         throw bodyFailure(error, deadline.signal);
       });
   }
-  if (bytes.byteLength !== length) {
+  if (!whole) {
     throw new AttemptError(
       `truncated body: got ${bytes.byteLength} of ${length} bytes`,
       "retryable",
       { code: ERROR_CODES.length },
     );
   }
-  options.onEvent?.({
-    type: "bytes",
-    job: body.job,
-    bytes: bytes.byteLength,
-    total: body.place.total,
-    offset: 0,
-  });
   // Returned, not awaited: this step's frame is let go while the Worker
   // writes (a hundred files wait for it at once, and what they hold is
   // what each young-generation collection copies).
