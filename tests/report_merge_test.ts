@@ -328,13 +328,40 @@ Deno.test("bulkget report merge: the counts line says '1 report', '1 job' and '1
     equal(one.code, 0, one.stderr);
     match(
       one.stdout,
-      /^bulkget report merge: 1 report \(of 1 shard\), 1 job: 1 downloaded; 10 B$/m,
+      /^bulkget report merge: 1 report \(of 1 shard\), 1 job: 1 downloaded; 10 B in complete files$/m,
     );
     const two = await runBulkget(["report", "merge", "two.json"], { cwd: dir });
     equal(two.code, 0, two.stderr);
     match(
       two.stdout,
-      /^bulkget report merge: 1 report, 2 jobs: 2 downloaded; 20 B$/m,
+      /^bulkget report merge: 1 report, 2 jobs: 2 downloaded; 20 B in complete files$/m,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("bulkget report merge: the counts line calls the files' size what it is, apart from the bytes received", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "bulkget-merge-" });
+  try {
+    // A rerun: one file fetched now, two already complete from before.
+    const fetched = { ...item("a.bin"), transferred: 10 };
+    const kept = [item("b.bin"), item("c.bin")].map((i) => ({
+      ...i,
+      status: "skipped" as const,
+      transferred: 0,
+    }));
+    await Deno.writeTextFile(
+      `${dir}/r.json`,
+      JSON.stringify(report([fetched, ...kept])),
+    );
+    const result = await runBulkget(["report", "merge", "r.json"], {
+      cwd: dir,
+    });
+    equal(result.code, 0, result.stderr);
+    match(
+      result.stdout,
+      /^bulkget report merge: 1 report, 3 jobs: 1 downloaded, 2 already complete; 30 B in complete files, 10 B received$/m,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

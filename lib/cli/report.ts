@@ -243,7 +243,12 @@ function printFindings(report: MergedReport, reportCount: number): void {
       summary.expectedJobs === null
         ? ""
         : ` (the list has ${summary.expectedJobs})`
-    }: ${outcomeCounts(t).join(", ")}; ${formatBytes(t.bytes)}`,
+    }: ${outcomeCounts(t).join(", ")}; ${
+      // Sizes on disk, not what crossed the network: a rerun's already
+      // complete files add to the first, not the second.
+      formatBytes(t.bytes)} in complete files${
+      t.transferred > 0 ? `, ${formatBytes(t.transferred)} received` : ""
+    }`,
   );
   for (const note of summary.notes) console.log(`note: ${note}`);
   if (summary.expectedJobs === null) {
