@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import { bulkgetCommand, listDir } from "./_helpers.ts";
+import { scriptedServer } from "./_scripted_server.ts";
 
 const SIZE = 8 * 1024 * 1024;
 const SENT_BEFORE_STALL = 3 * 1024 * 1024;
@@ -170,4 +171,81 @@ Deno.test("SIGTERM stops the run the same way and exits 143", async () => {
     /^bulkget: 0 downloaded, 1 interrupted;/m,
   );
   assert.deepEqual(listDir(dir), ["big.bin.part", "big.bin.part.json"]);
+});
+
+Deno.test("a .part restarted by an answer that cannot be resumed loses its old resume facts: after SIGKILL the rerun never stitches it to the old version", async () => {
+  // Version A (resumable) is cut; the resume is answered with the whole of
+  // version B without a validator (another backend, say), killed mid-body;
+  // the .part now holds B's first bytes. The rerun meets version A again:
+  // resumed with A's validator, it would append A's rest to B's start.
+  const size = 3 << 20;
+  const a = new Uint8Array(size).map((_, i) => (i * 7) & 0xff);
+  const b = new Uint8Array(size).map((_, i) => (i * 13 + 5) & 0xff);
+  const head = (status: string, fields: string) =>
+    new TextEncoder().encode(`HTTP/1.1 ${status}\r\n${fields}\r\n`);
+  const concat = (x: Uint8Array, y: Uint8Array) => {
+    const all = new Uint8Array(x.length + y.length);
+    all.set(x);
+    all.set(y, x.length);
+    return all;
+  };
+  const resumable = `etag: "A"\r\naccept-ranges: bytes\r\n`;
+  await using server = scriptedServer((n) => {
+    const range = /range: bytes=(\d+)-/i.exec(server.requests[n]);
+    if (n === 0) {
+      return {
+        send: concat(
+          head("200 OK", `${resumable}content-length: ${size}\r\n`),
+          a.subarray(0, 1 << 20),
+        ),
+        close: true,
+      };
+    }
+    if (n === 1) {
+      return {
+        send: concat(
+          head("200 OK", `content-length: ${size}\r\n`),
+          b.subarray(0, 2 << 20),
+        ),
+        stall: true,
+      };
+    }
+    const from = range ? Number(range[1]) : 0;
+    return concat(
+      range
+        ? head(
+          "206 Partial Content",
+          `${resumable}content-range: bytes ${from}-${
+            size - 1
+          }/${size}\r\ncontent-length: ${size - from}\r\n`,
+        )
+        : head("200 OK", `${resumable}content-length: ${size}\r\n`),
+      a.subarray(from),
+    );
+  });
+  const dir = await Deno.makeTempDir();
+  const url = `${server.url}/v.bin`;
+  const first = await bulkgetCommand([
+    "get",
+    "-q",
+    "--retries",
+    "0",
+    url,
+    "-o",
+    dir,
+  ])
+    .output();
+  assert.equal(first.code, 1);
+  assert.deepEqual(listDir(dir), ["v.bin.part", "v.bin.part.json"]);
+  const child = spawnGet(url, dir);
+  await waitForPart(`${dir}/v.bin.part`, 2 << 20);
+  child.kill("SIGKILL");
+  await child.output();
+  assert.match(server.requests[1], /range: bytes=1048576-/i);
+  const rerun = await spawnGet(url, dir).output();
+  assert.equal(rerun.code, 0, new TextDecoder().decode(rerun.stderr));
+  assert.ok(
+    Deno.readFileSync(`${dir}/v.bin`).every((byte, i) => byte === a[i]),
+    "version A exactly, not B's start and A's rest",
+  );
 });

@@ -125,7 +125,7 @@ export function writeInPlace(
 /**
  * `prepare`: readies `dest.part` for the main thread to stream into:
  * created empty, or cut to `offset` to resume; the resume facts are written
- * beside it.
+ * beside it (an empty one given none has the old ones removed).
  *
  * @param ctx The Worker's state.
  * @param request The request.
@@ -150,6 +150,10 @@ export function handlePrepare(
       file.close();
     }
   } else {
+    // The resume facts of an earlier answer never stay beside a .part
+    // restarted without any: a kill mid-body would leave the new answer's
+    // bytes under them, and the rerun would append the old one's rest.
+    if (!meta) removeQuietly(paths.meta);
     writeSmallFile(paths.part, new Uint8Array(0), ctx.durable);
     ctx.dirtyDirs.add(paths.dir);
   }
