@@ -83,9 +83,9 @@ export function handlePut(
 /**
  * Writes a whole small file as `paths.part`, gives it its remote time,
  * flushes it (when durable) and renames it to `paths.final`, all through
- * one open file: the time is set and the file's info read on the file
- * itself, not looked up by name again (two path walks fewer per file). The
- * info is read after the rename, which changes the file's change time.
+ * one open file: the time is set on the file itself, not looked up by name
+ * again. Its info is read after the rename, which changes the file's change
+ * time, by its final name (see the comment there).
  *
  * @param ctx The Worker's state.
  * @param paths The destination's paths.
@@ -116,7 +116,12 @@ export function writeInPlace(
     }
     if (ctx.durable) file.syncDataSync();
     renameInto(ctx, paths.part, paths.final, paths.dir);
-    return file.statSync();
+    // By name, as a rerun's probe looks at it, not `file.statSync()`: unless
+    // every permission is granted, Deno checks an open file's stat against
+    // the path it was opened by and resolves that path first (a readlink
+    // per directory level, twice over for a name that no longer exists: 7
+    // under /tmp/a/b) against one lookup here.
+    return Deno.statSync(paths.final);
   } finally {
     file.close();
   }
