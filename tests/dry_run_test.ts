@@ -152,3 +152,38 @@ Deno.test("get --dry-run with checksums: a file whose digest matches is skipped,
   assert.deepEqual(listDir(`${dir}/out`), before);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("get --dry-run: a --split .part is said with the bytes its ranges hold, not its full-size length", async () => {
+  const dir = await Deno.makeTempDir();
+  const url = "http://127.0.0.1:9/files/2m/s.bin"; // never asked
+  // As an interrupted --split run leaves it: made at the file's size, two
+  // ranges filled in part.
+  const part = await Deno.open(`${dir}/s.bin.part`, {
+    write: true,
+    create: true,
+  });
+  await part.truncate(2_000_000);
+  part.close();
+  await Deno.writeTextFile(
+    `${dir}/s.bin.part.json`,
+    JSON.stringify({
+      url,
+      etag: '"e1"',
+      total: 2_000_000,
+      split: {
+        ranges: [[0, 1_000_000], [1_000_000, 2_000_000]],
+        done: [300_000, 100_000],
+      },
+    }),
+  );
+  const result = await runBulkget(
+    ["get", url, "-o", dir, "--dry-run"],
+    { permissions: [`--allow-read=${dir}`] },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.equal(
+    result.stdout.split("\n")[0],
+    `resume ${url} -> s.bin (a split .part with 390.6 KiB of 1.9 MiB written, if the server agrees)`,
+  );
+  await Deno.remove(dir, { recursive: true });
+});

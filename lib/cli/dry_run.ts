@@ -12,6 +12,7 @@ import { openWriter } from "../writer/client.ts";
 import { loadValidators } from "../writer/validators.ts";
 import { redactText, redactUrl } from "../core/redact.ts";
 import { formatBytes } from "../outputs/format.ts";
+import type { PartMeta } from "../writer/protocol.ts";
 
 /** Options for {@linkcode dryRun}. */
 export interface DryRunOptions {
@@ -89,8 +90,8 @@ export async function dryRun(
         counts.download++;
         say(
           probe.part
-            ? `resume ${target} (a .part of ${
-              formatBytes(probe.part.size)
+            ? `resume ${target} (${
+              partHolds(probe.part)
             }, if the server agrees)`
             : `download ${target}`,
         );
@@ -100,4 +101,17 @@ export async function dryRun(
     await writer.close();
   }
   return counts;
+}
+
+/**
+ * What a `.part` holds: its size, or for a `--split` one (made at the
+ * file's full size, its ranges filled in part) the bytes its ranges have.
+ */
+function partHolds(part: { size: number; meta?: PartMeta }): string {
+  const split = part.meta?.split;
+  if (split === undefined) return `a .part of ${formatBytes(part.size)}`;
+  const written = split.done.reduce((sum, bytes) => sum + bytes, 0);
+  return `a split .part with ${formatBytes(written)} of ${
+    formatBytes(part.meta?.total ?? part.size)
+  } written`;
 }
