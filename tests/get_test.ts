@@ -188,15 +188,25 @@ Deno.test("get: a duplicate destination is refused naming both lines, and the fi
     `${cwd}/list.txt`,
     `${server.url}/flags/br/br.gif\n${server.url}/flags/us/us.gif\n${server.url}/other/br.gif\n`,
   );
-  const result = await runBulkget(["get", "-i", "list.txt", "-o", "out"], {
-    cwd,
-  });
+  const result = await runBulkget(
+    ["get", "-i", "list.txt", "-o", "out", "--report", "r.json"],
+    { cwd },
+  );
   assert.equal(result.code, 1);
   assert.match(
     result.stdout + result.stderr,
     /list\.txt:3: destination "br\.gif" is already used by list\.txt:1/,
   );
   assert.ok(sameBytes(`${cwd}/out/br.gif`, flagFile("br")));
+  // A failed job has a code, as the README's report section says.
+  const report = JSON.parse(await Deno.readTextFile(`${cwd}/r.json`));
+  const refused = report.items.filter((i: { status: string }) =>
+    i.status === "error"
+  );
+  assert.equal(refused.length, 1);
+  assert.equal(refused[0].origin, "list.txt:3");
+  assert.equal(refused[0].code, "NAME_TAKEN");
+  assert.equal(refused[0].attempts, 0);
 });
 
 Deno.test("get: -H and --token-env reach the first origin only; secrets never appear in output or report", async () => {

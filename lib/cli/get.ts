@@ -50,7 +50,7 @@ import {
   USAGE,
 } from "./get_options.ts";
 import { openOutputFiles, resolveEnvironment } from "./get_preflight.ts";
-import { SourceError, UsageError } from "../core/errors.ts";
+import { ERROR_CODES, SourceError, UsageError } from "../core/errors.ts";
 
 export { type GetOptions, parseGetArgs } from "./get_options.ts";
 
@@ -279,6 +279,7 @@ function failBeforeStart(outputs: RunOutputs, job: Job, error: Error): void {
     bytes: 0,
     attempts: 0,
     reason: error.message,
+    code: ERROR_CODES.nameTaken,
     elapsedMs: 0,
   };
   outputs.event({ type: "done", outcome });

@@ -50,7 +50,7 @@ export const ERROR_CODES = {
   verify: "VERIFY_FAILED",
   /** A redirect loop, too many hops, or an unusable `Location`. */
   redirect: "REDIRECT",
-  /** A server-chosen name that is taken or exists. */
+  /** A destination another job of the run has (a duplicate), or a server-chosen name that is taken or exists. */
   nameTaken: "NAME_TAKEN",
   /** An invalid request header. */
   header: "INVALID_HEADER",
