@@ -713,3 +713,54 @@ for (const flags of CLIENTS) {
     },
   );
 }
+
+Deno.test("get --split: a range whose every byte came before its connection failed is complete: it is not asked again (never with a Range that ends before it starts)", async () => {
+  // Range 2 comes whole in one chunk, then the connection closes before
+  // the last chunk: all its bytes are at their places.
+  const size = 3 * MiB;
+  const body = generatedBody("c.bin", size);
+  const head = (fields: string) =>
+    new TextEncoder().encode(`HTTP/1.1 ${fields}etag: "c"\r\n\r\n`);
+  const join = (...parts: Uint8Array[]) => {
+    const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
+    return all;
+  };
+  const text = (s: string) => new TextEncoder().encode(s);
+  await using server = scriptedServer((n) => {
+    const range = /range: bytes=(\d+)-(\d+)/i.exec(server.requests[n]);
+    if (!range) {
+      return {
+        send: join(
+          head(`200 OK\r\naccept-ranges: bytes\r\ncontent-length: ${size}\r\n`),
+          body,
+        ),
+        close: true,
+      };
+    }
+    const [from, last] = [Number(range[1]), Number(range[2])];
+    const bytes = body.subarray(from, last + 1);
+    return {
+      send: join(
+        head(
+          `206 Partial Content\r\ncontent-range: bytes ${from}-${last}/${size}\r\ntransfer-encoding: chunked\r\n`,
+        ),
+        text(`${bytes.length.toString(16)}\r\n`),
+        bytes,
+        text("\r\n"),
+      ),
+      close: true,
+    };
+  });
+  const dir = await Deno.makeTempDir();
+  const result = await getSplit(2, `${server.url}/c.bin`, dir, [
+    "--retries",
+    "2",
+  ]);
+  assert.equal(result.code, 0, result.stderr);
+  assertFileBytes(`${dir}/c.bin`, body);
+  assert.deepEqual(
+    server.requests.map((r) => /range: (.*)/i.exec(r)?.[1] ?? "whole"),
+    ["whole", `bytes=${size >> 1}-${size - 1}`],
+  );
+});

@@ -293,6 +293,9 @@ async function fetchRange(
     end,
   });
   await retry(async (n) => {
+    // Every byte came before the last answer failed (a cut after them):
+    // done, and a Range from its end would end before it starts.
+    if (start + split.done[i] >= end) return;
     if (n === 1 && first) {
       return await copyRange(
         first.response,
