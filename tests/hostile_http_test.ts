@@ -1263,3 +1263,26 @@ for (const [client, flags] of CLIENTS) {
     }
   }
 }
+
+for (const [client, flags] of CLIENTS) {
+  Deno.test(`hostile matrix (${client}): a chunk one byte longer than its data, its CR taken for data and a bare LF for the CRLF, is refused: never saved as the body`, async () => {
+    // "5" then "abcd\r\n": read as 5 bytes "abcd\r" and a bare LF, the body
+    // would be "abcd\r"; RFC 9112 allows no bare LF in a chunked body.
+    await using server = scriptedServer(() => ({
+      send:
+        "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nabcd\r\n0\r\n\r\n",
+      close: true,
+    }));
+    const { run, report, out } = await runMatrix(flags, [
+      `${server.url}/lf.txt`,
+    ], 0);
+    assert.equal(run.code, 1, run.stdout);
+    assert.deepEqual(listDir(out), [], "no file, no .part");
+    // fetch's one error for a broken body cannot say more than NETWORK.
+    assert.equal(
+      report.items[0].code,
+      flags.length ? "NETWORK" : "PROTOCOL",
+      report.items[0].reason ?? "",
+    );
+  });
+}

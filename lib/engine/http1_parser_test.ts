@@ -140,9 +140,28 @@ const FIXTURES: [string, string, Expected][] = [
   ["chunked without the end of trailers", `${OK}${TE("chunked")}\r\n0\r\n`, {
     error: CLOSED,
   }],
+  // A chunked body's lines end in CRLF only (RFC 9112 §7.1): with a bare LF
+  // allowed, a chunk one byte longer than its data passes, its CR as data.
   ["chunked with LF-only lines", `${OK}${TE("chunked")}\r\n5\nhello\n0\n\n`, {
-    status: 200,
-    body: "hello",
+    error: /bare LF in a chunked body/,
+  }],
+  [
+    "chunk one byte longer than its data (its CR taken as data)",
+    `${OK}${TE("chunked")}\r\n5\r\nabcd\r\n0\r\n\r\n`,
+    { error: /bare LF in a chunked body/ },
+  ],
+  [
+    "bare LF after a chunk size",
+    `${OK}${TE("chunked")}\r\n4\nabcd\r\n0\r\n\r\n`,
+    {
+      error: /bare LF in a chunked body/,
+    },
+  ],
+  ["bare LF in the trailers", `${OK}${TE("chunked")}\r\n0\r\nx-t: 1\n\r\n`, {
+    error: /bare LF in a chunked body/,
+  }],
+  ["bare LF ending the trailers", `${OK}${TE("chunked")}\r\n0\r\n\n`, {
+    error: /bare LF in a chunked body/,
   }],
   // Transfer-Encoding beside Content-Length, and codings not decoded
   [

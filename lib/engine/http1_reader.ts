@@ -148,19 +148,22 @@ export class ReadBuffer {
   }
 
   /**
-   * Reads one line (ending in CRLF or LF) and returns it without its end.
+   * Reads one line of a chunked body, which ends in CRLF (RFC 9112 §7.1
+   * allows no bare LF there: a chunk whose last data byte is a CR would
+   * then pass for one a byte longer), and returns it without its end.
    *
    * @returns The line.
-   * @throws {HttpProtocolError} When it is longer than 8 KiB.
+   * @throws {HttpProtocolError} When it is longer than 8 KiB or ends in a bare LF.
    */
   async readLine(): Promise<string> {
     let searchFrom = this.#start;
     for (;;) {
       const lf = this.#buffer.subarray(0, this.#end).indexOf(10, searchFrom);
       if (lf >= 0) {
-        const stop = lf > this.#start && this.#buffer[lf - 1] === 13
-          ? lf - 1
-          : lf;
+        if (lf === this.#start || this.#buffer[lf - 1] !== 13) {
+          throw new HttpProtocolError("bare LF in a chunked body (not CRLF)");
+        }
+        const stop = lf - 1;
         const line = latin1.decode(this.#buffer.subarray(this.#start, stop));
         this.#start = lf + 1;
         return line;
