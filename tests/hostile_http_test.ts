@@ -1286,3 +1286,27 @@ for (const [client, flags] of CLIENTS) {
     );
   });
 }
+
+for (const [client, flags] of CLIENTS) {
+  Deno.test(`hostile matrix (${client}): a resumed chunked body that runs past its range and is then cut keeps no .part (LENGTH_MISMATCH): its bytes past the file are no place to resume from`, async () => {
+    const { run, report, out } = await resumed(flags, (n, asked) => {
+      const from = rangeStart(asked[n]);
+      const rest = concat(V1.subarray(from), "12345");
+      return {
+        send: concat(
+          `HTTP/1.1 206 Partial Content\r\ncontent-range: bytes ${from}-${
+            T - 1
+          }/${T}\r\ntransfer-encoding: chunked\r\netag: "v1"\r\n\r\n${
+            rest.length.toString(16)
+          }\r\n`,
+          rest,
+          "\r\n",
+        ),
+        close: true,
+      };
+    }, 0);
+    assert.equal(run.code, 1, run.stderr);
+    assert.deepEqual(listDir(out), [], "no file, no .part");
+    assert.equal(report.items[0].code, "LENGTH_MISMATCH");
+  });
+}

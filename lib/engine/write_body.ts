@@ -168,7 +168,15 @@ async function writeStreamed(
       );
     }
   } catch (error) {
-    const failure = bodyFailure(error, options.deadline.signal);
+    // Bytes past the announced length (a chunked body's) make even a cut
+    // a length mismatch: the .part is no place to resume from.
+    const failure = expected !== undefined && offset - start > expected
+      ? new AttemptError(
+        `body longer than announced: over ${expected} bytes`,
+        "retryable",
+        { code: ERROR_CODES.length },
+      )
+      : bodyFailure(error, options.deadline.signal);
     await options.writer.release(
       dest,
       keepsPart(meta, failure, placedUntilFailure(response)),
