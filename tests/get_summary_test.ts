@@ -386,3 +386,27 @@ Deno.test("a manifest's label is in the GitHub annotation and the step summary's
     /^\| a \[nightly build\] \| .*\/nope\/a \| not found \|$/m,
   );
 });
+
+Deno.test("the GitHub step summary lists the first 20 failures and says how many more there are", async () => {
+  await using server = await startServer({ alt: false });
+  const cwd = await Deno.makeTempDir();
+  const summary = `${cwd}/summary.md`;
+  const urls = Array.from(
+    { length: 25 },
+    (_, i) => `${server.url}/nope/f${i}.bin`,
+  );
+  const result = await runBulkget(["get", ...urls, "-o", "out"], {
+    cwd,
+    env: { GITHUB_ACTIONS: "true", GITHUB_STEP_SUMMARY: summary },
+  });
+  assert.equal(result.code, 1, result.stderr);
+  const text = await Deno.readTextFile(summary);
+  const rows = text.split("\n").filter((line) => /^\| f\d+\.bin \|/.test(line));
+  assert.equal(rows.length, 20);
+  assert.match(text, /^… and 5 more \(`--report FILE` lists them all\)$/m);
+  // The terminal's summary says the same.
+  assert.match(
+    result.stdout,
+    /^ {2}… and 5 more \(--report FILE lists them all\)$/m,
+  );
+});

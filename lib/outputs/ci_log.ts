@@ -159,7 +159,8 @@ export function githubAnnotation(
 
 /**
  * A Markdown summary for `$GITHUB_STEP_SUMMARY`: totals (and the jobs a
- * stopped run never read), then up to `maxFailures` failed jobs.
+ * stopped run never read), then the failed jobs given (the first ones) and
+ * how many more failed.
  *
  * @param totals The run's totals.
  * @param failures Failed jobs.
@@ -201,6 +202,11 @@ export function githubSummary(
           cell(redactText(redactUrl(outcome.job.url), secrets))
         } | ${cell(redactText(reason, secrets))} |`,
       );
+    }
+    // Only the first failures are kept for the summaries: say the rest.
+    const more = totals.error + totals.not_found - failures.length;
+    if (more > 0) {
+      rows.push("", `… and ${more} more (\`--report FILE\` lists them all)`);
     }
   }
   return rows.join("\n") + "\n";
