@@ -53,6 +53,35 @@ Deno.test("get --log FILE: OK, FAILED, retry and totals lines, time-stamped, no 
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("get --log FILE: status lines every --status-interval, also when the terminal shows none (-q)", async () => {
+  await using server = await startServer({
+    alt: false,
+    faults: { latency: { rate: 1, ms: 300 } },
+  });
+  const dir = await Deno.makeTempDir();
+  const urls = Array.from(
+    { length: 6 },
+    (_, i) => `${server.url}/files/1k/f${i}`,
+  );
+  const result = await runBulkget(
+    ["get", ...urls, "-o", "out", "-q", "-m", "2"].concat(
+      ["--log", "run.log", "--status-interval", "0.2"],
+    ),
+    { cwd: dir },
+  );
+  assert.equal(result.code, 0, result.stderr);
+  assert.doesNotMatch(result.stderr, /\[bulkget\]/, "-q: none on the terminal");
+  const log = await Deno.readTextFile(`${dir}/run.log`);
+  const done = [...log.matchAll(/Z \[bulkget\] (\d+)\/6 done, /g)].map((m) =>
+    Number(m[1])
+  );
+  // Three rounds of 300 ms: status lines come while the files do.
+  assert.ok(done.length >= 2, log);
+  assert.deepEqual(done, [...done].sort((a, b) => a - b), "counts only grow");
+  assert.ok(done[0] < 6, log);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("get --log into a missing directory: one line, exit 2", async () => {
   const dir = await Deno.makeTempDir();
   const result = await runBulkget(
