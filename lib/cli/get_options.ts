@@ -38,7 +38,8 @@ manifests (--manifest), at once, with retries, resume and verification.
 inputs:
   URL ...                    http(s) URLs
   -i, --input FILE           a URL list or an aria2 input file (- for stdin); repeatable
-  --manifest FILE            JSONL: {"url", "dest"?, "sha256"?, "size"?, "headers"?} per line; repeatable
+  --manifest FILE            JSONL, one object a line: "url" (or "urls": mirrors), and optional
+                             "dest", "sha256", "checksum", "size", "headers", "label"; repeatable
 
 where:
   -o, --output DIR           output directory (default: .)
@@ -94,7 +95,8 @@ output:
   --log FILE                 also write the plain lines (each file, each retry, status) to FILE, time-stamped
   --status-interval S        seconds between status lines when stderr is not a terminal (default: 5)
 
-exit codes: 0 all downloaded, 1 some failed, 2 usage or permission error, 130 interrupted (143 on SIGTERM)`;
+exit codes: 0 all downloaded or already complete, 1 some failed or not found, 2 usage, input or
+permission error, 130 interrupted (143 on SIGTERM)`;
 
 /** Parsed `bulkget get` options. */
 export interface GetOptions {

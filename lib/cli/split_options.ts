@@ -20,7 +20,8 @@ const MIN_SPLIT_SIZE_FLOOR = 1 << 20;
 /** The options' lines of `get --help`. */
 export const SPLIT_USAGE =
   `  --split N                  fetch a file as up to N ranges over N connections at once when its
-                             server takes ranges (a 206 with ETag/Last-Modified), e.g. 8 (default 1)
+                             server takes ranges (Accept-Ranges: bytes, an ETag or Last-Modified),
+                             e.g. 8 (default 1)
   --min-split-size SIZE      each range at least SIZE: smaller files are not split, e.g. 5M (default 20M)`;
 
 /**
