@@ -56,6 +56,8 @@ export type Answer =
     later?: { ms: number; send: string | Uint8Array };
     /** Send the answer `bytes` at a time, `everyMs` apart, after its first `after` bytes at once. */
     trickle?: { bytes: number; everyMs: number; after?: number };
+    /** Send the answer in pieces cut at these offsets (ascending), a millisecond apart, so each arrives in a read of its own. */
+    cuts?: number[];
   };
 
 export interface ScriptedServer extends AsyncDisposable {
@@ -188,6 +190,36 @@ function closeAll(open: Set<RawConn>): void {
   }
 }
 
+/** Writes `bytes` at once, or as a trickle that sends its first `after` bytes (e.g. the head) at once. */
+async function writeTrickled(
+  conn: RawConn,
+  bytes: Uint8Array,
+  trickle?: { bytes: number; everyMs: number; after?: number },
+): Promise<void> {
+  const first = trickle?.after ?? 0;
+  if (first > 0) await writeAll(conn, bytes.subarray(0, first));
+  const piece = trickle?.bytes ?? bytes.length;
+  for (let at = first; at < bytes.length; at += piece) {
+    if (at > first && trickle) await sleep(trickle.everyMs);
+    await writeAll(conn, bytes.subarray(at, at + piece));
+  }
+}
+
+/** Writes `bytes` in pieces cut at `cuts`, a millisecond apart. */
+async function writeCut(
+  conn: RawConn,
+  bytes: Uint8Array,
+  cuts: number[],
+): Promise<void> {
+  let from = 0;
+  for (const cut of [...cuts, bytes.length]) {
+    if (cut <= from || cut > bytes.length) continue;
+    if (from > 0) await sleep(1);
+    await writeAll(conn, bytes.subarray(from, cut));
+    from = cut;
+  }
+}
+
 /** Reads request heads off `conn` and plays `answer(n)` for each. */
 async function serveScript(
   conn: RawConn,
@@ -220,14 +252,8 @@ async function serveScript(
         : reply;
       if (script.delayMs) await sleep(script.delayMs);
       const bytes = bytesOf(script.send);
-      // A trickle sends its first `after` bytes (e.g. the head) at once.
-      const first = script.trickle?.after ?? 0;
-      if (first > 0) await writeAll(conn, bytes.subarray(0, first));
-      const piece = script.trickle?.bytes ?? bytes.length;
-      for (let at = first; at < bytes.length; at += piece) {
-        if (at > first && script.trickle) await sleep(script.trickle.everyMs);
-        await writeAll(conn, bytes.subarray(at, at + piece));
-      }
+      if (script.cuts) await writeCut(conn, bytes, script.cuts);
+      else await writeTrickled(conn, bytes, script.trickle);
       if (script.later) {
         await sleep(script.later.ms);
         await writeAll(conn, bytesOf(script.later.send));

@@ -1,0 +1,304 @@
+// A seeded, bounded property test of both HTTP clients against a scripted
+// server that answers every request with an honest or a hostile answer
+// (tests/_hostile_answers.ts): a lying head, range or validator, a broken
+// or odd framing, a tail after the body, a cut, a stall, all cut into pieces
+// at awkward places. The property, for every job of every run:
+//
+// - an OK leaves under the final name exactly the body of a complete,
+//   well-framed 200 the server sent for it (the file's bytes, or what a
+//   shorter Content-Length declared); a failure leaves no final name;
+// - a kept `.part` with resume facts holds only the file's bytes at their
+//   places, so a later run with an honest server ends with the exact file;
+// - a job whose every answer was honest ends OK (a timeout aside).
+//
+// Fixed seeds, so every run sends the same answers (the order of requests
+// over the jobs may differ); loopback only; a fixed number of jobs and
+// attempts, each bounded by short deadlines. A wider sweep, outside the
+// suite: SEEDS=100 SEED0=5 deno test -A tests/hostile_property_test.ts
+import assert from "node:assert/strict";
+import { download } from "../lib/engine/download.ts";
+import type { Outcome } from "../lib/core/job.ts";
+import type { PartMeta } from "../lib/writer/protocol.ts";
+import {
+  answerFor,
+  askedBy,
+  cutAfter,
+  honestAnswer,
+  randomBytes,
+  seeded,
+  type Sent,
+  type ServedFile,
+} from "./_hostile_answers.ts";
+import { type Answer, scriptedServer } from "./_scripted_server.ts";
+
+/**
+ * The seeds run: each a new set of files and answers. The suite's three
+ * found a bug each in a wider sweep (a split range's LENGTH_MISMATCH
+ * continued; a resumed chunked body past its range kept; a bare LF after
+ * chunk data taken), so they stay as regressions and as a sample.
+ */
+const SEEDS = Deno.env.get("SEEDS")
+  ? Array.from(
+    { length: Number(Deno.env.get("SEEDS")) },
+    (_, i) => i + Number(Deno.env.get("SEED0") ?? 1),
+  )
+  : [4, 32, 51];
+/** Jobs per run (in one download, four at a time, sharing connections). */
+const JOBS = 10;
+const CLIENTS = [["own client", true], ["--use-fetch", false]] as const;
+
+/** How the jobs of a run are fetched. */
+type Mode = "whole" | "resume" | "split";
+
+/** What the test knows of one job's answers. */
+interface JobRecord {
+  file: ServedFile;
+  /** Contents an OK may leave: the file, or a 200's shorter declared body. */
+  acceptable: Uint8Array[];
+  /** What each answer was, in order. */
+  answers: string[];
+  /** Whether every answer was honest. */
+  honest: boolean;
+}
+
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
+function readIfThere(path: string): Uint8Array | undefined {
+  try {
+    return Deno.readFileSync(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** The files of a run: sizes fit the mode (a resume needs a streamed body, a split two ranges). */
+function filesOf(seed: number, mode: Mode): ServedFile[] {
+  return Array.from({ length: JOBS }, (_, j) => {
+    const rng = seeded(seed, j, 0);
+    const size = mode === "whole"
+      ? rng.pick([
+        0,
+        1,
+        rng.int(2, 40),
+        rng.int(40, 3000),
+        rng.int(16_000, 70_000),
+      ])
+      : rng.int(200, 3000);
+    return { bytes: randomBytes(rng, size), etag: `"s${seed}-${j}"` };
+  });
+}
+
+/** The answer to request `head` in a hostile run, recorded in `records`. */
+function hostileAnswer(
+  seed: number,
+  mode: Mode,
+  records: JobRecord[],
+  asks: Map<string, number>,
+  head: string,
+): Answer {
+  const j = Number(/^GET \/f(\d+)/.exec(head)![1]);
+  const record = records[j];
+  const asked = askedBy(head, record.file.bytes.length);
+  const key = `${j} ${asked.ranged} ${asked.from} ${asked.end}`;
+  const k = asks.get(key) ?? 0;
+  asks.set(key, k + 1);
+  const rng = seeded(seed, j, asked.ranged ? 1 : 0, asked.from, asked.end, k);
+  let sent: Sent;
+  if (mode !== "whole" && !asked.ranged && k === 0) {
+    // The first answer starts a .part (cut: a resume follows) or a split.
+    const total = record.file.bytes.length;
+    sent = mode === "resume"
+      ? {
+        name: "cut after some bytes",
+        send: cutAfter(record.file, rng.int(20, total - 1)),
+        close: true,
+        honest: true,
+      }
+      : {
+        name: "honest",
+        send: honestAnswer(record.file, asked),
+        whole: record.file.bytes,
+        honest: true,
+      };
+  } else {
+    sent = answerFor(rng, record.file, asked, 0.3);
+  }
+  record.answers.push(
+    `${
+      asked.ranged ? `${asked.from}-${asked.end - 1}` : "whole"
+    }: ${sent.name}`,
+  );
+  if (sent.whole) record.acceptable.push(sent.whole);
+  if (!sent.honest) record.honest = false;
+  const { send, cuts, close, stall, later } = sent;
+  return { send, cuts, close, stall, later };
+}
+
+/** How one run of the jobs goes. */
+interface RunOptions {
+  /** Where the files go. */
+  outDir: string;
+  /** The own client, or `fetch`. */
+  ownHttp: boolean;
+  /** Whole files, streamed and resumed, or split. */
+  mode: Mode;
+  /** The hostile run (short deadlines, more retries) or the honest one after. */
+  hostile: boolean;
+  /** `--limit-rate`, in bytes per second (the paced reads), if any. */
+  limitRate?: number;
+}
+
+/** Runs the jobs against `answer`; the outcomes by job. */
+async function runJobs(
+  answer: (head: string) => Answer,
+  run: RunOptions,
+): Promise<Outcome[]> {
+  await using server = scriptedServer((n) => answer(server.requests[n]));
+  const jobs = Array.from({ length: JOBS }, (_, j) => ({
+    url: `${server.url}/f${j}.bin`,
+    dest: `f${j}.bin`,
+  }));
+  const outcomes: Outcome[] = [];
+  for await (
+    const outcome of download(jobs, {
+      outDir: run.outDir,
+      ownHttp: run.ownHttp,
+      concurrency: 4,
+      retries: run.hostile ? 3 : 2,
+      sleep: () => Promise.resolve(),
+      durability: "none",
+      smallBodyLimit: run.mode === "whole" ? undefined : 16,
+      split: run.mode === "split" ? { connections: 3, minSize: 64 } : undefined,
+      deadlines: run.hostile ? { connectMs: 500, idleMs: 300 } : undefined,
+      limitRate: run.limitRate,
+    })
+  ) outcomes[Number(outcome.job.dest.slice(1, -4))] = outcome;
+  return outcomes;
+}
+
+/** What breaks the property after the hostile run, one line per job. */
+function breaches(
+  records: JobRecord[],
+  outcomes: Outcome[],
+  outDir: string,
+): string[] {
+  const found: string[] = [];
+  records.forEach((record, j) => {
+    const outcome = outcomes[j];
+    const say = (what: string) =>
+      found.push(
+        `job ${j} (${outcome.status} ${outcome.code ?? ""} ${
+          outcome.reason ?? ""
+        }): ${what}; answers: ${record.answers.join(" | ")}`,
+      );
+    const final = readIfThere(`${outDir}/f${j}.bin`);
+    if (outcome.status === "ok") {
+      if (!final) say("OK without a file");
+      else if (!record.acceptable.some((body) => same(body, final))) {
+        say(`OK with ${final.length} wrong bytes under the final name`);
+      }
+    } else if (final) say("a final name after a failure");
+    if (
+      record.honest && outcome.status !== "ok" && outcome.code !== "TIMEOUT"
+    ) {
+      say("only honest answers, yet not OK");
+    }
+    const part = readIfThere(`${outDir}/f${j}.bin.part`);
+    const metaText = readIfThere(`${outDir}/f${j}.bin.part.json`);
+    if (part && metaText) {
+      const meta: PartMeta = JSON.parse(new TextDecoder().decode(metaText));
+      const bytes = record.file.bytes;
+      const kept = meta.split
+        ? meta.split.ranges.map((
+          [start],
+          i,
+        ) => [start, start + meta.split!.done[i]])
+        : [[0, part.length]];
+      for (const [from, to] of kept) {
+        if (!same(part.subarray(from, to), bytes.subarray(from, to))) {
+          say(
+            `its .part holds other bytes in ${from}-${
+              to - 1
+            }, kept for a resume`,
+          );
+        }
+      }
+    }
+  });
+  return found;
+}
+
+/**
+ * One seed's hostile run and the honest run after it; what broke the
+ * property, and how many answers the hostile run sent.
+ */
+async function runSeed(
+  seed: number,
+  ownHttp: boolean,
+  mode: Mode,
+): Promise<{ found: string[]; answers: number }> {
+  const outDir = await Deno.makeTempDir({ prefix: "bulkget-property-" });
+  // Every other seed reads paced (--limit-rate), through other code.
+  const run = {
+    outDir,
+    ownHttp,
+    mode,
+    limitRate: seed % 2 ? undefined : 64 << 20,
+  };
+  const records: JobRecord[] = filesOf(seed, mode).map((file) => ({
+    file,
+    acceptable: [file.bytes],
+    answers: [],
+    honest: true,
+  }));
+  const asks = new Map<string, number>();
+  const outcomes = await runJobs(
+    (head) => hostileAnswer(seed, mode, records, asks, head),
+    { ...run, hostile: true },
+  );
+  const found = breaches(records, outcomes, outDir);
+  // The run after, against an honest server: whatever the hostile run kept
+  // is resumed, and every file ends exact.
+  const again = await runJobs((head) => {
+    const { file } = records[Number(/^GET \/f(\d+)/.exec(head)![1])];
+    return honestAnswer(file, askedBy(head, file.bytes.length));
+  }, { ...run, hostile: false });
+  again.forEach((outcome, j) => {
+    const final = readIfThere(`${outDir}/f${j}.bin`);
+    const expected = outcomes[j].status === "ok"
+      ? records[j].acceptable
+      : [records[j].file.bytes];
+    if (!final || !expected.some((body) => same(body, final))) {
+      found.push(
+        `job ${j}: the honest run after ended ${outcome.status} ${
+          outcome.reason ?? ""
+        } with ${
+          final ? `${final.length} wrong bytes` : "no file"
+        }; hostile answers: ${records[j].answers.join(" | ")}`,
+      );
+    }
+  });
+  await Deno.remove(outDir, { recursive: true });
+  return {
+    found: found.map((line) => `seed ${seed}: ${line}`),
+    answers: records.reduce((n, r) => n + r.answers.length, 0),
+  };
+}
+
+for (const [client, ownHttp] of CLIENTS) {
+  for (const mode of ["whole", "resume", "split"] as const) {
+    Deno.test(`hostile property (${client}, ${mode}): every OK holds the exact bytes, every kept .part only right ones; seeds ${SEEDS}`, async () => {
+      const found: string[] = [];
+      let answers = 0;
+      for (const seed of SEEDS) {
+        const result = await runSeed(seed, ownHttp, mode);
+        found.push(...result.found);
+        answers += result.answers;
+      }
+      assert.deepEqual(found, [], `${answers} answers`);
+    });
+  }
+}
