@@ -1310,3 +1310,49 @@ for (const [client, flags] of CLIENTS) {
     assert.equal(report.items[0].code, "LENGTH_MISMATCH");
   });
 }
+
+Deno.test("download(): over TLS, a body that runs to the connection's end is complete only after close_notify: a bare TCP close may be a cut (RFC 9112 §9.8), never an OK, with either client", async () => {
+  const { download } = await import("../lib/engine/download.ts");
+  const tls = await import("node:tls");
+  const body = "hello, this may be only the start";
+  for (
+    const [close, complete] of [["destroy", false], ["end", true]] as const
+  ) {
+    // end() sends close_notify; destroy() closes the TCP connection without it.
+    const server = tls.createServer({
+      cert: Deno.readTextFileSync(new URL("cert.pem", TLS_DIR)),
+      key: Deno.readTextFileSync(new URL("key.pem", TLS_DIR)),
+    }, (socket) => {
+      socket.once("data", () => {
+        socket.write(`HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n${body}`);
+        setTimeout(() => socket[close](), 50);
+      });
+    });
+    await new Promise<void>((up) => server.listen(0, "127.0.0.1", up));
+    const { port } = server.address() as { port: number };
+    try {
+      for (const ownHttp of [true, false]) {
+        const outDir = await Deno.makeTempDir({ prefix: "bulkget-tls-" });
+        const [outcome] = await Array.fromAsync(download([{
+          url: `https://localhost:${port}/x.txt`,
+          dest: "x.txt",
+        }], {
+          outDir,
+          ownHttp,
+          retries: 0,
+          caCerts: [Deno.readTextFileSync(new URL("ca.pem", TLS_DIR))],
+        }));
+        const what = `${close}, ${ownHttp ? "own client" : "fetch"}`;
+        if (complete) {
+          assert.equal(outcome.status, "ok", what);
+          assert.equal(Deno.readTextFileSync(`${outDir}/x.txt`), body, what);
+        } else {
+          assert.equal(outcome.code, "NETWORK", `${what}: ${outcome.reason}`);
+          assert.deepEqual(listDir(outDir), [], what);
+        }
+      }
+    } finally {
+      await new Promise((down) => server.close(down));
+    }
+  }
+});

@@ -300,6 +300,8 @@ function requestHead(url: URL, headers: HeaderPairs): string {
 class BodyReader implements StreamedBody {
   #connection: Connection;
   #decoder: BodyDecoder;
+  /** The body runs to the connection's end (no length, not chunked). */
+  #toTheEnd: boolean;
   #done: (reusable: boolean) => void;
   #finished = false;
   /** Whether anything has read from the body yet. */
@@ -317,6 +319,7 @@ class BodyReader implements StreamedBody {
   ) {
     this.#connection = connection;
     this.#decoder = new BodyDecoder(connection.buffer, framing);
+    this.#toTheEnd = framing.kind === "close";
     this.#done = done;
   }
 
@@ -331,7 +334,16 @@ class BodyReader implements StreamedBody {
     if (this.#finished) return null;
     try {
       const n = await this.#decoder.readInto(target);
-      if (n === null) this.#finish(true);
+      if (n === null) {
+        // Over TLS such a body is whole only after close_notify: without
+        // it, its end may be a cut (RFC 9112 §9.8).
+        if (this.#toTheEnd && this.#connection.closedWithoutNotify) {
+          throw new Error(
+            "the TLS connection closed without close_notify, so a body that runs to the connection's end may be cut",
+          );
+        }
+        this.#finish(true);
+      }
       return n;
     } catch (error) {
       this.cancel();

@@ -36,6 +36,8 @@ export class Connection {
   #received = 0;
   /** Where request heads are encoded, made at the first (one request at a time). */
   #headBuffer?: Uint8Array;
+  /** The TLS peer closed without `close_notify`. */
+  #closedWithoutNotify = false;
 
   private constructor(conn: Deno.Conn) {
     this.#conn = conn;
@@ -47,8 +49,12 @@ export class Connection {
       } catch (error) {
         // A TLS peer that closes without `close_notify` (common, and
         // harmless where the framing says where the body ends) is the end
-        // of the stream, not an error.
-        if (error instanceof Deno.errors.UnexpectedEof) return null;
+        // of the stream, not an error; a body that runs to the end of the
+        // stream is then not known to be whole (see `closedWithoutNotify`).
+        if (error instanceof Deno.errors.UnexpectedEof) {
+          this.#closedWithoutNotify = true;
+          return null;
+        }
         throw error;
       }
       if (n !== null) this.#received += n;
@@ -105,6 +111,14 @@ export class Connection {
   /** Bytes read from the socket so far. */
   get received(): number {
     return this.#received;
+  }
+
+  /**
+   * Whether the TLS peer ended the stream without `close_notify`: the end of
+   * a body framed by the connection's end may then be a cut (RFC 9112 §9.8).
+   */
+  get closedWithoutNotify(): boolean {
+    return this.#closedWithoutNotify;
   }
 
   /** Whether the connection was closed. */
