@@ -170,6 +170,11 @@ Deno.test("SIGTERM stops the run the same way and exits 143", async () => {
     new TextDecoder().decode(result.stdout),
     /^bulkget: 0 downloaded, 1 interrupted;/m,
   );
+  // No Ctrl-C came: nothing to press "again".
+  assert.match(
+    new TextDecoder().decode(result.stderr),
+    /^bulkget: SIGTERM: stopping; press Ctrl-C to quit at once$/m,
+  );
   assert.deepEqual(listDir(dir), ["big.bin.part", "big.bin.part.json"]);
 });
 

@@ -144,7 +144,9 @@ async function run(
   const interrupts = listenForInterrupts((name) => {
     bar?.stop?.();
     console.error(
-      `bulkget: ${name}: stopping; press Ctrl-C again to quit at once`,
+      `bulkget: ${name}: stopping; press Ctrl-C ${
+        name === "SIGINT" ? "again " : ""
+      }to quit at once`,
     );
   });
   const fromStdin = [...options.lists, ...options.manifests].includes("-");
