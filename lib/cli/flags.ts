@@ -182,7 +182,13 @@ async function runDownloads(
     };
   });
   const bar = !options.verbose && Deno.stderr.isTerminal()
-    ? startProgressBar({ total: jobs.length, unit: "flags" })
+    // Not found is an answer here (the closing lines count it apart), not
+    // a failure.
+    ? startProgressBar({
+      total: jobs.length,
+      unit: "flags",
+      notFoundFails: false,
+    })
     : undefined;
   // Stopped at the Ctrl-C, as get's is: the flags interrupted then are in
   // no closing line, so the bar's last frame must not count them done.

@@ -31,6 +31,11 @@ export interface ProgressBarOptions {
   intervalMs?: number;
   /** Unit shown in the rate. @default "files" */
   unit?: string;
+  /**
+   * Whether a job not found is shown as failed, or apart as `N not found`
+   * (for `flags`, where not found is a normal answer). @default true
+   */
+  notFoundFails?: boolean;
   /** The clock, in ms (replaceable so tests need not wait). @default performance.now */
   now?: () => number;
 }
@@ -97,7 +102,12 @@ export function startProgressBar(
   };
   const draw = () => {
     dirty = false;
-    const line = barLine(state.snapshot(), columns(), unit);
+    const line = barLine(
+      state.snapshot(),
+      columns(),
+      unit,
+      options.notFoundFails ?? true,
+    );
     output.writeSync(encoder.encode(`\r\x1b[K${line}`));
   };
   const timer = setInterval(() => dirty && draw(), intervalMs);
@@ -124,8 +134,15 @@ export function startProgressBar(
 }
 
 /** One frame of the bar, at most `columns - 1` wide (the cursor never wraps). */
-function barLine(now: ProgressSnapshot, columns: number, unit: string): string {
-  const { total, growing, done, received, retries, failed, share } = now;
+function barLine(
+  now: ProgressSnapshot,
+  columns: number,
+  unit: string,
+  notFoundFails: boolean,
+): string {
+  const { total, growing, done, received, retries, share } = now;
+  const notFound = notFoundFails ? 0 : now.notFound;
+  const failed = now.failed - notFound;
   const count = total === undefined
     ? `${done}`
     : `${done}/${total}${growing ? "+" : ""}`;
@@ -135,6 +152,7 @@ function barLine(now: ProgressSnapshot, columns: number, unit: string): string {
       : "",
     retries > 0 ? plural(retries, "retry", "retries") : "",
     failed > 0 ? `${failed} failed` : "",
+    notFound > 0 ? `${notFound} not found` : "",
   ].filter(Boolean).join(", ");
   const tail =
     ` ${count} [${formatClock(now.elapsed)}<${formatClock(now.eta)}, ${

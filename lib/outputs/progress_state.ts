@@ -38,6 +38,8 @@ export interface ProgressSnapshot {
   done: number;
   /** Jobs failed, every failure kind (not found included). */
   failed: number;
+  /** Of `failed`, the jobs not found (404, 410). */
+  notFound: number;
   /** Body bytes received in this run. */
   received: number;
   /** Retries of finished jobs and those announced for running ones. */
@@ -91,6 +93,7 @@ interface Counts {
   growing: boolean;
   done: number;
   failed: number;
+  notFound: number;
   received: number;
   // Retries of finished jobs (from their outcomes) plus those announced for
   // running ones: the same count the summary ends with.
@@ -127,6 +130,7 @@ export function trackProgress(
     growing: false,
     done: 0,
     failed: 0,
+    notFound: 0,
     received: 0,
     finishedRetries: 0,
     runningRetries: 0,
@@ -182,6 +186,7 @@ function count(counts: Counts, event: EngineEvent): boolean {
     if (outcome.status === "error" || outcome.status === "not_found") {
       counts.failed++;
     }
+    if (outcome.status === "not_found") counts.notFound++;
   } else return false;
   return true;
 }
@@ -222,6 +227,7 @@ function snapshotOf(counts: Counts, elapsed: number): ProgressSnapshot {
     elapsed,
     done,
     failed: counts.failed,
+    notFound: counts.notFound,
     received,
     retries: counts.finishedRetries + counts.runningRetries,
     total,

@@ -33,6 +33,7 @@ Deno.test("trackProgress: done, failed (not found included), received and the ra
       elapsed: 0,
       done: 0,
       failed: 0,
+      notFound: 0,
       received: 0,
       retries: 0,
       total: undefined,
@@ -51,8 +52,8 @@ Deno.test("trackProgress: done, failed (not found included), received and the ra
   advance(2);
   const now = state.snapshot();
   deepEqual(
-    [now.elapsed, now.done, now.failed, now.received],
-    [2, 4, 2, 300],
+    [now.elapsed, now.done, now.failed, now.notFound, now.received],
+    [2, 4, 2, 1, 300],
   );
   deepEqual([now.fileRate, now.byteRate], [2, 150]);
   // No total: neither a share nor a remaining time.
