@@ -95,7 +95,8 @@ export function startProgressBar(
   const columns = () => {
     if (options.columns) return options.columns;
     try {
-      return Deno.consoleSize().columns;
+      // 0 when the terminal did not say (a pseudo-terminal with no size).
+      return Deno.consoleSize().columns || 80;
     } catch {
       return 80;
     }
@@ -133,7 +134,12 @@ export function startProgressBar(
   };
 }
 
-/** One frame of the bar, at most `columns - 1` wide (the cursor never wraps). */
+/**
+ * One frame of the bar, at most `columns - 1` wide (the cursor never wraps).
+ * On a narrow terminal the bar shrinks first, then whole parts are left
+ * out, the least telling first, the failures never: a part cut in the
+ * middle could show a wrong number.
+ */
 function barLine(
   now: ProgressSnapshot,
   columns: number,
@@ -146,30 +152,49 @@ function barLine(
   const count = total === undefined
     ? `${done}`
     : `${done}/${total}${growing ? "+" : ""}`;
-  const extras = [
-    received > 0
-      ? `${formatBytes(received)} ${formatBytes(now.byteRate)}/s`
-      : "",
-    retries > 0 ? plural(retries, "retry", "retries") : "",
+  const clock = `${formatClock(now.elapsed)}<${formatClock(now.eta)}`;
+  const fileRate = `${now.fileRate.toFixed(1)} ${unit}/s`;
+  const bytes = received > 0 ? formatBytes(received) : "";
+  const byteRate = received > 0 ? `${formatBytes(now.byteRate)}/s` : "";
+  const retried = retries > 0 ? plural(retries, "retry", "retries") : "";
+  const failures = [
     failed > 0 ? `${failed} failed` : "",
     notFound > 0 ? `${notFound} not found` : "",
-  ].filter(Boolean).join(", ");
-  const tail =
-    ` ${count} [${formatClock(now.elapsed)}<${formatClock(now.eta)}, ${
-      now.fileRate.toFixed(1)
-    } ${unit}/s]` + (extras ? ` ${extras}` : "");
+  ];
+  const tail = (
+    times: string,
+    extras: string[],
+  ) => {
+    const shown = extras.filter(Boolean).join(", ");
+    return ` ${count}${times ? ` [${times}]` : ""}${shown ? ` ${shown}` : ""}`;
+  };
+  // From the fullest to the barest.
+  const tails = [
+    tail(`${clock}, ${fileRate}`, [
+      bytes && `${bytes} ${byteRate}`,
+      retried,
+      ...failures,
+    ]),
+    tail(`${clock}, ${fileRate}`, [bytes, retried, ...failures]),
+    tail(`${clock}, ${fileRate}`, [retried, ...failures]),
+    tail(clock, [retried, ...failures]),
+    tail(clock, failures),
+    tail("", failures),
+  ];
   const fraction = Math.min(1, share ?? 0);
   const percent = share === undefined
     ? "    "
     : `${String(Math.floor(fraction * 100)).padStart(3)}%`;
   // The bar takes what the counts leave of the line (2 for the bar's ends,
   // 1 so the cursor never wraps), between 10 and 40 cells.
-  const room = columns - tail.length - percent.length - 3;
+  const fits = (t: string) => percent.length + 12 + t.length <= columns - 1;
+  const chosen = tails.find(fits) ?? tails.at(-1)!;
+  const room = columns - chosen.length - percent.length - 3;
   const width = Math.max(10, Math.min(40, room));
   const filled = Math.round(fraction * width);
   const line = `${percent}|${"█".repeat(filled)}${
     " ".repeat(width - filled)
-  }|${tail}`;
+  }|${chosen}`;
   return line.slice(0, columns - 1);
 }
 

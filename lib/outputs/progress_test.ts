@@ -152,3 +152,32 @@ Deno.test("progress bar: a retry counts while its job waits for the next attempt
   });
   assert.match(at(10), / 0\/1 \[.*\] 1 retry$/);
 });
+
+Deno.test("progress bar on a narrow terminal: what does not fit is left out whole, the failures last; no count is cut", () => {
+  for (const columns of [80, 60, 40]) {
+    const out = sink();
+    const bar = startProgressBar({
+      total: 12345,
+      output: out,
+      columns,
+      intervalMs: 60_000,
+    });
+    for (let i = 0; i < 1234; i++) {
+      const job = { url: `http://h/${i}`, dest: `${i}` };
+      bar.update({ type: "bytes", job, bytes: 1_234_567 });
+      const status = i < 123 ? "error" : i < 135 ? "not_found" : "ok";
+      bar.update({
+        type: "done",
+        outcome: { job, status, bytes: 0, attempts: 3, elapsedMs: 1 },
+      });
+    }
+    bar.stop();
+    const line = out.chunks.at(-2)!.replace("\r\u001b[K", "");
+    assert.ok(line.length <= columns - 1, `${columns}: ${line}`);
+    assert.match(line, / 1234\/12345 /, `${columns}: ${line}`);
+    assert.match(line, /(^|[ ,\]])135 failed$/, `${columns}: ${line}`);
+    // Whatever else is shown is whole.
+    const retries = /(\d+) retries/.exec(line)?.[1];
+    if (retries !== undefined) assert.equal(retries, "2468", line);
+  }
+});
