@@ -29,7 +29,7 @@ import {
   type Sent,
   type ServedFile,
 } from "./_hostile_answers.ts";
-import { type Answer, scriptedServer } from "./_scripted_server.ts";
+import { type Answer, scriptedServer, tlsFile } from "./_scripted_server.ts";
 
 /**
  * The seeds run: each a new set of files and answers. The suite's three
@@ -149,6 +149,8 @@ interface RunOptions {
   hostile: boolean;
   /** `--limit-rate`, in bytes per second (the paced reads), if any. */
   limitRate?: number;
+  /** Over TLS (`https://localhost`), through the TLS reads. */
+  tls?: boolean;
 }
 
 /** Runs the jobs against `answer`; the outcomes by job. */
@@ -156,7 +158,9 @@ async function runJobs(
   answer: (head: string) => Answer,
   run: RunOptions,
 ): Promise<Outcome[]> {
-  await using server = scriptedServer((n) => answer(server.requests[n]));
+  await using server = scriptedServer((n) => answer(server.requests[n]), {
+    tls: run.tls,
+  });
   const jobs = Array.from({ length: JOBS }, (_, j) => ({
     url: `${server.url}/f${j}.bin`,
     dest: `f${j}.bin`,
@@ -174,6 +178,7 @@ async function runJobs(
       split: run.mode === "split" ? { connections: 3, minSize: 64 } : undefined,
       deadlines: run.hostile ? { connectMs: 500, idleMs: 300 } : undefined,
       limitRate: run.limitRate,
+      caCerts: run.tls ? [tlsFile("ca.pem")] : undefined,
     })
   ) outcomes[Number(outcome.job.dest.slice(1, -4))] = outcome;
   return outcomes;
@@ -241,12 +246,14 @@ async function runSeed(
   mode: Mode,
 ): Promise<{ found: string[]; answers: number }> {
   const outDir = await Deno.makeTempDir({ prefix: "bulkget-property-" });
-  // Every other seed reads paced (--limit-rate), through other code.
+  // Every other seed reads paced (--limit-rate), every third over TLS:
+  // through other code.
   const run = {
     outDir,
     ownHttp,
     mode,
     limitRate: seed % 2 ? undefined : 64 << 20,
+    tls: seed % 3 === 0,
   };
   const records: JobRecord[] = filesOf(seed, mode).map((file) => ({
     file,
