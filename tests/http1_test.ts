@@ -59,6 +59,29 @@ Deno.test("http1: keeps one connection alive across sequential requests and send
   }
 });
 
+Deno.test("http1: small bodies held at once are each their own bytes; arrayBuffer() is a buffer of exactly the body, safe to transfer", async () => {
+  await using server = scriptedServer((n) => ok(`body number ${n}`));
+  const client = new Http1Client();
+  try {
+    const responses = [];
+    for (let i = 0; i < 4; i++) {
+      responses.push(await get(client, `${server.url}/f${i}`, []));
+    }
+    const buffers = await Promise.all(responses.map((r) => r.arrayBuffer()));
+    for (const [i, buffer] of buffers.entries()) {
+      assert.equal(buffer.byteLength, `body number ${i}`.length);
+    }
+    // Transferring one body's buffer leaves the others' bytes as they came.
+    structuredClone(buffers[1], { transfer: [buffers[1]] });
+    assert.equal(buffers[1].byteLength, 0);
+    for (const i of [0, 2, 3]) {
+      assert.equal(new TextDecoder().decode(buffers[i]), `body number ${i}`);
+    }
+  } finally {
+    client.close();
+  }
+});
+
 Deno.test("http1: heads long and short on one kept-alive connection each go out whole", async () => {
   await using server = scriptedServer((n) => ok(`body ${n}`));
   const client = new Http1Client();

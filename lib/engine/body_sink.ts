@@ -251,7 +251,10 @@ export async function readSmallBody(
   deadline: AttemptDeadline,
 ): Promise<Uint8Array> {
   try {
-    if (response instanceof Http1Response || response.body === null) {
+    // The own client's body as it holds it (a view of a slab: the writer
+    // copies small bodies into its batch, it never transfers this buffer).
+    if (response instanceof Http1Response) return await response.bytes();
+    if (response.body === null) {
       return new Uint8Array(await response.arrayBuffer());
     }
     const body = new Uint8Array(length);

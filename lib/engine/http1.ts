@@ -28,6 +28,7 @@ import { Http1Response, type StreamedBody } from "./http_response.ts";
 import type { Framing } from "./http1_parser.ts";
 import { BodyDecoder, readFinalHead } from "./http1_reader.ts";
 import { Connection, isReset, portOf } from "./http1_connection.ts";
+import { bodyMemory } from "./body_slab.ts";
 import { HttpProtocolError } from "../core/errors.ts";
 
 export { HttpProtocolError };
@@ -255,7 +256,7 @@ export class Http1Client {
       return new Http1Response(head, { kind: "none" }, undefined);
     }
     if (framing.kind === "length" && framing.length <= this.#smallBodyLimit) {
-      const body = new Uint8Array(framing.length);
+      const body = bodyMemory(framing.length);
       const { buffer } = connection;
       // Most small bodies came with their head: taken without an await.
       const got = buffer.buffered() >= body.length

@@ -138,19 +138,32 @@ export class Http1Response implements HttpResponse {
   }
 
   /** The whole body; rejects as a cut connection does when it came short. */
-  arrayBuffer(): Promise<ArrayBuffer> {
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const bytes = await this.bytes();
+    const buffer = bytes.buffer as ArrayBuffer;
+    // A small body is a view of a shared slab (`body_slab.ts`): its own copy.
+    return bytes.byteOffset === 0 && bytes.byteLength === buffer.byteLength
+      ? buffer
+      : bytes.slice().buffer as ArrayBuffer;
+  }
+
+  /**
+   * The whole body as bytes; rejects as a cut connection does when it came
+   * short. A small body read with its head is returned as it is held: a
+   * view that may share its buffer with other bodies (see `body_slab.ts`),
+   * so never transfer its buffer.
+   */
+  bytes(): Promise<Uint8Array> {
     const held = this.#held;
     if (this.#body === undefined && !this.#used) {
       this.#used = true;
-      if (held.kind === "none") return Promise.resolve(new ArrayBuffer(0));
-      if (held.kind === "whole") {
-        return Promise.resolve(held.bytes.buffer as ArrayBuffer);
-      }
+      if (held.kind === "none") return Promise.resolve(new Uint8Array(0));
+      if (held.kind === "whole") return Promise.resolve(held.bytes);
       if (held.kind === "cut") {
         return Promise.reject(connectionClosedEarly());
       }
     }
-    return new Response(this.body).arrayBuffer();
+    return new Response(this.body).bytes();
   }
 
   /** The reader behind a streamed body, while nothing has read from it (the `body` stream may exist). */
