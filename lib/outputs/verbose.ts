@@ -9,9 +9,9 @@ import { formatBytes } from "./format.ts";
 import type { RunListener } from "./listener.ts";
 
 /**
- * The `-v` lines: `retry N DEST: REASON (waiting S s)` and
- * `STATUS DEST (SIZE)` for every job that did not fail (failures have their
- * own lines).
+ * The `-v` lines: `retry N DEST: REASON (waiting S s)`, `STATUS DEST (SIZE)`
+ * for every job that did not fail (failures have their own lines), and
+ * `INTERRUPTED DEST (SIZE received)` for one a Ctrl-C stopped.
  *
  * @param secrets Values never to show.
  * @param print Where a line goes. @default console.error
@@ -31,11 +31,17 @@ export function verboseLines(
         secrets,
       ));
     },
-    outcome(outcome) {
-      if (
-        outcome.status === "error" || outcome.status === "not_found" ||
-        outcome.status === "cancelled"
-      ) return;
+    outcome(outcome, transferred) {
+      if (outcome.status === "error" || outcome.status === "not_found") return;
+      if (outcome.status === "cancelled") {
+        // As the log says it: no file, so what came is said instead.
+        print(
+          `INTERRUPTED ${outcome.job.dest} (${
+            formatBytes(transferred)
+          } received)`,
+        );
+        return;
+      }
       print(
         `${outcome.status.toUpperCase()} ${outcome.job.dest} (${
           formatBytes(outcome.bytes)
