@@ -127,6 +127,7 @@ export class DownloadWatches {
         durable === undefined
           ? undefined
           : { dir: `${paths.final}.staged`, durable },
+        paths.final,
       );
     }
   }

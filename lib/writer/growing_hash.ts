@@ -73,6 +73,8 @@ const POLL_MS = 15;
 
 interface Watch {
   path: string;
+  /** Its name once complete (see {@linkcode GrowingHashes.watch}). */
+  complete?: string;
   file?: Deno.FsFile;
   hash: Hash;
   hashed: number;
@@ -113,8 +115,16 @@ export class GrowingHashes {
    * @param path The file being written.
    * @param stage Also stage the stored entries of the zip it is (see
    *   `ZipStreamer`). @default not staged
+   * @param complete The name the file is renamed to once complete, read
+   *   instead when `path` is gone already (only the very file read counts:
+   *   see {@linkcode isDigestOf}). @default none
    */
-  watch(key: string, path: string, stage?: StageOptions): void {
+  watch(
+    key: string,
+    path: string,
+    stage?: StageOptions,
+    complete?: string,
+  ): void {
     this.drop(key);
     let streamer;
     try {
@@ -123,7 +133,10 @@ export class GrowingHashes {
       streamer = undefined; // only hashed
     }
     const hash = createHash("sha256");
-    this.#watches.set(key, { path, hash, hashed: 0, streamer });
+    // Opened now, not at the first turn: a small download may be complete
+    // and renamed by then (and it was read whole again after).
+    const file = openIfThere(path) ?? openIfThere(complete);
+    this.#watches.set(key, { path, complete, file, hash, hashed: 0, streamer });
     this.#schedule(0);
   }
 
@@ -188,13 +201,8 @@ export class GrowingHashes {
    * cannot be opened (the watch is then dropped).
    */
   #advance(watch: Watch, limit: number): number {
-    if (!watch.file) {
-      try {
-        watch.file = Deno.openSync(watch.path, { read: true });
-      } catch {
-        return -1;
-      }
-    }
+    watch.file ??= openIfThere(watch.path) ?? openIfThere(watch.complete);
+    if (!watch.file) return -1;
     let done = 0;
     while (done < limit) {
       const n = watch.file.readSync(this.#buffer);
@@ -212,5 +220,15 @@ export class GrowingHashes {
     if (this.#timer === undefined) {
       this.#timer = setTimeout(() => this.#tick(), ms);
     }
+  }
+}
+
+/** `path` opened for reading, or undefined when it cannot be. */
+function openIfThere(path: string | undefined): Deno.FsFile | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return Deno.openSync(path, { read: true });
+  } catch {
+    return undefined;
   }
 }

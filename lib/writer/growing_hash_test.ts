@@ -69,3 +69,37 @@ Deno.test("GrowingHashes: a dropped watch, an unknown key and a missing file giv
     assert.equal(hashes.finish("b")?.sha256, sha256(second));
   });
 });
+
+Deno.test("GrowingHashes: a file renamed to its final name right after its watch began (a small download that ended before the watch's first look) still gets its digest, and the staged entries", async () => {
+  await inTempDir(async (dir) => {
+    const { makeZip } = await import("../server/zip_maker.ts");
+    const hashes = new GrowingHashes();
+    const data = randomBytes(2 << 20);
+    const zip = makeZip([{ name: "a.bin", data }]);
+    const part = `${dir}/a.zip.part`;
+    await Deno.writeFile(part, zip);
+    hashes.watch("a", part, { dir: `${dir}/a.zip.staged`, durable: false });
+    Deno.renameSync(part, `${dir}/a.zip`);
+    await turns();
+    const known = hashes.finish("a");
+    assert.equal(known?.sha256, sha256(zip));
+    assert.equal(known?.ino, (await Deno.stat(`${dir}/a.zip`)).ino);
+    assert.equal(known?.staged?.entries.length, 1);
+    assert.deepEqual(await Deno.readFile(known!.staged!.entries[0].path), data);
+  });
+});
+
+Deno.test("GrowingHashes: a watch asked for after its file was renamed to its final name (given as complete) reads that file; without one, a missing file gives no digest", async () => {
+  await inTempDir(async (dir) => {
+    const hashes = new GrowingHashes();
+    const bytes = randomBytes(3 << 20);
+    await Deno.writeFile(`${dir}/b.zip`, bytes);
+    hashes.watch("b", `${dir}/b.zip.part`, undefined, `${dir}/b.zip`);
+    await turns();
+    const known = hashes.finish("b");
+    assert.equal(known?.sha256, sha256(bytes));
+    assert.equal(known?.size, bytes.length);
+    hashes.watch("c", `${dir}/c.zip.part`);
+    assert.equal(hashes.finish("c"), undefined);
+  });
+});

@@ -106,9 +106,17 @@ export class ZipExtractor implements Disposable {
    * @param stage Also write the stored entries of the zip out as they come
    *   (`ZipStreamer`), for the extraction to take instead of copying them.
    *   @default not staged
+   * @param complete The file's name once complete, read instead when
+   *   `path` is gone already (a small download may end before the Worker
+   *   looks). @default none
    */
-  watch(key: string, path: string, stage?: StageOptions): void {
-    this.#post({ type: "watch", key, path, stage });
+  watch(
+    key: string,
+    path: string,
+    stage?: StageOptions,
+    complete?: string,
+  ): void {
+    this.#post({ type: "watch", key, path, stage, complete });
   }
 
   /**

@@ -42,7 +42,13 @@ export interface ExtractRequest {
  * `GrowingHashes`. Not answered.
  */
 export type WatchMessage =
-  | { type: "watch"; key: string; path: string; stage?: StageOptions }
+  | {
+    type: "watch";
+    key: string;
+    path: string;
+    stage?: StageOptions;
+    complete?: string;
+  }
   | { type: "drop"; key: string };
 
 /** An extraction Worker's answer. */
@@ -62,7 +68,7 @@ self_.onmessage = async (
   if ("type" in event.data) {
     const message = event.data;
     if (message.type === "watch") {
-      hashes.watch(message.key, message.path, message.stage);
+      hashes.watch(message.key, message.path, message.stage, message.complete);
     } else hashes.drop(message.key);
     return;
   }
