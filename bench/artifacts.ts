@@ -103,7 +103,7 @@ export async function runArtifactsBench(
 }
 
 /** The artifacts (one random file each, stored), with each file's SHA-256. */
-function makeArtifacts({ count, maxMiB }: ArtifactsBenchOptions) {
+export function makeArtifacts({ count, maxMiB }: ArtifactsBenchOptions) {
   // Sizes from 1 MiB to maxMiB, spread evenly (about 1 GiB for 20 × 1-100).
   const sizes = Array.from(
     { length: count },
@@ -175,7 +175,7 @@ async function timed(
 }
 
 /** Checks every extracted file's SHA-256. */
-async function verify(dir: string, expected: Map<string, string>) {
+export async function verify(dir: string, expected: Map<string, string>) {
   for (const [path, sha] of expected) {
     const file = await Deno.open(`${dir}/${path}`);
     const hash = createHash("sha256");

@@ -161,6 +161,8 @@ export async function extractZip(
     const staged = isDigestOf(options.known, info)
       ? stagedByOffset(options.known!.staged)
       : undefined;
+    // Their bytes reach the disk before any of them gets its name.
+    if (staged && durable) await options.known!.staged!.flushed();
     await Deno.mkdir(destDir, { recursive: true });
     const made = new Set<string>([destDir]);
     for (const entry of entries) {

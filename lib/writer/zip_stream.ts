@@ -40,6 +40,11 @@ export interface Staged {
   dir: string;
   /** The complete entries, in the archive's order. */
   entries: StagedEntry[];
+  /**
+   * Resolves once every entry's bytes are flushed (when durable), rejects
+   * when a flush failed: wait for it before an entry gets its name.
+   */
+  flushed(): Promise<void>;
 }
 
 const LOCAL_HEADER = 0x04034b50;
@@ -82,6 +87,9 @@ export class ZipStreamer {
   #current: StagedEntry | undefined;
   #out: Deno.FsFile | undefined;
   #crc = 0;
+  /** Flushes under way or done (each closes its file after). */
+  #flushes: Promise<void>[] = [];
+  #flushError: unknown;
 
   /**
    * @param dir The staging directory (made on the first entry; anything
@@ -120,7 +128,15 @@ export class ZipStreamer {
    */
   finish(): Staged {
     this.#stop();
-    return { dir: this.#dir, entries: this.#entries };
+    const flushes = this.#flushes;
+    return {
+      dir: this.#dir,
+      entries: this.#entries,
+      flushed: async () => {
+        await Promise.all(flushes);
+        if (this.#flushError !== undefined) throw this.#flushError;
+      },
+    };
   }
 
   /** Ends the streaming and removes everything staged (never throws). */
@@ -201,13 +217,19 @@ export class ZipStreamer {
   #endEntry() {
     const out = this.#out!;
     this.#out = undefined;
-    try {
-      if (this.#durable) out.syncDataSync();
-    } finally {
-      out.close();
-    }
     this.#entries.push({ ...this.#current!, crc32: this.#crc >>> 0 });
     this.#current = undefined;
+    if (!this.#durable) {
+      out.close();
+      return;
+    }
+    // Flushed off this thread (Deno's blocking pool) while the next bytes
+    // are read and hashed, instead of stopping them for the disk.
+    this.#flushes.push(
+      out.syncData().catch((error) => {
+        this.#flushError ??= error;
+      }).finally(() => out.close()),
+    );
   }
 
   #stop() {
