@@ -513,8 +513,10 @@ const HOSTILE_FRAMINGS: [string, Framing][] = [
       ...head.fields,
       "transfer-encoding: chunked",
     ]);
-    const n = head.wrong.length;
-    wire.text(`${(n + rng.int(1, 6)).toString(16)}\r\n`).data(head.wrong)
+    // The right bytes: 5 more said reads as a whole chunk ending in
+    // "\r\n0\r\n", then a cut, which no reader can tell from an honest one.
+    const n = head.right.length;
+    wire.text(`${(n + rng.int(1, 6)).toString(16)}\r\n`).data(head.right)
       .text("\r\n0\r\n\r\n");
     return { close: true, honest: false };
   }],

@@ -221,7 +221,15 @@ function breaches(
           [start],
           i,
         ) => [start, start + meta.split!.done[i]])
-        : [[0, part.length]];
+        // Past a recorded length nothing may be kept; where none was
+        // recorded (a chunked 200), bytes past the file's end are no harm:
+        // a resume from there is answered 416 and starts over.
+        : [[
+          0,
+          meta.total === undefined
+            ? Math.min(part.length, bytes.length)
+            : part.length,
+        ]];
       for (const [from, to] of kept) {
         if (!same(part.subarray(from, to), bytes.subarray(from, to))) {
           say(
