@@ -264,6 +264,30 @@ Deno.test("writer probe: a file whose stamp (mtime, ctime) is the recorded one i
   }
 });
 
+Deno.test("writer with digest crc32: many puts in one batch each get their own size and CRC-32 back", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const writer = openWriter({ outDir: dir });
+    const texts = Array.from({ length: 40 }, (_, i) => `body ${"x".repeat(i)}`);
+    // Sent together, they share a batch and its reply.
+    const replies = await Promise.all(
+      texts.map((text, i) =>
+        writer.put(`f${i}.bin`, bytesOf(text), { digest: "crc32" })
+      ),
+    );
+    await writer.close();
+    assert.deepEqual(
+      replies,
+      texts.map((text) => ({
+        bytes: bytesOf(text).length,
+        crc32: crc32(bytesOf(text)).toString(16).padStart(8, "0"),
+      })),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("writer with digest crc32: put and seal record the CRC-32 (no SHA-256), seal the one taken as the bytes were written unless another checksum reads the file; a touched file is read and matched by it, a rewritten one is not", async () => {
   const dir = await Deno.makeTempDir();
   try {

@@ -17,12 +17,7 @@
  * @module
  */
 
-import type {
-  WriterBatch,
-  WriterFailure,
-  WriterReply,
-  WriterRequest,
-} from "./protocol.ts";
+import type { ReplyBatch, WriterFailure, WriterRequest } from "./protocol.ts";
 import { writerWorkerUrl } from "./worker.ts";
 import { BulkgetError, ERROR_CODES, STOP_CODES } from "../core/errors.ts";
 import { whenIdle } from "./idle.ts";
@@ -161,15 +156,19 @@ function startWorker(state: ChannelState): Worker {
 /** Settles the requests of a batch of replies and wakes writers waiting for room. */
 function onReplies(
   state: ChannelState,
-  event: MessageEvent<WriterBatch<WriterReply>>,
+  event: MessageEvent<ReplyBatch>,
 ): void {
-  for (const reply of event.data.items) {
-    const entry = state.pending.get(reply.id);
+  const { items, written, crc32s } = event.data;
+  for (const reply of items) {
+    const entry = settled(state, reply.id);
     if (!entry) continue;
-    state.pending.delete(reply.id);
-    state.inFlightBytes -= entry.bytes;
     if (reply.ok) entry.resolve(reply.value);
     else entry.reject(fromWorker(reply.error));
+  }
+  // The packed puts: id and size in turns, their CRC-32s in one string.
+  for (let i = 0; written && i < written.length; i += 2) {
+    const crc32 = crc32s!.slice(i * 4, i * 4 + 8);
+    settled(state, written[i])?.resolve({ bytes: written[i + 1], crc32 });
   }
   if (
     state.inFlightBytes <= state.options.maxInFlightBytes &&
@@ -177,6 +176,15 @@ function onReplies(
   ) {
     for (const wake of state.roomWaiters.splice(0)) wake();
   }
+}
+
+/** The pending request `id`, taken off the books (its bytes no longer in flight). */
+function settled(state: ChannelState, id: number): Pending | undefined {
+  const entry = state.pending.get(id);
+  if (!entry) return undefined;
+  state.pending.delete(id);
+  state.inFlightBytes -= entry.bytes;
+  return entry;
 }
 
 /** A crashed Worker fails every request in flight and every later one. */

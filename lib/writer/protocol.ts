@@ -192,3 +192,15 @@ export interface WriterBatch<T> {
    */
   arena?: ArrayBuffer;
 }
+
+/**
+ * The Worker's replies to one batch: most in `items`; the `put`s that wrote
+ * a file with a CRC-32 and no SHA-256 (most of them) packed, since an object
+ * per reply cost more to pass between the threads than the rest together.
+ */
+export interface ReplyBatch extends WriterBatch<WriterReply> {
+  /** Each packed `put`'s request id and the file's size (`bytes`), in turns. */
+  written?: Float64Array;
+  /** Their CRC-32s, 8 hex digits each, in the same order. */
+  crc32s?: string;
+}

@@ -40,12 +40,14 @@
 import { ERROR_CODES, type ErrorCode, STOP_CODES } from "../core/errors.ts";
 import { destPaths, META_SUFFIX, PART_SUFFIX, STATE_FILE } from "./paths.ts";
 import type {
+  ReplyBatch,
   RequestOf,
   WriterBatch,
   WriterFailure,
   WriterReply,
   WriterRequest,
   WriterValue,
+  WrittenFile,
 } from "./protocol.ts";
 import { parentOf } from "./changed_dirs.ts";
 import { newWorkerContext, type WorkerContext } from "./worker_context.ts";
@@ -242,21 +244,35 @@ export function answerBatch(
   ctx: WorkerContext,
   handlers: WriterHandlers,
   batch: WriterBatch<WriterRequest>,
-): { replies: WriterReply[]; closing: boolean } {
-  const replies: WriterReply[] = [];
+): { replies: ReplyBatch; closing: boolean } {
+  const items: WriterReply[] = [];
+  const written: number[] = [];
+  let crc32s = "";
   let closing = false;
   for (const request of batch.items) {
     try {
       const handler = handlers[request.op] as Handler<typeof request.op>;
       const value = handler(ctx, request as never, batch.arena);
-      replies.push({ id: request.id, ok: true, value });
+      const file = value as WrittenFile;
+      if (
+        request.op === "put" && file.sha256 === undefined &&
+        file.crc32?.length === 8
+      ) {
+        written.push(request.id, file.bytes);
+        crc32s += file.crc32;
+      } else items.push({ id: request.id, ok: true, value });
     } catch (error) {
-      replies.push({ id: request.id, ok: false, error: failureOf(error) });
+      items.push({ id: request.id, ok: false, error: failureOf(error) });
     }
     if (request.op === "close") closing = true;
   }
   writeStateLines(ctx);
   flushDirs(ctx);
+  const replies: ReplyBatch = { items };
+  if (written.length > 0) {
+    replies.written = new Float64Array(written);
+    replies.crc32s = crc32s;
+  }
   return { replies, closing };
 }
 
@@ -294,10 +310,10 @@ export function writerWorker(): void {
     // Buffers of positional writes go back to be filled again: without it
     // this thread frees them only when it collects garbage, which it rarely
     // does, and memory grew with the file.
-    const buffers = replies.flatMap((reply) =>
+    const buffers = replies.items.flatMap((reply) =>
       reply.ok && reply.value instanceof ArrayBuffer ? [reply.value] : []
     );
-    scope.postMessage({ items: replies }, buffers);
+    scope.postMessage(replies, buffers);
     if (closing) scope.close();
   };
 
