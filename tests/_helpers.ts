@@ -216,3 +216,39 @@ export async function peakRssOfBulkget(
   const { code, stdout } = await output;
   return { kib, code, stdout: new TextDecoder().decode(stdout) };
 }
+
+let scriptHere: Promise<boolean> | undefined;
+
+/**
+ * Whether `script` (util-linux) is here to give a child a pseudo-terminal;
+ * asked once.
+ */
+export function hasScript(): Promise<boolean> {
+  scriptHere ??= new Deno.Command("script", { args: ["--version"] })
+    .output().then((o) => o.success, () => false);
+  return scriptHere;
+}
+
+/**
+ * Runs a shell command under a pseudo-terminal 160 columns wide (`script`),
+ * for at most 60 s (a run that waits for a terminal's answer is ended).
+ *
+ * @param shell The command line.
+ * @param cwd Its working directory.
+ * @returns Its exit code and all it printed.
+ */
+export async function underTerminal(
+  shell: string,
+  cwd: string,
+): Promise<{ code: number; text: string }> {
+  const output = await new Deno.Command("script", {
+    args: ["-qec", `stty cols 160; ${shell}`, "/dev/null"],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+    signal: AbortSignal.timeout(60_000),
+  }).output();
+  return { code: output.code, text: new TextDecoder().decode(output.stdout) };
+}

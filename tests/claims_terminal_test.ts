@@ -6,11 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
-import { MAIN } from "./_helpers.ts";
+import { hasScript, MAIN } from "./_helpers.ts";
 
-const hasScript = await new Deno.Command("script", { args: ["--version"] })
-  .output().then((o) => o.success, () => false);
-const ignore = !hasScript;
+const ignore = !(await hasScript());
 
 /** Runs a shell command under a pseudo-terminal; returns the frames drawn. */
 async function framesOf(shell: string, cwd: string): Promise<string[]> {

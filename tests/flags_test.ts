@@ -4,10 +4,12 @@ import {
   bulkgetCommand,
   DATA,
   flagFile,
+  hasScript,
   listDir,
   MAIN,
   runBulkget,
   sameBytes,
+  underTerminal,
 } from "./_helpers.ts";
 import {
   everyCode,
@@ -426,28 +428,17 @@ Deno.test("flags on Ctrl-C prints the partial report and exits 130, with no part
   }
 });
 
-const hasScript = await new Deno.Command("script", { args: ["--version"] })
-  .output().then((o) => o.success, () => false);
-
 Deno.test({
   name:
     "flags on a terminal: the bar counts not found apart, as the closing lines do, never as failed",
-  ignore: !hasScript,
+  ignore: !(await hasScript()),
   async fn() {
     await using server = await startServer({ preset: "LOCAL", alt: false });
     const cwd = await Deno.makeTempDir();
     const flags = `'${Deno.execPath()}' run --quiet -A '${MAIN}' flags ` +
       `--base-url ${server.url}/flags -e -l 60 -m 10`;
-    const output = await new Deno.Command("script", {
-      args: ["-qec", `stty cols 160; ${flags}`, "/dev/null"],
-      cwd,
-      env: { NO_COLOR: "1", COLUMNS: "160" },
-      stdin: "null",
-      stdout: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const text = new TextDecoder().decode(output.stdout);
-    assert.equal(output.code, 0, text);
+    const { code, text } = await underTerminal(flags, cwd);
+    assert.equal(code, 0, text);
     const notFound = /^ *(\d+) not found\.\r?$/m.exec(text)?.[1];
     assert.ok(notFound !== undefined && Number(notFound) > 0, text);
     const frames = text.split(/\r|\n/).filter((l) => / 60\/60 \[/.test(l));

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
-import { MAIN, runBulkget } from "./_helpers.ts";
+import { hasScript, MAIN, runBulkget, underTerminal } from "./_helpers.ts";
 
 /** Narrow permissions: read and write anywhere, the network only as given. */
 const narrow = (net: string) => ["--allow-read", "--allow-write", net];
@@ -121,13 +121,10 @@ Deno.test("get: a redirect to a host not granted ends the run with one line nami
   assert.ok(!exists(`${cwd}/out/a.bin`));
 });
 
-const hasScript = await new Deno.Command("script", { args: ["--version"] })
-  .output().then((o) => o.success, () => false);
-
 Deno.test({
   name:
     "get on a terminal without --allow-net for a host: one line and exit 2, never Deno's prompt in the bar",
-  ignore: !hasScript,
+  ignore: !(await hasScript()),
   async fn() {
     await using server = await startServer({ alt: false });
     const port = new URL(server.url).port;
@@ -140,20 +137,10 @@ Deno.test({
       `--allow-write --allow-net=127.0.0.1:${port} '${MAIN}' get`;
     // Deno waits at its prompt for an answer (it drops what was typed
     // before): the bound ends such a run.
-    const output = await new Deno.Command("script", {
-      args: [
-        "-qec",
-        `${bulkget} -i list.txt -o out; echo EXIT=$?`,
-        "/dev/null",
-      ],
+    const { text } = await underTerminal(
+      `${bulkget} -i list.txt -o out; echo EXIT=$?`,
       cwd,
-      env: { NO_COLOR: "1", COLUMNS: "120" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: AbortSignal.timeout(60_000),
-    }).output();
-    const text = new TextDecoder().decode(output.stdout);
+    );
     assert.ok(!/requests net access/i.test(text), text);
     assert.match(
       text,
