@@ -3,10 +3,10 @@
  * 20 stored zips of 1-100 MiB from the GitHub API double), runs interleaved
  * (A B, B A, …) against one double kept running, so the machine's drift
  * hits both alike. Per run: wall, user and system CPU and peak RSS of
- * `bulkget artifacts github` (`/usr/bin/time`), the CPU of each of its
- * threads (`/proc/PID/task/*`, sampled every 20 ms, so a thread's last
- * 20 ms may be missed), and the CPU the double (this process) spent serving
- * it. Every run's tree is SHA-256-checked before it counts. Medians, B ÷ A.
+ * `bulkget artifacts github` (`/usr/bin/time`, each run capped), the CPU
+ * of each of its threads (`/proc/PID/task/*`, sampled every 20 ms, so a
+ * thread's last 20 ms may be missed), and the CPU the double (this
+ * process) spent serving it. Every run's tree is SHA-256-checked before it counts. Medians, B ÷ A.
  *
  * ```sh
  * git -C /work/main archive main | tar -x -C /tmp/tree-a    # the "before"
@@ -21,6 +21,7 @@ import process from "node:process";
 import { startGithubDouble } from "../lib/server/github_api.ts";
 import { V8_FLAGS } from "../lib/cli/v8_flags.ts";
 import { makeArtifacts, verify } from "./artifacts.ts";
+import { median, timedRun, treeOf } from "./measure.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -55,34 +56,32 @@ interface Costs {
 
 const TICK = 100; // clock ticks per second (USER_HZ)
 
-/** CPU seconds of every thread of `pid` now, by thread id, with its name. */
+/** A run's cap: far above the ~2 s a run takes, so a hung run ends. */
+const CAP_SEC = 120;
+
+/**
+ * CPU seconds of every thread of `pid`'s process tree now (GNU time,
+ * timeout and the bulkget under them), by thread id, with its name.
+ */
 function threadTimes(pid: number): Map<string, [string, number]> {
   const times = new Map<string, [string, number]>();
-  try {
-    for (const task of Deno.readDirSync(`/proc/${pid}/task`)) {
-      try {
-        const stat = Deno.readTextFileSync(
-          `/proc/${pid}/task/${task.name}/stat`,
-        );
-        const close = stat.lastIndexOf(")");
-        const name = stat.slice(stat.indexOf("(") + 1, close);
-        const fields = stat.slice(close + 2).split(" ");
-        const cpu = (Number(fields[11]) + Number(fields[12])) / TICK;
-        times.set(task.name, [name, cpu]);
-      } catch { /* the thread ended */ }
-    }
-  } catch { /* the process ended */ }
-  return times;
-}
-
-function childOf(pid: number): number | undefined {
-  try {
-    const text = Deno.readTextFileSync(`/proc/${pid}/task/${pid}/children`);
-    const first = text.trim().split(" ")[0];
-    return first ? Number(first) : undefined;
-  } catch {
-    return undefined;
+  for (const member of treeOf(pid)) {
+    try {
+      for (const task of Deno.readDirSync(`/proc/${member}/task`)) {
+        try {
+          const stat = Deno.readTextFileSync(
+            `/proc/${member}/task/${task.name}/stat`,
+          );
+          const close = stat.lastIndexOf(")");
+          const name = stat.slice(stat.indexOf("(") + 1, close);
+          const fields = stat.slice(close + 2).split(" ");
+          const cpu = (Number(fields[11]) + Number(fields[12])) / TICK;
+          times.set(task.name, [name, cpu]);
+        } catch { /* the thread ended */ }
+      }
+    } catch { /* the process ended */ }
   }
+  return times;
 }
 
 async function run(
@@ -91,77 +90,61 @@ async function run(
   expected: Map<string, string>,
 ): Promise<Costs> {
   const out = await Deno.makeTempDir({ dir: values.dir, prefix: "abart-" });
-  const timeFile = await Deno.makeTempFile({ prefix: "abart-time-" });
   try {
     const before = process.cpuUsage();
-    const child = new Deno.Command("/usr/bin/time", {
-      args: [
-        "-f",
-        "%e %U %S %M",
-        "-o",
-        timeFile,
-        "deno",
-        "run",
-        "--quiet",
-        `--v8-flags=${V8_FLAGS}`,
-        "--allow-all",
-        `${tree}/main.ts`,
-        "artifacts",
-        "github",
-        "octo/demo",
-        "--run",
-        "1",
-        "--api-url",
-        apiUrl,
-        "-o",
-        out,
-        "-q",
-        ...positionals,
-      ],
-      env: { GITHUB_TOKEN: "bench-token" },
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
     const seen = new Map<string, [string, number]>();
-    let deno: number | undefined;
+    let pid: number | undefined;
     const sampler = setInterval(() => {
-      deno ??= childOf(child.pid);
-      if (deno === undefined) return;
-      for (const [tid, t] of threadTimes(deno)) seen.set(tid, t);
+      if (pid === undefined) return;
+      for (const [tid, t] of threadTimes(pid)) seen.set(tid, t);
     }, 20);
-    const result = await child.output();
+    const result = await timedRun([
+      "deno",
+      "run",
+      "--quiet",
+      `--v8-flags=${V8_FLAGS}`,
+      "--allow-all",
+      `${tree}/main.ts`,
+      "artifacts",
+      "github",
+      "octo/demo",
+      "--run",
+      "1",
+      "--api-url",
+      apiUrl,
+      "-o",
+      out,
+      "-q",
+      ...positionals,
+    ], {
+      capSec: CAP_SEC,
+      env: { GITHUB_TOKEN: "bench-token" },
+      onSpawn: (spawned) => pid = spawned,
+    });
     clearInterval(sampler);
     const used = process.cpuUsage(before);
-    if (!result.success) {
-      throw new Error(new TextDecoder().decode(result.stderr));
+    if (result.exit !== 0) {
+      throw new Error(
+        result.timedOut ? `stopped after ${CAP_SEC} s` : result.stderr,
+      );
     }
     await verify(out, expected);
-    const [wall, user, sys, kib] = (await Deno.readTextFile(timeFile)).trim()
-      .split("\n").at(-1)!.split(" ").map(Number);
     const threads = new Map<string, number>();
     for (const [name, cpu] of seen.values()) {
       threads.set(name, (threads.get(name) ?? 0) + cpu);
     }
     return {
-      wall,
-      user,
-      sys,
-      rssMiB: kib / 1024,
+      wall: result.wall,
+      user: result.user,
+      sys: result.sys,
+      rssMiB: result.maxRssKiB / 1024,
       double: (used.user + used.system) / 1e6,
       threads,
     };
   } finally {
     await Deno.remove(out, { recursive: true });
-    await Deno.remove(timeFile);
   }
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2
-    ? s[s.length >> 1]
-    : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 const options = {
   count: Number(values.count),

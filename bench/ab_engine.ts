@@ -22,6 +22,7 @@ import process from "node:process";
 import { parseArgs } from "node:util";
 import type { Job, Outcome } from "../lib/core/job.ts";
 import type { Writer } from "../lib/writer/client.ts";
+import { median } from "./measure.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -97,8 +98,6 @@ for (let round = 0; round <= rounds; round++) {
   }
 }
 
-const median = (v: number[]) =>
-  [...v].sort((x, y) => x - y)[Math.floor(v.length / 2)];
 const a = median(perFile.A), b = median(perFile.B);
 const lower = perFile.B.filter((us, i) => us < perFile.A[i]).length;
 console.log(

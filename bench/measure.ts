@@ -35,6 +35,8 @@ export interface TimedRunOptions {
   capSec: number;
   /** Working directory. */
   cwd?: string;
+  /** Variables added to the inherited environment. */
+  env?: Record<string, string>;
   /** Sample the tool's VmRSS every this many ms. @default 0 (no sampling) */
   sampleMs?: number;
   /** Called once the process is spawned, with its pid. */
@@ -68,6 +70,7 @@ export async function timedRun(
       ...cmd,
     ],
     cwd: options.cwd,
+    env: options.env,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
