@@ -122,6 +122,26 @@ export async function runBulkget(
 }
 
 /**
+ * The start of a `bulkget artifacts github` command line for one run of the
+ * GitHub API double: the command, its repository, the run and the API URL,
+ * before the options a test adds.
+ */
+export function githubRunArgs(
+  gh: { repository: string; apiUrl: string },
+  runId: number,
+): string[] {
+  return [
+    "artifacts",
+    "github",
+    gh.repository,
+    "--run",
+    String(runId),
+    "--api-url",
+    gh.apiUrl,
+  ];
+}
+
+/**
  * Names in a directory (sorted), or [] when it does not exist; the state
  * file bulkget keeps in every output directory (`.bulkget-state.jsonl`, see
  * `lib/writer/validators.ts`) is left out unless `withState` is set.

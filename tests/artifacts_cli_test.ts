@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startGithubDouble } from "../lib/server/github_api.ts";
 import { makeZip } from "../lib/server/zip_maker.ts";
-import { bulkgetCommand, runBulkget } from "./_helpers.ts";
+import { bulkgetCommand, githubRunArgs, runBulkget } from "./_helpers.ts";
 import { STATE_FILE } from "../lib/writer/paths.ts";
 
 const zip = (files: Record<string, string>) =>
@@ -34,13 +34,7 @@ Deno.test("artifacts cli: --list prints a table, --list --json the artifacts, no
   });
   const cwd = await Deno.makeTempDir();
   const table = await runBulkget([
-    "artifacts",
-    "github",
-    gh.repository,
-    "--run",
-    "5",
-    "--api-url",
-    gh.apiUrl,
+    ...githubRunArgs(gh, 5),
     "--list",
   ], { cwd });
   assert.equal(table.code, 0, table.stderr);
@@ -49,13 +43,7 @@ Deno.test("artifacts cli: --list prints a table, --list --json the artifacts, no
   assert.match(lines[1], /^old\s+2\s+.*-\s+yes$/);
   assert.match(lines[2], /^logs\s+1\s+.*sha256:[0-9a-f]{12}…\s+no$/);
   const json = await runBulkget([
-    "artifacts",
-    "github",
-    gh.repository,
-    "--run",
-    "5",
-    "--api-url",
-    gh.apiUrl,
+    ...githubRunArgs(gh, 5),
     "--list",
     "--json",
   ], { cwd });
@@ -149,13 +137,7 @@ Deno.test("artifacts cli: the closing line counts what was downloaded and what w
   });
   const cwd = await Deno.makeTempDir();
   const base = [
-    "artifacts",
-    "github",
-    gh.repository,
-    "--run",
-    "6",
-    "--api-url",
-    gh.apiUrl,
+    ...githubRunArgs(gh, 6),
     "-o",
     "out",
   ];
@@ -212,13 +194,7 @@ Deno.test("artifacts cli: --merge puts identical paths together and reports a co
   });
   const cwd = await Deno.makeTempDir();
   const run = await runBulkget([
-    "artifacts",
-    "github",
-    gh.repository,
-    "--run",
-    "3",
-    "--api-url",
-    gh.apiUrl,
+    ...githubRunArgs(gh, 3),
     "--merge",
     "-m",
     "1",
@@ -258,13 +234,7 @@ Deno.test("artifacts cli: one --name extracts into DIR itself; --no-extract keep
   });
   const cwd = await Deno.makeTempDir();
   const base = [
-    "artifacts",
-    "github",
-    gh.repository,
-    "--run",
-    "4",
-    "--api-url",
-    gh.apiUrl,
+    ...githubRunArgs(gh, 4),
   ];
   const one = await runBulkget([...base, "--name", "only", "-o", "flat"], {
     cwd,
@@ -353,13 +323,7 @@ Deno.test("artifacts cli: Ctrl-C during downloads exits 130 and leaves no extrac
   });
   const cwd = await Deno.makeTempDir();
   const args = [
-    "artifacts",
-    "github",
-    gh.repository,
-    "--run",
-    "1",
-    "--api-url",
-    gh.apiUrl,
+    ...githubRunArgs(gh, 1),
     "-o",
     "out",
     "--retries",
@@ -458,13 +422,7 @@ Deno.test("artifacts cli: a raw (unzipped) artifact among zips goes to DIR/NAME/
   });
   const cwd = await Deno.makeTempDir();
   const base = [
-    "artifacts",
-    "github",
-    gh.repository,
-    "--run",
-    "6",
-    "--api-url",
-    gh.apiUrl,
+    ...githubRunArgs(gh, 6),
     "-m",
     "1",
   ];

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startGithubDouble } from "../lib/server/github_api.ts";
 import { makeZip } from "../lib/server/zip_maker.ts";
-import { runBulkget } from "./_helpers.ts";
+import { githubRunArgs, runBulkget } from "./_helpers.ts";
 
 const zip = (files: Record<string, string>) =>
   makeZip(Object.entries(files).map(([name, data]) => ({ name, data })));
@@ -24,13 +24,7 @@ Deno.test("artifacts cli: a primary rate limit on the listing and a secondary on
   });
   const cwd = await Deno.makeTempDir();
   const run = await runBulkget([
-    "artifacts",
-    "github",
-    gh.repository,
-    "--run",
-    "2",
-    "--api-url",
-    gh.apiUrl,
+    ...githubRunArgs(gh, 2),
     "-o",
     "out",
   ], { cwd, env: { GITHUB_TOKEN: "tok" } });

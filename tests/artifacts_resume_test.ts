@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { startGithubDouble } from "../lib/server/github_api.ts";
 import { makeZip } from "../lib/server/zip_maker.ts";
-import { bulkgetCommand, runBulkget } from "./_helpers.ts";
+import { bulkgetCommand, githubRunArgs, runBulkget } from "./_helpers.ts";
 import { formatBytes } from "../lib/outputs/format.ts";
 
 function randomBytes(n: number): Uint8Array<ArrayBuffer> {
@@ -61,13 +61,7 @@ async function interruptedAtStall(
   try {
     const cwd = await Deno.makeTempDir();
     const args = [
-      "artifacts",
-      "github",
-      gh.repository,
-      "--run",
-      "1",
-      "--api-url",
-      gh.apiUrl,
+      ...githubRunArgs(gh, 1),
       ...extra,
       "-o",
       "out",
