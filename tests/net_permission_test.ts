@@ -123,15 +123,20 @@ Deno.test("get: a redirect to a host not granted ends the run with one line nami
 
 Deno.test({
   name:
-    "get on a terminal without --allow-net for a host: one line and exit 2, never Deno's prompt in the bar",
+    "get on a terminal, a list whose first line's host --allow-net does not grant: that one line and exit 2, no bar drawn before it, never Deno's prompt",
   ignore: !(await hasScript()),
   async fn() {
     await using server = await startServer({ alt: false });
     const port = new URL(server.url).port;
     const cwd = await Deno.makeTempDir();
+    // Twenty lines: the bar would know its total (0/20) before the first
+    // line is read.
     await Deno.writeTextFile(
       `${cwd}/list.txt`,
-      `http://localhost:${port}/files/1k/a.bin\n`,
+      Array.from(
+        { length: 20 },
+        (_, i) => `http://localhost:${port}/files/1k/f${i}.bin\n`,
+      ).join(""),
     );
     const bulkget = `'${Deno.execPath()}' run --quiet --allow-read ` +
       `--allow-write --allow-net=127.0.0.1:${port} '${MAIN}' get`;
@@ -142,6 +147,11 @@ Deno.test({
       cwd,
     );
     assert.ok(!/requests net access/i.test(text), text);
+    // Nothing is drawn before the line: no bar, no erased line.
+    assert.ok(
+      !/%\||\/20/.test(text) && !text.includes("\x1b[K"),
+      JSON.stringify(text),
+    );
     assert.match(
       text,
       new RegExp(

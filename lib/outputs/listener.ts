@@ -8,7 +8,7 @@
  */
 
 import type { EngineEvent } from "../core/events.ts";
-import type { Outcome } from "../core/job.ts";
+import type { Job, Outcome } from "../core/job.ts";
 import type { Totals } from "./tally.ts";
 
 /** How a run ended, for {@linkcode RunListener.finish}. */
@@ -27,6 +27,8 @@ export interface RunEnd {
 
 /** One output of a run. */
 export interface RunListener {
+  /** Hears that a job was read from the inputs (before it starts). */
+  read?(job: Job): void;
   /** Hears an engine event as it happens. */
   event?(event: EngineEvent): void;
   /** Hears a job's outcome, with the body bytes received for it in this run. */

@@ -200,17 +200,34 @@ function barLine(
 
 /**
  * The bar as an output of a run: it hears the events and the total, and
- * stops on the first Ctrl-C.
+ * stops on the first Ctrl-C. It is first drawn when the first job is read,
+ * so a run that stops at its first input line (a bad line, a host without
+ * net permission) draws no bar above its one-line error; a run that reads
+ * no job draws none.
  *
- * @param bar The bar to feed. @default a new bar on stderr
+ * @param options How to draw (`total` comes from the run).
  * @returns The listener.
  */
 export function progressBarOutput(
-  bar: ProgressBar = startProgressBar(),
+  options: Omit<ProgressBarOptions, "total"> = {},
 ): RunListener {
+  let bar: ProgressBar | undefined;
+  let total: [number, boolean] | undefined;
   return {
-    event: (event) => bar.update(event),
-    total: (total, growing) => bar.setTotal(total, growing),
-    stop: () => bar.stop(),
+    read() {
+      if (bar !== undefined) return;
+      const [count, growing] = total ?? [];
+      bar = startProgressBar({
+        ...options,
+        total: growing ? undefined : count,
+      });
+      if (growing) bar.setTotal(count!, growing);
+    },
+    event: (event) => bar?.update(event),
+    total(count, growing) {
+      total = [count, growing];
+      bar?.setTotal(count, growing);
+    },
+    stop: () => bar?.stop(),
   };
 }

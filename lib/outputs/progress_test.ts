@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startProgressBar } from "./progress.ts";
+import { progressBarOutput, startProgressBar } from "./progress.ts";
 
 function sink() {
   const chunks: string[] = [];
@@ -52,6 +52,23 @@ Deno.test("progress bar stops once: later events and stops draw nothing", () => 
   bar.stop();
   assert.equal(out.chunks.length, written);
   assert.match(out.chunks.at(-2)!, /0\/2/);
+});
+
+Deno.test("the bar of a run is drawn from its first job read, with the total known by then; none when no job was read", () => {
+  const out = sink();
+  const options = { output: out, columns: 100, intervalMs: 60_000 };
+  const bar = progressBarOutput(options);
+  bar.total!(20, false);
+  bar.stop!();
+  assert.deepEqual(out.chunks, []);
+  const read = progressBarOutput(options);
+  read.total!(20, false);
+  read.read!(job);
+  read.stop!();
+  assert.ok(out.chunks.length > 0);
+  assert.ok(
+    out.chunks.every((chunk) => chunk === "\n" || / 0\/20 /.test(chunk)),
+  );
 });
 
 /** A bar on a fake clock; `at(ms)` moves the clock, stops the bar and returns its last line. */

@@ -71,6 +71,7 @@ export function runOutputs(listeners: readonly RunListener[]): RunOutputs {
     },
     read(job) {
       unfinished.set(jobKey(job), job);
+      for (const listener of listeners) listener.read?.(job);
     },
     outcome(outcome) {
       const key = jobKey(outcome.job);
