@@ -180,6 +180,40 @@ Deno.test("artifacts github: large zips, hashed while they download: a wrong dig
   });
 });
 
+Deno.test("artifacts github, kept as zips (extract: false): a wrong digest fails the artifact at once, as with extraction (one download, no retry), and no zip is kept", async () => {
+  await using gh = await startGithubDouble({
+    artifacts: [
+      { name: "small", body: zip({ "a.txt": "A" }), digest: "wrong" },
+      // Streamed into its .part (over the 1 MiB whole-body limit).
+      {
+        name: "large",
+        body: zip({ "b.txt": "B".repeat(3 << 20) }),
+        digest: "wrong",
+      },
+    ],
+  });
+  await tempDir(async (dir) => {
+    const api = apiOf(gh);
+    const results = await fetchArtifacts(api, await api.list(), {
+      outDir: dir,
+      extract: false,
+      sleep: () => Promise.resolve(),
+    });
+    for (const result of results) {
+      assert.equal(result.status, "error", result.name);
+      assert.match(result.reason!, /^digest mismatch/, result.name);
+      const blobs = gh.blobRequests.filter((r) =>
+        r.path.startsWith(`/blob/${result.id}?`)
+      );
+      assert.equal(blobs.length, 1, `${result.name}: downloaded once`);
+      await assert.rejects(
+        Deno.lstat(`${dir}/${result.name}.zip`),
+        Deno.errors.NotFound,
+      );
+    }
+  });
+});
+
 Deno.test("artifacts github: an expired artifact (410) ends as expired after one API call", async () => {
   await using gh = await startGithubDouble({
     artifacts: [{ name: "old", body: zip({ a: "1" }), expired: true }],

@@ -275,6 +275,8 @@ async function downloadRounds<L>(
         prepare: (job) => resolveJob(api, job, state),
         concurrency: options.concurrency,
         retries: options.retries,
+        // The digest is the API's: a second download brings the same bytes.
+        retryMismatch: false,
         ownHttp: options.ownHttp,
         maxRedirects: options.maxRedirects,
         smallBodyLimit: WHOLE_BODY_LIMIT,

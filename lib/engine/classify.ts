@@ -230,15 +230,17 @@ export function bodyFailure(
 
 /**
  * A size or checksum mismatch is worth another download (the bytes may have
- * been damaged on the way).
+ * been damaged on the way), unless `retried` says otherwise.
  *
  * @param error What the writer's verification threw (a mismatch is coded
  *   `VERIFY_FAILED`).
- * @throws {AttemptError} (retryable) for a mismatch; anything else as it is.
+ * @param retried Whether a mismatch is retryable (else fatal). @default true
+ * @throws {AttemptError} (retryable, or fatal) for a mismatch; anything
+ *   else as it is.
  */
-export function verifyFailure(error: unknown): never {
+export function verifyFailure(error: unknown, retried = true): never {
   if (hasCode(error, ERROR_CODES.verify)) {
-    throw new AttemptError(error.message, "retryable", {
+    throw new AttemptError(error.message, retried ? "retryable" : "fatal", {
       cause: error,
       code: ERROR_CODES.verify,
     });

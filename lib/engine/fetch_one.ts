@@ -351,6 +351,7 @@ function writeAnswer(
     maxSize: options.maxSize ?? Infinity,
     smallBodyLimit: options.smallBodyLimit ?? 1 << 20,
     onEvent: options.onEvent,
+    retryMismatch: options.retryMismatch,
   });
 }
 

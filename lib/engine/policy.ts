@@ -22,6 +22,15 @@ import type { SplitPolicy } from "./segmented.ts";
 export interface FetchPolicy {
   /** Attempts after the first, for retryable failures. @default 5 */
   retries?: number;
+  /**
+   * Retry a download whose complete file does not match its checksum (the
+   * bytes may have been damaged on the way). Off: such a mismatch fails the
+   * job at once (`bulkget artifacts`, where the digest is the API's and a
+   * second download brings the same bytes). A resumed download's mismatch
+   * is retried, from the start, either way: the kept bytes may be what is
+   * wrong. @default true
+   */
+  retryMismatch?: boolean;
   /** Backoff between attempts. @default BACKOFF_DEFAULTS */
   backoff?: BackoffOptions;
   /** Connect, idle and total deadlines per attempt. @default DEADLINE_DEFAULTS */

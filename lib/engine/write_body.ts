@@ -57,6 +57,8 @@ export interface BodyWriteOptions {
   smallBodyLimit: number;
   /** Receives the `bytes` events. */
   onEvent?: EventListener;
+  /** Whether a whole body's checksum mismatch is retryable (a resumed one's always is). @default true */
+  retryMismatch?: boolean;
 }
 
 /**
@@ -120,7 +122,7 @@ async function writeWhole(
   // writes (a hundred files wait for it at once, and what they hold is
   // what each young-generation collection copies).
   return options.writer.put(body.dest, bytes, body.expect, body.record)
-    .catch(verifyFailure);
+    .catch((error) => verifyFailure(error, options.retryMismatch ?? true));
 }
 
 /**
@@ -185,8 +187,10 @@ async function writeStreamed(
   }
   // The CRC-32 stands for the file only when it saw every byte of it.
   const crc32 = crc?.seen === received ? crc.hex() : undefined;
+  // A resumed file's mismatch may be its kept bytes': worth a whole download.
+  const retried = start > 0 || (options.retryMismatch ?? true);
   return await options.writer.seal(dest, body.expect, body.record, crc32)
-    .catch(verifyFailure);
+    .catch((error) => verifyFailure(error, retried));
 }
 
 /**
