@@ -118,7 +118,8 @@ Deno.test("Ctrl-C mid-body reports the bytes received; the resumed rerun only th
 });
 
 Deno.test("--limit-rate: a small body counts as received once it has crossed the network, also when Ctrl-C comes while the rate holds it back", async () => {
-  const SIZE = 900_000; // read whole (up to 1 MiB), then paced
+  // Read whole (one paced read: at 1 KB/s, 16 KiB), then ~16 s paced.
+  const SIZE = 16_000;
   await using server = await startServer({ alt: false });
   const dir = await Deno.makeTempDir();
   const child = bulkgetCommand([
@@ -127,7 +128,7 @@ Deno.test("--limit-rate: a small body counts as received once it has crossed the
     "-o",
     dir,
     "--limit-rate",
-    "50k",
+    "1k",
     "--report",
     `${dir}/r.json`,
     "--log",
@@ -135,11 +136,11 @@ Deno.test("--limit-rate: a small body counts as received once it has crossed the
     "--status-interval",
     "0.1",
   ]).spawn();
-  // Until a status line counts the body (it crossed at once; 18 s of
+  // Until a status line counts the body (it crossed at once; 16 s of
   // pacing follow), or for at most 10 s.
   for (let i = 0; i < 200; i++) {
     const log = await Deno.readTextFile(`${dir}/run.log`).catch(() => "");
-    if (log.includes("878.9 KiB")) break;
+    if (log.includes("15.6 KiB")) break;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   assert.equal(server.stats().inFlight, 0, "the body was sent");
@@ -148,7 +149,7 @@ Deno.test("--limit-rate: a small body counts as received once it has crossed the
   assert.equal(result.code, 130);
   assert.match(
     new TextDecoder().decode(result.stdout),
-    /^bulkget: 0 downloaded, 1 interrupted; 878\.9 KiB received in /m,
+    /^bulkget: 0 downloaded, 1 interrupted; 15\.6 KiB received in /m,
   );
   const report = await readReport(`${dir}/r.json`);
   assert.equal(report.items[0].status, "cancelled");

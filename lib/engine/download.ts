@@ -25,7 +25,7 @@ import {
 } from "../writer/client.ts";
 import { probeAhead } from "./probe_ahead.ts";
 import { Http1Client, proxyInEnvironment } from "./http1.ts";
-import { rateLimit } from "./rate_limit.ts";
+import { rateLimit, wholeBodyLimit } from "./rate_limit.ts";
 import { noProxyMatcher, proxyOption, type ProxyRoute } from "./proxy.ts";
 
 /** Options for {@linkcode download}. */
@@ -116,9 +116,18 @@ export async function* download(
     maxInFlightBytes: options.maxInFlightBytes,
     durability: options.durability,
   });
-  const { http1, client, proxy, close } = openClients(options);
   const runLimit = options.rateLimit ??
     (options.limitRate ? rateLimit(options.limitRate) : undefined);
+  const smallBodyLimit = wholeBodyLimit(options.smallBodyLimit ?? 1 << 20, [
+    ...(runLimit ? [runLimit] : []),
+    ...(options.limitRatePerDownload
+      ? [{ bytesPerSecond: options.limitRatePerDownload }]
+      : []),
+  ]);
+  const { http1, client, proxy, close } = openClients({
+    ...options,
+    smallBodyLimit,
+  });
   // Only server-chosen names can collide: sources give distinct names.
   const claims = options.nameFromResponse
     ? new Map<string, string>()
@@ -128,6 +137,7 @@ export async function* download(
   // thirty fields per file.
   const fetchOptions: FetchOneOptions = {
     ...options,
+    smallBodyLimit,
     rateLimit: runLimit,
     proxy,
     writer,

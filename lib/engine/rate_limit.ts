@@ -108,8 +108,28 @@ export async function pace(
  * the strictest one (at least 16 KiB), so pacing stays smooth; Infinity
  * when there is no limit.
  */
-export function readSizeFor(limits: readonly RateLimit[]): number {
+export function readSizeFor(
+  limits: readonly Pick<RateLimit, "bytesPerSecond">[],
+): number {
   if (limits.length === 0) return Infinity;
   const slowest = Math.min(...limits.map((l) => l.bytesPerSecond));
   return Math.max(16 << 10, Math.floor(slowest / 20));
+}
+
+/**
+ * The largest body to read whole (and pace after) under these limits: one
+ * paced read ({@linkcode readSizeFor}), so no body crosses the wire
+ * faster than the limit and is waited for afterwards; a larger one is
+ * streamed, each read paced. `wholeLimit` when it is lower, or without
+ * limits.
+ *
+ * @param wholeLimit The largest body read whole without a limit.
+ * @param limits The limits that may apply to a body.
+ * @returns The largest body to read whole.
+ */
+export function wholeBodyLimit(
+  wholeLimit: number,
+  limits: readonly Pick<RateLimit, "bytesPerSecond">[],
+): number {
+  return Math.min(wholeLimit, readSizeFor(limits));
 }
