@@ -389,3 +389,76 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name:
+    "a .part whose resume is answered with the whole (another version) loses its old resume facts, durably, before a byte of it changes: small, streamed and --split bodies",
+  ignore: ignored(
+    !HAS_STRACE,
+    "strace is not installed (apt-get install strace): the syscall-order test is ignored",
+  ),
+  async fn() {
+    await using server = await startServer({ alt: false });
+    const cases = [
+      { size: 500_000, args: [] }, // read whole: written by the Worker
+      { size: 3_000_000, args: [] }, // streamed into the .part
+      { size: 3_000_000, args: ["--split", "2", "--min-split-size", "1M"] },
+    ];
+    for (const { size, args } of cases) {
+      const cwd = await Deno.realPath(await Deno.makeTempDir());
+      const url = `${server.url}/files/${size}/v.bin`;
+      // What a cut run of another version ("A") left: its first MiB and
+      // its facts. The server's ETag is not "A": the resume is answered 200.
+      await Deno.mkdir(`${cwd}/o`);
+      await Deno.writeFile(`${cwd}/o/v.bin.part`, new Uint8Array(1 << 20));
+      await Deno.writeTextFile(
+        `${cwd}/o/v.bin.part.json`,
+        JSON.stringify({ url, etag: '"A"', total: 4 << 20 }),
+      );
+      const lines = await straceBulkget(
+        ["get", url, "-o", "o", ...args],
+        cwd,
+        "openat,unlink,unlinkat,ftruncate,write,pwrite64,fsync,fdatasync",
+      );
+      const part = `${cwd}/o/v.bin.part`;
+      const what = `${size} bytes ${args.join(" ")}`;
+      const removed = findLine(
+        lines,
+        (l) => /\bunlink(at)?\(/.test(l) && l.includes('v.bin.part.json"'),
+      );
+      assert.ok(removed >= 0, `${what}: the old facts are removed`);
+      const flushed = findLine(
+        lines,
+        (l) =>
+          /\bfsync\(/.test(l) && l.includes(`<${cwd}/o>`) && l.includes("= 0"),
+        removed,
+      );
+      // The first change to the .part's bytes: emptied, cut or written.
+      const changed = findLine(
+        lines,
+        (l) =>
+          (/\bopenat\(/.test(l) && l.includes(`${part}"`) &&
+            l.includes("O_TRUNC")) ||
+          (/\b(ftruncate|write|pwrite64)\(/.test(l) && l.includes(`<${part}>`)),
+      );
+      assert.ok(changed >= 0, `${what}: the .part is written`);
+      assert.ok(
+        flushed >= 0 && flushed < changed,
+        `${what}: the removal is flushed (directory fsync) before the .part changes: ${
+          lines[changed].slice(0, 160)
+        }`,
+      );
+      assert.equal(
+        await differs(`${cwd}/o/v.bin`, generatedBody("v.bin", size)),
+        undefined,
+      );
+      assert.deepEqual(
+        [...Deno.readDirSync(`${cwd}/o`)].map((e) => e.name).filter((n) =>
+          n.startsWith("v.bin")
+        ),
+        ["v.bin"],
+        `${what}: nothing stale beside the file`,
+      );
+    }
+  },
+});

@@ -221,6 +221,13 @@ export async function acceptRange(
   const length = framedLength(response);
   const range = judgeRange(response.status, response.headers, length, plan);
   if (range.kind === "whole") {
+    // The whole file (a 2xx) instead of the rest: the .part and its facts
+    // go, on disk, before a byte of the new body is written where they were
+    // (a crash must never leave the old facts beside the new bytes). An
+    // error status keeps them for a later run.
+    if (plan.offset > 0 && response.status >= 200 && response.status < 300) {
+      await dropPart(dest, writer);
+    }
     return { start: 0, length, total: length };
   }
   if (range.kind === "resumed") {

@@ -220,7 +220,7 @@ export function handleSeal(
 
 /**
  * `release`: gives up a streamed `.part`: kept with its resume facts (its
- * bytes flushed), or removed.
+ * bytes flushed), or removed with them (the removal flushed with the batch).
  *
  * @param ctx The Worker's state.
  * @param request The request.
@@ -237,6 +237,9 @@ export function handleRelease(
   }
   removeQuietly(paths.part);
   removeQuietly(paths.meta);
+  // The removals are flushed before the reply: what is written next in
+  // their place never lies beside them after a power cut.
+  ctx.dirtyDirs.add(paths.dir);
 }
 
 /**
