@@ -99,3 +99,34 @@ Deno.test("get --no-proxy without --proxy, or a --proxy that is not http(s): usa
   assert.equal(socks.code, 2);
   assert.match(socks.stderr, /--proxy must be an http\(s\) URL/);
 });
+
+Deno.test("get --proxy to a host --allow-net does not grant: one line naming it, exit 2, before any request or file", async () => {
+  await using server = await startServer({ alt: false });
+  await using proxy = startProxy();
+  const dir = await Deno.makeTempDir();
+  const port = new URL(server.url).port;
+  const proxyHost = new URL(proxy.url).host;
+  // The target's host:port is granted; the proxy's (same address, another
+  // port) is not: every byte would go through it.
+  const result = await runBulkget(
+    ["get", `${server.url}/files/2k/p.bin`, "-o", "out", "--proxy", proxy.url]
+      .concat(["--report", "r.json"]),
+    {
+      cwd: dir,
+      permissions: [
+        `--allow-net=127.0.0.1:${port}`,
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+      ],
+    },
+  );
+  assert.equal(result.code, 2, result.stderr);
+  assert.equal(
+    result.stderr.trim(),
+    `bulkget get: missing permission: run again with --allow-net=${proxyHost}`,
+  );
+  assert.equal(result.stdout, "");
+  assert.deepEqual(proxy.seen, []);
+  assert.equal(server.stats().requests, 0);
+  assert.deepEqual([...Deno.readDirSync(dir)], []);
+});

@@ -32,8 +32,11 @@ export async function resolveEnvironment(
 ): Promise<string | undefined> {
   const urls = await checkUrlArguments(options);
   const denied = missingPermission(neededPermissions(options)) ??
-    // A dry run sends no request.
-    (options.dryRun ? undefined : missingNetPermission(urls));
+    // A dry run sends no request. Every byte goes through the proxy: Deno
+    // refuses its client without net access to it.
+    (options.dryRun ? undefined : missingNetPermission(
+      options.proxy === undefined ? urls : [options.proxy, ...urls],
+    ));
   if (denied) return denied;
   if (options.tokenEnv) {
     const token = Deno.env.get(options.tokenEnv);
