@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server/server.ts";
 import type { Report } from "../lib/report/json_report.ts";
-import { bulkgetCommand, runBulkget } from "./_helpers.ts";
+import { bulkgetCommand, MAIN, runBulkget } from "./_helpers.ts";
 
 const readReport = async (path: string) =>
   JSON.parse(await Deno.readTextFile(path)) as Report;
@@ -252,6 +252,78 @@ Deno.test({
       await new Deno.Command("umount", { args: [`${cwd}/ro`] }).output();
       await Deno.remove(cwd, { recursive: true });
     }
+  },
+});
+
+/**
+ * How to run bulkget as a user the file modes apply to: as it is when not
+ * root; as `nobody` (through `setpriv`, with a link to this Deno where
+ * nobody can reach it and a cache of its own) when root, whom modes do not
+ * stop; undefined when root and `setpriv` is missing.
+ */
+async function asUnprivileged(): Promise<
+  ((args: string[], cwd: string) => Promise<Deno.CommandOutput>) | undefined
+> {
+  if (Deno.uid() !== 0) {
+    return (args, cwd) => bulkgetCommand(args, { cwd }).output();
+  }
+  const setpriv = await new Deno.Command("setpriv", { args: ["--version"] })
+    .output().then((o) => o.success, () => false);
+  if (!setpriv) return undefined;
+  const home = await Deno.makeTempDir({ prefix: "bulkget-nobody-" });
+  await Deno.chmod(home, 0o755);
+  const deno = `${home}/deno`;
+  await Deno.link(Deno.execPath(), deno)
+    .catch(() => Deno.copyFile(Deno.execPath(), deno));
+  await Deno.mkdir(`${home}/cache`);
+  await Deno.chown(`${home}/cache`, 65534, 65534);
+  return (args, cwd) =>
+    new Deno.Command("setpriv", {
+      args: ["--reuid=65534", "--regid=65534", "--clear-groups", deno]
+        .concat(["run", "--quiet", "--allow-all", MAIN, ...args]),
+      cwd,
+      env: { NO_COLOR: "1", DENO_DIR: `${home}/cache`, HOME: home },
+      stdin: "null",
+    }).output();
+}
+
+const unprivileged = await asUnprivileged();
+
+Deno.test({
+  name:
+    "-o, --report or --log where the user may not write (a read-only directory, not root) stops the run before any request: one line, exit 2, nothing lost or left",
+  ignore: unprivileged === undefined,
+  async fn() {
+    await using server = await startServer({ alt: false });
+    const cwd = await Deno.makeTempDir();
+    await Deno.chmod(cwd, 0o777);
+    await Deno.mkdir(`${cwd}/ro`);
+    await Deno.writeTextFile(`${cwd}/ro/keep.txt`, "kept");
+    await Deno.chmod(`${cwd}/ro`, 0o555);
+    const url = `${server.url}/files/10/keep.txt`;
+    const cases = [
+      [["-o", "ro"], "-o ro"],
+      [["-o", "ro/sub"], "-o ro/sub"],
+      [["-o", "out", "--report", "ro/r.json"], "--report ro/r.json"],
+      [["-o", "out", "--log", "ro/run.log"], "--log ro/run.log"],
+    ] as const;
+    for (const [args, what] of cases) {
+      const result = await unprivileged!(["get", url, ...args], cwd);
+      const stderr = new TextDecoder().decode(result.stderr);
+      assert.equal(result.code, 2, `${what}: ${stderr}`);
+      assert.deepEqual(stderr.trimEnd().split("\n"), [
+        `bulkget get: ${what}: cannot write: permission denied`,
+      ]);
+      assert.equal(result.stdout.length, 0);
+    }
+    assert.equal(server.stats().requests, 0, "nothing was downloaded");
+    assert.deepEqual([...Deno.readDirSync(cwd)].map((e) => e.name), ["ro"]);
+    assert.deepEqual([...Deno.readDirSync(`${cwd}/ro`)].map((e) => e.name), [
+      "keep.txt",
+    ]);
+    assert.equal(await Deno.readTextFile(`${cwd}/ro/keep.txt`), "kept");
+    await Deno.chmod(`${cwd}/ro`, 0o755);
+    await Deno.remove(cwd, { recursive: true });
   },
 });
 

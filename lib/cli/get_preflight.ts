@@ -160,7 +160,9 @@ export async function openOutputFiles(
     } catch (error) {
       report?.discard(); // a report of a run that never began would mislead
       throw new UsageError(
-        `--log ${options.log}: ${(error as Error).message}`,
+        `--log ${options.log}: cannot write: ${
+          whyNotWritable(error, dirOf(options.log))
+        }`,
       );
     }
   }
@@ -234,8 +236,7 @@ async function checkWritable(dir: string, path: string): Promise<void> {
 async function openReportFile(options: GetOptions): Promise<ReportWriter> {
   const path = options.report!;
   const what = `--report ${path}`;
-  const slash = path.replace(/\\/g, "/").lastIndexOf("/");
-  const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
+  const dir = dirOf(path);
   const open = () => openReport(path, `bulkget ${VERSION}`, secretsOf(options));
   // Opening is the check: it needs no more permission than writing does.
   try {
@@ -255,15 +256,31 @@ async function openReportFile(options: GetOptions): Promise<ReportWriter> {
     ) {
       throw error;
     }
-    const why = error instanceof Deno.errors.IsADirectory
-      ? "it is a directory; give a file name"
-      : error instanceof Deno.errors.NotADirectory
-      ? `${dir} is not a directory`
-      : error instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : (error as Error).message;
-    throw new UsageError(`${what}: cannot write: ${why}`);
+    throw new UsageError(
+      `${what}: cannot write: ${whyNotWritable(error, dir)}`,
+    );
   }
+}
+
+/** The directory of a file's path as given (`.` for a bare name). */
+function dirOf(path: string): string {
+  const slash = path.replace(/\\/g, "/").lastIndexOf("/");
+  return slash < 0 ? "." : path.slice(0, slash) || "/";
+}
+
+/** Why a file in `dir` could not be created, in words, from the error. */
+function whyNotWritable(error: unknown, dir: string): string {
+  return error instanceof Deno.errors.IsADirectory
+    ? "it is a directory; give a file name"
+    : error instanceof Deno.errors.NotADirectory
+    ? `${dir} is not a directory`
+    : error instanceof Deno.errors.NotFound
+    ? `the directory ${dir} does not exist`
+    : error instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : (error as { code?: string }).code === "EROFS"
+    ? "read-only file system"
+    : (error as Error).message;
 }
 
 /** Whether `path` is `dir` or lies under it (both absolute, or from the current directory). */
