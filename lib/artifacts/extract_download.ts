@@ -13,6 +13,7 @@ import type { ZipExtractor } from "../writer/zip_extractor.ts";
 import { STATE_FILE } from "../writer/paths.ts";
 import type { Artifact } from "./artifact.ts";
 import type { Durability } from "../writer/client.ts";
+import type { Watched } from "./download_watches.ts";
 
 /** The work directory inside the output directory (zips in progress, the done list). */
 export const WORK_DIR = ".bulkget-artifacts";
@@ -38,8 +39,8 @@ export interface ExtractDownloadOptions {
   owners: Map<string, string>;
   /** The target is the output directory itself (its own names are refused). */
   intoOutDir: boolean;
-  /** The extractor's watch that hashed the download as it was written, if any. */
-  hashedAs?: string;
+  /** The extractor's watch that followed the download as it was written, with the digest taken of it here, if any. */
+  watched?: Watched;
   /**
    * `"full"`: every file placed is flushed, and its directories, before
    * this returns (the download was not: it is checked before use).
@@ -86,7 +87,8 @@ export async function extractDownload(
     reserved: options.intoOutDir ? RESERVED : undefined,
     sha256: artifact.sha256 ?? undefined,
     hash: true,
-    hashedAs: options.hashedAs,
+    hashedAs: options.watched?.key,
+    digest: options.watched?.digest,
     durability: options.durability,
   };
   try {

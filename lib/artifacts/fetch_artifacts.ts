@@ -10,12 +10,13 @@
  *   resuming its `.part` where the host allows ranges.
  * - Nothing is extracted from unverified bytes: the extraction Worker checks
  *   the whole zip's SHA-256 against the artifact's digest (when the API
- *   gives one) before it writes anything. It hashes each zip while the
- *   download writes it ({@linkcode DownloadWatches}), so the digest is
- *   known when the download ends; a zip it could not follow is read and
- *   hashed whole. From the same reads it writes each stored entry out into
- *   the work directory (`ZipStreamer`), which the extraction then only
- *   renames into place. With `extract: false` the writer checks it before
+ *   gives one) before it writes anything. Each zip is hashed while the
+ *   download writes it ({@linkcode DownloadWatches}: on this thread from
+ *   the engine's pieces, or by the Worker as it reads a resumed `.part`),
+ *   so the digest is known when the download ends; a zip that could not be
+ *   followed is read and hashed whole. The Worker follows each `.part` as
+ *   it grows and writes each stored entry out into the work directory
+ *   (`ZipStreamer`), which the extraction then only renames into place. With `extract: false` the writer checks it before
  *   the zip gets its name.
  * - Extraction ({@linkcode ZipExtractor}) runs in one Worker kept for the
  *   run while other downloads go on: two artifacts at once, or with `merge`
@@ -280,6 +281,7 @@ async function downloadRounds<L>(
         ownHttp: options.ownHttp,
         maxRedirects: options.maxRedirects,
         smallBodyLimit: WHOLE_BODY_LIMIT,
+        onBodyPiece: state.extract ? state.watches.onBodyPiece : undefined,
         onEvent: countReceived(
           state.received,
           state.extract
@@ -392,7 +394,7 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
         merge: state.flat,
         owners: state.owners,
         intoOutDir: target === outDir,
-        hashedAs: state.watches.take(String(artifact.id)),
+        watched: state.watches.take(String(artifact.id)),
         durability: state.durability,
       }),
     );

@@ -352,6 +352,7 @@ function writeAnswer(
     smallBodyLimit: options.smallBodyLimit ?? 1 << 20,
     onEvent: options.onEvent,
     retryMismatch: options.retryMismatch,
+    onBodyPiece: options.onBodyPiece,
   });
 }
 

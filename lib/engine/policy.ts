@@ -101,6 +101,15 @@ export interface FetchPolicy {
   /** Bodies of at most this many bytes (by `Content-Length`) are read whole and written in one go. @default 1048576 */
   smallBodyLimit?: number;
   /**
+   * Hears every piece of a streamed body as it is handed to its `.part`, in
+   * order, with the offset in the file its first byte goes to (a body that
+   * starts the file starts at 0): e.g. to hash the file while it is written
+   * instead of reading it back. The piece is valid only during the call.
+   * Bodies read whole, `fetch`'s piped bodies and `--split` ranges give
+   * none. @default undefined
+   */
+  onBodyPiece?: (job: Job, piece: Uint8Array, at: number) => void;
+  /**
    * Which job writes which file, shared by the jobs of a run; used with
    * `nameFromResponse`, so a server-chosen name never takes another job's
    * file. @default undefined

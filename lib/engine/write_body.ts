@@ -59,6 +59,8 @@ export interface BodyWriteOptions {
   onEvent?: EventListener;
   /** Whether a whole body's checksum mismatch is retryable (a resumed one's always is). @default true */
   retryMismatch?: boolean;
+  /** Hears each piece of a streamed body as it is handed to the file (see `FetchPolicy`). */
+  onBodyPiece?: (job: Job, piece: Uint8Array, at: number) => void;
 }
 
 /**
@@ -156,7 +158,7 @@ async function writeStreamed(
         options.onEvent?.({ type: "bytes", job, bytes, total, offset });
         offset += bytes;
       },
-      onWritten: crc?.update,
+      onWritten: piecesTo(crc?.update, options.onBodyPiece, job, start),
     });
     // The body ended by its framing with another length than announced:
     // the server's word on where its bytes belong cannot be trusted.
@@ -191,6 +193,25 @@ async function writeStreamed(
   const retried = start > 0 || (options.retryMismatch ?? true);
   return await options.writer.seal(dest, body.expect, body.record, crc32)
     .catch((error) => verifyFailure(error, retried));
+}
+
+/**
+ * Who hears a streamed body's pieces: its running CRC-32 and the run's
+ * `onBodyPiece` (told where in the file each piece goes), if any.
+ */
+function piecesTo(
+  crc: ((piece: Uint8Array) => void) | undefined,
+  onBodyPiece: BodyWriteOptions["onBodyPiece"],
+  job: Job,
+  start: number,
+): ((piece: Uint8Array) => void) | undefined {
+  if (onBodyPiece === undefined) return crc;
+  let at = start;
+  return (piece) => {
+    crc?.(piece);
+    onBodyPiece(job, piece, at);
+    at += piece.length;
+  };
 }
 
 /**

@@ -16,6 +16,13 @@
  * error) ends the watch without a digest, and the archive is hashed whole
  * as before.
  *
+ * A watch told {@linkcode GrowingHashes.hashedElsewhere} goes on reading
+ * (for its staged entries) but leaves the SHA-256 to the thread that
+ * writes the file, which hashes the bytes as it writes them (`fetchArtifacts`'
+ * main thread: the hash was most of this Worker's work, and the run's
+ * serial path); that digest is used only when it covers exactly the bytes
+ * the watch read ({@linkcode withDigest}).
+ *
  * Reads are synchronous (this runs in a Worker, the one place allowed to
  * block) into one shared buffer, so memory is one buffer however many
  * watches there are.
@@ -32,10 +39,14 @@ export interface KnownDigest {
   dev: number;
   /** The file's inode. */
   ino: number;
-  /** How many bytes were hashed: the file's size when it was finished. */
+  /** How many bytes were read (and hashed): the file's size when it was finished. */
   size: number;
-  /** The SHA-256 of those bytes, lower-case hex. */
-  sha256: string;
+  /**
+   * The SHA-256 of those bytes, lower-case hex; none when the watch left
+   * that to another thread ({@linkcode GrowingHashes.hashedElsewhere}),
+   * whose digest {@linkcode withDigest} adds.
+   */
+  sha256?: string;
   /** The stored entries written out from those very bytes (see `ZipStreamer`), when asked. */
   staged?: Staged;
 }
@@ -52,8 +63,41 @@ export function isDigestOf(
   known: KnownDigest | undefined,
   info: Deno.FileInfo,
 ): boolean {
-  return known !== undefined && known.dev === info.dev &&
-    known.ino === info.ino && known.size === info.size;
+  return known !== undefined && known.sha256 !== undefined &&
+    known.dev === info.dev && known.ino === info.ino &&
+    known.size === info.size;
+}
+
+/**
+ * A SHA-256 taken elsewhere of the first `size` bytes written to a watched
+ * file (the main thread hashes a download's pieces as it writes them).
+ */
+export interface SizedDigest {
+  /** The SHA-256, lower-case hex. */
+  sha256: string;
+  /** How many bytes, from the file's first, it covers. */
+  size: number;
+}
+
+/**
+ * A watch's file with the digest taken elsewhere of its bytes, when the
+ * watch did not hash them itself and `digest` covers exactly the bytes it
+ * read; else `known` as it is (without a digest it is worth nothing but
+ * its staged entries, which are then removed unused).
+ *
+ * @param known What the watch gave.
+ * @param digest The digest of the bytes written, if one was taken.
+ * @returns The known digest.
+ */
+export function withDigest(
+  known: KnownDigest | undefined,
+  digest: SizedDigest | undefined,
+): KnownDigest | undefined {
+  if (
+    known === undefined || known.sha256 !== undefined ||
+    digest === undefined || digest.size !== known.size
+  ) return known;
+  return { ...known, sha256: digest.sha256 };
 }
 
 /** Where a watch stages a zip's stored entries as it reads them (see `ZipStreamer`). */
@@ -76,7 +120,8 @@ interface Watch {
   /** Its name once complete (see {@linkcode GrowingHashes.watch}). */
   complete?: string;
   file?: Deno.FsFile;
-  hash: Hash;
+  /** None once another thread hashes the bytes written (see `hashedElsewhere`). */
+  hash?: Hash;
   hashed: number;
   streamer?: ZipStreamer;
 }
@@ -141,6 +186,19 @@ export class GrowingHashes {
   }
 
   /**
+   * Stops hashing the file of `key` (if watched): another thread hashes
+   * the bytes as they are written, and its digest is given at the
+   * extraction ({@linkcode withDigest}). The watch goes on reading (and
+   * staging) the file.
+   *
+   * @param key The watch.
+   */
+  hashedElsewhere(key: string): void {
+    const watch = this.#watches.get(key);
+    if (watch) watch.hash = undefined;
+  }
+
+  /**
    * Ends the watch of `key`, if any, without a digest.
    *
    * @param key The watch.
@@ -167,10 +225,10 @@ export class GrowingHashes {
       if (this.#advance(watch, Infinity) < 0) return undefined;
       const { dev, ino } = watch.file!.statSync();
       if (ino === null) return undefined;
-      const sha256 = watch.hash.digest("hex");
+      const sha256 = watch.hash?.digest("hex");
       const staged = watch.streamer?.finish();
       watch.streamer = undefined; // kept: the extraction takes it over
-      const known = { dev, ino, size: watch.hashed, sha256 };
+      const known: KnownDigest = { dev, ino, size: watch.hashed, sha256 };
       return staged ? { ...known, staged } : known;
     } catch {
       return undefined;
@@ -208,7 +266,7 @@ export class GrowingHashes {
       const n = watch.file.readSync(this.#buffer);
       if (n === null || n === 0) break;
       const piece = this.#buffer.subarray(0, n);
-      watch.hash.update(piece);
+      watch.hash?.update(piece);
       watch.streamer?.feed(piece);
       watch.hashed += n;
       done += n;

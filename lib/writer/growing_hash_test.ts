@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { GrowingHashes } from "./growing_hash.ts";
+import { GrowingHashes, isDigestOf, withDigest } from "./growing_hash.ts";
 import { inTempDir } from "./_test_temp_dir.ts";
 
 const sha256 = (bytes: Uint8Array) =>
@@ -101,5 +101,33 @@ Deno.test("GrowingHashes: a watch asked for after its file was renamed to its fi
     assert.equal(known?.size, bytes.length);
     hashes.watch("c", `${dir}/c.zip.part`);
     assert.equal(hashes.finish("c"), undefined);
+  });
+});
+
+Deno.test("GrowingHashes: a watch told hashedElsewhere reads on but gives no digest of its own; withDigest adds one that covers exactly the bytes it read, and only then is it the file's", async () => {
+  await inTempDir(async (dir) => {
+    const hashes = new GrowingHashes();
+    const bytes = randomBytes(3 << 20);
+    const path = `${dir}/c.part`;
+    await Deno.writeFile(path, bytes.subarray(0, 1 << 20));
+    hashes.watch("c", path);
+    hashes.hashedElsewhere("c");
+    await Deno.writeFile(path, bytes.subarray(1 << 20), { append: true });
+    const known = hashes.finish("c")!;
+    const info = await Deno.stat(path);
+    assert.equal(known.size, bytes.length);
+    assert.equal(known.sha256, undefined);
+    assert.equal(isDigestOf(known, info), false);
+    const digest = { sha256: sha256(bytes), size: bytes.length };
+    const whole = withDigest(known, digest)!;
+    assert.equal(whole.sha256, digest.sha256);
+    assert.equal(isDigestOf(whole, info), true);
+    const short = withDigest(known, { ...digest, size: bytes.length - 1 });
+    assert.equal(isDigestOf(short, info), false);
+    // A watch that hashed keeps its own digest.
+    hashes.watch("d", path);
+    const own = hashes.finish("d")!;
+    assert.equal(own.sha256, digest.sha256);
+    assert.equal(withDigest(own, { sha256: "0", size: own.size }), own);
   });
 });

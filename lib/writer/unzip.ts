@@ -255,7 +255,7 @@ async function checkDigest(
   const known = options.known;
   let sha256: string;
   if (isDigestOf(known, info)) {
-    sha256 = known!.sha256;
+    sha256 = known!.sha256!;
   } else {
     const hash = createHash("sha256");
     for await (const piece of readRange(file, 0, info.size, buffer)) {

@@ -20,7 +20,7 @@ import type {
   WatchMessage,
 } from "./zip_worker.ts";
 import { ExtractError } from "../core/errors.ts";
-import type { StageOptions } from "./growing_hash.ts";
+import type { SizedDigest, StageOptions } from "./growing_hash.ts";
 
 /** How the Worker extracts one archive: {@linkcode ExtractOptions}, and the watch that hashed it. */
 export interface WorkerExtractOptions extends Omit<ExtractOptions, "known"> {
@@ -29,6 +29,12 @@ export interface WorkerExtractOptions extends Omit<ExtractOptions, "known"> {
    * written: its digest is used when it is this file's. @default none
    */
   hashedAs?: string;
+  /**
+   * The digest of that watch's file taken elsewhere, for a watch told
+   * {@linkcode ZipExtractor.hashedElsewhere}: used when it covers exactly
+   * the bytes the watch read. @default none
+   */
+  digest?: SizedDigest;
 }
 
 /** Options of {@linkcode ZipExtractor}. */
@@ -120,6 +126,17 @@ export class ZipExtractor implements Disposable {
   }
 
   /**
+   * Has a {@linkcode ZipExtractor.watch} stop hashing its file (it goes on
+   * reading and staging it): the caller hashes the bytes as they are
+   * written and gives the digest at the extraction (`digest`).
+   *
+   * @param key The watch.
+   */
+  hashedElsewhere(key: string): void {
+    if (this.#worker) this.#post({ type: "hashedElsewhere", key });
+  }
+
+  /**
    * Ends a {@linkcode ZipExtractor.watch} without using it.
    *
    * @param key The watch.
@@ -143,9 +160,9 @@ export class ZipExtractor implements Disposable {
     destDir: string,
     options: WorkerExtractOptions = {},
   ): Promise<ExtractResult> {
-    const { hashedAs, ...rest } = options;
+    const { hashedAs, digest, ...rest } = options;
     return this.#submit(
-      { id: 0, zipPath, destDir, hashedAs, options: {} },
+      { id: 0, zipPath, destDir, hashedAs, digest, options: {} },
       rest,
     );
   }
@@ -167,9 +184,17 @@ export class ZipExtractor implements Disposable {
     name: string,
     options: WorkerExtractOptions = {},
   ): Promise<ExtractResult> {
-    const { hashedAs, ...rest } = options;
+    const { hashedAs, digest, ...rest } = options;
     return this.#submit(
-      { id: 0, zipPath: path, destDir, rawName: name, hashedAs, options: {} },
+      {
+        id: 0,
+        zipPath: path,
+        destDir,
+        rawName: name,
+        hashedAs,
+        digest,
+        options: {},
+      },
       rest,
     );
   }

@@ -169,3 +169,51 @@ Deno.test("ZipExtractor with a staging watch: a digest mismatch, an unsafe entry
     assert.equal(await exists(`${dir}/d.staged`), false);
   });
 });
+
+Deno.test("ZipExtractor with a watch told hashedElsewhere: the digest given is the one checked (a wrong one refuses the zip, nothing placed, staged files removed); one that covers another count of bytes than the watch read is not used (the zip is hashed whole, no staged entry taken)", async () => {
+  await inTempDir(async (dir) => {
+    const big = { name: "big.bin", data: bytesOf("big", 1_500_000) };
+    const body = makeZip([big]);
+    const right = createHash("sha256").update(body).digest("hex");
+    const wrong = "f".repeat(64);
+    const cases: [string, { sha256: string; size: number }][] = [
+      ["right", { sha256: right, size: body.length }],
+      ["wrong", { sha256: wrong, size: body.length }],
+      ["short", { sha256: wrong, size: body.length - 1 }],
+    ];
+    using extractor = new ZipExtractor();
+    for (const [key, digest] of cases) {
+      const part = `${dir}/${key}.zip.part`;
+      const stage = `${dir}/${key}.staged`;
+      {
+        using file = await Deno.open(part, { write: true, create: true });
+        extractor.watch(key, part, { dir: stage, durable: false });
+        extractor.hashedElsewhere(key);
+        for (let at = 0; at < body.length; at += 700_000) {
+          await file.write(body.subarray(at, at + 700_000));
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+      await Deno.rename(part, `${dir}/${key}.zip`);
+      const out = `${dir}/out-${key}`;
+      const extracted = extractor.extract(`${dir}/${key}.zip`, out, {
+        sha256: right,
+        hashedAs: key,
+        digest,
+      });
+      if (key === "wrong") {
+        await assert.rejects(
+          extracted,
+          new RegExp(`digest mismatch: the file's SHA-256 is ${wrong}`),
+        );
+        assert.equal(await exists(`${out}/big.bin`), false);
+      } else {
+        const result = await extracted;
+        assert.equal(result.sha256, right, key);
+        assert.equal(result.streamed ?? 0, key === "right" ? 1 : 0, key);
+        assert.deepEqual(await Deno.readFile(`${out}/big.bin`), big.data);
+      }
+      assert.equal(await exists(stage), false, key);
+    }
+  });
+});

@@ -17,7 +17,12 @@ import {
   placeFile,
 } from "./unzip.ts";
 import { ExtractError } from "../core/errors.ts";
-import { GrowingHashes, type StageOptions } from "./growing_hash.ts";
+import {
+  GrowingHashes,
+  type SizedDigest,
+  type StageOptions,
+  withDigest,
+} from "./growing_hash.ts";
 
 /** A request to an extraction Worker. */
 export interface ExtractRequest {
@@ -31,6 +36,8 @@ export interface ExtractRequest {
   rawName?: string;
   /** The watch (see {@linkcode WatchMessage}) that hashed the file as it was written, if any. */
   hashedAs?: string;
+  /** The digest of that watch's file taken elsewhere, when it was told `hashedElsewhere`. */
+  digest?: SizedDigest;
   /** As `ExtractOptions`, with `owners` as pairs. */
   options: Omit<ExtractOptions, "owners"> & {
     owners?: [string, string][];
@@ -38,7 +45,8 @@ export interface ExtractRequest {
 }
 
 /**
- * Start hashing a file being written (`watch`), or stop (`drop`): see
+ * Start hashing a file being written (`watch`), leave its hashing to
+ * another thread (`hashedElsewhere`), or stop (`drop`): see
  * `GrowingHashes`. Not answered.
  */
 export type WatchMessage =
@@ -49,7 +57,7 @@ export type WatchMessage =
     stage?: StageOptions;
     complete?: string;
   }
-  | { type: "drop"; key: string };
+  | { type: "hashedElsewhere" | "drop"; key: string };
 
 /** An extraction Worker's answer. */
 export type ExtractReply =
@@ -69,12 +77,17 @@ self_.onmessage = async (
     const message = event.data;
     if (message.type === "watch") {
       hashes.watch(message.key, message.path, message.stage, message.complete);
+    } else if (message.type === "hashedElsewhere") {
+      hashes.hashedElsewhere(message.key);
     } else hashes.drop(message.key);
     return;
   }
-  const { id, zipPath, destDir, rawName, hashedAs, options } = event.data;
+  const { id, zipPath, destDir, rawName, hashedAs, digest, options } =
+    event.data;
   const owners = new Map(options.owners ?? []);
-  const known = hashedAs === undefined ? undefined : hashes.finish(hashedAs);
+  const known = hashedAs === undefined
+    ? undefined
+    : withDigest(hashes.finish(hashedAs), digest);
   let reply: ExtractReply;
   try {
     const how = { ...options, owners, known };
