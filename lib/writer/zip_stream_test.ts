@@ -187,7 +187,10 @@ Deno.test("ZipExtractor with a watch told hashedElsewhere: the digest given is t
       const stage = `${dir}/${key}.staged`;
       {
         using file = await Deno.open(part, { write: true, create: true });
-        extractor.watch(key, part, { dir: stage, durable: false });
+        // With its final name, as a download's watch has it: a Worker that
+        // starts late finds the file renamed.
+        const complete = `${dir}/${key}.zip`;
+        extractor.watch(key, part, { dir: stage, durable: false }, complete);
         extractor.hashedElsewhere(key);
         for (let at = 0; at < body.length; at += 700_000) {
           await file.write(body.subarray(at, at + 700_000));
