@@ -392,7 +392,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "a .part whose resume is answered with the whole (another version) loses its old resume facts, durably, before a byte of it changes: small, streamed and --split bodies",
+    "a .part whose resume is answered with the whole (another version), or not resumed (--no-resume), loses its old resume facts, durably, before a byte of it changes: small, streamed and --split bodies",
   ignore: ignored(
     !HAS_STRACE,
     "strace is not installed (apt-get install strace): the syscall-order test is ignored",
@@ -403,6 +403,12 @@ Deno.test({
       { size: 500_000, args: [] }, // read whole: written by the Worker
       { size: 3_000_000, args: [] }, // streamed into the .part
       { size: 3_000_000, args: ["--split", "2", "--min-split-size", "1M"] },
+      // Not resumed at all: asked whole, the old .part is no less stale.
+      { size: 500_000, args: ["--no-resume"] },
+      {
+        size: 3_000_000,
+        args: ["--no-resume", "--split", "2", "--min-split-size", "1M"],
+      },
     ];
     for (const { size, args } of cases) {
       const cwd = await Deno.realPath(await Deno.makeTempDir());

@@ -24,7 +24,13 @@ import {
   startDeadline,
 } from "./deadline.ts";
 import type { HttpResponse } from "./http_response.ts";
-import { acceptRange, partMeta, planResume, resumeHeaders } from "./resume.ts";
+import {
+  acceptRange,
+  dropPart,
+  partMeta,
+  planResume,
+  resumeHeaders,
+} from "./resume.ts";
 import { type BodyWrite, writeBody } from "./write_body.ts";
 import { request, requestHeaders } from "./request.ts";
 import type { HeaderPairs } from "../core/headers.ts";
@@ -171,7 +177,10 @@ export async function fetchOne(
         ? { policy: options.split!, on: true }
         : undefined,
     };
-    const seen = { probe };
+    // Not resumed, a .part found there is stale. (Not looked for, with
+    // --force --no-resume and in `flags`: a round trip per file for a .part
+    // that is hardly ever there.)
+    const seen = { probe, stalePart: !resume && !!probe.part };
     try {
       const result = await attemptEach(
         job,
@@ -204,11 +213,18 @@ function attemptAt(
   job: Job,
   question: ExistingQuestion,
   run: JobAttempts,
-  seen: { probe: ProbeResult },
+  seen: { probe: ProbeResult; stalePart: boolean },
 ): (url: string, mirror: number, n: number) => Promise<AttemptResult> {
   return async (url, mirror, n) => {
     if ((mirror > 0 || n > 1) && run.resume) {
       seen.probe = await run.options.writer.probe(job.dest);
+    }
+    // A .part not to be resumed (one found, or one an attempt kept) goes
+    // with its facts, on disk, before anything is written in its place: a
+    // crash must never leave old facts beside new bytes.
+    if (!run.resume && (seen.stalePart || mirror > 0 || n > 1)) {
+      await dropPart(job.dest, run.options.writer);
+      seen.stalePart = false;
     }
     const target = mirror === 0 ? job : { ...job, url };
     const part = run.resume ? seen.probe.part : undefined;

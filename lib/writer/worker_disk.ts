@@ -146,11 +146,14 @@ export function isMissing(path: string): boolean {
  * Removes `path`; nothing there is fine.
  *
  * @param path A path.
+ * @returns Whether something was removed.
  */
-export function removeQuietly(path: string): void {
+export function removeQuietly(path: string): boolean {
   try {
     Deno.removeSync(path);
+    return true;
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
+    return false;
   }
 }

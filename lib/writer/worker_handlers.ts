@@ -235,11 +235,10 @@ export function handleRelease(
     syncData(ctx, paths.part); // the kept bytes are on disk before this run stops trusting them
     return;
   }
-  removeQuietly(paths.part);
-  removeQuietly(paths.meta);
   // The removals are flushed before the reply: what is written next in
   // their place never lies beside them after a power cut.
-  ctx.dirtyDirs.add(paths.dir);
+  const removed = removeQuietly(paths.part);
+  if (removeQuietly(paths.meta) || removed) ctx.dirtyDirs.add(paths.dir);
 }
 
 /**
