@@ -15,6 +15,8 @@
 // over the jobs may differ); loopback only; a fixed number of jobs and
 // attempts, each bounded by short deadlines. A wider sweep, outside the
 // suite: SEEDS=100 SEED0=5 deno test -A tests/hostile_property_test.ts
+// (LIMIT_RATE=524288 paces the paced seeds at 512 KiB/s, so whole bodies
+// over one paced read, 26 KiB, are streamed too).
 import assert from "node:assert/strict";
 import { download } from "../lib/engine/download.ts";
 import type { Outcome } from "../lib/core/job.ts";
@@ -43,6 +45,8 @@ const SEEDS = Deno.env.get("SEEDS")
     (_, i) => i + Number(Deno.env.get("SEED0") ?? 1),
   )
   : [4, 32, 51];
+/** `--limit-rate` of the paced seeds, in bytes per second. */
+const PACED_RATE = Number(Deno.env.get("LIMIT_RATE") ?? 64 << 20);
 /** Jobs per run (in one download, four at a time, sharing connections). */
 const JOBS = 10;
 const CLIENTS = [["own client", true], ["--use-fetch", false]] as const;
@@ -260,7 +264,7 @@ async function runSeed(
     outDir,
     ownHttp,
     mode,
-    limitRate: seed % 2 ? undefined : 64 << 20,
+    limitRate: seed % 2 ? undefined : PACED_RATE,
     tls: seed % 3 === 0,
   };
   const records: JobRecord[] = filesOf(seed, mode).map((file) => ({
