@@ -131,57 +131,60 @@ for (const ownHttp of [true, false]) {
 }
 
 for (const ownHttp of [true, false]) {
-  Deno.test(
-    `--limit-rate: every body, also one of up to 1 MiB, is paced as it arrives, one read at a time, never after it arrived whole (${
-      ownHttp ? "own client" : "fetch"
-    })`,
-    async () => {
-      await using server = await startServer({ alt: false });
-      const dir = await Deno.makeTempDir();
-      // A limit that books every read and never waits (no timing here): at
-      // each booking, the bytes received beyond those already booked are at
-      // most one read's worth (at 2 MiB/s 100 KiB, more than a piece of
-      // fetch's body, whose size fetch chooses).
-      let received = 0;
-      let booked = 0;
-      const unbooked: number[] = [];
-      const limit: RateLimit = {
-        bytesPerSecond: 2 * MiB,
-        reserve(bytes) {
-          unbooked.push(received - booked);
-          booked += bytes;
-          return 0;
-        },
-      };
-      const sizes = [1 << 20, 300_000, 60_000];
-      for await (
-        const outcome of download(
-          sizes.map((size, i) => ({
-            url: `${server.url}/files/${size}/f${i}`,
-            dest: `f${i}`,
-          })),
-          {
-            outDir: dir,
-            ownHttp,
-            rateLimit: limit,
-            concurrency: 1,
-            onEvent: (event) => {
-              if (event.type === "bytes") received += event.bytes;
-            },
+  for (const concurrency of [1, 3]) {
+    Deno.test(
+      `--limit-rate: every body, also one of up to 1 MiB, is paced as it arrives, each download at most one read ahead of its booking, never after it arrived whole (${
+        ownHttp ? "own client" : "fetch"
+      }, -m ${concurrency})`,
+      async () => {
+        await using server = await startServer({ alt: false });
+        const dir = await Deno.makeTempDir();
+        // A limit that books every read and never waits (no timing here):
+        // at each booking, the bytes received beyond those already booked
+        // are at most one read's worth per download in progress (at 2 MiB/s
+        // 100 KiB, more than a piece of fetch's body, whose size fetch
+        // chooses).
+        let received = 0;
+        let booked = 0;
+        const unbooked: number[] = [];
+        const limit: RateLimit = {
+          bytesPerSecond: 2 * MiB,
+          reserve(bytes) {
+            unbooked.push(received - booked);
+            booked += bytes;
+            return 0;
           },
-        )
-      ) assert.equal(outcome.status, "ok", outcome.reason);
-      const total = sizes.reduce((a, b) => a + b);
-      assert.equal(booked, total);
-      assert.equal(received, total);
-      const oneRead = readSizeFor([limit]);
-      assert.ok(
-        unbooked.every((bytes) => bytes <= oneRead),
-        `read ahead of the limit: ${Math.max(...unbooked)} > ${oneRead} bytes`,
-      );
-      await Deno.remove(dir, { recursive: true });
-    },
-  );
+        };
+        const sizes = [1 << 20, 300_000, 60_000, 900_000, 500_000, 200_000];
+        for await (
+          const outcome of download(
+            sizes.map((size, i) => ({
+              url: `${server.url}/files/${size}/f${i}`,
+              dest: `f${i}`,
+            })),
+            {
+              outDir: dir,
+              ownHttp,
+              rateLimit: limit,
+              concurrency,
+              onEvent: (event) => {
+                if (event.type === "bytes") received += event.bytes;
+              },
+            },
+          )
+        ) assert.equal(outcome.status, "ok", outcome.reason);
+        const total = sizes.reduce((a, b) => a + b);
+        assert.equal(booked, total);
+        assert.equal(received, total);
+        const ahead = concurrency * readSizeFor([limit]);
+        assert.ok(
+          unbooked.every((bytes) => bytes <= ahead),
+          `read ahead of the limit: ${Math.max(...unbooked)} > ${ahead} bytes`,
+        );
+        await Deno.remove(dir, { recursive: true });
+      },
+    );
+  }
 }
 
 Deno.test("rate limit: a reservation past the budget waits its share, a pause saves up 100 ms at most", () => {
