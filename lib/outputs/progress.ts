@@ -38,6 +38,8 @@ export interface ProgressBarOptions {
   notFoundFails?: boolean;
   /** The clock, in ms (replaceable so tests need not wait). @default performance.now */
   now?: () => number;
+  /** When the run began, on that clock: times count from it. @default when the bar starts */
+  began?: number;
 }
 
 /** A running progress bar. */
@@ -88,7 +90,7 @@ export function startProgressBar(
   const intervalMs = options.intervalMs ?? 100;
   const unit = options.unit ?? "files";
   const encoder = new TextEncoder();
-  const state = trackProgress(options.now);
+  const state = trackProgress(options.now, options.began);
   state.setTotal(options.total, false);
   let dirty = true;
   let stopped = false;
@@ -209,8 +211,10 @@ function barLine(
  * @returns The listener.
  */
 export function progressBarOutput(
-  options: Omit<ProgressBarOptions, "total"> = {},
+  options: Omit<ProgressBarOptions, "total" | "began"> = {},
 ): RunListener {
+  // The bar's times count from the run's start, however late the first job.
+  const began = (options.now ?? (() => performance.now()))();
   let bar: ProgressBar | undefined;
   let total: [number, boolean] | undefined;
   return {
@@ -219,6 +223,7 @@ export function progressBarOutput(
       const [count, growing] = total ?? [];
       bar = startProgressBar({
         ...options,
+        began,
         total: growing ? undefined : count,
       });
       if (growing) bar.setTotal(count!, growing);

@@ -120,12 +120,13 @@ interface Counts {
  * ```
  *
  * @param now The clock, in ms. @default performance.now
+ * @param began When the run began, on that clock. @default now
  * @returns The state; feed it events.
  */
 export function trackProgress(
   now: () => number = () => performance.now(),
+  began: number = now(),
 ): ProgressState {
-  const began = now();
   const counts: Counts = {
     growing: false,
     done: 0,

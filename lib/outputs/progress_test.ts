@@ -71,6 +71,22 @@ Deno.test("the bar of a run is drawn from its first job read, with the total kno
   );
 });
 
+Deno.test("the bar of a run counts its time from the run's start, not from its first job read (a pipe may give it late)", () => {
+  const out = sink();
+  let now = 0;
+  const bar = progressBarOutput({
+    output: out,
+    columns: 100,
+    intervalMs: 60_000,
+    now: () => now,
+  });
+  now = 12_000; // standard input gave its first line after 12 s
+  bar.read!(job);
+  now = 13_000;
+  bar.stop!();
+  assert.match(out.chunks.at(-2)!, /\[00:13</);
+});
+
 /** A bar on a fake clock; `at(ms)` moves the clock, stops the bar and returns its last line. */
 function clockedBar(total?: number) {
   const out = sink();
