@@ -255,76 +255,82 @@ Deno.test({
   },
 });
 
-/**
- * How to run bulkget as a user the file modes apply to: as it is when not
- * root; as `nobody` (through `setpriv`, with a link to this Deno where
- * nobody can reach it and a cache of its own) when root, whom modes do not
- * stop; undefined when root and `setpriv` is missing.
- */
-async function asUnprivileged(): Promise<
-  ((args: string[], cwd: string) => Promise<Deno.CommandOutput>) | undefined
-> {
-  if (Deno.uid() !== 0) {
-    return (args, cwd) => bulkgetCommand(args, { cwd }).output();
-  }
-  const setpriv = await new Deno.Command("setpriv", { args: ["--version"] })
-    .output().then((o) => o.success, () => false);
-  if (!setpriv) return undefined;
-  const home = await Deno.makeTempDir({ prefix: "bulkget-nobody-" });
-  await Deno.chmod(home, 0o755);
-  const deno = `${home}/deno`;
-  await Deno.link(Deno.execPath(), deno)
-    .catch(() => Deno.copyFile(Deno.execPath(), deno));
-  await Deno.mkdir(`${home}/cache`);
-  await Deno.chown(`${home}/cache`, 65534, 65534);
-  return (args, cwd) =>
-    new Deno.Command("setpriv", {
-      args: ["--reuid=65534", "--regid=65534", "--clear-groups", deno]
-        .concat(["run", "--quiet", "--allow-all", MAIN, ...args]),
-      cwd,
-      env: { NO_COLOR: "1", DENO_DIR: `${home}/cache`, HOME: home },
-      stdin: "null",
-    }).output();
-}
+/** Runs bulkget's arguments in a directory. */
+type Run = (args: string[], cwd: string) => Promise<Deno.CommandOutput>;
 
-const unprivileged = await asUnprivileged();
+/** Whether `setpriv` runs here. */
+const HAS_SETPRIV = await new Deno.Command("setpriv", { args: ["--version"] })
+  .output().then((o) => o.success, () => false);
+
+/**
+ * Calls `fn` with a way to run bulkget as a user the file modes apply to:
+ * as it is when not root; as `nobody` (through `setpriv`, with a link to
+ * this Deno where nobody can reach it and a cache of its own, removed
+ * after) when root, whom modes do not stop.
+ */
+async function asUnprivileged(fn: (run: Run) => Promise<void>): Promise<void> {
+  if (Deno.uid() !== 0) {
+    return await fn((args, cwd) => bulkgetCommand(args, { cwd }).output());
+  }
+  const home = await Deno.makeTempDir({ prefix: "bulkget-nobody-" });
+  try {
+    await Deno.chmod(home, 0o755);
+    const deno = `${home}/deno`;
+    await Deno.link(Deno.execPath(), deno)
+      .catch(() => Deno.copyFile(Deno.execPath(), deno));
+    await Deno.mkdir(`${home}/cache`);
+    await Deno.chown(`${home}/cache`, 65534, 65534);
+    await fn((args, cwd) =>
+      new Deno.Command("setpriv", {
+        args: ["--reuid=65534", "--regid=65534", "--clear-groups", deno]
+          .concat(["run", "--quiet", "--allow-all", MAIN, ...args]),
+        cwd,
+        env: { NO_COLOR: "1", DENO_DIR: `${home}/cache`, HOME: home },
+        stdin: "null",
+      }).output()
+    );
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+}
 
 Deno.test({
   name:
     "-o, --report or --log where the user may not write (a read-only directory, not root) stops the run before any request: one line, exit 2, nothing lost or left",
-  ignore: unprivileged === undefined,
-  async fn() {
-    await using server = await startServer({ alt: false });
-    const cwd = await Deno.makeTempDir();
-    await Deno.chmod(cwd, 0o777);
-    await Deno.mkdir(`${cwd}/ro`);
-    await Deno.writeTextFile(`${cwd}/ro/keep.txt`, "kept");
-    await Deno.chmod(`${cwd}/ro`, 0o555);
-    const url = `${server.url}/files/10/keep.txt`;
-    const cases = [
-      [["-o", "ro"], "-o ro"],
-      [["-o", "ro/sub"], "-o ro/sub"],
-      [["-o", "out", "--report", "ro/r.json"], "--report ro/r.json"],
-      [["-o", "out", "--log", "ro/run.log"], "--log ro/run.log"],
-    ] as const;
-    for (const [args, what] of cases) {
-      const result = await unprivileged!(["get", url, ...args], cwd);
-      const stderr = new TextDecoder().decode(result.stderr);
-      assert.equal(result.code, 2, `${what}: ${stderr}`);
-      assert.deepEqual(stderr.trimEnd().split("\n"), [
-        `bulkget get: ${what}: cannot write: permission denied`,
+  ignore: Deno.uid() === 0 && !HAS_SETPRIV,
+  fn: () =>
+    asUnprivileged(async (run) => {
+      await using server = await startServer({ alt: false });
+      const cwd = await Deno.makeTempDir();
+      await Deno.chmod(cwd, 0o777);
+      await Deno.mkdir(`${cwd}/ro`);
+      await Deno.writeTextFile(`${cwd}/ro/keep.txt`, "kept");
+      await Deno.chmod(`${cwd}/ro`, 0o555);
+      const url = `${server.url}/files/10/keep.txt`;
+      const cases = [
+        [["-o", "ro"], "-o ro"],
+        [["-o", "ro/sub"], "-o ro/sub"],
+        [["-o", "out", "--report", "ro/r.json"], "--report ro/r.json"],
+        [["-o", "out", "--log", "ro/run.log"], "--log ro/run.log"],
+      ] as const;
+      for (const [args, what] of cases) {
+        const result = await run(["get", url, ...args], cwd);
+        const stderr = new TextDecoder().decode(result.stderr);
+        assert.equal(result.code, 2, `${what}: ${stderr}`);
+        assert.deepEqual(stderr.trimEnd().split("\n"), [
+          `bulkget get: ${what}: cannot write: permission denied`,
+        ]);
+        assert.equal(result.stdout.length, 0);
+      }
+      assert.equal(server.stats().requests, 0, "nothing was downloaded");
+      assert.deepEqual([...Deno.readDirSync(cwd)].map((e) => e.name), ["ro"]);
+      assert.deepEqual([...Deno.readDirSync(`${cwd}/ro`)].map((e) => e.name), [
+        "keep.txt",
       ]);
-      assert.equal(result.stdout.length, 0);
-    }
-    assert.equal(server.stats().requests, 0, "nothing was downloaded");
-    assert.deepEqual([...Deno.readDirSync(cwd)].map((e) => e.name), ["ro"]);
-    assert.deepEqual([...Deno.readDirSync(`${cwd}/ro`)].map((e) => e.name), [
-      "keep.txt",
-    ]);
-    assert.equal(await Deno.readTextFile(`${cwd}/ro/keep.txt`), "kept");
-    await Deno.chmod(`${cwd}/ro`, 0o755);
-    await Deno.remove(cwd, { recursive: true });
-  },
+      assert.equal(await Deno.readTextFile(`${cwd}/ro/keep.txt`), "kept");
+      await Deno.chmod(`${cwd}/ro`, 0o755);
+      await Deno.remove(cwd, { recursive: true });
+    }),
 });
 
 Deno.test("a --report inside -o gets its directory created", async () => {
