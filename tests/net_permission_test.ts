@@ -161,3 +161,32 @@ Deno.test({
     assert.equal(server.stats().requests, 0);
   },
 });
+
+Deno.test({
+  name:
+    "get on a terminal, a list whose first line is not a URL: that one line and exit 2, no bar drawn before it",
+  ignore: !(await hasScript()),
+  async fn() {
+    await using server = await startServer({ alt: false });
+    const cwd = await Deno.makeTempDir();
+    await Deno.writeTextFile(
+      `${cwd}/list.txt`,
+      "htp://x/a.bin\n" +
+        Array.from({ length: 19 }, (_, i) => `${server.url}/files/1k/f${i}\n`)
+          .join(""),
+    );
+    const { text } = await underTerminal(
+      `'${Deno.execPath()}' run --quiet -A '${MAIN}' get -i list.txt -o out; echo EXIT=$?`,
+      cwd,
+    );
+    assert.ok(
+      !/%\||\/20/.test(text) && !text.includes("\x1b[K"),
+      JSON.stringify(text),
+    );
+    assert.match(
+      text,
+      /^bulkget get: list\.txt:1: not an http\(s\) URL: "htp:\/\/x\/a\.bin"\r?\nEXIT=2/m,
+    );
+    assert.equal(server.stats().requests, 0);
+  },
+});
