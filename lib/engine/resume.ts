@@ -14,8 +14,9 @@
  * Whether a failed attempt keeps its `.part` is decided here too:
  * {@linkcode keepsPart} for a download over one connection,
  * {@linkcode keepsSplitPart} for one in ranges (`--split`). A body of up to
- * 1 MiB is read whole before it is written, so its failure leaves no `.part`
- * at all. The writer Worker then never keeps an empty `.part`, and removes
+ * 1 MiB (under a rate limit, of up to one paced read: `wholeBodyLimit` in
+ * `rate_limit.ts`) is read whole before it is written, so its failure leaves
+ * no `.part` at all. The writer Worker then never keeps an empty `.part`, and removes
  * one whose file fails verification (size or checksum) before its rename
  * (`lib/writer/worker_handlers.ts`).
  *
