@@ -175,16 +175,41 @@ async function interruptedAndSpoiled(extra: string[]) {
   return run;
 }
 
-Deno.test("artifacts cli: a resumed artifact uploaded unzipped whose kept bytes were changed fails its digest check, and nothing of it is placed", async () => {
+Deno.test("artifacts cli: a resumed artifact uploaded unzipped whose kept bytes were changed fails its digest check, nothing of it placed, and is downloaded again whole, as with --no-extract", async () => {
   const run = await interruptedAndSpoiled([]);
   await using gh = run.gh;
-  const { cwd, args } = run;
+  const { cwd, args, data } = run;
 
   const second = await runBulkget(args, { cwd });
+  assert.equal(second.code, 0, second.stderr);
+  assert.deepEqual(await Deno.readFile(`${cwd}/out/big/big`), data);
+  assert.deepEqual(
+    gh.blobRequests.slice(1).map((r) => r.status),
+    [206, 200],
+    "resumed, then, the digest wrong, downloaded whole",
+  );
+  assert.deepEqual(await partsUnder(`${cwd}/out`), [], "no .part left");
+  await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("artifacts cli: a zip whose digest is wrong after a whole download fails at once, after one download, and nothing of it is placed", async () => {
+  const data = randomBytes(3 * 1024 * 1024);
+  await using gh = await startGithubDouble({
+    artifacts: [{
+      name: "big",
+      body: makeZip([{ name: "big.bin", data }]),
+      runId: 1,
+      digest: "wrong",
+    }],
+  });
+  const cwd = await Deno.makeTempDir();
+  const second = await runBulkget([...githubRunArgs(gh, 1), "-o", "out"], {
+    cwd,
+  });
   assert.equal(second.code, 1, second.stderr);
   assert.match(second.stderr, /^error +big \(1\): digest mismatch/m);
-  assert.equal(gh.blobRequests[1].status, 206, "resumed");
-  assert.equal(await sizeOf(`${cwd}/out/big/big`), -1);
+  assert.equal(gh.blobRequests.length, 1);
+  assert.equal(await sizeOf(`${cwd}/out/big/big.bin`), -1);
   await Deno.remove(cwd, { recursive: true });
 });
 

@@ -7,6 +7,8 @@
  */
 
 import type { ExtractConflict } from "../writer/unzip.ts";
+import type { Outcome } from "../core/job.ts";
+import type { EngineEvent } from "../core/events.ts";
 import type { Artifact } from "./artifact.ts";
 
 /** What became of one artifact. */
@@ -64,4 +66,39 @@ export function resultOf(artifact: Artifact): ArtifactResult {
     status: "error",
     path: "",
   };
+}
+
+/**
+ * A listener that adds each job's body bytes up by its origin (a result's
+ * `transferred`), then passes every event on.
+ *
+ * @param received The counts, by origin; updated.
+ * @param forward Where events go next, if anywhere.
+ * @returns The listener.
+ */
+export function countReceived(
+  received: Map<string, number>,
+  forward?: (event: EngineEvent) => void,
+): (event: EngineEvent) => void {
+  return (event) => {
+    if (event.type === "bytes") {
+      const key = event.job.origin!;
+      received.set(key, (received.get(key) ?? 0) + event.bytes);
+    }
+    forward?.(event);
+  };
+}
+
+/**
+ * The reason a failed download gives its artifact's result: the engine's,
+ * a checksum mismatch called a digest mismatch.
+ *
+ * @param outcome The download's failed outcome.
+ * @returns The reason.
+ */
+export function failureReason(outcome: Outcome): string {
+  const reason = outcome.reason ?? outcome.status;
+  return /checksum mismatch/.test(reason)
+    ? reason.replace("checksum mismatch", "digest mismatch")
+    : reason;
 }

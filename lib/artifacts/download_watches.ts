@@ -98,6 +98,8 @@ export class DownloadWatches {
   #watched = new Set<string>();
   #hashing = new Map<string, PieceHash>();
   #digests = new Map<string, SizedDigest>();
+  /** Where each download's last attempt started in its file. */
+  #startedAt = new Map<string, number>();
 
   /**
    * @param extractor The Worker that hashes and later extracts.
@@ -158,6 +160,17 @@ export class DownloadWatches {
   };
 
   /**
+   * Whether the last attempt of a download continued a `.part` kept from
+   * before (a resume), rather than starting the file.
+   *
+   * @param key The job's origin.
+   * @returns True for a resume.
+   */
+  resumed(key: string): boolean {
+    return (this.#startedAt.get(key) ?? 0) > 0;
+  }
+
+  /**
    * The watch of a download that ended OK, for the extraction; each once.
    *
    * @param key The job's origin.
@@ -173,6 +186,7 @@ export class DownloadWatches {
   #see(event: EngineEvent) {
     if (event.type === "started" || event.type === "retrying") {
       this.#drop(event.job.origin!);
+      this.#startedAt.delete(event.job.origin!);
     } else if (event.type === "done") {
       const key = event.outcome.job.origin!;
       const hashing = this.#hashing.get(key);
@@ -182,25 +196,32 @@ export class DownloadWatches {
         const sha256 = hashing.hash.digest("hex");
         this.#digests.set(key, { sha256, size: hashing.next });
       }
-    } else if (
-      event.type === "bytes" && !this.#watched.has(event.job.origin!)
-    ) {
-      const { offset, total } = event;
-      const streamed = offset !== undefined &&
-        (offset > 0 || (total !== undefined && total > WHOLE_BODY_LIMIT));
-      if (!streamed) return;
-      this.#watched.add(event.job.origin!);
-      const paths = destPaths(this.#outDir, event.job.dest);
-      const durable = this.#durable;
-      this.#extractor.watch(
-        event.job.origin!,
-        paths.part,
-        durable === undefined
-          ? undefined
-          : { dir: `${paths.final}.staged`, durable },
-        paths.final,
-      );
+    } else if (event.type === "bytes") {
+      const key = event.job.origin!;
+      if (!this.#startedAt.has(key)) {
+        this.#startedAt.set(key, event.offset ?? 0);
+      }
+      if (!this.#watched.has(key)) this.#watch(event);
     }
+  }
+
+  /** Starts the watch of a download whose first bytes `event` tells of, if surely streamed. */
+  #watch(event: EngineEvent & { type: "bytes" }) {
+    const { offset, total } = event;
+    const streamed = offset !== undefined &&
+      (offset > 0 || (total !== undefined && total > WHOLE_BODY_LIMIT));
+    if (!streamed) return;
+    this.#watched.add(event.job.origin!);
+    const paths = destPaths(this.#outDir, event.job.dest);
+    const durable = this.#durable;
+    this.#extractor.watch(
+      event.job.origin!,
+      paths.part,
+      durable === undefined
+        ? undefined
+        : { dir: `${paths.final}.staged`, durable },
+      paths.final,
+    );
   }
 
   #drop(key: string) {

@@ -36,7 +36,8 @@
 
 import { download } from "../engine/download.ts";
 import type { Durability } from "../writer/client.ts";
-import type { Job, Outcome } from "../core/job.ts";
+import type { Outcome } from "../core/job.ts";
+import { artifactJob, resolvedJob } from "./artifact_job.ts";
 import type { EngineEvent } from "../core/events.ts";
 import { safeDest } from "../writer/safe_name.ts";
 import { nameOfRawFile, rawPartsByUrl } from "./raw_file_name.ts";
@@ -46,18 +47,18 @@ import { pathExists } from "../writer/paths.ts";
 import { DownloadWatches, WHOLE_BODY_LIMIT } from "./download_watches.ts";
 import { DoneList } from "./done_list.ts";
 import { extractDownload, RESERVED, WORK_DIR } from "./extract_download.ts";
-import { type ArtifactResult, resultOf } from "./artifact_result.ts";
+import {
+  type ArtifactResult,
+  countReceived,
+  failureReason,
+  resultOf,
+} from "./artifact_result.ts";
 
 export type { ArtifactResult } from "./artifact_result.ts";
 
 export { WORK_DIR } from "./extract_download.ts";
 import type { Artifact, ArtifactApi } from "./artifact.ts";
-import {
-  ArtifactApiError,
-  AttemptError,
-  ERROR_CODES,
-  UnsafeNameError,
-} from "../core/errors.ts";
+import { UnsafeNameError } from "../core/errors.ts";
 
 /** Options of {@linkcode fetchArtifacts}. */
 export interface FetchArtifactsOptions {
@@ -256,7 +257,8 @@ async function admit(state: RunState, artifact: Artifact): Promise<boolean> {
 /**
  * Downloads `pending` through the engine, in rounds: a download whose
  * signed URL was refused (403) goes to the next round, which asks the API
- * again. Each verified zip is extracted as it arrives.
+ * again, as does a resumed zip whose digest was wrong (whole, this time).
+ * Each verified zip is extracted as it arrives.
  */
 async function downloadRounds<L>(
   api: ArtifactApi<L>,
@@ -267,13 +269,20 @@ async function downloadRounds<L>(
   const rounds = options.rounds ?? 3;
   // With `flat`, one after the other, in the order the downloads end.
   let chain: Promise<void> = Promise.resolve();
-  const finishing: Promise<void>[] = [];
   for (let round = 1; round <= rounds && pending.length > 0; round++) {
     const again: Artifact[] = [];
+    const finishing: Promise<void>[] = [];
+    const last = round === rounds;
+    // A resumed zip whose digest is wrong goes to the next round, whole.
+    const finishOrAgain = (artifact: Artifact, outcome: Outcome) =>
+      finish(state, artifact, outcome, last).then((whole) => {
+        if (whole) again.push(artifact);
+      });
     for await (
       const outcome of download(pending.map((a) => jobOf(a, state)), {
         outDir: state.outDir,
-        prepare: (job) => resolveJob(api, job, state),
+        prepare: (job) =>
+          resolvedJob(api, job, state.byId.get(Number(job.origin))!),
         concurrency: options.concurrency,
         retries: options.retries,
         // The digest is the API's: a second download brings the same bytes.
@@ -303,9 +312,11 @@ async function downloadRounds<L>(
       const base = state.results.get(artifact.id)!;
       if (outcome.status === "ok" || outcome.status === "skipped") {
         if (state.flat) {
-          chain = chain.then(() => finish(state, artifact, outcome));
+          finishing.push(
+            chain = chain.then(() => finishOrAgain(artifact, outcome)),
+          );
         } else {
-          finishing.push(finish(state, artifact, outcome));
+          finishing.push(finishOrAgain(artifact, outcome));
         }
       } else if (
         outcome.status === "error" && round < rounds &&
@@ -319,60 +330,36 @@ async function downloadRounds<L>(
         state.report({
           ...base,
           status: outcome.status === "cancelled" ? "cancelled" : "error",
-          reason: describeFailure(outcome),
+          reason: failureReason(outcome),
         });
       }
     }
+    await Promise.all(finishing);
     pending = again;
   }
-  await chain;
-  await Promise.all(finishing);
 }
 
 /** The engine's job for `artifact`: its zip into the work directory (or its final name). */
-function jobOf(artifact: Artifact, state: RunState): Job {
-  return {
-    url: artifact.downloadUrl,
-    dest: state.extract
-      ? `${WORK_DIR}/${artifact.id}.zip`
-      : state.rawParts.get(artifact.downloadUrl) ??
-        state.results.get(artifact.id)!.path,
-    // An artifact to extract is checked against its digest by the
-    // extraction Worker (it reads the zip anyway); the writer Worker, which
-    // every download's bytes go through, then need not hash it.
-    sha256: state.extract ? undefined : artifact.sha256 ?? undefined,
-    // Each try gets a fresh signed URL: its .part is the artifact's.
-    resumeKey: artifact.downloadUrl,
-    label: artifact.name,
-    origin: String(artifact.id),
-  };
+function jobOf(artifact: Artifact, state: RunState) {
+  const dest = state.extract
+    ? `${WORK_DIR}/${artifact.id}.zip`
+    : state.rawParts.get(artifact.downloadUrl) ??
+      state.results.get(artifact.id)!.path;
+  return artifactJob(artifact, dest, state.extract);
 }
 
-/** Asks the API where the job's bytes are now, just before it starts. */
-async function resolveJob<L>(
-  api: ArtifactApi<L>,
-  job: Job,
+/**
+ * Extracts a verified download (unless kept as a zip), records and reports
+ * it. Unless `last`, a resumed zip whose digest is wrong is not reported
+ * (its kept bytes may be what is wrong): true says to download it again,
+ * whole (its zip is gone).
+ */
+async function finish(
   state: RunState,
-): Promise<Job> {
-  const artifact = state.byId.get(Number(job.origin))!;
-  try {
-    const resolved = await api.resolve(artifact);
-    return typeof resolved === "string"
-      ? { ...job, url: resolved }
-      : { ...job, url: resolved.url, headers: resolved.headers };
-  } catch (error) {
-    if (error instanceof ArtifactApiError && error.expired) {
-      throw new AttemptError("expired", "not_found", {
-        code: ERROR_CODES.notFound,
-        status: 410,
-      });
-    }
-    throw error;
-  }
-}
-
-/** Extracts a verified download (unless kept as a zip), records and reports it. */
-async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
+  artifact: Artifact,
+  outcome: Outcome,
+  last: boolean,
+): Promise<boolean> {
   const { outDir } = state;
   const base = state.results.get(artifact.id)!;
   const zipPath = `${outDir}/${outcome.job.dest}`;
@@ -387,17 +374,19 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
   }
   if (state.extract) {
     const target = base.path === "." ? outDir : `${outDir}/${base.path}`;
-    Object.assign(
-      result,
-      await extractDownload(zipPath, target, artifact, {
-        extractor: state.extractor,
-        merge: state.flat,
-        owners: state.owners,
-        intoOutDir: target === outDir,
-        watched: state.watches.take(String(artifact.id)),
-        durability: state.durability,
-      }),
-    );
+    const resumed = state.watches.resumed(String(artifact.id));
+    const extracted = await extractDownload(zipPath, target, artifact, {
+      extractor: state.extractor,
+      merge: state.flat,
+      owners: state.owners,
+      intoOutDir: target === outDir,
+      watched: state.watches.take(String(artifact.id)),
+      durability: state.durability,
+    });
+    if (
+      !last && resumed && extracted.reason?.startsWith("digest mismatch")
+    ) return true;
+    Object.assign(result, extracted);
   }
   if (result.status === "ok") {
     await state.done.record(artifact.id, {
@@ -410,25 +399,5 @@ async function finish(state: RunState, artifact: Artifact, outcome: Outcome) {
     });
   }
   state.report(result);
-}
-
-/** A listener that adds each job's body bytes up by its origin, then passes every event on. */
-function countReceived(
-  received: Map<string, number>,
-  forward?: (event: EngineEvent) => void,
-): (event: EngineEvent) => void {
-  return (event) => {
-    if (event.type === "bytes") {
-      const key = event.job.origin!;
-      received.set(key, (received.get(key) ?? 0) + event.bytes);
-    }
-    forward?.(event);
-  };
-}
-
-function describeFailure(outcome: Outcome): string {
-  const reason = outcome.reason ?? outcome.status;
-  return /checksum mismatch/.test(reason)
-    ? reason.replace("checksum mismatch", "digest mismatch")
-    : reason;
+  return false;
 }
