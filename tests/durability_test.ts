@@ -14,7 +14,12 @@ import { startServer } from "../lib/server/server.ts";
 import { generatedBody } from "../lib/server/files.ts";
 import type { Report } from "../lib/report/json_report.ts";
 import { STATE_FILE } from "../lib/writer/paths.ts";
-import { getPutAndSealed, PUT_AND_SEALED, runBulkget } from "./_helpers.ts";
+import {
+  flagFile,
+  getPutAndSealed,
+  PUT_AND_SEALED,
+  runBulkget,
+} from "./_helpers.ts";
 import {
   differs,
   findLine,
@@ -392,7 +397,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "a .part whose resume is answered with the whole (another version), or not resumed (--no-resume), loses its old resume facts, durably, before a byte of it changes: small, streamed and --split bodies",
+    "a .part whose resume is answered with the whole (another version), or not resumed (--no-resume, with or without --force, --content-disposition, flags), loses its old resume facts, durably, before a byte of it changes: small, streamed and --split bodies",
   ignore: ignored(
     !HAS_STRACE,
     "strace is not installed (apt-get install strace): the syscall-order test is ignored",
@@ -409,34 +414,63 @@ Deno.test({
         size: 3_000_000,
         args: ["--no-resume", "--split", "2", "--min-split-size", "1M"],
       },
+      // --force with no resume asks the Worker nothing before the first
+      // request (no probe): the Worker itself drops the stale facts.
+      { size: 500_000, args: ["--force", "--no-resume"] },
+      { size: 3_000_000, args: ["--force", "--no-resume"] },
+      {
+        size: 3_000_000,
+        args: [
+          "--force",
+          "--no-resume",
+          "--split",
+          "2",
+          "--min-split-size",
+          "1M",
+        ],
+      },
+      { size: 500_000, args: ["--force", "--content-disposition"] },
+      { size: 3_000_000, args: ["--force", "--content-disposition"] },
+      { size: 3_000_000, args: ["--no-resume", "--use-fetch"] },
+      // `flags` neither resumes nor looks before it writes.
+      { size: 0, args: [], flags: true },
     ];
-    for (const { size, args } of cases) {
+    for (const { size, args, flags } of cases) {
       const cwd = await Deno.realPath(await Deno.makeTempDir());
+      const name = flags ? "br.gif" : "v.bin";
+      const dir = flags ? "downloads" : "o";
       const url = `${server.url}/files/${size}/v.bin`;
       // What a cut run of another version ("A") left: its first MiB and
       // its facts. The server's ETag is not "A": the resume is answered 200.
-      await Deno.mkdir(`${cwd}/o`);
-      await Deno.writeFile(`${cwd}/o/v.bin.part`, new Uint8Array(1 << 20));
+      await Deno.mkdir(`${cwd}/${dir}`);
+      await Deno.writeFile(
+        `${cwd}/${dir}/${name}.part`,
+        new Uint8Array(1 << 20),
+      );
       await Deno.writeTextFile(
-        `${cwd}/o/v.bin.part.json`,
+        `${cwd}/${dir}/${name}.part.json`,
         JSON.stringify({ url, etag: '"A"', total: 4 << 20 }),
       );
+      const command = flags
+        ? ["flags", "-s", "LOCAL", "--base-url", `${server.url}/flags`, "BR"]
+        : ["get", url, "-o", "o", ...args];
       const lines = await straceBulkget(
-        ["get", url, "-o", "o", ...args],
+        command,
         cwd,
         "openat,unlink,unlinkat,ftruncate,write,pwrite64,fsync,fdatasync",
       );
-      const part = `${cwd}/o/v.bin.part`;
-      const what = `${size} bytes ${args.join(" ")}`;
+      const part = `${cwd}/${dir}/${name}.part`;
+      const what = flags ? "flags" : `${size} bytes ${args.join(" ")}`;
       const removed = findLine(
         lines,
-        (l) => /\bunlink(at)?\(/.test(l) && l.includes('v.bin.part.json"'),
+        (l) => /\bunlink(at)?\(/.test(l) && l.includes(`${name}.part.json"`),
       );
       assert.ok(removed >= 0, `${what}: the old facts are removed`);
       const flushed = findLine(
         lines,
         (l) =>
-          /\bfsync\(/.test(l) && l.includes(`<${cwd}/o>`) && l.includes("= 0"),
+          /\bfsync\(/.test(l) && l.includes(`<${cwd}/${dir}>`) &&
+          l.includes("= 0"),
         removed,
       );
       // The first change to the .part's bytes: emptied, cut or written.
@@ -455,14 +489,19 @@ Deno.test({
         }`,
       );
       assert.equal(
-        await differs(`${cwd}/o/v.bin`, generatedBody("v.bin", size)),
+        await differs(
+          `${cwd}/${dir}/${name}`,
+          flags
+            ? await Deno.readFile(flagFile("BR"))
+            : generatedBody("v.bin", size),
+        ),
         undefined,
       );
       assert.deepEqual(
-        [...Deno.readDirSync(`${cwd}/o`)].map((e) => e.name).filter((n) =>
-          n.startsWith("v.bin")
-        ),
-        ["v.bin"],
+        [...Deno.readDirSync(`${cwd}/${dir}`)].map((e) => e.name).filter((
+          n,
+        ) => n.startsWith(name)),
+        [name],
         `${what}: nothing stale beside the file`,
       );
     }

@@ -179,7 +179,8 @@ export async function fetchOne(
     };
     // Not resumed, a .part found there is stale. (Not looked for, with
     // --force --no-resume and in `flags`: a round trip per file for a .part
-    // that is hardly ever there.)
+    // that is hardly ever there. The Worker drops stale facts itself before
+    // it starts a .part anew: `dropStaleFacts`.)
     const seen = { probe, stalePart: !resume && !!probe.part };
     try {
       const result = await attemptEach(

@@ -52,6 +52,7 @@ import type {
 import { parentOf } from "./changed_dirs.ts";
 import { newWorkerContext, type WorkerContext } from "./worker_context.ts";
 import {
+  dropStaleFacts,
   ensureDir,
   flushDirs,
   isMissing,
@@ -59,6 +60,7 @@ import {
   renameInto,
   statOf,
   syncData,
+  syncDir,
   writeAll,
 } from "./worker_disk.ts";
 import {
@@ -125,6 +127,8 @@ export const WORKER_FUNCTIONS: readonly ((...args: never[]) => unknown)[] = [
   syncData,
   renameInto,
   flushDirs,
+  syncDir,
+  dropStaleFacts,
   ensureDir,
   parentOf,
   isMissing,

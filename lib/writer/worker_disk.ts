@@ -72,17 +72,42 @@ export function flushDirs(ctx: WorkerContext): void {
     return;
   }
   try {
-    for (const dir of ctx.dirtyDirs) {
-      const file = Deno.openSync(dir, { read: true });
-      try {
-        file.syncSync();
-      } finally {
-        file.close();
-      }
-    }
+    for (const dir of ctx.dirtyDirs) syncDir(dir);
   } finally {
     ctx.dirtyDirs.clear();
   }
+}
+
+/**
+ * Flushes one directory's entries now.
+ *
+ * @param dir The directory.
+ */
+export function syncDir(dir: string): void {
+  const file = Deno.openSync(dir, { read: true });
+  try {
+    file.syncSync();
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Removes the resume facts beside a `.part` about to be started anew and,
+ * when there were any, flushes their directory at once (when durable),
+ * before the `.part` changes: a crash must never leave old facts beside new
+ * bytes, whatever did or did not look for them first (`--force
+ * --no-resume` and `flags` ask nothing before writing). One failed unlink
+ * when there are none.
+ *
+ * @param ctx The Worker's state.
+ * @param paths The `.part`'s facts and their directory.
+ */
+export function dropStaleFacts(
+  ctx: WorkerContext,
+  paths: { meta: string; dir: string },
+): void {
+  if (removeQuietly(paths.meta) && ctx.durable) syncDir(paths.dir);
 }
 
 /**

@@ -24,6 +24,7 @@ import type {
 } from "./protocol.ts";
 import type { WorkerContext } from "./worker_context.ts";
 import {
+  dropStaleFacts,
   ensureDir,
   removeQuietly,
   renameInto,
@@ -99,6 +100,7 @@ export function writeInPlace(
   bytes: Uint8Array,
   mtime: number | undefined,
 ): Deno.FileInfo {
+  dropStaleFacts(ctx, paths);
   const file = Deno.openSync(paths.part, {
     write: true,
     create: true,
@@ -156,9 +158,10 @@ export function handlePrepare(
     }
   } else {
     // The resume facts of an earlier answer never stay beside a .part
-    // restarted without any: a kill mid-body would leave the new answer's
-    // bytes under them, and the rerun would append the old one's rest.
-    if (!meta) removeQuietly(paths.meta);
+    // restarted (the new ones, if any, are written after it is emptied):
+    // a kill mid-body would leave the new answer's bytes under them, and
+    // the rerun would append the old one's rest.
+    dropStaleFacts(ctx, paths);
     writeSmallFile(paths.part, new Uint8Array(0), ctx.durable);
     ctx.dirtyDirs.add(paths.dir);
   }
@@ -307,6 +310,11 @@ export function handleStartSplit(
   ctx: WorkerContext,
   request: RequestOf<"startSplit">,
 ): undefined {
+  if (request.fresh) {
+    // Settled first: an open .part of the same name saves its facts.
+    ctx.split.settle(request.dest);
+    dropStaleFacts(ctx, destPaths(ctx.outDir, request.dest));
+  }
   ctx.split.start(request.dest, request.meta, request.fresh);
 }
 
