@@ -753,9 +753,13 @@ Deno.test("get --split: a range whose every byte came before its connection fail
     };
   });
   const dir = await Deno.makeTempDir();
+  const report = `${await Deno.makeTempDir()}/report.json`;
   const result = await getSplit(2, `${server.url}/c.bin`, dir, [
     "--retries",
     "2",
+    "--report",
+    report,
+    "-v",
   ]);
   assert.equal(result.code, 0, result.stderr);
   assertFileBytes(`${dir}/c.bin`, body);
@@ -763,4 +767,8 @@ Deno.test("get --split: a range whose every byte came before its connection fail
     server.requests.map((r) => /range: (.*)/i.exec(r)?.[1] ?? "whole"),
     ["whole", `bytes=${size >> 1}-${size - 1}`],
   );
+  // Nothing was asked again: no retry in the report, the summary or -v.
+  const totals = JSON.parse(await Deno.readTextFile(report)).totals;
+  assert.equal(totals.retries, 0, JSON.stringify(totals));
+  assert.doesNotMatch(result.stdout + result.stderr, /retr/i);
 });

@@ -56,7 +56,8 @@ export interface RangeWatch {
  * that began the download): only the range's bytes are read, then the body
  * is cancelled. Otherwise the body must be exactly the range. Bytes read
  * before a failure are still written (they are where the server said), so a
- * retry continues after them.
+ * retry continues after them; when they are the whole range, they are on
+ * disk before the failure is thrown.
  *
  * @param response The answer, already judged.
  * @param target Where its bytes go.
@@ -138,6 +139,10 @@ export async function copyRange(
   } catch (error) {
     await queue().catch(() => {});
     reader.cancel();
+    // Every byte of the range came before the failure: written before the
+    // caller judges whether the range is complete (a write's own failure
+    // is thrown instead).
+    if (at === target.end) await pieces.written();
     throw bodyFailure(error, watch.deadline.signal);
   } finally {
     watch.stop.removeEventListener("abort", onStop);

@@ -327,7 +327,12 @@ async function fetchRange(
       await judgeRangeAnswer(response, framedLength(response), asked);
       await copyRange(response, target(), watchFor(deadline), false)
         .catch((error) => {
-          throw misplaced(error, response, i) ?? error;
+          const broken = misplaced(error, response, i);
+          if (broken) throw broken;
+          // Every byte came, at its place, before the connection failed
+          // (e.g. before a chunked body's last chunk): the range is
+          // complete, and nothing is asked again or counted as a retry.
+          if (start + split.done[i] < end) throw error;
         });
     } finally {
       deadline.dispose();
