@@ -10,7 +10,8 @@
  * the primary limit exhausted (403 or 429 with `x-ratelimit-remaining: 0`)
  * waits until `x-ratelimit-reset`; a secondary limit honours `retry-after`,
  * or with neither header waits a minute, then twice as long each time. 5xx
- * and network errors are retried with backoff; 401 and 404 are not.
+ * and network errors are retried with backoff; 401 and 404 are not, nor a
+ * host Deno was not granted (its `NotCapable` is thrown at once).
  *
  * @module
  */
@@ -140,6 +141,8 @@ function serialCalls(options: GithubOptions): Call {
           signal: options.signal,
         });
       } catch (error) {
+        // A host not granted: waiting does not cure it (the caller says which flag).
+        if (error instanceof Deno.errors.NotCapable) throw error;
         if (options.signal?.aborted || attempt >= maxRetries) {
           throw new ArtifactApiError(
             `GitHub API: ${error instanceof Error ? error.message : error}`,

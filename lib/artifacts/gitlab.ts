@@ -154,6 +154,8 @@ function serialCalls(
           signal,
         });
       } catch (error) {
+        // A host not granted: the caller says which flag.
+        if (error instanceof Deno.errors.NotCapable) throw error;
         throw new ArtifactApiError(
           `GitLab API: ${error instanceof Error ? error.message : error}`,
           { cause: error },

@@ -193,6 +193,7 @@ function runGithub(options: ArtifactsGithubOptions): Promise<number> {
     vendor: "github",
     options,
     token,
+    apiUrl: options.apiUrl,
     makeApi: (signal, say) =>
       githubArtifacts({
         repository: options.repository,

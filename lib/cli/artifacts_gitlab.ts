@@ -147,6 +147,7 @@ export function runGitlab(options: GitlabOptions): Promise<number> {
     vendor: "gitlab",
     options,
     token,
+    apiUrl,
     makeApi: (signal) =>
       gitlabArtifacts({ project, apiUrl, token, tokenKind, signal }),
     list: (api) => api.list({ jobs, ref, jobName }),

@@ -18,6 +18,12 @@ import { redactText } from "../core/redact.ts";
 import { escapeControls } from "../core/printable.ts";
 import { INTERRUPT_EXIT_CODES, listenForInterrupts } from "./interrupt.ts";
 import { ArtifactApiError, UsageError } from "../core/errors.ts";
+import {
+  missingNetPermission,
+  missingPermission,
+  USAGE_EXIT_CODE,
+} from "./permissions.ts";
+import { extractorReads } from "../writer/zip_extractor.ts";
 
 /** The command-line options every vendor takes (for `parseCommandLine`). */
 export const COMMON_OPTIONS = {
@@ -108,6 +114,8 @@ export interface ArtifactsRun<L> {
   options: CommonOptions;
   /** The token, kept out of every message. */
   token?: string;
+  /** The API base (its host must be granted before the first call). */
+  apiUrl: string;
   /** Makes the API client. */
   makeApi(
     signal: AbortSignal,
@@ -135,6 +143,16 @@ export async function runArtifacts<L>(run: ArtifactsRun<L>): Promise<number> {
   const { options } = run;
   const secrets = run.token ? [run.token] : [];
   const say = (line: string) => console.error(redactText(line, secrets));
+  // Asked before the first call, so a missing one is one line, not an
+  // API call retried as a network error or a Worker failing each archive.
+  const denied = missingNetPermission([run.apiUrl]) ??
+    (options.extract && !options.list
+      ? missingPermission(extractorReads())
+      : undefined);
+  if (denied) {
+    say(`bulkget artifacts ${run.vendor}: ${denied}`);
+    return USAGE_EXIT_CODE;
+  }
   const interrupts = listenForInterrupts();
   const interrupted = () =>
     INTERRUPT_EXIT_CODES[interrupts.received() ?? "SIGINT"];

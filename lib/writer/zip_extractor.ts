@@ -21,6 +21,26 @@ import type {
 } from "./zip_worker.ts";
 import { ExtractError } from "../core/errors.ts";
 import type { SizedDigest, StageOptions } from "./growing_hash.ts";
+import { fileURLToPath } from "node:url";
+
+/** The Worker's script: it loads bulkget's modules from beside this one. */
+const WORKER_URL = new URL("./zip_worker.ts", import.meta.url);
+
+/**
+ * The read permission the extraction Worker needs to load its modules
+ * (bulkget's `lib/`, when run from source): Deno checks it for a Worker's
+ * modules, not for the main program's, so a run without it would fail
+ * each archive with Deno's own error. Ask it before the first request.
+ *
+ * @returns The descriptors to query (none for code that is not on disk).
+ */
+export function extractorReads(): Deno.ReadPermissionDescriptor[] {
+  if (WORKER_URL.protocol !== "file:") return [];
+  return [{
+    name: "read",
+    path: fileURLToPath(new URL("../", WORKER_URL)).replace(/\/+$/, ""),
+  }];
+}
 
 /** How the Worker extracts one archive: {@linkcode ExtractOptions}, and the watch that hashed it. */
 export interface WorkerExtractOptions extends Omit<ExtractOptions, "known"> {
@@ -236,9 +256,7 @@ export class ZipExtractor implements Disposable {
 
   #workerNow(): Worker {
     if (this.#worker) return this.#worker;
-    const worker = new Worker(new URL("./zip_worker.ts", import.meta.url), {
-      type: "module",
-    });
+    const worker = new Worker(WORKER_URL, { type: "module" });
     worker.onmessage = (event: MessageEvent<ExtractReply>) => {
       const settle = this.#replies.get(event.data.id);
       this.#replies.delete(event.data.id);
