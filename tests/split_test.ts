@@ -772,3 +772,49 @@ Deno.test("get --split: a range whose every byte came before its connection fail
   assert.equal(totals.retries, 0, JSON.stringify(totals));
   assert.doesNotMatch(result.stdout + result.stderr, /retr/i);
 });
+
+for (const flags of CLIENTS) {
+  const label = flags.length ? " (--use-fetch)" : "";
+  Deno.test(`get --split${label}: a range cut mid-body is asked again from the byte where it stopped, not from its start nor the whole file`, async () => {
+    const size = 3 * MiB;
+    const body = generatedBody("cut.bin", size);
+    const sent = 400_000; // less than one piece handed to the Worker
+    let cut = false;
+    await using server = scriptedServer((n) => {
+      const range = /\r\nrange: bytes=(\d+)-(\d+)/i.exec(server.requests[n]);
+      if (!range) return { send: answer("200 OK", RANGED, body), close: true };
+      const [from, last] = [Number(range[1]), Number(range[2])];
+      const whole = answer("206 Partial Content", {
+        ...RANGED,
+        "content-range": `bytes ${from}-${last}/${size}`,
+      }, body.subarray(from, last + 1));
+      if (cut) return { send: whole, close: true };
+      cut = true; // the first range asked for stops after `sent` bytes
+      return {
+        send: whole.subarray(0, whole.length - (last + 1 - from) + sent),
+        close: true,
+      };
+    });
+    const dir = await Deno.makeTempDir();
+    const result = await getSplit(2, `${server.url}/cut.bin`, dir, [
+      "-v",
+      ...flags,
+    ]);
+    assert.equal(result.code, 0, result.stderr + result.stdout);
+    assertFileBytes(`${dir}/cut.bin`, body);
+    const half = size >> 1;
+    assert.deepEqual(
+      server.requests.map((r) => /\r\nrange: (.*)/i.exec(r)?.[1] ?? "whole"),
+      [
+        "whole",
+        `bytes=${half}-${size - 1}`,
+        `bytes=${half + sent}-${size - 1}`,
+      ],
+    );
+    assert.match(
+      result.stdout,
+      /^bulkget: 1 downloaded; 3\.0 MiB received in .*; 1 retry$/m,
+    );
+    await Deno.remove(dir, { recursive: true });
+  });
+}

@@ -206,9 +206,10 @@ interface PieceReader {
 }
 
 /**
- * The own client's direct reader, or `fetch`'s stream read into the
- * caller's buffers (BYOB; a stream of new buffers grew memory with eight
- * ranges at once), or piece by piece when the stream has no BYOB reader.
+ * The own client's direct reader, or `fetch`'s stream read into a buffer
+ * kept for it and copied into the caller's (BYOB; a stream of new buffers
+ * grew memory with eight ranges at once), or piece by piece when the stream
+ * has no BYOB reader.
  */
 function pieceReader(response: HttpResponse): PieceReader {
   const direct = directBody(response);
@@ -235,11 +236,24 @@ function pieceReader(response: HttpResponse): PieceReader {
   }
   if (byob) {
     const reader = byob;
+    // Each read goes into a buffer of the reader's own, then is copied: a
+    // read hands its buffer to the stream, and one that fails (a cut) never
+    // gives it back, so the bytes already in the caller's buffer would be
+    // lost with it, and the range asked again from before them.
+    let scratch = new ArrayBuffer(0);
     return {
       async read(into) {
+        if (scratch.byteLength < into.length) {
+          scratch = new ArrayBuffer(into.length);
+        }
         // undefined only when the stream was cancelled: the copy is failing.
-        const { value } = await reader.read(into);
-        return value ?? new Uint8Array(0);
+        const { value } = await reader.read(
+          new Uint8Array(scratch, 0, into.length),
+        );
+        if (value === undefined) return new Uint8Array(0);
+        scratch = value.buffer as ArrayBuffer;
+        into.set(value);
+        return into.subarray(0, value.length);
       },
       cancel() {
         reader.cancel().catch(() => {});
