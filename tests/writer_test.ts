@@ -115,6 +115,45 @@ Deno.test("writer prepares a .part, keeps it for resume, and seals the whole fil
   }
 });
 
+Deno.test("writer close: a segmented .part still open is saved with every range written counted; with nothing open or unanswered the files and state lines are all there", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const writer = openWriter({ outDir: dir });
+    await writer.startSplit("seg.bin", {
+      url: "http://x/seg",
+      total: 1000,
+      split: { ranges: [[0, 500], [500, 1000]], done: [0, 0] },
+    }, true);
+    const queued = await writer.writeAt("seg.bin", 1, 500, new Uint8Array(200));
+    await queued.written;
+    // No release or seal: only the Worker's close saves the sidecar now
+    // (it is otherwise saved at most once a second).
+    await writer.close();
+    const meta = JSON.parse(
+      await Deno.readTextFile(`${dir}/seg.bin.part.json`),
+    );
+    assert.deepEqual(meta.split.done, [0, 200]);
+
+    const plain = openWriter({ outDir: dir });
+    const puts = await Promise.all(
+      [...Array(70)].map((_, i) =>
+        plain.put(`p/f${i}.txt`, bytesOf(`file ${i}`), {})
+      ),
+    );
+    await plain.close(); // every reply in: the Worker is ended without a close
+    assert.equal(puts.length, 70);
+    assert.equal(await Deno.readTextFile(`${dir}/p/f69.txt`), "file 69");
+    const lines = (await Deno.readTextFile(`${dir}/${STATE_FILE}`)).trim()
+      .split("\n");
+    assert.equal(lines.length, 70);
+    const unused = openWriter({ outDir: dir });
+    await unused.close(); // never started: nothing written, nothing left
+    assert.equal(listDir(`${dir}/p`).length, 70);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("writer removes a sealed .part whose bytes are wrong, and a released one not kept; seals by size with no checksum given, hashing for the record", async () => {
   const dir = await Deno.makeTempDir();
   const writer = openWriter({ outDir: dir });

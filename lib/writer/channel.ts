@@ -49,7 +49,10 @@ export interface WriterChannel {
   send<T>(request: NewRequest, data?: Uint8Array): Promise<T>;
   /** Resolves once the bytes in flight are at most `maxInFlightBytes` (or the Worker failed). */
   waitForRoom(): Promise<void>;
-  /** Sends a `close`, waits for its reply, and ends the Worker. */
+  /**
+   * Ends the Worker, after a `close` and its reply when the Worker may still
+   * have something to do (see `mustAskToClose`).
+   */
   close(): Promise<void>;
 }
 
@@ -93,6 +96,8 @@ interface ChannelState {
   onTimer: () => void;
   inFlightBytes: number;
   roomWaiters: (() => void)[];
+  /** Whether a segmented `.part` was ever opened: the Worker's `close` saves it. */
+  splitStarted: boolean;
   closed: boolean;
   failure?: Error;
 }
@@ -116,6 +121,7 @@ export function openChannel(options: ChannelOptions): WriterChannel {
     queuedBytes: 0,
     inFlightBytes: 0,
     roomWaiters: [],
+    splitStarted: false,
     closed: false,
     onTimer: () => flush(state),
   };
@@ -131,7 +137,9 @@ export function openChannel(options: ChannelOptions): WriterChannel {
     async close() {
       if (state.closed) return;
       try {
-        if (!state.failure) await send(state, { op: "close" });
+        if (!state.failure && mustAskToClose(state)) {
+          await send(state, { op: "close" });
+        }
       } finally {
         state.closed = true;
         state.stopIdleWatch();
@@ -139,6 +147,18 @@ export function openChannel(options: ChannelOptions): WriterChannel {
       }
     },
   };
+}
+
+/**
+ * Whether ending the Worker needs its `close`: a request still unanswered
+ * (it must be answered first), or a segmented `.part` it may hold open.
+ * Otherwise its `close` would do nothing (a batch's state lines and
+ * directory flushes are done before its reply), and the round trip costs
+ * 3-4 ms at the end of every run (bench/NOTES.md, DELAY-100); a Worker
+ * never started is not started for it.
+ */
+function mustAskToClose(state: ChannelState): boolean {
+  return state.pending.size > 0 || state.splitStarted;
 }
 
 /** The Worker, started on first use. */
@@ -225,6 +245,7 @@ function send<T>(
     );
   }
   const request = { ...fields, id: state.nextId++ } as WriterRequest;
+  if (request.op === "startSplit") state.splitStarted = true;
   const bytes = data?.byteLength ?? 0;
   const promise = new Promise<T>((resolve, reject) => {
     state.pending.set(request.id, {
