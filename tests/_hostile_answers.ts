@@ -15,6 +15,8 @@
  * @module
  */
 
+import type { Answer } from "./_scripted_server.ts";
+
 /** A seeded source of choices (mulberry32: small, fast, good enough for tests). */
 export interface Rng {
   /** A number in [0, 1). */
@@ -55,6 +57,97 @@ export function seeded(...seeds: number[]): Rng {
 /** `n` bytes drawn from `rng`. */
 export function randomBytes(rng: Rng, n: number): Uint8Array {
   return Uint8Array.from({ length: n }, () => rng.int(0, 255));
+}
+
+/** How the jobs of a run are fetched. */
+export type Mode = "whole" | "resume" | "split";
+
+/** What the test knows of one job's answers. */
+export interface JobRecord {
+  file: ServedFile;
+  /** Contents an OK may leave: the file, or a 200's shorter declared body. */
+  acceptable: Uint8Array[];
+  /** What each answer was, in order. */
+  answers: string[];
+  /** Whether every answer was honest. */
+  honest: boolean;
+}
+
+/**
+ * The files of a run: sizes fit the mode (a resume needs a streamed body, a
+ * split two ranges: `splitSizes`, from the least to the most bytes).
+ */
+export function filesOf(
+  seed: number,
+  mode: Mode,
+  jobs: number,
+  splitSizes: [number, number] = [200, 3000],
+): ServedFile[] {
+  return Array.from({ length: jobs }, (_, j) => {
+    const rng = seeded(seed, j, 0);
+    const size = mode === "whole"
+      ? rng.pick([
+        0,
+        1,
+        rng.int(2, 40),
+        rng.int(40, 3000),
+        rng.int(16_000, 70_000),
+      ])
+      : mode === "split"
+      ? rng.int(...splitSizes)
+      : rng.int(200, 3000);
+    return { bytes: randomBytes(rng, size), etag: `"s${seed}-${j}"` };
+  });
+}
+
+/**
+ * The answer to request `head` (for `/fJ…`, job J) in a hostile run of
+ * `mode`, recorded in `records`; `asks` counts the requests for each
+ * job and range, so a seed sends the same answers whatever their order.
+ */
+export function hostileAnswer(
+  seed: number,
+  mode: Mode,
+  records: JobRecord[],
+  asks: Map<string, number>,
+  head: string,
+): Extract<Answer, { send: unknown }> {
+  const j = Number(/^GET \/f(\d+)/.exec(head)![1]);
+  const record = records[j];
+  const asked = askedBy(head, record.file.bytes.length);
+  const key = `${j} ${asked.ranged} ${asked.from} ${asked.end}`;
+  const k = asks.get(key) ?? 0;
+  asks.set(key, k + 1);
+  const rng = seeded(seed, j, asked.ranged ? 1 : 0, asked.from, asked.end, k);
+  let sent: Sent;
+  if (mode !== "whole" && !asked.ranged && k === 0) {
+    // The first answer starts a .part (cut: a resume follows) or a split.
+    const total = record.file.bytes.length;
+    sent = mode === "resume"
+      ? {
+        name: "cut after some bytes",
+        send: cutAfter(record.file, rng.int(20, total - 1)),
+        close: true,
+        honest: true,
+      }
+      : {
+        name: "honest",
+        send: honestAnswer(record.file, asked),
+        whole: record.file.bytes,
+        honest: true,
+      };
+  } else {
+    sent = answerFor(rng, record.file, asked, 0.3);
+  }
+  record.answers.push(
+    `${
+      asked.ranged ? `${asked.from}-${asked.end - 1}` : "whole"
+    }: ${sent.name}`,
+  );
+  if (sent.whole) record.acceptable.push(sent.whole);
+  if (!sent.honest) record.honest = false;
+  const { send, cuts, close, stall, later } = sent;
+  return { send, cuts, close, stall, later };
 }
 
 const latin1 = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));

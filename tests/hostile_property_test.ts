@@ -22,14 +22,12 @@ import { download } from "../lib/engine/download.ts";
 import type { Outcome } from "../lib/core/job.ts";
 import type { PartMeta } from "../lib/writer/protocol.ts";
 import {
-  answerFor,
   askedBy,
-  cutAfter,
+  filesOf,
   honestAnswer,
-  randomBytes,
-  seeded,
-  type Sent,
-  type ServedFile,
+  hostileAnswer,
+  type JobRecord,
+  type Mode,
 } from "./_hostile_answers.ts";
 import { type Answer, scriptedServer, tlsFile } from "./_scripted_server.ts";
 
@@ -51,20 +49,6 @@ const PACED_RATE = Number(Deno.env.get("LIMIT_RATE") ?? 64 << 20);
 const JOBS = 10;
 const CLIENTS = [["own client", true], ["--use-fetch", false]] as const;
 
-/** How the jobs of a run are fetched. */
-type Mode = "whole" | "resume" | "split";
-
-/** What the test knows of one job's answers. */
-interface JobRecord {
-  file: ServedFile;
-  /** Contents an OK may leave: the file, or a 200's shorter declared body. */
-  acceptable: Uint8Array[];
-  /** What each answer was, in order. */
-  answers: string[];
-  /** Whether every answer was honest. */
-  honest: boolean;
-}
-
 function same(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
@@ -76,69 +60,6 @@ function readIfThere(path: string): Uint8Array | undefined {
     if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
-}
-
-/** The files of a run: sizes fit the mode (a resume needs a streamed body, a split two ranges). */
-function filesOf(seed: number, mode: Mode): ServedFile[] {
-  return Array.from({ length: JOBS }, (_, j) => {
-    const rng = seeded(seed, j, 0);
-    const size = mode === "whole"
-      ? rng.pick([
-        0,
-        1,
-        rng.int(2, 40),
-        rng.int(40, 3000),
-        rng.int(16_000, 70_000),
-      ])
-      : rng.int(200, 3000);
-    return { bytes: randomBytes(rng, size), etag: `"s${seed}-${j}"` };
-  });
-}
-
-/** The answer to request `head` in a hostile run, recorded in `records`. */
-function hostileAnswer(
-  seed: number,
-  mode: Mode,
-  records: JobRecord[],
-  asks: Map<string, number>,
-  head: string,
-): Answer {
-  const j = Number(/^GET \/f(\d+)/.exec(head)![1]);
-  const record = records[j];
-  const asked = askedBy(head, record.file.bytes.length);
-  const key = `${j} ${asked.ranged} ${asked.from} ${asked.end}`;
-  const k = asks.get(key) ?? 0;
-  asks.set(key, k + 1);
-  const rng = seeded(seed, j, asked.ranged ? 1 : 0, asked.from, asked.end, k);
-  let sent: Sent;
-  if (mode !== "whole" && !asked.ranged && k === 0) {
-    // The first answer starts a .part (cut: a resume follows) or a split.
-    const total = record.file.bytes.length;
-    sent = mode === "resume"
-      ? {
-        name: "cut after some bytes",
-        send: cutAfter(record.file, rng.int(20, total - 1)),
-        close: true,
-        honest: true,
-      }
-      : {
-        name: "honest",
-        send: honestAnswer(record.file, asked),
-        whole: record.file.bytes,
-        honest: true,
-      };
-  } else {
-    sent = answerFor(rng, record.file, asked, 0.3);
-  }
-  record.answers.push(
-    `${
-      asked.ranged ? `${asked.from}-${asked.end - 1}` : "whole"
-    }: ${sent.name}`,
-  );
-  if (sent.whole) record.acceptable.push(sent.whole);
-  if (!sent.honest) record.honest = false;
-  const { send, cuts, close, stall, later } = sent;
-  return { send, cuts, close, stall, later };
 }
 
 /** How one run of the jobs goes. */
@@ -267,7 +188,7 @@ async function runSeed(
     limitRate: seed % 2 ? undefined : PACED_RATE,
     tls: seed % 3 === 0,
   };
-  const records: JobRecord[] = filesOf(seed, mode).map((file) => ({
+  const records: JobRecord[] = filesOf(seed, mode, JOBS).map((file) => ({
     file,
     acceptable: [file.bytes],
     answers: [],
