@@ -180,6 +180,44 @@ Deno.test("artifacts github: large zips, hashed while they download: a wrong dig
   });
 });
 
+Deno.test("artifacts github: zip64 artifacts, small and over the 1 MiB whole-body limit, stored and deflated, are downloaded, verified and extracted", async () => {
+  const bytes = (c: string, n: number) => c.repeat(n);
+  await using gh = await startGithubDouble({
+    artifacts: [
+      {
+        name: "small64",
+        body: makeZip([{ name: "s.txt", data: "small" }], { zip64: true }),
+      },
+      {
+        name: "big64",
+        body: makeZip([
+          { name: "a/stored.bin", data: bytes("S", 3 << 20) },
+          { name: "a/deflated.txt", data: bytes("Z", 3 << 20), deflate: true },
+        ], { zip64: true }),
+      },
+    ],
+  });
+  await tempDir(async (dir) => {
+    const api = apiOf(gh);
+    const results = await fetchArtifacts(api, await api.list(), {
+      outDir: dir,
+    });
+    for (const r of results) {
+      assert.equal(r.status, "ok", `${r.name}: ${r.reason}`);
+      assert.equal(`sha256:${r.sha256}`, r.digest);
+    }
+    assert.equal(await Deno.readTextFile(`${dir}/small64/s.txt`), "small");
+    assert.equal(
+      await Deno.readTextFile(`${dir}/big64/a/stored.bin`),
+      bytes("S", 3 << 20),
+    );
+    assert.equal(
+      await Deno.readTextFile(`${dir}/big64/a/deflated.txt`),
+      bytes("Z", 3 << 20),
+    );
+  });
+});
+
 Deno.test("artifacts github, kept as zips (extract: false): a wrong digest fails the artifact at once, as with extraction (one download, no retry), and no zip is kept", async () => {
   await using gh = await startGithubDouble({
     artifacts: [
