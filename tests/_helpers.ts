@@ -272,3 +272,25 @@ export async function underTerminal(
   }).output();
   return { code: output.code, text: new TextDecoder().decode(output.stdout) };
 }
+
+/**
+ * The text a child's standard output gave up to and with its first line
+ * (all of it when it ends first), its reader released so the rest can be
+ * read or cancelled.
+ *
+ * @param stdout The child's `stdout`.
+ * @returns The text read.
+ */
+export async function firstLine(
+  stdout: ReadableStream<Uint8Array>,
+): Promise<string> {
+  const reader = stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  reader.releaseLock();
+  return text;
+}

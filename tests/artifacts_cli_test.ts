@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { startGithubDouble } from "../lib/server/github_api.ts";
 import { makeZip } from "../lib/server/zip_maker.ts";
-import { bulkgetCommand, githubRunArgs, runBulkget } from "./_helpers.ts";
+import {
+  bulkgetCommand,
+  firstLine,
+  githubRunArgs,
+  runBulkget,
+} from "./_helpers.ts";
 import { STATE_FILE } from "../lib/writer/paths.ts";
 
 const zip = (files: Record<string, string>) =>
@@ -356,15 +361,7 @@ Deno.test("serve --github-api: the double on the command line, downloaded by art
     "64k",
   ], {}).spawn();
   try {
-    const reader = server.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    let first = "";
-    while (!first.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      first += value;
-    }
-    reader.releaseLock();
+    const first = await firstLine(server.stdout);
     const api = /GitHub API double: (http:\/\/[^ ]+)/.exec(first)?.[1];
     assert.ok(api, first);
     const cwd = await Deno.makeTempDir();

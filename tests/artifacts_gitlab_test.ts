@@ -3,7 +3,7 @@ import { startGitlabDouble } from "../lib/server/gitlab_api.ts";
 import { makeZip } from "../lib/server/zip_maker.ts";
 import { gitlabArtifacts } from "../lib/artifacts/gitlab.ts";
 import { fetchArtifacts } from "../lib/artifacts/fetch_artifacts.ts";
-import { runBulkget } from "./_helpers.ts";
+import { bulkgetCommand, firstLine, runBulkget } from "./_helpers.ts";
 
 const zip = (files: Record<string, string>) =>
   makeZip(Object.entries(files).map(([name, data]) => ({ name, data })));
@@ -123,4 +123,43 @@ Deno.test("artifacts gitlab cli: --ref --job-name takes the latest pipeline's jo
   });
   assert.equal(usage.code, 2);
   await Deno.remove(cwd, { recursive: true });
+});
+
+Deno.test("serve --gitlab-api: the double on the command line, downloaded by artifacts gitlab by job id and by --ref --job-name", async () => {
+  const server = bulkgetCommand([
+    "serve",
+    "--gitlab-api",
+    "--port",
+    "0",
+    "--artifacts",
+    "2",
+    "--size",
+    "64k",
+  ]).spawn();
+  try {
+    const first = await firstLine(server.stdout);
+    const api = /GitLab API double: (http:\/\/\S+\/api\/v4) /.exec(first)?.[1];
+    assert.ok(api, first);
+    assert.match(first, /project group\/project, 2 jobs/);
+    const cwd = await Deno.makeTempDir();
+    const env = { GITLAB_TOKEN: "", CI_JOB_TOKEN: "" };
+    const base = ["artifacts", "gitlab", "group/project", "--api-url", api];
+    const byId = await runBulkget([...base, "--job", "2", "-o", "a"], {
+      cwd,
+      env,
+    });
+    assert.equal(byId.code, 0, byId.stderr);
+    assert.equal((await Deno.stat(`${cwd}/a/job-2.bin`)).size, 65536);
+    const byName = await runBulkget(
+      [...base, "--ref", "main", "--job-name", "job-1", "-o", "b"],
+      { cwd, env },
+    );
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.equal((await Deno.stat(`${cwd}/b/job-1.bin`)).size, 65536);
+    await Deno.remove(cwd, { recursive: true });
+  } finally {
+    server.kill("SIGTERM");
+    await server.stdout.cancel().catch(() => {});
+    await server.status;
+  }
 });

@@ -61,6 +61,8 @@ Options:
   --slow BPS      cap every body at BPS bytes per second
   --github-api    run the GitHub Actions artifacts API double instead
                   (see: bulkget serve --github-api --help)
+  --gitlab-api    run the GitLab job artifacts API double instead (same
+                  options)
   -h, --help      show this help
 
 Routes: /flags/{cc}/{cc}.gif, /flags/{cc}/metadata.json,
@@ -124,7 +126,7 @@ export async function serveCommand(
   args: string[],
   options: ServeCommandOptions = {},
 ): Promise<number> {
-  if (args.includes("--github-api")) {
+  if (args.includes("--github-api") || args.includes("--gitlab-api")) {
     return (await import("./serve_ci.ts")).serveCiCommand(args, options.signal);
   }
   const out = options.stdout ?? ((line: string) => console.log(line));

@@ -48,6 +48,8 @@ export interface GitlabDoubleOptions {
   redirect?: boolean;
   /** The address to listen on. @default "127.0.0.1" */
   hostname?: string;
+  /** The API's port (the storage port is any free one). @default 0 (any free port) */
+  port?: number;
 }
 
 /** One request the double received. */
@@ -110,7 +112,12 @@ export async function startGitlabDouble(
     storageOrigin: "",
   };
   const apiServer = Deno.serve(
-    { hostname, port: 0, signal: closing.signal, onListen() {} },
+    {
+      hostname,
+      port: options.port ?? 0,
+      signal: closing.signal,
+      onListen() {},
+    },
     record(apiRequests, (request) => apiAnswer(site, request)),
   );
   const storageServer = Deno.serve(
