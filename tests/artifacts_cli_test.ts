@@ -235,6 +235,14 @@ Deno.test("artifacts cli: one --name extracts into DIR itself; --no-extract keep
         rawName: ".BULKGET-artifacts",
         runId: 4,
       },
+      // Named as a zip by its server, but no zip: kept as "blob.zip", and
+      // its line says what it is.
+      {
+        name: "blob",
+        body: new TextEncoder().encode("B"),
+        rawName: "data.zip",
+        runId: 4,
+      },
     ],
   });
   const cwd = await Deno.makeTempDir();
@@ -260,10 +268,13 @@ Deno.test("artifacts cli: one --name extracts into DIR itself; --no-extract keep
   // The raw one is no zip: kept under the name its server gives, said so.
   assert.deepEqual(await tree(`${cwd}/zips`), [
     ".bulkget-artifacts/done.json",
+    "blob.zip",
     "only.zip",
     "report.html",
     "sneaky",
   ]);
+  assert.match(kept.stderr, /^ok +blob \(\d+\): 1 B, not a zip -> blob\.zip$/m);
+  assert.match(kept.stderr, /^ok +sneaky \(\d+\): 1 B, not a zip -> sneaky$/m);
   assert.equal(
     await Deno.readTextFile(`${cwd}/zips/report.html`),
     "<html></html>",

@@ -116,7 +116,13 @@ export async function extractDownload(
   }
 }
 
-async function isZip(path: string): Promise<boolean> {
+/**
+ * Whether the file at `path` starts as a zip does (`PK`).
+ *
+ * @param path The file.
+ * @returns True for a zip's first bytes.
+ */
+export async function isZip(path: string): Promise<boolean> {
   using file = await Deno.open(path);
   const head = new Uint8Array(2);
   const n = await file.read(head);

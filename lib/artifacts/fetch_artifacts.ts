@@ -46,7 +46,12 @@ import { ZipExtractor } from "../writer/zip_extractor.ts";
 import { pathExists } from "../writer/paths.ts";
 import { DownloadWatches, WHOLE_BODY_LIMIT } from "./download_watches.ts";
 import { DoneList } from "./done_list.ts";
-import { extractDownload, RESERVED, WORK_DIR } from "./extract_download.ts";
+import {
+  extractDownload,
+  isZip,
+  RESERVED,
+  WORK_DIR,
+} from "./extract_download.ts";
 import {
   type ArtifactResult,
   countReceived,
@@ -369,7 +374,12 @@ async function finish(
     sha256: outcome.sha256,
     bytes: outcome.bytes,
   };
-  if (!state.extract && outcome.job.dest !== base.path) {
+  // Kept as it came: no zip when its server named it otherwise, or when
+  // its bytes are none (a file uploaded unzipped whose name ends `.zip`).
+  if (
+    !state.extract &&
+    (outcome.job.dest !== base.path || !await isZip(zipPath))
+  ) {
     Object.assign(result, { path: outcome.job.dest, raw: true });
   }
   if (state.extract) {
