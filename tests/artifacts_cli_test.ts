@@ -476,3 +476,31 @@ Deno.test("artifacts cli: a raw (unzipped) artifact among zips goes to DIR/NAME/
   );
   await Deno.remove(cwd, { recursive: true });
 });
+
+Deno.test("artifacts cli: --token-env NAME reads the token from $NAME (to the API only), the API base from GITHUB_API_URL", async () => {
+  await using gh = await startGithubDouble({
+    token: "s3kret",
+    artifacts: [{ name: "one", body: zip({ "a.txt": "A" }), runId: 3 }],
+  });
+  const cwd = await Deno.makeTempDir();
+  const r = await runBulkget(
+    ["artifacts", "github", gh.repository, "--run", "3", "-o", "out"].concat(
+      ["--token-env", "MY_TOKEN"],
+    ),
+    {
+      cwd,
+      env: { MY_TOKEN: "s3kret", GITHUB_TOKEN: "", GITHUB_API_URL: gh.apiUrl },
+    },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(await Deno.readTextFile(`${cwd}/out/one/a.txt`), "A");
+  assert.ok(gh.apiRequests.length > 0);
+  for (const call of gh.apiRequests) {
+    assert.equal(call.headers.authorization, "Bearer s3kret");
+  }
+  assert.ok(gh.blobRequests.length > 0);
+  for (const call of gh.blobRequests) {
+    assert.equal(call.headers.authorization, undefined);
+  }
+  await Deno.remove(cwd, { recursive: true });
+});

@@ -163,3 +163,52 @@ Deno.test("serve --gitlab-api: the double on the command line, downloaded by art
     await server.status;
   }
 });
+
+Deno.test("artifacts gitlab cli: GITLAB_TOKEN goes as PRIVATE-TOKEN, CI_JOB_TOKEN as JOB-TOKEN, --token-kind bearer as Authorization: Bearer, --token-env NAME from $NAME; API base and project from CI_API_V4_URL and CI_PROJECT_ID", async () => {
+  await using gl = await startGitlabDouble({
+    jobs: [{ id: 7, name: "build", archive: zip({ "a.txt": "A" }) }],
+  });
+  const cwd = await Deno.makeTempDir();
+  const cases: [Record<string, string>, string[], string, string][] = [
+    [{ GITLAB_TOKEN: "priv" }, [], "private-token", "priv"],
+    [{ CI_JOB_TOKEN: "cijob" }, [], "job-token", "cijob"],
+    [
+      { GITLAB_TOKEN: "oauth" },
+      ["--token-kind", "bearer"],
+      "authorization",
+      "Bearer oauth",
+    ],
+    [
+      { MY_TOKEN: "mine" },
+      ["--token-env", "MY_TOKEN"],
+      "private-token",
+      "mine",
+    ],
+  ];
+  for (const [i, [vars, extra, header, value]] of cases.entries()) {
+    const env = {
+      CI_API_V4_URL: gl.apiUrl,
+      CI_PROJECT_ID: "42",
+      GITLAB_TOKEN: "",
+      CI_JOB_TOKEN: "",
+      ...vars,
+    };
+    const before = gl.apiRequests.length;
+    const r = await runBulkget(
+      ["artifacts", "gitlab", "--job", "7", "-o", `out${i}`, ...extra],
+      { cwd, env },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(await Deno.readTextFile(`${cwd}/out${i}/a.txt`), "A");
+    const calls = gl.apiRequests.slice(before);
+    assert.ok(calls.length > 0);
+    for (const call of calls) {
+      assert.ok(call.path.startsWith("/api/v4/projects/42/"), call.path);
+      assert.equal(call.headers[header], value, `${header} of ${call.path}`);
+      for (const other of ["private-token", "job-token", "authorization"]) {
+        if (other !== header) assert.equal(call.headers[other], undefined);
+      }
+    }
+  }
+  await Deno.remove(cwd, { recursive: true });
+});
