@@ -508,3 +508,55 @@ console.log(put, size);
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("writer: a .part started anew loses the resume facts beside it, whether they were there before the run or written by this Worker in a directory it found empty (a put, a prepare at 0, a fresh --split)", async () => {
+  const dir = await Deno.makeTempDir();
+  const facts = (dest: string) => `${dir}/${dest}.part.json`;
+  const has = (path: string) => {
+    try {
+      Deno.statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const meta = { url: "http://x/f", etag: '"v1"', total: 10 };
+  // Before the run: "old/" holds facts, "new/" does not exist.
+  Deno.mkdirSync(`${dir}/old`);
+  Deno.writeTextFileSync(facts("old/a.bin"), JSON.stringify(meta));
+  Deno.writeTextFileSync(`${dir}/old/a.bin.part`, "abc");
+  const writer = openWriter({ outDir: dir });
+  try {
+    await writer.put("old/a.bin", bytesOf("whole"), {});
+    assert.equal(has(facts("old/a.bin")), false, "facts from before the run");
+    // This Worker's own facts, in a directory that was empty: kept with
+    // their .part after a failed body, then the file is put whole.
+    await writer.put("new/first.bin", bytesOf("1"), {}); // new/ looked at
+    const part = await writer.prepare("new/b.bin", 0, meta);
+    await Deno.writeFile(part, bytesOf("abc"), { append: true });
+    await writer.release("new/b.bin", true);
+    assert.equal(has(facts("new/b.bin")), true);
+    await writer.put("new/b.bin", bytesOf("whole"), {});
+    assert.equal(has(facts("new/b.bin")), false, "facts of a put");
+    // Restarted at 0 without facts of its own.
+    const c = await writer.prepare("new/c.bin", 0, meta);
+    await Deno.writeFile(c, bytesOf("abc"), { append: true });
+    await writer.release("new/c.bin", true);
+    await writer.prepare("new/c.bin", 0);
+    assert.equal(has(facts("new/c.bin")), false, "facts of a prepare at 0");
+    await writer.release("new/c.bin", false);
+    // A --split .part kept (its ranges saved beside it), then put whole.
+    await writer.startSplit("new/d.bin", {
+      ...meta,
+      split: { ranges: [[0, 5], [5, 10]], done: [0, 0] },
+    }, true);
+    await writer.release("new/d.bin", true);
+    assert.equal(has(facts("new/d.bin")), true);
+    await writer.put("new/d.bin", bytesOf("whole"), {});
+    assert.equal(has(facts("new/d.bin")), false, "facts of a --split");
+    assert.deepEqual(listDir(`${dir}/new`), ["b.bin", "d.bin", "first.bin"]);
+  } finally {
+    await writer.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

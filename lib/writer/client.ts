@@ -20,6 +20,9 @@ import type {
 } from "./protocol.ts";
 import { openChannel, ownBuffer } from "./channel.ts";
 import { destPaths } from "./paths.ts";
+import { isMissingOrEmpty } from "./worker_disk.ts";
+
+export { isMissingOrEmpty };
 
 /** Options for {@linkcode openWriter}. */
 export interface WriterOptions {
@@ -246,23 +249,6 @@ function exists(path: string): boolean {
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-/**
- * Whether `dir` does not exist or holds nothing: no file in it can need a
- * look before it is written.
- *
- * @param dir A directory.
- * @returns True when missing or empty.
- */
-export function isMissingOrEmpty(dir: string): boolean {
-  try {
-    for (const _ of Deno.readDirSync(dir)) return false;
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return true;
     throw error;
   }
 }

@@ -41,6 +41,13 @@ export interface WorkerContext {
   madeDirs: Set<string>;
   /** Directories that gained or lost a name in this batch, flushed at its end. */
   dirtyDirs: Set<string>;
+  /**
+   * Directories by whether they were missing or empty when this Worker first
+   * looked for resume facts in them (see `mayHoldFacts`).
+   */
+  cleanDirs: Map<string, boolean>;
+  /** The resume facts this Worker wrote (`prepare`, `--split`): they may still be there. */
+  factsWritten: Set<string>;
   /** State lines waiting to be appended to the state file, one write per batch. */
   stateLines: string;
   /**
@@ -72,6 +79,8 @@ export function newWorkerContext(
     durable,
     madeDirs: new Set(),
     dirtyDirs: new Set(),
+    cleanDirs: new Map(),
+    factsWritten: new Set(),
     stateLines: "",
   };
   const split = splitFiles({

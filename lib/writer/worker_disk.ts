@@ -98,7 +98,8 @@ export function syncDir(dir: string): void {
  * before the `.part` changes: a crash must never leave old facts beside new
  * bytes, whatever did or did not look for them first (`--force
  * --no-resume` and `flags` ask nothing before writing). One failed unlink
- * when there are none.
+ * when there may be some and are none; none where there cannot be any
+ * ({@linkcode mayHoldFacts}).
  *
  * @param ctx The Worker's state.
  * @param paths The `.part`'s facts and their directory.
@@ -107,7 +108,53 @@ export function dropStaleFacts(
   ctx: WorkerContext,
   paths: { meta: string; dir: string },
 ): void {
+  if (!mayHoldFacts(ctx, paths)) return;
   if (removeQuietly(paths.meta) && ctx.durable) syncDir(paths.dir);
+}
+
+/**
+ * Whether resume facts may be at `paths.meta`. In a directory that was
+ * missing or empty when this Worker first looked, only the facts it wrote
+ * itself can be (`ctx.factsWritten`); elsewhere any may. A failed unlink
+ * costs a small file as much as its write (Deno builds an error, and under
+ * narrow permissions resolves the path first).
+ *
+ * @param ctx The Worker's state.
+ * @param paths The facts' path and their directory.
+ * @returns False when there can be none.
+ */
+export function mayHoldFacts(
+  ctx: WorkerContext,
+  paths: { meta: string; dir: string },
+): boolean {
+  if (ctx.factsWritten.has(paths.meta)) return true;
+  let clean = ctx.cleanDirs.get(paths.dir);
+  if (clean === undefined) {
+    try {
+      clean = isMissingOrEmpty(paths.dir);
+    } catch {
+      clean = false; // not readable: the unlink says what it can
+    }
+    ctx.cleanDirs.set(paths.dir, clean);
+  }
+  return !clean;
+}
+
+/**
+ * Whether `dir` does not exist or holds nothing: no file in it can need a
+ * look before it is written.
+ *
+ * @param dir A directory.
+ * @returns True when missing or empty.
+ */
+export function isMissingOrEmpty(dir: string): boolean {
+  try {
+    for (const _ of Deno.readDirSync(dir)) return false;
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return true;
+    throw error;
+  }
 }
 
 /**

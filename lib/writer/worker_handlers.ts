@@ -166,6 +166,7 @@ export function handlePrepare(
     ctx.dirtyDirs.add(paths.dir);
   }
   if (meta) {
+    ctx.factsWritten.add(paths.meta);
     writeSmallFile(
       paths.meta,
       new TextEncoder().encode(JSON.stringify(meta)),
@@ -310,11 +311,13 @@ export function handleStartSplit(
   ctx: WorkerContext,
   request: RequestOf<"startSplit">,
 ): undefined {
+  const paths = destPaths(ctx.outDir, request.dest);
   if (request.fresh) {
     // Settled first: an open .part of the same name saves its facts.
     ctx.split.settle(request.dest);
-    dropStaleFacts(ctx, destPaths(ctx.outDir, request.dest));
+    dropStaleFacts(ctx, paths);
   }
+  ctx.factsWritten.add(paths.meta); // its ranges are saved beside it
   ctx.split.start(request.dest, request.meta, request.fresh);
 }
 
