@@ -167,3 +167,79 @@ Deno.test("nameFromContentDisposition() sanitises like URL names", () => {
   );
   equal(name("x".repeat(300))!.length, 245);
 });
+
+Deno.test("destFromUrl(): a plain last segment comes out as the general path makes it (names drawn from letters, digits, ._~+- and the tricky words)", () => {
+  // With keepPaths, a one-segment URL takes the general path only: the
+  // answer every shortcut must give.
+  const general = (url: URL) => {
+    try {
+      return destFromUrl(url, { keepPaths: true });
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  const short = (url: URL) => {
+    try {
+      return destFromUrl(url);
+    } catch (error) {
+      return (error as Error).message;
+    }
+  };
+  const pieces = [
+    "a",
+    "Z",
+    "0",
+    "9",
+    "_",
+    "-",
+    "~",
+    "+",
+    ".",
+    "..",
+    "con",
+    "CON",
+    "lpt1",
+    "nul",
+    "part",
+    ".part",
+    ".PART",
+    ".json",
+    ".bulkget-state",
+    ".jsonl",
+    "x",
+    "%20",
+    "%2e",
+    ":",
+    " ",
+    "é",
+    "index",
+    ".gif",
+  ];
+  let seed = 17;
+  const next = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const names = [".bulkget-state.jsonl", "a".repeat(245), "a".repeat(246)];
+  for (let i = 0; i < 20_000; i++) {
+    let name = "";
+    for (let k = 1 + next(4); k > 0; k--) name += pieces[next(pieces.length)];
+    names.push(name);
+  }
+  for (const name of names) {
+    const url = new URL(`http://h/dir/${name}`);
+    const one = new URL(`http://h/${name}`);
+    equal(short(url), general(one), name);
+    equal(short(one), general(one), name);
+  }
+  for (const limit of [32, 40]) {
+    const name = "b".repeat(36) + ".txt";
+    equal(
+      destFromUrl(new URL(`http://h/${name}`), { maxSegmentBytes: limit }),
+      destFromUrl(new URL(`http://h/${name}`), {
+        maxSegmentBytes: limit,
+        keepPaths: true,
+      }),
+    );
+  }
+});

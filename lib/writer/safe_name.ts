@@ -89,6 +89,8 @@ const TEMP_SUFFIX = new RegExp(
   "i",
 );
 const EXTENSION = /\.[^.]{1,16}$/;
+/** Characters that need no decoding or fixing in a URL's last segment. */
+const PLAIN = /^[\w.~+-]+$/;
 
 /**
  * Checks that `path` is a safe destination and returns it unchanged.
@@ -159,6 +161,10 @@ export function destFromUrl(
   options: DestFromUrlOptions = {},
 ): string {
   const { maxSegmentBytes, maxPathBytes } = limits(options);
+  if (!options.keepPaths) {
+    const plain = plainName(url.pathname, maxSegmentBytes);
+    if (plain !== undefined) return plain;
+  }
   const raw = url.pathname.split("/").slice(1);
   const last = raw.pop() ?? "";
   const dirs = options.keepPaths ? raw.filter((s) => s !== "") : [];
@@ -287,6 +293,23 @@ function unsafeReason(
     }
   }
   return undefined;
+}
+
+/**
+ * The last segment of `pathname` when it is already a safe name as it
+ * stands (the common `name.ext`: letters, digits and `._~+-`, not ending in
+ * a dot, no device name, no temporary suffix, not the state file, short
+ * enough), else undefined. What the general path would return for it, at
+ * a fraction of its cost: it ran per file.
+ */
+function plainName(pathname: string, maxBytes: number): string | undefined {
+  const name = pathname.slice(pathname.lastIndexOf("/") + 1);
+  if (
+    name.length === 0 || name.length > maxBytes || name.endsWith(".") ||
+    !PLAIN.test(name) || DEVICE.test(name) || TEMP_SUFFIX.test(name) ||
+    name.toLowerCase() === STATE_FILE
+  ) return undefined;
+  return name;
 }
 
 /** Makes one decoded name safe, or throws when it is `.` or `..`. */
