@@ -16,6 +16,10 @@
 //   server saw: a redirect is followed within an attempt, and an attempt
 //   can time out before the server reads its request.
 //
+// The same answers to `bulkget flags` (the book's lines): each file it
+// names OK is there with the exact bytes, each other has no final name, the
+// counts it prints are those, and its exit code is 1 only with errors.
+//
 // Fixed seeds, loopback only, bounded by short deadlines. A wider sweep,
 // outside the suite: SEEDS=40 SEED0=100 deno test -A tests/hostile_cli_test.ts
 import assert from "node:assert/strict";
@@ -210,3 +214,77 @@ for (const [client, flags] of CLIENTS) {
     });
   }
 }
+
+/** What breaks the rules in one seed's `flags` run (whole files), one line each. */
+async function runFlagsSeed(seed: number): Promise<string[]> {
+  const dir = await Deno.makeTempDir({ prefix: "bulkget-hostile-flags-" });
+  const codes = ["AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO"];
+  const records: JobRecord[] = filesOf(seed, "whole", codes.length).map((
+    file,
+  ) => ({ file, acceptable: [file.bytes], answers: [], honest: true }));
+  const asks = new Map<string, number>();
+  await using server = scriptedServer((n) => {
+    // `GET /flags/ad/ad.gif` is job 0's `GET /f0.bin` to the answers.
+    const head = server.requests[n].replace(
+      /^GET \/flags\/([a-z]{2})\/\1\.gif/,
+      (_, cc: string) => `GET /f${codes.indexOf(cc.toUpperCase())}.bin`,
+    );
+    return hostileAnswer(seed, "whole", records, asks, head);
+  });
+  const result = await runBulkget([
+    "flags",
+    "-v",
+    "--base-url",
+    `${server.url}/flags`,
+    "-o",
+    `${dir}/out`,
+    "-m",
+    "4",
+    "--retries",
+    "3",
+    "--timeout",
+    "1",
+    ...codes,
+  ]);
+  const found: string[] = [];
+  const say = (what: string) => found.push(`seed ${seed}: ${what}`);
+  const said = (pattern: RegExp) =>
+    Number(pattern.exec(result.stdout)?.[1] ?? 0);
+  const ok = said(/^ *(\d+) flags? downloaded\.$/m);
+  const errors = said(/^ *(\d+) errors?\.$/m) +
+    said(/^ *(\d+) not found\.$/m);
+  let files = 0;
+  codes.forEach((cc, j) => {
+    const final = readIfThere(`${dir}/out/${cc.toLowerCase()}.gif`);
+    const line = new RegExp(`^${cc} (OK|error|not found)`, "m")
+      .exec(result.stdout)?.[1];
+    const tell = (what: string) =>
+      say(
+        `${cc} (${line}): ${what}; answers: ${records[j].answers.join(" | ")}`,
+      );
+    if (final) {
+      files++;
+      if (line !== "OK") tell("a final name, not said OK");
+      if (!records[j].acceptable.some((body) => same(body, final))) {
+        tell(`${final.length} wrong bytes under the final name`);
+      }
+    } else if (line === "OK") tell("said OK, no file");
+    if (line === undefined) tell("no line");
+  });
+  if (ok !== files || ok + errors !== codes.length) {
+    say(`${ok} downloaded and ${errors} errors said, ${files} files`);
+  }
+  if (result.code !== (errors ? 1 : 0)) {
+    say(`exit ${result.code} with ${errors} errors`);
+  }
+  if (found.length && Deno.env.get("SHOW")) console.log(result.stdout);
+  await Deno.remove(dir, { recursive: true });
+  return found;
+}
+
+// `flags` has one client, the own one (as `get` without --use-fetch).
+Deno.test(`hostile answers through flags: final files exact, its lines and exit code true; seeds ${SEEDS}`, async () => {
+  const found: string[] = [];
+  for (const seed of SEEDS) found.push(...await runFlagsSeed(seed));
+  assert.deepEqual(found, []);
+});
