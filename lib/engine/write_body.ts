@@ -145,8 +145,12 @@ async function writeStreamed(
       code: ERROR_CODES.length,
     });
   }
-  const partPath = await options.writer.prepare(dest, start, meta);
+  const prepared = options.writer.prepare(dest, start, meta);
+  prepared.catch(() => {}); // awaited below, after the CRC-32's module
+  // node:zlib (loaded by the first such body, holding this thread ~15 ms)
+  // loads while the Worker prepares the .part.
   const crc = await runningCrc(body, start);
+  const partPath = await prepared;
   let offset = start;
   let received: number;
   try {

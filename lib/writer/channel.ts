@@ -17,7 +17,12 @@
  * @module
  */
 
-import type { ReplyBatch, WriterFailure, WriterRequest } from "./protocol.ts";
+import type {
+  ReplyBatch,
+  WriterBatch,
+  WriterFailure,
+  WriterRequest,
+} from "./protocol.ts";
 import { writerWorkerUrl } from "./worker.ts";
 import { BulkgetError, ERROR_CODES, STOP_CODES } from "../core/errors.ts";
 import { whenIdle } from "./idle.ts";
@@ -161,12 +166,21 @@ function mustAskToClose(state: ChannelState): boolean {
   return state.pending.size > 0 || state.splitStarted;
 }
 
-/** The Worker, started on first use. */
-function startWorker(state: ChannelState): Worker {
+/**
+ * The Worker, started on first use. A batch that starts it travels in the
+ * `init` message, so the Worker answers it before it loads its hashing
+ * modules when it needs none of them (a large body's `prepare` then waits
+ * for no module).
+ */
+function startWorker(
+  state: ChannelState,
+  batch?: WriterBatch<WriterRequest>,
+  transfer: ArrayBuffer[] = [],
+): Worker {
   if (state.worker) return state.worker;
   state.stopIdleWatch();
   const worker = new Worker(writerWorkerUrl(), { type: "module" });
-  worker.postMessage({ init: state.options.init });
+  worker.postMessage({ init: state.options.init, batch }, transfer);
   worker.onmessage = (event) => onReplies(state, event);
   worker.onerror = (event) => onCrash(state, event);
   state.worker = worker;
@@ -265,9 +279,10 @@ function send<T>(
   state.inFlightBytes += bytes;
   state.queuedBytes += bytes;
   const { maxBatch, batchDelayMs } = state.options;
+  // A `prepare` goes at once: a body waits for it, reading nothing.
   if (
     state.queue.length >= maxBatch || state.queuedBytes >= BATCH_BYTES ||
-    request.op === "close"
+    request.op === "close" || request.op === "prepare"
   ) flush(state);
   else if (state.timer === undefined) {
     state.timer = AbortSignal.timeout(batchDelayMs);
@@ -285,10 +300,9 @@ function flush(state: ChannelState): void {
     ? packArena(state.packs, state.packedBytes)
     : undefined;
   if (arena) state.transfer.push(arena);
-  startWorker(state).postMessage(
-    { items: state.queue, arena },
-    state.transfer,
-  );
+  const batch = { items: state.queue, arena };
+  if (state.worker) state.worker.postMessage(batch, state.transfer);
+  else startWorker(state, batch, state.transfer);
   state.queue = [];
   state.transfer = [];
   state.packs = [];

@@ -325,28 +325,35 @@ export function writerWorker(): void {
     if (closing) scope.close();
   };
 
-  scope.onmessage = (event: MessageEvent) => {
-    const message = event.data as WriterBatch<WriterRequest> | {
-      init: { outDir: string; durability?: "full" | "none" };
-    };
-    if ("init" in message) {
-      ctx.outDir = message.init.outDir;
-      ctx.durable = message.init.durability !== "none";
-      loading = loadCrypto();
-      return;
-    }
+  const onBatch = (batch: WriterBatch<WriterRequest>): void => {
     const waits = ctx.createHash === undefined &&
-      message.items.some(needsCrypto);
+      batch.items.some(needsCrypto);
     if (queue === undefined && !waits) {
-      answer(message);
+      answer(batch);
       return;
     }
     const run: Promise<void> = (queue ?? loading ?? loadCrypto()).then(() =>
-      answer(message)
+      answer(batch)
     );
     queue = run;
     run.then(() => {
       if (queue === run) queue = undefined;
     });
+  };
+
+  scope.onmessage = (event: MessageEvent) => {
+    const message = event.data as WriterBatch<WriterRequest> | {
+      init: { outDir: string; durability?: "full" | "none" };
+      batch?: WriterBatch<WriterRequest>;
+    };
+    if (!("init" in message)) return onBatch(message);
+    ctx.outDir = message.init.outDir;
+    ctx.durable = message.init.durability !== "none";
+    const first = message.batch;
+    // Loading the modules holds this thread for 10-40 ms: a first batch
+    // that needs none of them (a large body's `prepare`) goes before.
+    if (first && !first.items.some(needsCrypto)) answer(first);
+    loading = loadCrypto();
+    if (first?.items.some(needsCrypto)) onBatch(first);
   };
 }
